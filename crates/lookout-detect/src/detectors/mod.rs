@@ -1,0 +1,10 @@
+//! The detector algorithms, one module each.
+
+pub mod changepoint;
+pub mod ewma;
+pub mod hst;
+pub mod iforest;
+pub mod rcf;
+pub mod robust_z;
+pub mod seasonal;
+pub mod usage;

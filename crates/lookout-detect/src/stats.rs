@@ -1,0 +1,1 @@
+//! Small streaming statistics shared by detectors and the combiner.

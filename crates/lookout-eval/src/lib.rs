@@ -1,0 +1,1 @@
+//! Benchmark corpora readers and scorers.

@@ -1,0 +1,22 @@
+//! Data types shared by every lookout crate.
+//!
+//! Everything that enters lookout becomes a [`Sample`] of a series identified by a
+//! [`SeriesKey`]: a metric name plus labels, the Prometheus data model, so that every
+//! ingestion protocol maps onto it. The detection engine answers each sample with a
+//! [`Verdict`]. This crate holds only plain data and validation; it has no IO.
+
+mod domain;
+mod key;
+mod verdict;
+
+pub use domain::{Domain, UsageState};
+pub use key::{validate_label_name, validate_metric_name, KeyError, Labels, SeriesKey};
+pub use verdict::{DetectorContribution, Explanation, FeatureContribution, Verdict};
+
+/// One observation of one series: milliseconds since the Unix epoch and a value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Sample {
+    pub key: SeriesKey,
+    pub timestamp_ms: i64,
+    pub value: f64,
+}
