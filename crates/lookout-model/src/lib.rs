@@ -5,10 +5,15 @@
 //! ingestion protocol maps onto it. The detection engine answers each sample with a
 //! [`Verdict`]. This crate holds only plain data and validation; it has no IO.
 
+mod anomaly;
 mod domain;
 mod key;
 mod verdict;
 
+pub use anomaly::{
+    AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId, Severity,
+    UnknownName,
+};
 pub use domain::{Domain, UsageState};
 pub use key::{validate_label_name, validate_metric_name, KeyError, Labels, SeriesKey};
 pub use verdict::{DetectorContribution, Explanation, FeatureContribution, Verdict};
