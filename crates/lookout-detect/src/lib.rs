@@ -12,8 +12,12 @@
 //! - `pipeline`: the detectors and combiner of one series, built from a profile;
 //! - `engine`: many series sharded over worker threads.
 
+pub mod combiner;
 pub mod detector;
 pub mod detectors;
+// pending detectors: pub mod engine;
+// pending detectors: pub mod multi;
+// pending detectors: pub mod pipeline;
 pub mod stats;
 
 pub use detector::{sanitize_raw, Band, Detector, MultiDetector, MultiScore, Score};

@@ -1,0 +1,308 @@
+//! The engine: many series at once, sharded by series key over worker threads.
+//!
+//! Each worker thread owns the pipelines of its shard (`stable_hash(key) % workers`),
+//! so the hot path takes no locks. Callers hand batches of samples to
+//! [`Engine::submit`]; the batch is split per shard, each shard's part travels over a
+//! **bounded** channel to its worker, and the caller's callback receives one
+//! [`SampleOutcome`] per input sample, in input order, once every shard has answered.
+//! A full queue is reported as [`EngineError::Overloaded`] at once (the server turns
+//! that into HTTP 429/503): nothing is dropped silently.
+//!
+//! ## Ordering policy
+//! A sample whose timestamp is older than the series' newest scored sample is
+//! rejected as `out_of_order`; a sample with the same timestamp as the newest one is
+//! rejected as `duplicate` (a retried write must not be scored twice). Both are counted.
+//! Offline tools that score a file row by row use [`crate::pipeline::SeriesPipeline`]
+//! directly, where every row is scored in file order.
+//!
+//! ## Values and gaps
+//! NaN and infinities are rejected (`non_finite`) and counted; they never reach a
+//! detector. Gaps need no special case: detectors that care about time (seasonality)
+//! read the timestamps, the others see a sequence.
+//!
+//! ## Memory
+//! Each series' state is bounded by its pipeline's configuration (see
+//! [`crate::pipeline::SeriesPipeline::state_bytes`]); [`Engine::stats`] reports the
+//! total and the number of series. `max_series` caps the number of series: samples of
+//! new series beyond it are rejected as `series_limit`.
+
+mod worker;
+
+use crate::pipeline::{PipelineConfig, PipelineError};
+use crossbeam_channel::{bounded, Sender, TrySendError};
+use lookout_model::{Sample, SeriesKey, Verdict};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use worker::{Job, ShardJob, Worker};
+
+pub use worker::ShardStats;
+
+/// Why a sample was not scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    NonFinite,
+    OutOfOrder,
+    Duplicate,
+    SeriesLimit,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 4] =
+        [RejectReason::NonFinite, RejectReason::OutOfOrder, RejectReason::Duplicate, RejectReason::SeriesLimit];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::NonFinite => "non_finite",
+            RejectReason::OutOfOrder => "out_of_order",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::SeriesLimit => "series_limit",
+        }
+    }
+}
+
+/// The engine's answer for one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleOutcome {
+    Scored(Box<Verdict>),
+    Rejected(RejectReason),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("detection engine overloaded: worker {worker}'s queue of {capacity} batches is full")]
+    Overloaded { worker: usize, capacity: usize },
+    #[error("detection engine is shut down")]
+    ShutDown,
+    #[error("invalid engine configuration: {0}")]
+    Config(#[from] PipelineError),
+}
+
+/// What the engine is told about a series by a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    /// The anomaly was not one: make the series more tolerant.
+    FalsePositive,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub workers: usize,
+    /// Batches queued per worker before `submit` reports overload.
+    pub queue_capacity: usize,
+    pub max_series: usize,
+    pub pipeline: PipelineConfig,
+    pub seed: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            queue_capacity: 64,
+            max_series: 1_000_000,
+            pipeline: PipelineConfig::default(),
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// Totals over all shards.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct EngineStats {
+    pub series: usize,
+    pub state_bytes: usize,
+    pub scored: u64,
+    pub anomalies_started: u64,
+    pub rejected: Vec<(RejectReason, u64)>,
+    pub queue_depth: usize,
+    /// Summed time spent in pipelines, nanoseconds.
+    pub busy_nanos: u64,
+}
+
+type Callback = Box<dyn FnOnce(Vec<SampleOutcome>) + Send>;
+
+pub struct Engine {
+    senders: Vec<Sender<Job>>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    queue_capacity: usize,
+}
+
+impl Engine {
+    pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        config.pipeline.validate()?;
+        let workers = config.workers.max(1);
+        let per_worker_limit = config.max_series.div_ceil(workers);
+        let mut senders = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (sender, receiver) = bounded(config.queue_capacity.max(1));
+            let worker = Worker::new(index, config.pipeline.clone(), config.seed, per_worker_limit);
+            let handle = std::thread::Builder::new()
+                .name(format!("lookout-detect-{index}"))
+                .spawn(move || worker.run(receiver))
+                .expect("spawning a detection worker thread");
+            senders.push(sender);
+            handles.push(handle);
+        }
+        Ok(Engine { senders, handles: Mutex::new(handles), queue_capacity: config.queue_capacity.max(1) })
+    }
+
+    pub fn workers(&self) -> usize {
+        self.senders.len()
+    }
+
+    fn shard_of(&self, key: &SeriesKey) -> usize {
+        (key.stable_hash() % self.senders.len() as u64) as usize
+    }
+
+    /// Scores a batch; `on_done` gets one outcome per sample, in input order.
+    /// Returns at once; fails without side effects when a worker queue is full.
+    pub fn submit(&self, samples: Vec<Sample>, on_done: Callback) -> Result<(), EngineError> {
+        let total = samples.len();
+        let mut parts: Vec<Vec<(usize, Sample)>> = (0..self.senders.len()).map(|_| Vec::new()).collect();
+        for (position, sample) in samples.into_iter().enumerate() {
+            parts[self.shard_of(&sample.key)].push((position, sample));
+        }
+        for (worker, part) in parts.iter().enumerate() {
+            if !part.is_empty() && self.senders[worker].len() >= self.queue_capacity {
+                return Err(EngineError::Overloaded { worker, capacity: self.queue_capacity });
+            }
+        }
+        let shards_involved = parts.iter().filter(|part| !part.is_empty()).count();
+        if shards_involved == 0 {
+            on_done(Vec::new());
+            return Ok(());
+        }
+        let gather = Arc::new(Gather::new(total, shards_involved, on_done));
+        for (worker, part) in parts.into_iter().enumerate() {
+            if part.is_empty() {
+                continue;
+            }
+            let job = Job::Score(ShardJob { samples: part, gather: Arc::clone(&gather) });
+            // Capacity was checked above; a racing submitter may still fill the queue,
+            // so wait rather than lose the part of a batch that was already split.
+            self.senders[worker].send(job).map_err(|_| EngineError::ShutDown)?;
+        }
+        Ok(())
+    }
+
+    /// Scores a batch and waits for the outcomes.
+    pub fn score_blocking(&self, samples: Vec<Sample>) -> Result<Vec<SampleOutcome>, EngineError> {
+        let (sender, receiver) = bounded(1);
+        loop {
+            let sender = sender.clone();
+            match self.submit(samples.clone(), Box::new(move |outcomes| {
+                let _ = sender.send(outcomes);
+            })) {
+                Ok(()) => break,
+                Err(EngineError::Overloaded { .. }) => std::thread::sleep(std::time::Duration::from_millis(1)),
+                Err(error) => return Err(error),
+            }
+        }
+        receiver.recv().map_err(|_| EngineError::ShutDown)
+    }
+
+    /// Applies user feedback to a series' pipeline.
+    pub fn feedback(&self, key: SeriesKey, feedback: Feedback) -> Result<(), EngineError> {
+        let worker = self.shard_of(&key);
+        self.send_control(worker, Job::Feedback(key, feedback))
+    }
+
+    /// The opening threshold a series currently uses (None if the series is unknown).
+    pub fn tolerance(&self, key: &SeriesKey) -> Result<Option<f64>, EngineError> {
+        let (sender, receiver) = bounded(1);
+        self.send_control(self.shard_of(key), Job::Tolerance(key.clone(), sender))?;
+        receiver.recv().map_err(|_| EngineError::ShutDown)
+    }
+
+    /// Serialized state of one series' pipeline (JSON), for snapshots.
+    pub fn snapshot(&self, key: &SeriesKey) -> Result<Option<String>, EngineError> {
+        let (sender, receiver) = bounded(1);
+        self.send_control(self.shard_of(key), Job::Snapshot(key.clone(), sender))?;
+        receiver.recv().map_err(|_| EngineError::ShutDown)
+    }
+
+    pub fn stats(&self) -> Result<EngineStats, EngineError> {
+        let mut total = EngineStats::default();
+        let mut rejected = [0u64; 4];
+        for (worker, sender) in self.senders.iter().enumerate() {
+            let (reply, receiver) = bounded(1);
+            self.send_control(worker, Job::Stats(reply))?;
+            let shard: ShardStats = receiver.recv().map_err(|_| EngineError::ShutDown)?;
+            total.series += shard.series;
+            total.state_bytes += shard.state_bytes;
+            total.scored += shard.scored;
+            total.anomalies_started += shard.anomalies_started;
+            total.busy_nanos += shard.busy_nanos;
+            total.queue_depth += sender.len();
+            for (slot, count) in rejected.iter_mut().zip(shard.rejected) {
+                *slot += count;
+            }
+        }
+        total.rejected = RejectReason::ALL.into_iter().zip(rejected).collect();
+        Ok(total)
+    }
+
+    fn send_control(&self, worker: usize, job: Job) -> Result<(), EngineError> {
+        self.senders[worker].send(job).map_err(|_| EngineError::ShutDown)
+    }
+
+    /// Stops the workers after they finish what is queued.
+    pub fn shutdown(&self) {
+        for sender in &self.senders {
+            let _ = sender.send(Job::Stop);
+        }
+        let handles = std::mem::take(&mut *self.handles.lock().expect("engine handle lock"));
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Collects the shards' outcomes of one batch and calls back once all are in.
+struct Gather {
+    state: Mutex<GatherState>,
+}
+
+struct GatherState {
+    outcomes: Vec<Option<SampleOutcome>>,
+    shards_left: usize,
+    on_done: Option<Callback>,
+}
+
+impl Gather {
+    fn new(total: usize, shards: usize, on_done: Callback) -> Self {
+        Gather {
+            state: Mutex::new(GatherState {
+                outcomes: vec![None; total],
+                shards_left: shards,
+                on_done: Some(on_done),
+            }),
+        }
+    }
+
+    fn deliver(&self, part: Vec<(usize, SampleOutcome)>) {
+        let finished = {
+            let mut state = self.state.lock().expect("gather lock");
+            for (position, outcome) in part {
+                state.outcomes[position] = Some(outcome);
+            }
+            state.shards_left -= 1;
+            if state.shards_left > 0 {
+                return;
+            }
+            let outcomes = std::mem::take(&mut state.outcomes);
+            state.on_done.take().map(|callback| (callback, outcomes))
+        };
+        if let Some((callback, outcomes)) = finished {
+            callback(outcomes.into_iter().map(|o| o.expect("every sample answered")).collect());
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! One detection worker: owns the pipelines of its shard.
+
+use super::{Feedback, Gather, RejectReason, SampleOutcome};
+use crate::pipeline::{PipelineConfig, SeriesPipeline};
+use crossbeam_channel::{Receiver, Sender};
+use lookout_model::{Sample, SeriesKey};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(super) struct ShardJob {
+    pub samples: Vec<(usize, Sample)>,
+    pub gather: Arc<Gather>,
+}
+
+pub(super) enum Job {
+    Score(ShardJob),
+    Feedback(SeriesKey, Feedback),
+    Tolerance(SeriesKey, Sender<Option<f64>>),
+    Snapshot(SeriesKey, Sender<Option<String>>),
+    Stats(Sender<ShardStats>),
+    Stop,
+}
+
+/// Counters of one shard.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    pub series: usize,
+    pub state_bytes: usize,
+    pub scored: u64,
+    pub anomalies_started: u64,
+    /// Indexed like [`RejectReason::ALL`].
+    pub rejected: [u64; 4],
+    pub busy_nanos: u64,
+}
+
+struct SeriesState {
+    pipeline: SeriesPipeline,
+    newest_ms: i64,
+}
+
+pub(super) struct Worker {
+    index: usize,
+    pipeline: PipelineConfig,
+    seed: u64,
+    max_series: usize,
+    series: HashMap<SeriesKey, SeriesState>,
+    stats: ShardStats,
+}
+
+impl Worker {
+    pub fn new(index: usize, pipeline: PipelineConfig, seed: u64, max_series: usize) -> Self {
+        Worker { index, pipeline, seed, max_series, series: HashMap::new(), stats: ShardStats::default() }
+    }
+
+    pub fn run(mut self, jobs: Receiver<Job>) {
+        while let Ok(job) = jobs.recv() {
+            match job {
+                Job::Score(job) => self.score(job),
+                Job::Feedback(key, Feedback::FalsePositive) => {
+                    if let Some(state) = self.series.get_mut(&key) {
+                        state.pipeline.widen_tolerance();
+                    }
+                }
+                Job::Tolerance(key, reply) => {
+                    let _ = reply.send(self.series.get(&key).map(|state| state.pipeline.open_at()));
+                }
+                Job::Snapshot(key, reply) => {
+                    let snapshot = self.series.get(&key).and_then(|state| serde_json::to_string(&state.pipeline).ok());
+                    let _ = reply.send(snapshot);
+                }
+                Job::Stats(reply) => {
+                    let mut stats = self.stats.clone();
+                    stats.series = self.series.len();
+                    stats.state_bytes = self
+                        .series
+                        .iter()
+                        .map(|(key, state)| state.pipeline.state_bytes() + key_bytes(key))
+                        .sum();
+                    let _ = reply.send(stats);
+                }
+                Job::Stop => break,
+            }
+        }
+    }
+
+    fn score(&mut self, job: ShardJob) {
+        let started = Instant::now();
+        let mut outcomes = Vec::with_capacity(job.samples.len());
+        for (position, sample) in job.samples {
+            let outcome = self.score_one(sample);
+            match &outcome {
+                SampleOutcome::Rejected(reason) => self.stats.rejected[reject_index(*reason)] += 1,
+                SampleOutcome::Scored(verdict) => {
+                    self.stats.scored += 1;
+                    if verdict.anomaly_started {
+                        self.stats.anomalies_started += 1;
+                    }
+                }
+            }
+            outcomes.push((position, outcome));
+        }
+        self.stats.busy_nanos += started.elapsed().as_nanos() as u64;
+        job.gather.deliver(outcomes);
+    }
+
+    fn score_one(&mut self, sample: Sample) -> SampleOutcome {
+        if !sample.value.is_finite() {
+            return SampleOutcome::Rejected(RejectReason::NonFinite);
+        }
+        let state = match self.series.get_mut(&sample.key) {
+            Some(state) => state,
+            None => {
+                if self.series.len() >= self.max_series {
+                    return SampleOutcome::Rejected(RejectReason::SeriesLimit);
+                }
+                let seed = self.seed ^ sample.key.stable_hash() ^ (self.index as u64);
+                let pipeline = SeriesPipeline::new(&self.pipeline, seed).expect("pipeline config validated at start");
+                self.series.entry(sample.key.clone()).or_insert(SeriesState { pipeline, newest_ms: i64::MIN })
+            }
+        };
+        if sample.timestamp_ms < state.newest_ms {
+            return SampleOutcome::Rejected(RejectReason::OutOfOrder);
+        }
+        if sample.timestamp_ms == state.newest_ms {
+            return SampleOutcome::Rejected(RejectReason::Duplicate);
+        }
+        state.newest_ms = sample.timestamp_ms;
+        SampleOutcome::Scored(Box::new(state.pipeline.verdict(sample.timestamp_ms, sample.value)))
+    }
+}
+
+fn reject_index(reason: RejectReason) -> usize {
+    RejectReason::ALL.iter().position(|r| *r == reason).unwrap_or(0)
+}
+
+fn key_bytes(key: &SeriesKey) -> usize {
+    std::mem::size_of::<SeriesKey>()
+        + key.name.capacity()
+        + key.labels.iter().map(|(n, v)| n.capacity() + v.capacity() + 48).sum::<usize>()
+}

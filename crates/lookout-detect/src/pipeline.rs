@@ -1,0 +1,258 @@
+//! The pipeline of one series: its detectors plus the combiner, built from a profile.
+//!
+//! Profiles (choose with `[detection] profile` or `--detector`):
+//! - `default`: the cheap streaming set, fast enough for a million points a second:
+//!   EWMA z-score, robust rolling z-score, seasonal baseline, level-shift detector;
+//! - `thorough`: `default` plus Random Cut Forest and Half-Space Trees (shape
+//!   anomalies on shingles), ~20–50× the cost per point;
+//! - any single detector name (`robust_z`, `ewma`, `seasonal`, `changepoint`, `rcf`,
+//!   `hst`, `iforest`, `usage`): that detector alone through the combiner.
+//!
+//! A pipeline owns all of its series' state, is `serde`-serializable (snapshots) and
+//! deterministic for a given seed.
+
+use crate::combiner::{Combined, Combiner, CombinerConfig, MAX_DETECTORS};
+use crate::detector::{Detector, Score};
+use crate::detectors::{
+    changepoint::{PageHinkley, PageHinkleyConfig},
+    ewma::{EwmaZ, EwmaZConfig},
+    hst::{HalfSpaceTrees, HstConfig},
+    iforest::{StreamingIsolationForest, StreamingIsolationForestConfig},
+    rcf::{RandomCutForest, RcfConfig},
+    robust_z::{RobustZ, RobustZConfig},
+    seasonal::{SeasonalBaseline, SeasonalConfig},
+    usage::{UsageConfig, UsageRules},
+};
+use lookout_model::{Explanation, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// Names accepted by [`PipelineConfig::named`].
+pub const PROFILE_NAMES: [&str; 2] = ["default", "thorough"];
+pub const DETECTOR_NAMES: [&str; 8] = ["robust_z", "ewma", "seasonal", "changepoint", "rcf", "hst", "iforest", "usage"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("unknown detector or profile {name:?}; known: {known}")]
+    UnknownName { name: String, known: String },
+    #[error("a pipeline needs 1 to {max} detectors, got {got}")]
+    DetectorCount { got: usize, max: usize },
+    #[error("detector {detector}: {reason}")]
+    Detector { detector: &'static str, reason: String },
+}
+
+/// One detector's configuration, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DetectorConfig {
+    RobustZ(RobustZConfig),
+    Ewma(EwmaZConfig),
+    Seasonal(SeasonalConfig),
+    Changepoint(PageHinkleyConfig),
+    Rcf(RcfConfig),
+    Hst(HstConfig),
+    Iforest(StreamingIsolationForestConfig),
+    Usage(UsageConfig),
+}
+
+impl DetectorConfig {
+    /// The default configuration of a detector by its name.
+    pub fn named(name: &str) -> Option<DetectorConfig> {
+        Some(match name {
+            "robust_z" => DetectorConfig::RobustZ(RobustZConfig::default()),
+            "ewma" => DetectorConfig::Ewma(EwmaZConfig::default()),
+            "seasonal" => DetectorConfig::Seasonal(SeasonalConfig::default()),
+            "changepoint" => DetectorConfig::Changepoint(PageHinkleyConfig::default()),
+            "rcf" => DetectorConfig::Rcf(RcfConfig::default()),
+            "hst" => DetectorConfig::Hst(HstConfig::default()),
+            "iforest" => DetectorConfig::Iforest(StreamingIsolationForestConfig::default()),
+            "usage" => DetectorConfig::Usage(UsageConfig::default()),
+            _ => return None,
+        })
+    }
+
+    fn build(&self, seed: u64) -> Result<AnyDetector, PipelineError> {
+        fn wrap<T, E: std::fmt::Display>(detector: &'static str, built: Result<T, E>) -> Result<T, PipelineError> {
+            built.map_err(|error| PipelineError::Detector { detector, reason: error.to_string() })
+        }
+        Ok(match self {
+            DetectorConfig::RobustZ(c) => AnyDetector::RobustZ(wrap("robust_z", RobustZ::new(c.clone()))?),
+            DetectorConfig::Ewma(c) => AnyDetector::Ewma(wrap("ewma", EwmaZ::new(c.clone()))?),
+            DetectorConfig::Seasonal(c) => AnyDetector::Seasonal(wrap("seasonal", SeasonalBaseline::new(c.clone()))?),
+            DetectorConfig::Changepoint(c) => AnyDetector::Changepoint(wrap("changepoint", PageHinkley::new(c.clone()))?),
+            DetectorConfig::Rcf(c) => AnyDetector::Rcf(Box::new(wrap("rcf", RandomCutForest::new(c.clone(), seed))?)),
+            DetectorConfig::Hst(c) => AnyDetector::Hst(Box::new(wrap("hst", HalfSpaceTrees::new(c.clone(), seed))?)),
+            DetectorConfig::Iforest(c) => {
+                AnyDetector::Iforest(Box::new(wrap("iforest", StreamingIsolationForest::new(c.clone(), seed))?))
+            }
+            DetectorConfig::Usage(c) => AnyDetector::Usage(wrap("usage", UsageRules::new(c.clone()))?),
+        })
+    }
+}
+
+/// Every detector behind one enum, so a pipeline's state serializes as plain data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AnyDetector {
+    RobustZ(RobustZ),
+    Ewma(EwmaZ),
+    Seasonal(SeasonalBaseline),
+    Changepoint(PageHinkley),
+    Rcf(Box<RandomCutForest>),
+    Hst(Box<HalfSpaceTrees>),
+    Iforest(Box<StreamingIsolationForest>),
+    Usage(UsageRules),
+}
+
+macro_rules! each_detector {
+    ($value:expr, $detector:ident => $body:expr) => {
+        match $value {
+            AnyDetector::RobustZ($detector) => $body,
+            AnyDetector::Ewma($detector) => $body,
+            AnyDetector::Seasonal($detector) => $body,
+            AnyDetector::Changepoint($detector) => $body,
+            AnyDetector::Rcf($detector) => $body,
+            AnyDetector::Hst($detector) => $body,
+            AnyDetector::Iforest($detector) => $body,
+            AnyDetector::Usage($detector) => $body,
+        }
+    };
+}
+
+impl AnyDetector {
+    pub fn state_bytes(&self) -> usize {
+        each_detector!(self, d => d.state_bytes())
+    }
+}
+
+impl Detector for AnyDetector {
+    fn name(&self) -> &'static str {
+        each_detector!(self, d => d.name())
+    }
+
+    fn update(&mut self, timestamp_ms: i64, value: f64) -> Score {
+        each_detector!(self, d => d.update(timestamp_ms, value))
+    }
+}
+
+/// Which detectors a series gets, and how their scores are combined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    pub detectors: Vec<DetectorConfig>,
+    pub combiner: CombinerConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig::named("default").expect("the default profile exists")
+    }
+}
+
+impl PipelineConfig {
+    /// A profile (`default`, `thorough`) or a single detector by name.
+    pub fn named(name: &str) -> Result<PipelineConfig, PipelineError> {
+        let detectors = match name {
+            "default" => vec![
+                DetectorConfig::Ewma(EwmaZConfig::default()),
+                DetectorConfig::RobustZ(RobustZConfig::default()),
+                DetectorConfig::Seasonal(SeasonalConfig::default()),
+                DetectorConfig::Changepoint(PageHinkleyConfig::default()),
+            ],
+            "thorough" => vec![
+                DetectorConfig::Ewma(EwmaZConfig::default()),
+                DetectorConfig::RobustZ(RobustZConfig::default()),
+                DetectorConfig::Seasonal(SeasonalConfig::default()),
+                DetectorConfig::Changepoint(PageHinkleyConfig::default()),
+                DetectorConfig::Rcf(RcfConfig::default()),
+                DetectorConfig::Hst(HstConfig::default()),
+            ],
+            other => match DetectorConfig::named(other) {
+                Some(detector) => vec![detector],
+                None => {
+                    let known = PROFILE_NAMES.iter().chain(DETECTOR_NAMES.iter()).copied().collect::<Vec<_>>().join(", ");
+                    return Err(PipelineError::UnknownName { name: other.to_string(), known });
+                }
+            },
+        };
+        Ok(PipelineConfig { detectors, combiner: CombinerConfig::default() })
+    }
+
+    pub fn validate(&self) -> Result<(), PipelineError> {
+        SeriesPipeline::new(self, 0).map(|_| ())
+    }
+}
+
+/// The detectors and combiner of one series.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeriesPipeline {
+    detectors: Vec<AnyDetector>,
+    combiner: Combiner,
+}
+
+impl SeriesPipeline {
+    pub fn new(config: &PipelineConfig, seed: u64) -> Result<SeriesPipeline, PipelineError> {
+        let count = config.detectors.len();
+        if count == 0 || count > MAX_DETECTORS {
+            return Err(PipelineError::DetectorCount { got: count, max: MAX_DETECTORS });
+        }
+        let detectors = config
+            .detectors
+            .iter()
+            .enumerate()
+            .map(|(index, detector)| detector.build(seed.wrapping_add(index as u64 * 0x9e37_79b9_7f4a_7c15)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SeriesPipeline { combiner: Combiner::new(config.combiner, count), detectors })
+    }
+
+    /// Scores one finite value; the caller guarantees time order.
+    pub fn update(&mut self, timestamp_ms: i64, value: f64) -> Combined {
+        let mut scores = [Score::WARMING_UP; MAX_DETECTORS];
+        let count = self.detectors.len();
+        for (slot, detector) in scores.iter_mut().zip(self.detectors.iter_mut()) {
+            let score = detector.update(timestamp_ms, value);
+            *slot = Score { raw: crate::sanitize_raw(score.raw), expected: score.expected };
+        }
+        self.combiner.combine(value, &scores[..count])
+    }
+
+    /// Scores one finite value and builds the full verdict. The explanation is filled
+    /// in when the point is anomalous or close to it, to keep quiet points cheap.
+    pub fn verdict(&mut self, timestamp_ms: i64, value: f64) -> Verdict {
+        let combined = self.update(timestamp_ms, value);
+        let band = combined.band.unwrap_or(crate::Band { lower: value, upper: value });
+        let explain = combined.decision.is_anomaly || combined.score >= 0.3;
+        let explanation = if explain {
+            Explanation { detectors: combined.contributions(&self.names()), features: Vec::new() }
+        } else {
+            Explanation::default()
+        };
+        Verdict {
+            timestamp_ms,
+            value,
+            score: combined.score,
+            is_anomaly: combined.decision.is_anomaly,
+            anomaly_started: combined.decision.started,
+            expected_lower: band.lower,
+            expected_upper: band.upper,
+            explanation,
+        }
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.detectors.iter().map(Detector::name).collect()
+    }
+
+    pub fn widen_tolerance(&mut self) {
+        self.combiner.widen_tolerance();
+    }
+
+    pub fn open_at(&self) -> f64 {
+        self.combiner.open_at()
+    }
+
+    pub fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.combiner.state_bytes()
+            + self.detectors.iter().map(|d| d.state_bytes() + std::mem::size_of::<AnyDetector>()).sum::<usize>()
+    }
+}
