@@ -1,0 +1,52 @@
+//! Default values of every key; `CONFIG.md` documents the same values.
+
+use std::time::Duration;
+
+pub const LISTEN: &str = "127.0.0.1:8080";
+pub const DATA_DIR: &str = "./lookout-data";
+pub const MAX_BODY_BYTES: u64 = 16 << 20;
+pub const MAX_SERIES: u64 = 1_000_000;
+pub const INGEST_QUEUE: usize = 1024;
+
+pub const RAW_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+pub const ROLLUP_1M_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+pub const ROLLUP_1H_RETENTION: Duration = Duration::from_secs(365 * 86_400);
+pub const COMPACTION_INTERVAL: Duration = Duration::from_secs(600);
+
+pub const HOST_INTERVAL: Duration = Duration::from_secs(1);
+pub const HOST_DEVICES_EXCLUDE: &[&str] = &["loop*", "ram*", "zram*", "fd*", "sr*"];
+pub const HOST_INTERFACES_EXCLUDE: &[&str] = &["lo"];
+
+pub const CLOUDWATCH_REGION: &str = "us-east-1";
+pub const CLOUDWATCH_INTERVAL: Duration = Duration::from_secs(60);
+pub const CLOUDWATCH_PERIOD: Duration = Duration::from_secs(60);
+pub const CLOUDWATCH_NAMESPACE: &str = "AWS/EC2";
+pub const CLOUDWATCH_METRICS: &[&str] =
+    &["CPUUtilization", "NetworkIn", "NetworkOut", "DiskReadBytes", "DiskWriteBytes"];
+pub const CLOUDWATCH_STATISTIC: &str = "Average";
+pub const CLOUDWATCH_STATISTICS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCount"];
+pub const CLOUDWATCH_BACKFILL: Duration = Duration::from_secs(3 * 86_400);
+
+pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const SCRAPE_METRICS_PATH: &str = "/metrics";
+
+/// The detection profiles known when no list is passed to the loader.
+pub const KNOWN_PROFILES: &[&str] = &["default", "fast", "thorough"];
+pub const PROFILE: &str = "default";
+pub const MIN_DEVIATION: f64 = 0.0;
+pub const HYSTERESIS_ENTER: f64 = 0.9;
+pub const HYSTERESIS_EXIT: f64 = 0.7;
+
+pub const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
+pub const NOTIFIER_TYPES: &[&str] = &["alertmanager", "webhook", "email", "sns", "slack"];
+pub const SMTP_PORT: u16 = 587;
+pub const STARTTLS: bool = true;
+pub const SNS_REGION: &str = "us-east-1";
+
+pub const RULE_MIN_SCORE: f64 = 0.9;
+pub const RULE_FOR: Duration = Duration::ZERO;
+pub const RULE_REPEAT_INTERVAL: Duration = Duration::from_secs(4 * 3_600);
+
+/// The configuration `lookout serve` runs without a file.
+pub const EMBEDDED_DEFAULT_TOML: &str = include_str!("default.toml");

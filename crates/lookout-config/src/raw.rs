@@ -1,0 +1,199 @@
+//! The raw, deserialised form of the configuration file.
+//!
+//! Each struct mirrors one TOML table. Every field is optional (the validated
+//! [`Config`](crate::Config) supplies defaults) and wrapped in [`Spanned`] so that
+//! validation can name the line of each key. `deny_unknown_fields` makes a misspelt key
+//! an error; the [reader](crate::reader) checks keys one by one so that every unknown
+//! key and every wrongly typed value is reported, not only the first.
+//!
+//! Nested arrays of tables (`[[source]]`, `[[detection.override]]`, `[[alert.notifier]]`,
+//! `[[alert.rule]]`) are split out by the reader and read into their own structs.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+/// An optional key with the place it was written.
+pub type Field<T> = Option<Spanned<T>>;
+
+/// A string-to-string table such as `labels = { team = "web" }`.
+pub type StringMap = BTreeMap<String, String>;
+
+/// The whole file, after the reader has split it into sections.
+#[derive(Debug, Default)]
+pub struct RawConfig {
+    pub server: RawServer,
+    pub storage: RawStorage,
+    pub sources: Vec<RawSourceEntry>,
+    pub detection: RawDetection,
+    pub overrides: Vec<Located<RawOverride>>,
+    pub notifiers: Vec<Located<RawNotifier>>,
+    pub rules: Vec<Located<RawRule>>,
+}
+
+/// A table from an array of tables, with its 1-based position and header line.
+#[derive(Debug)]
+pub struct Located<T> {
+    pub index: usize,
+    pub line: usize,
+    pub value: T,
+}
+
+/// One `[[source]]` table, read into the struct its `type` selects.
+#[derive(Debug)]
+pub struct RawSourceEntry {
+    pub index: usize,
+    pub line: usize,
+    pub source: RawSource,
+}
+
+#[derive(Debug)]
+pub enum RawSource {
+    Host(RawHostSource),
+    CloudWatch(RawCloudWatchSource),
+    PrometheusScrape(RawPrometheusScrapeSource),
+}
+
+/// The known `[[source]]` types, in the order error messages list them.
+pub const SOURCE_TYPES: &[&str] = &["host", "cloudwatch", "prometheus_scrape"];
+
+/// `[server]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Field<String>,
+    pub data_dir: Field<String>,
+    /// An integer number of bytes or a string with a unit (`"16MiB"`).
+    pub max_body_bytes: Field<toml::Value>,
+    pub max_series: Field<i64>,
+    pub ingest_queue: Field<i64>,
+}
+
+/// `[storage]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    pub raw_retention: Field<String>,
+    pub rollup_1m_retention: Field<String>,
+    pub rollup_1h_retention: Field<String>,
+    pub compaction_interval: Field<String>,
+}
+
+/// `[[source]] type = "host"`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHostSource {
+    #[serde(rename = "type")]
+    pub kind: Field<String>,
+    pub interval: Field<String>,
+    pub hostname: Field<String>,
+    pub per_cpu: Field<bool>,
+    pub mounts_include: Field<Vec<String>>,
+    pub mounts_exclude: Field<Vec<String>>,
+    pub devices_include: Field<Vec<String>>,
+    pub devices_exclude: Field<Vec<String>>,
+    pub interfaces_include: Field<Vec<String>>,
+    pub interfaces_exclude: Field<Vec<String>>,
+    pub labels: Field<StringMap>,
+}
+
+/// `[[source]] type = "cloudwatch"`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCloudWatchSource {
+    #[serde(rename = "type")]
+    pub kind: Field<String>,
+    pub region: Field<String>,
+    pub endpoint: Field<String>,
+    pub interval: Field<String>,
+    pub period: Field<String>,
+    pub namespace: Field<String>,
+    pub metrics: Field<Vec<String>>,
+    pub statistic: Field<String>,
+    pub dimensions: Field<StringMap>,
+    pub instance_ids: Field<Vec<String>>,
+    pub tag_filters: Field<BTreeMap<String, Vec<String>>>,
+    pub backfill: Field<String>,
+    pub labels: Field<StringMap>,
+}
+
+/// `[[source]] type = "prometheus_scrape"`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrometheusScrapeSource {
+    #[serde(rename = "type")]
+    pub kind: Field<String>,
+    pub targets: Field<Vec<String>>,
+    pub interval: Field<String>,
+    pub timeout: Field<String>,
+    pub metrics_path: Field<String>,
+    pub scheme: Field<String>,
+    pub labels: Field<StringMap>,
+}
+
+/// `[detection]` without its `override` array.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetection {
+    pub profile: Field<String>,
+    pub min_deviation: Field<f64>,
+    pub hysteresis_enter: Field<f64>,
+    pub hysteresis_exit: Field<f64>,
+    pub params: Field<toml::Table>,
+}
+
+/// `[[detection.override]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOverride {
+    #[serde(rename = "match")]
+    pub selector: Field<String>,
+    pub profile: Field<String>,
+    pub min_deviation: Field<f64>,
+    pub hysteresis_enter: Field<f64>,
+    pub hysteresis_exit: Field<f64>,
+    pub params: Field<toml::Table>,
+}
+
+/// `[[alert.notifier]]`: the union of every notifier type's keys; validation refuses
+/// keys that do not apply to the chosen `type`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifier {
+    pub name: Field<String>,
+    #[serde(rename = "type")]
+    pub kind: Field<String>,
+    pub timeout: Field<String>,
+    pub url: Field<String>,
+    pub headers: Field<StringMap>,
+    pub secret: Field<String>,
+    pub smtp_host: Field<String>,
+    pub smtp_port: Field<i64>,
+    pub starttls: Field<bool>,
+    pub username: Field<String>,
+    pub password: Field<String>,
+    pub from: Field<String>,
+    pub to: Field<Vec<String>>,
+    pub topic_arn: Field<String>,
+    pub region: Field<String>,
+    pub endpoint: Field<String>,
+}
+
+/// `[[alert.rule]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: Field<String>,
+    #[serde(rename = "match")]
+    pub selector: Field<String>,
+    pub min_score: Field<f64>,
+    #[serde(rename = "for")]
+    pub for_duration: Field<String>,
+    pub severity: Field<String>,
+    pub labels: Field<StringMap>,
+    pub annotations: Field<StringMap>,
+    pub notify: Field<Vec<String>>,
+    pub repeat_interval: Field<String>,
+    pub group_by: Field<Vec<String>>,
+}

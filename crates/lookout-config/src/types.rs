@@ -1,0 +1,366 @@
+//! The validated, typed configuration.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The whole validated configuration. See `CONFIG.md` for every key and default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    /// The `[[source]]` tables, in file order.
+    pub sources: Vec<SourceConfig>,
+    pub detection: DetectionConfig,
+    pub alert: AlertConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Largest accepted request body; bigger ingestion requests get HTTP 413.
+    pub max_body_bytes: u64,
+    /// Cardinality limit: samples of new series beyond this many are refused.
+    pub max_series: u64,
+    /// Capacity of the bounded ingestion queue (batches); when full, ingestion answers 429/503.
+    pub ingest_queue: usize,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageConfig {
+    pub raw_retention: Duration,
+    pub rollup_1m_retention: Duration,
+    pub rollup_1h_retention: Duration,
+    pub compaction_interval: Duration,
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceConfig {
+    Host(HostSourceConfig),
+    CloudWatch(CloudWatchSourceConfig),
+    PrometheusScrape(PrometheusScrapeConfig),
+}
+
+impl SourceConfig {
+    /// The `type` key of this source.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Host(_) => "host",
+            SourceConfig::CloudWatch(_) => "cloudwatch",
+            SourceConfig::PrometheusScrape(_) => "prometheus_scrape",
+        }
+    }
+
+    /// How often the source collects.
+    pub fn interval(&self) -> Duration {
+        match self {
+            SourceConfig::Host(host) => host.interval,
+            SourceConfig::CloudWatch(cloudwatch) => cloudwatch.interval,
+            SourceConfig::PrometheusScrape(scrape) => scrape.interval,
+        }
+    }
+}
+
+/// `[[source]] type = "host"`: this machine's CPU, memory, disks, network and load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSourceConfig {
+    pub interval: Duration,
+    /// The `host` label; `None` means the machine's hostname.
+    pub hostname: Option<String>,
+    /// Whether to emit one CPU series per core besides the total.
+    pub per_cpu: bool,
+    /// Mount points to report disk usage for.
+    pub mounts: NameFilter,
+    /// Block devices to report disk IO for.
+    pub devices: NameFilter,
+    /// Network interfaces to report traffic for.
+    pub interfaces: NameFilter,
+    /// Extra labels on every series of this source.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `[[source]] type = "cloudwatch"`: EC2 (or any namespace) metrics through GetMetricData.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudWatchSourceConfig {
+    pub region: String,
+    /// A custom endpoint (a local AWS emulator); `None` means the region's AWS endpoint.
+    pub endpoint: Option<String>,
+    pub interval: Duration,
+    /// The aggregation period of each datapoint.
+    pub period: Duration,
+    pub namespace: String,
+    pub metrics: Vec<String>,
+    pub statistic: String,
+    /// Fixed dimensions every query carries (besides `InstanceId`).
+    pub dimensions: BTreeMap<String, String>,
+    /// Instances to watch; empty means every instance matching `tag_filters` (or all).
+    pub instance_ids: Vec<String>,
+    /// EC2 tag filters: tag name → accepted values.
+    pub tag_filters: BTreeMap<String, Vec<String>>,
+    /// How much history to fetch at start.
+    pub backfill: Duration,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `[[source]] type = "prometheus_scrape"`
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrometheusScrapeConfig {
+    /// `host:port` of each target.
+    pub targets: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub metrics_path: String,
+    pub scheme: Scheme,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// Include/exclude lists of names with `*` wildcards. A name passes when it matches an
+/// include pattern (or the include list is empty) and matches no exclude pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NameFilter {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl NameFilter {
+    pub fn new(include: Vec<String>, exclude: Vec<String>) -> Self {
+        NameFilter { include, exclude }
+    }
+
+    pub fn allows(&self, name: &str) -> bool {
+        let included = self.include.is_empty() || self.include.iter().any(|p| wildcard_match(p, name));
+        included && !self.exclude.iter().any(|pattern| wildcard_match(pattern, name))
+    }
+}
+
+/// Matches `name` against `pattern`, where `*` stands for any run of characters.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(position) => rest = &rest[position + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `[detection]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectionConfig {
+    /// The detector pipeline every series gets unless an override matches.
+    pub profile: String,
+    /// Smallest relative deviation from the expected value that may count as an anomaly.
+    pub min_deviation: f64,
+    /// Score at or above which an anomaly opens.
+    pub hysteresis_enter: f64,
+    /// Score below which an open anomaly closes.
+    pub hysteresis_exit: f64,
+    /// Detector parameters passed through to the detection engine.
+    pub params: toml::Table,
+    /// Per-selector overrides, first match wins.
+    pub overrides: Vec<DetectionOverride>,
+}
+
+/// `[[detection.override]]`: settings for the series a selector matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectionOverride {
+    pub selector: String,
+    pub profile: Option<String>,
+    pub min_deviation: Option<f64>,
+    pub hysteresis_enter: Option<f64>,
+    pub hysteresis_exit: Option<f64>,
+    pub params: toml::Table,
+}
+
+/// `[alert]`
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertConfig {
+    pub notifiers: Vec<NotifierConfig>,
+    pub rules: Vec<AlertRule>,
+}
+
+/// `[[alert.notifier]]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifierConfig {
+    pub name: String,
+    /// How long one delivery attempt may take.
+    pub timeout: Duration,
+    pub kind: NotifierKind,
+}
+
+/// Where and how a notifier delivers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotifierKind {
+    /// Prometheus Alertmanager's `/api/v2/alerts`.
+    Alertmanager { url: String, headers: BTreeMap<String, Secret> },
+    /// A JSON POST; with a `secret`, the body is signed (HMAC-SHA256).
+    Webhook { url: String, headers: BTreeMap<String, Secret>, secret: Option<Secret> },
+    Email(EmailNotifier),
+    /// An AWS SNS topic.
+    Sns { topic_arn: String, region: String, endpoint: Option<String> },
+    /// A Slack incoming-webhook URL (the URL itself is the credential).
+    Slack { url: Secret },
+}
+
+impl NotifierKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NotifierKind::Alertmanager { .. } => "alertmanager",
+            NotifierKind::Webhook { .. } => "webhook",
+            NotifierKind::Email(_) => "email",
+            NotifierKind::Sns { .. } => "sns",
+            NotifierKind::Slack { .. } => "slack",
+        }
+    }
+}
+
+/// SMTP delivery settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailNotifier {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub starttls: bool,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+/// `[[alert.rule]]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRule {
+    pub name: String,
+    /// Series selector (`match` key), e.g. `{domain="cpu"}`.
+    pub selector: String,
+    pub min_score: f64,
+    /// How long the anomaly must last before the alert fires (`for` key).
+    pub for_duration: Duration,
+    pub severity: Severity,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Names of the notifiers to deliver to; empty means the dashboard only.
+    pub notify: Vec<String>,
+    pub repeat_interval: Duration,
+    pub group_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub const NAMES: &'static [&'static str] = &["info", "warning", "critical"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Severity> {
+        match name {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// A credential: `Debug` and `Display` print `***`; [`Secret::expose`] gives the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value, for the code that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_prefixes_suffixes_and_middles() {
+        assert!(wildcard_match("loop*", "loop0"));
+        assert!(wildcard_match("*", ""));
+        assert!(wildcard_match("/mnt/*/data", "/mnt/a/data"));
+        assert!(wildcard_match("a*b*c", "aXXbYYc"));
+        assert!(!wildcard_match("a*b*c", "aXXcYYb"));
+        assert!(!wildcard_match("ab*ba", "aba"));
+        assert!(wildcard_match("eth0", "eth0"));
+        assert!(!wildcard_match("eth0", "eth01"));
+    }
+
+    #[test]
+    fn filters_include_then_exclude() {
+        let filter = NameFilter::new(vec!["eth*".into(), "ens*".into()], vec!["eth9".into()]);
+        assert!(filter.allows("eth0"));
+        assert!(filter.allows("ens5"));
+        assert!(!filter.allows("eth9"));
+        assert!(!filter.allows("lo"));
+        let everything_but_lo = NameFilter::new(vec![], vec!["lo".into()]);
+        assert!(everything_but_lo.allows("wlan0"));
+        assert!(!everything_but_lo.allows("lo"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?} {secret}"), "*** ***");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+}
