@@ -56,7 +56,9 @@ impl IgnoreCounts {
 
     /// Every reason with its count, zeros included.
     pub fn iter(&self) -> impl Iterator<Item = (IgnoreReason, u64)> + '_ {
-        IgnoreReason::ALL.iter().map(|reason| (*reason, self.get(*reason)))
+        IgnoreReason::ALL
+            .iter()
+            .map(|reason| (*reason, self.get(*reason)))
     }
 }
 
@@ -79,7 +81,9 @@ impl RejectCounts {
 
     /// Every reason with its count, zeros included.
     pub fn iter(&self) -> impl Iterator<Item = (RejectReason, u64)> + '_ {
-        RejectReason::ALL.iter().map(|reason| (*reason, self.get(*reason)))
+        RejectReason::ALL
+            .iter()
+            .map(|reason| (*reason, self.get(*reason)))
     }
 }
 
@@ -130,14 +134,26 @@ mod tests {
         assert_eq!(ignored.get(IgnoreReason::StaleMarker), 3);
         assert_eq!(ignored.total(), 4);
         let labels: Vec<&str> = ignored.iter().map(|(reason, _)| reason.reason()).collect();
-        assert_eq!(labels, ["stale_marker", "string_field", "native_histogram", "exemplar"]);
+        assert_eq!(
+            labels,
+            [
+                "stale_marker",
+                "string_field",
+                "native_histogram",
+                "exemplar"
+            ]
+        );
     }
 
     #[test]
     fn rejections_keep_few_examples_but_count_all() {
         let mut rejections = Rejections::default();
         for index in 0..25 {
-            let error = ProtocolError::NonFiniteValue { series: "m".into(), timestamp_ms: index, value: f64::NAN };
+            let error = ProtocolError::NonFiniteValue {
+                series: "m".into(),
+                timestamp_ms: index,
+                value: f64::NAN,
+            };
             rejections.push(error, 2);
         }
         assert_eq!(rejections.examples.len(), MAX_REPORTED_ERRORS);

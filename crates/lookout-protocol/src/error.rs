@@ -77,7 +77,11 @@ pub struct LineError {
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {} (column {})", self.line, self.message, self.column)
+        write!(
+            f,
+            "line {}: {} (column {})",
+            self.line, self.message, self.column
+        )
     }
 }
 
@@ -92,17 +96,31 @@ pub enum ProtocolError {
     #[error("malformed protobuf WriteRequest: {0}")]
     MalformedProtobuf(String),
     #[error("{}", list_errors("malformed line protocol", errors, *total))]
-    MalformedLines { errors: Vec<LineError>, total: usize },
+    MalformedLines {
+        errors: Vec<LineError>,
+        total: usize,
+    },
     #[error("{}", list_errors("malformed JSON samples", errors, *total))]
     MalformedJson { errors: Vec<String>, total: usize },
     #[error("{}", list_errors("malformed exposition text", errors, *total))]
-    MalformedExposition { errors: Vec<LineError>, total: usize },
+    MalformedExposition {
+        errors: Vec<LineError>,
+        total: usize,
+    },
     #[error("series {series}: invalid metric name: {reason}")]
     InvalidMetricName { series: String, reason: String },
     #[error("series {series}: label name {label:?} {reason}")]
-    InvalidLabelName { series: String, label: String, reason: &'static str },
+    InvalidLabelName {
+        series: String,
+        label: String,
+        reason: &'static str,
+    },
     #[error("series {series}: value {value} at timestamp {timestamp_ms} is not a finite number")]
-    NonFiniteValue { series: String, timestamp_ms: i64, value: f64 },
+    NonFiniteValue {
+        series: String,
+        timestamp_ms: i64,
+        value: f64,
+    },
     #[error(
         "series {series}: timestamp {timestamp_ms} ({}) is {} the {} limit of {} (now is {now_ms})",
         format_timestamp(*timestamp_ms),
@@ -110,7 +128,13 @@ pub enum ProtocolError {
         if *in_future { "future" } else { "past" },
         format_duration_ms(*limit_ms)
     )]
-    TimestampOutOfRange { series: String, timestamp_ms: i64, now_ms: i64, limit_ms: i64, in_future: bool },
+    TimestampOutOfRange {
+        series: String,
+        timestamp_ms: i64,
+        now_ms: i64,
+        limit_ms: i64,
+        in_future: bool,
+    },
 }
 
 impl ProtocolError {
@@ -152,7 +176,10 @@ pub(crate) struct ErrorList<E> {
 
 impl<E> ErrorList<E> {
     pub(crate) fn new() -> Self {
-        ErrorList { errors: Vec::new(), total: 0 }
+        ErrorList {
+            errors: Vec::new(),
+            total: 0,
+        }
     }
 
     pub(crate) fn push(&mut self, error: E) {
@@ -200,14 +227,21 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for (index, reason) in RejectReason::ALL.iter().enumerate() {
             assert_eq!(reason.index(), index);
-            assert!(reason.reason().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(reason
+                .reason()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
             assert!(seen.insert(reason.reason()));
         }
     }
 
     #[test]
     fn line_error_names_line_and_column() {
-        let error = LineError { line: 3, column: 9, message: "expected '='".into() };
+        let error = LineError {
+            line: 3,
+            column: 9,
+            message: "expected '='".into(),
+        };
         assert_eq!(error.to_string(), "line 3: expected '=' (column 9)");
     }
 
@@ -215,11 +249,21 @@ mod tests {
     fn error_list_caps_reported_errors() {
         let mut list = ErrorList::new();
         for line in 1..=15 {
-            list.push(LineError { line, column: 1, message: "bad".into() });
+            list.push(LineError {
+                line,
+                column: 1,
+                message: "bad".into(),
+            });
         }
-        let error = ProtocolError::MalformedLines { errors: list.errors, total: list.total };
+        let error = ProtocolError::MalformedLines {
+            errors: list.errors,
+            total: list.total,
+        };
         let text = error.to_string();
-        assert!(text.starts_with("malformed line protocol: 15 errors; line 1: bad"), "{text}");
+        assert!(
+            text.starts_with("malformed line protocol: 15 errors; line 1: bad"),
+            "{text}"
+        );
         assert!(text.ends_with("; ... and 5 more"), "{text}");
         assert_eq!(error.reason().reason(), "malformed_line");
     }

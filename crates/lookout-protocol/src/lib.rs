@@ -18,6 +18,7 @@
 
 mod batch;
 mod error;
+pub mod influx;
 mod limits;
 pub mod remote_write;
 

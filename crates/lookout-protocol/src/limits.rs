@@ -21,7 +21,10 @@ pub struct SampleLimits {
 
 impl Default for SampleLimits {
     fn default() -> Self {
-        SampleLimits { max_past_ms: 24 * 3_600_000, max_future_ms: 10 * 60_000 }
+        SampleLimits {
+            max_past_ms: 24 * 3_600_000,
+            max_future_ms: 10 * 60_000,
+        }
     }
 }
 
@@ -30,9 +33,16 @@ impl SampleLimits {
     pub fn check(&self, sample: &Sample, now_ms: i64) -> Result<(), ProtocolError> {
         let key = &sample.key;
         if let Err(error) = validate_metric_name(&key.name) {
-            return Err(ProtocolError::InvalidMetricName { series: key.to_string(), reason: error.to_string() });
+            return Err(ProtocolError::InvalidMetricName {
+                series: key.to_string(),
+                reason: error.to_string(),
+            });
         }
-        if let Some(label) = key.labels.keys().find(|label| validate_label_name(label).is_err()) {
+        if let Some(label) = key
+            .labels
+            .keys()
+            .find(|label| validate_label_name(label).is_err())
+        {
             return Err(ProtocolError::InvalidLabelName {
                 series: key.to_string(),
                 label: label.clone(),
@@ -66,13 +76,15 @@ impl SampleLimits {
     /// the order of the others, and records it in `batch.rejected`.
     pub fn apply(&self, batch: &mut Batch, now_ms: i64) {
         let rejected = &mut batch.rejected;
-        batch.samples.retain(|sample| match self.check(sample, now_ms) {
-            Ok(()) => true,
-            Err(error) => {
-                rejected.push(error, 1);
-                false
-            }
-        });
+        batch
+            .samples
+            .retain(|sample| match self.check(sample, now_ms) {
+                Ok(()) => true,
+                Err(error) => {
+                    rejected.push(error, 1);
+                    false
+                }
+            });
     }
 }
 
@@ -86,15 +98,31 @@ mod tests {
     const NOW: i64 = 1_700_000_000_000;
 
     fn sample(key: SeriesKey, timestamp_ms: i64, value: f64) -> Sample {
-        Sample { key, timestamp_ms, value }
+        Sample {
+            key,
+            timestamp_ms,
+            value,
+        }
     }
 
     #[test]
     fn accepts_a_sane_sample() {
         let limits = SampleLimits::default();
-        assert_eq!(limits.check(&sample(SeriesKey::new("cpu").with_label("host", "a"), NOW, 1.0), NOW), Ok(()));
-        assert_eq!(limits.check(&sample(SeriesKey::new("cpu"), NOW + 600_000, 1.0), NOW), Ok(()));
-        assert_eq!(limits.check(&sample(SeriesKey::new("cpu"), NOW - 86_400_000, 1.0), NOW), Ok(()));
+        assert_eq!(
+            limits.check(
+                &sample(SeriesKey::new("cpu").with_label("host", "a"), NOW, 1.0),
+                NOW
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            limits.check(&sample(SeriesKey::new("cpu"), NOW + 600_000, 1.0), NOW),
+            Ok(())
+        );
+        assert_eq!(
+            limits.check(&sample(SeriesKey::new("cpu"), NOW - 86_400_000, 1.0), NOW),
+            Ok(())
+        );
     }
 
     #[test]
@@ -129,11 +157,22 @@ mod tests {
 
     #[test]
     fn extreme_timestamps_do_not_overflow() {
-        let limits = SampleLimits { max_past_ms: i64::MAX, max_future_ms: i64::MAX };
-        assert_eq!(limits.check(&sample(SeriesKey::new("m"), i64::MIN + 1, 0.0), 0), Ok(()));
-        assert_eq!(limits.check(&sample(SeriesKey::new("m"), i64::MAX, 0.0), 0), Ok(()));
+        let limits = SampleLimits {
+            max_past_ms: i64::MAX,
+            max_future_ms: i64::MAX,
+        };
+        assert_eq!(
+            limits.check(&sample(SeriesKey::new("m"), i64::MIN + 1, 0.0), 0),
+            Ok(())
+        );
+        assert_eq!(
+            limits.check(&sample(SeriesKey::new("m"), i64::MAX, 0.0), 0),
+            Ok(())
+        );
         let strict = SampleLimits::default();
-        assert!(strict.check(&sample(SeriesKey::new("m"), i64::MIN, 0.0), i64::MAX).is_err());
+        assert!(strict
+            .check(&sample(SeriesKey::new("m"), i64::MIN, 0.0), i64::MAX)
+            .is_err());
     }
 
     #[test]
@@ -151,7 +190,10 @@ mod tests {
         let names: Vec<&str> = batch.samples.iter().map(|s| s.key.name.as_str()).collect();
         assert_eq!(names, ["a", "c"]);
         assert_eq!(batch.rejected.counts.get(RejectReason::NonFiniteValue), 1);
-        assert_eq!(batch.rejected.counts.get(RejectReason::TimestampOutOfRange), 1);
+        assert_eq!(
+            batch.rejected.counts.get(RejectReason::TimestampOutOfRange),
+            1
+        );
         assert_eq!(batch.rejected.examples.len(), 2);
     }
 }

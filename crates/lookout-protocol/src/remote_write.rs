@@ -96,26 +96,44 @@ pub fn decode_write_request(body: &[u8]) -> Result<Batch, ProtocolError> {
 }
 
 /// Decodes a remote write body whose decompressed size must not exceed `max_decompressed`.
-pub fn decode_write_request_limited(body: &[u8], max_decompressed: usize) -> Result<Batch, ProtocolError> {
-    let declared = snap::raw::decompress_len(body).map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
+pub fn decode_write_request_limited(
+    body: &[u8],
+    max_decompressed: usize,
+) -> Result<Batch, ProtocolError> {
+    let declared = snap::raw::decompress_len(body)
+        .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
     if declared > max_decompressed {
-        return Err(ProtocolError::BodyTooLarge { declared, limit: max_decompressed });
+        return Err(ProtocolError::BodyTooLarge {
+            declared,
+            limit: max_decompressed,
+        });
     }
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
-    let request =
-        proto::WriteRequest::decode(raw.as_slice()).map_err(|error| ProtocolError::MalformedProtobuf(error.to_string()))?;
+    let request = proto::WriteRequest::decode(raw.as_slice())
+        .map_err(|error| ProtocolError::MalformedProtobuf(error.to_string()))?;
     Ok(write_request_to_batch(request))
 }
 
 /// Turns a decoded request into samples, counting what is skipped or refused.
 pub fn write_request_to_batch(request: proto::WriteRequest) -> Batch {
     let mut batch = Batch::default();
-    batch.samples.reserve(request.timeseries.iter().map(|series| series.samples.len()).sum());
+    batch.samples.reserve(
+        request
+            .timeseries
+            .iter()
+            .map(|series| series.samples.len())
+            .sum(),
+    );
     for series in request.timeseries {
-        batch.ignored.add(IgnoreReason::Exemplar, series.exemplars.len() as u64);
-        batch.ignored.add(IgnoreReason::NativeHistogram, series.histograms.len() as u64);
+        batch
+            .ignored
+            .add(IgnoreReason::Exemplar, series.exemplars.len() as u64);
+        batch.ignored.add(
+            IgnoreReason::NativeHistogram,
+            series.histograms.len() as u64,
+        );
         if series.samples.is_empty() {
             continue;
         }
@@ -132,16 +150,30 @@ pub fn write_request_to_batch(request: proto::WriteRequest) -> Batch {
 }
 
 fn push_samples(batch: &mut Batch, key: SeriesKey, samples: &[proto::Sample]) {
-    let stale = samples.iter().filter(|sample| sample.value.to_bits() == STALE_NAN_BITS).count();
+    let stale = samples
+        .iter()
+        .filter(|sample| sample.value.to_bits() == STALE_NAN_BITS)
+        .count();
     batch.ignored.add(IgnoreReason::StaleMarker, stale as u64);
     let mut remaining = samples.len() - stale;
     let mut key = Some(key);
-    for sample in samples.iter().filter(|sample| sample.value.to_bits() != STALE_NAN_BITS) {
+    for sample in samples
+        .iter()
+        .filter(|sample| sample.value.to_bits() != STALE_NAN_BITS)
+    {
         remaining -= 1;
         // The last sample takes the key itself; earlier ones take clones.
-        let key = if remaining == 0 { key.take() } else { key.clone() };
+        let key = if remaining == 0 {
+            key.take()
+        } else {
+            key.clone()
+        };
         let Some(key) = key else { break };
-        batch.samples.push(Sample { key, timestamp_ms: sample.timestamp, value: sample.value });
+        batch.samples.push(Sample {
+            key,
+            timestamp_ms: sample.timestamp,
+            value: sample.value,
+        });
     }
 }
 
@@ -172,7 +204,11 @@ fn series_key(labels: Vec<proto::Label>) -> Result<SeriesKey, ProtocolError> {
     let name = name.unwrap_or_default();
     if let Some(label) = duplicate {
         let key = SeriesKey { name, labels: map };
-        return Err(ProtocolError::InvalidLabelName { series: key.to_string(), label, reason: "appears more than once" });
+        return Err(ProtocolError::InvalidLabelName {
+            series: key.to_string(),
+            label,
+            reason: "appears more than once",
+        });
     }
     if name.is_empty() {
         let key = SeriesKey { name, labels: map };
@@ -191,10 +227,16 @@ pub fn encode_write_request(samples: &[Sample]) -> Vec<u8> {
     let mut request = proto::WriteRequest::default();
     for sample in samples {
         let index = *index_of.entry(&sample.key).or_insert_with(|| {
-            request.timeseries.push(proto::TimeSeries { labels: proto_labels(&sample.key), ..Default::default() });
+            request.timeseries.push(proto::TimeSeries {
+                labels: proto_labels(&sample.key),
+                ..Default::default()
+            });
             request.timeseries.len() - 1
         });
-        request.timeseries[index].samples.push(proto::Sample { value: sample.value, timestamp: sample.timestamp_ms });
+        request.timeseries[index].samples.push(proto::Sample {
+            value: sample.value,
+            timestamp: sample.timestamp_ms,
+        });
     }
     encode_raw_request(&request)
 }
@@ -208,14 +250,20 @@ pub fn encode_raw_request(request: &proto::WriteRequest) -> Vec<u8> {
 
 fn proto_labels(key: &SeriesKey) -> Vec<proto::Label> {
     let mut labels = Vec::with_capacity(key.labels.len() + 1);
-    let name_label = || proto::Label { name: METRIC_NAME_LABEL.into(), value: key.name.clone() };
+    let name_label = || proto::Label {
+        name: METRIC_NAME_LABEL.into(),
+        value: key.name.clone(),
+    };
     let mut name_pushed = false;
     for (name, value) in &key.labels {
         if !name_pushed && name.as_str() > METRIC_NAME_LABEL {
             labels.push(name_label());
             name_pushed = true;
         }
-        labels.push(proto::Label { name: name.clone(), value: value.clone() });
+        labels.push(proto::Label {
+            name: name.clone(),
+            value: value.clone(),
+        });
     }
     if !name_pushed {
         labels.push(name_label());
@@ -229,21 +277,42 @@ mod tests {
     use crate::RejectReason;
 
     fn sample(key: SeriesKey, timestamp_ms: i64, value: f64) -> Sample {
-        Sample { key, timestamp_ms, value }
+        Sample {
+            key,
+            timestamp_ms,
+            value,
+        }
     }
 
     fn label(name: &str, value: &str) -> proto::Label {
-        proto::Label { name: name.into(), value: value.into() }
+        proto::Label {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 
     fn series(labels: Vec<proto::Label>, values: &[f64]) -> proto::TimeSeries {
-        let samples = values.iter().enumerate().map(|(i, v)| proto::Sample { value: *v, timestamp: i as i64 }).collect();
-        proto::TimeSeries { labels, samples, ..Default::default() }
+        let samples = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| proto::Sample {
+                value: *v,
+                timestamp: i as i64,
+            })
+            .collect();
+        proto::TimeSeries {
+            labels,
+            samples,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn roundtrip_keeps_samples_in_order() {
-        let cpu = SeriesKey::new("cpu").with_label("host", "web-1").with_label("Zone", "eu").with_label("a", "1");
+        let cpu = SeriesKey::new("cpu")
+            .with_label("host", "web-1")
+            .with_label("Zone", "eu")
+            .with_label("a", "1");
         let mem = SeriesKey::new("mem");
         let samples = vec![
             sample(cpu.clone(), 1_000, 0.5),
@@ -262,8 +331,13 @@ mod tests {
 
     #[test]
     fn encoded_labels_are_sorted_with_the_name() {
-        let key = SeriesKey::new("cpu").with_label("Zone", "eu").with_label("host", "a");
-        let names: Vec<String> = proto_labels(&key).into_iter().map(|label| label.name).collect();
+        let key = SeriesKey::new("cpu")
+            .with_label("Zone", "eu")
+            .with_label("host", "a");
+        let names: Vec<String> = proto_labels(&key)
+            .into_iter()
+            .map(|label| label.name)
+            .collect();
         assert_eq!(names, ["Zone", "__name__", "host"]);
     }
 
@@ -271,7 +345,10 @@ mod tests {
     fn stale_markers_are_skipped_and_counted_but_other_nans_pass() {
         let stale = f64::from_bits(STALE_NAN_BITS);
         let request = proto::WriteRequest {
-            timeseries: vec![series(vec![label("__name__", "up")], &[1.0, stale, f64::NAN, stale])],
+            timeseries: vec![series(
+                vec![label("__name__", "up")],
+                &[1.0, stale, f64::NAN, stale],
+            )],
             metadata: vec![],
         };
         let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
@@ -297,9 +374,15 @@ mod tests {
             help: "Requests.".into(),
             unit: String::new(),
         };
-        let request = proto::WriteRequest { timeseries: vec![with_extras, histogram_only], metadata: vec![metadata] };
+        let request = proto::WriteRequest {
+            timeseries: vec![with_extras, histogram_only],
+            metadata: vec![metadata],
+        };
         let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
-        assert_eq!(batch.samples, vec![sample(SeriesKey::new("http_requests_total"), 0, 3.0)]);
+        assert_eq!(
+            batch.samples,
+            vec![sample(SeriesKey::new("http_requests_total"), 0, 3.0)]
+        );
         assert_eq!(batch.ignored.get(IgnoreReason::Exemplar), 2);
         assert_eq!(batch.ignored.get(IgnoreReason::NativeHistogram), 2);
     }
@@ -307,11 +390,17 @@ mod tests {
     #[test]
     fn empty_label_values_are_dropped() {
         let request = proto::WriteRequest {
-            timeseries: vec![series(vec![label("__name__", "m"), label("a", ""), label("b", "x")], &[1.0])],
+            timeseries: vec![series(
+                vec![label("__name__", "m"), label("a", ""), label("b", "x")],
+                &[1.0],
+            )],
             metadata: vec![],
         };
         let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
-        assert_eq!(batch.samples[0].key, SeriesKey::new("m").with_label("b", "x"));
+        assert_eq!(
+            batch.samples[0].key,
+            SeriesKey::new("m").with_label("b", "x")
+        );
     }
 
     #[test]
@@ -319,7 +408,10 @@ mod tests {
         let request = proto::WriteRequest {
             timeseries: vec![
                 series(vec![label("job", "node")], &[1.0, 2.0]),
-                series(vec![label("__name__", "m"), label("a", "1"), label("a", "2")], &[1.0]),
+                series(
+                    vec![label("__name__", "m"), label("a", "1"), label("a", "2")],
+                    &[1.0],
+                ),
                 series(vec![label("__name__", "m"), label("__name__", "n")], &[1.0]),
                 series(vec![label("__name__", "ok")], &[5.0]),
             ],
@@ -327,9 +419,17 @@ mod tests {
         };
         let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
         assert_eq!(batch.samples, vec![sample(SeriesKey::new("ok"), 0, 5.0)]);
-        assert_eq!(batch.rejected.counts.get(RejectReason::InvalidMetricName), 2);
+        assert_eq!(
+            batch.rejected.counts.get(RejectReason::InvalidMetricName),
+            2
+        );
         assert_eq!(batch.rejected.counts.get(RejectReason::InvalidLabelName), 2);
-        let messages: Vec<String> = batch.rejected.examples.iter().map(ToString::to_string).collect();
+        let messages: Vec<String> = batch
+            .rejected
+            .examples
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             messages,
             [
@@ -344,25 +444,44 @@ mod tests {
     fn malformed_snappy_is_refused() {
         let error = decode_write_request(b"\x05\xff\xff garbage").unwrap_err();
         assert_eq!(error.reason(), RejectReason::MalformedSnappy);
-        assert!(error.to_string().starts_with("malformed snappy block: "), "{error}");
+        assert!(
+            error.to_string().starts_with("malformed snappy block: "),
+            "{error}"
+        );
         let error = decode_write_request(b"").unwrap_err();
         assert_eq!(error.reason(), RejectReason::MalformedSnappy);
     }
 
     #[test]
     fn malformed_protobuf_is_refused() {
-        let body = snap::raw::Encoder::new().compress_vec(b"\x0a\x05\x0a").unwrap();
+        let body = snap::raw::Encoder::new()
+            .compress_vec(b"\x0a\x05\x0a")
+            .unwrap();
         let error = decode_write_request(&body).unwrap_err();
         assert_eq!(error.reason(), RejectReason::MalformedProtobuf);
-        assert!(error.to_string().starts_with("malformed protobuf WriteRequest: "), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("malformed protobuf WriteRequest: "),
+            "{error}"
+        );
     }
 
     #[test]
     fn oversized_bodies_are_refused_before_decompressing() {
-        let samples = vec![sample(SeriesKey::new("m").with_label("pad", &"x".repeat(1000)), 0, 1.0)];
+        let samples = vec![sample(
+            SeriesKey::new("m").with_label("pad", "x".repeat(1000)),
+            0,
+            1.0,
+        )];
         let body = encode_write_request(&samples);
         let error = decode_write_request_limited(&body, 100).unwrap_err();
         assert_eq!(error.reason(), RejectReason::BodyTooLarge);
-        assert!(error.to_string().ends_with("more than the limit of 100 bytes"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .ends_with("more than the limit of 100 bytes"),
+            "{error}"
+        );
     }
 }
