@@ -19,6 +19,7 @@
 mod batch;
 mod error;
 pub mod influx;
+pub mod json_samples;
 mod limits;
 pub mod remote_write;
 
