@@ -266,7 +266,7 @@ mod tests {
             ),
             (
                 r#"[{"name": "m", "value": 1, "timestamp": 1e300}]"#,
-                "[0].timestamp: 1e300 is out of range for Unix milliseconds",
+                "[0].timestamp: 1e+300 is out of range for Unix milliseconds",
             ),
             (
                 r#"[{"name": "m", "value": 1, "lables": {}}]"#,
