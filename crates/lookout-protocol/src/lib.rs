@@ -22,6 +22,7 @@ pub mod influx;
 pub mod json_samples;
 mod limits;
 pub mod remote_write;
+pub mod selector;
 
 pub use batch::{Batch, IgnoreCounts, IgnoreReason, RejectCounts, Rejections};
 pub use error::{LineError, ProtocolError, RejectReason, MAX_REPORTED_ERRORS};
