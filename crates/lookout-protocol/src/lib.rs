@@ -18,6 +18,7 @@
 
 mod batch;
 mod error;
+pub mod exposition;
 pub mod influx;
 pub mod json_samples;
 mod limits;
