@@ -15,9 +15,9 @@
 pub mod combiner;
 pub mod detector;
 pub mod detectors;
-// pending detectors: pub mod engine;
-// pending detectors: pub mod multi;
-// pending detectors: pub mod pipeline;
+pub mod engine;
+pub mod multi;
+pub mod pipeline;
 pub mod stats;
 
 pub use detector::{sanitize_raw, Band, Detector, MultiDetector, MultiScore, Score};

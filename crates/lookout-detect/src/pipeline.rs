@@ -17,8 +17,7 @@ use crate::detectors::{
     changepoint::{PageHinkley, PageHinkleyConfig},
     ewma::{EwmaZ, EwmaZConfig},
     hst::{HalfSpaceTrees, HstConfig},
-    iforest::{StreamingIsolationForest, StreamingIsolationForestConfig},
-    rcf::{RandomCutForest, RcfConfig},
+    rcf::{RandomCutForest, RandomCutForestConfig as RcfConfig},
     robust_z::{RobustZ, RobustZConfig},
     seasonal::{SeasonalBaseline, SeasonalConfig},
     usage::{UsageConfig, UsageRules},
@@ -50,7 +49,6 @@ pub enum DetectorConfig {
     Changepoint(PageHinkleyConfig),
     Rcf(RcfConfig),
     Hst(HstConfig),
-    Iforest(StreamingIsolationForestConfig),
     Usage(UsageConfig),
 }
 
@@ -64,7 +62,6 @@ impl DetectorConfig {
             "changepoint" => DetectorConfig::Changepoint(PageHinkleyConfig::default()),
             "rcf" => DetectorConfig::Rcf(RcfConfig::default()),
             "hst" => DetectorConfig::Hst(HstConfig::default()),
-            "iforest" => DetectorConfig::Iforest(StreamingIsolationForestConfig::default()),
             "usage" => DetectorConfig::Usage(UsageConfig::default()),
             _ => return None,
         })
@@ -81,9 +78,6 @@ impl DetectorConfig {
             DetectorConfig::Changepoint(c) => AnyDetector::Changepoint(wrap("changepoint", PageHinkley::new(c.clone()))?),
             DetectorConfig::Rcf(c) => AnyDetector::Rcf(Box::new(wrap("rcf", RandomCutForest::new(c.clone(), seed))?)),
             DetectorConfig::Hst(c) => AnyDetector::Hst(Box::new(wrap("hst", HalfSpaceTrees::new(c.clone(), seed))?)),
-            DetectorConfig::Iforest(c) => {
-                AnyDetector::Iforest(Box::new(wrap("iforest", StreamingIsolationForest::new(c.clone(), seed))?))
-            }
             DetectorConfig::Usage(c) => AnyDetector::Usage(wrap("usage", UsageRules::new(c.clone()))?),
         })
     }
@@ -99,7 +93,6 @@ pub enum AnyDetector {
     Changepoint(PageHinkley),
     Rcf(Box<RandomCutForest>),
     Hst(Box<HalfSpaceTrees>),
-    Iforest(Box<StreamingIsolationForest>),
     Usage(UsageRules),
 }
 
@@ -112,7 +105,6 @@ macro_rules! each_detector {
             AnyDetector::Changepoint($detector) => $body,
             AnyDetector::Rcf($detector) => $body,
             AnyDetector::Hst($detector) => $body,
-            AnyDetector::Iforest($detector) => $body,
             AnyDetector::Usage($detector) => $body,
         }
     };

@@ -29,7 +29,7 @@
 mod worker;
 
 use crate::pipeline::{PipelineConfig, PipelineError};
-use crossbeam_channel::{bounded, Sender, TrySendError};
+use crossbeam_channel::{bounded, Sender};
 use lookout_model::{Sample, SeriesKey, Verdict};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

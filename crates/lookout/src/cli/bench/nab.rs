@@ -58,7 +58,7 @@ pub fn run(args: NabArgs) -> anyhow::Result<()> {
 pub fn score_corpus(corpus: &NabCorpus, config: &PipelineConfig, seed: u64) -> anyhow::Result<Vec<Vec<f64>>> {
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let mut scored: Vec<(usize, Vec<f64>)> = std::thread::scope(|scope| {
+    let mut scored: Vec<(usize, anyhow::Result<Vec<f64>>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
