@@ -1,0 +1,92 @@
+//! Typed errors of the store; each names what failed.
+
+use std::path::PathBuf;
+
+use lookout_model::{AnomalyId, SeriesId};
+
+use crate::batch::WriteBatch;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("SQLite failed while {context}: {source}")]
+    Sqlite {
+        context: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("write queue is full ({capacity} batches waiting); retry later")]
+    Full { capacity: usize },
+    #[error("store is closed: its writer thread has stopped")]
+    Closed,
+    #[error("commit of {batches} batches ({samples} samples) failed: {reason}")]
+    CommitFailed {
+        batches: usize,
+        samples: usize,
+        reason: String,
+    },
+    #[error("compaction at {now_ms} failed: {reason}")]
+    CompactionFailed { now_ms: i64, reason: String },
+    #[error("anomaly {0} not found")]
+    AnomalyNotFound(AnomalyId),
+    #[error("series {0} not found")]
+    SeriesNotFound(SeriesId),
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("invalid store configuration: {0}")]
+    Config(String),
+    #[error("cannot start the store writer thread: {0}")]
+    Spawn(std::io::Error),
+    #[error("the store writer thread panicked")]
+    WriterPanicked,
+}
+
+/// A batch that the queue refused, handed back so that nothing is silently lost.
+#[derive(Debug)]
+pub struct Rejected {
+    pub batch: WriteBatch,
+    pub error: StoreError,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "batch of {} samples rejected: {}",
+            self.batch.len(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<Rejected> for StoreError {
+    fn from(rejected: Rejected) -> Self {
+        rejected.error
+    }
+}
+
+/// Attaches what the store was doing to a SQLite error.
+pub(crate) trait SqlContext<T> {
+    fn context(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
+    fn context(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sqlite { context, source })
+    }
+}

@@ -1,0 +1,29 @@
+//! lookout's embedded store: SQLite in WAL mode, one batching writer thread, read-only
+//! connections for queries.
+//!
+//! See `README.md` beside this crate for the schema, retention, durability and the
+//! measured disk use and write speed.
+
+mod anomalies;
+mod batch;
+mod compact;
+mod config;
+mod error;
+mod pool;
+mod query;
+mod rollup;
+mod schema;
+mod series;
+mod store;
+mod writer;
+
+pub use batch::{AnomalyOp, CommitResult, SampleRow, SampleVerdict, Ticket, WriteBatch};
+pub use compact::CompactionReport;
+pub use config::StoreConfig;
+pub use error::{Rejected, StoreError};
+pub use lookout_model::{
+    AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId,
+};
+pub use query::{Point, Resolution, SeriesPoints};
+pub use series::{domain_of, SeriesInfo};
+pub use store::{now_ms, Store, DATABASE_FILE};

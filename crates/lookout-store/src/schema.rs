@@ -1,0 +1,216 @@
+//! Tables, pragmas and the small `meta` table that remembers compaction progress.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::error::SqlContext;
+use crate::StoreError;
+
+/// Version stored in `PRAGMA user_version`.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS series (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    labels     TEXT NOT NULL,
+    key        TEXT NOT NULL UNIQUE,
+    domain     TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+    series_id  INTEGER NOT NULL,
+    ts_ms      INTEGER NOT NULL,
+    value      REAL,
+    score      REAL,
+    is_anomaly INTEGER NOT NULL DEFAULT 0,
+    lower      REAL,
+    upper      REAL,
+    PRIMARY KEY (series_id, ts_ms)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS samples_1m (
+    series_id     INTEGER NOT NULL,
+    bucket_ts     INTEGER NOT NULL,
+    min           REAL,
+    max           REAL,
+    sum           REAL,
+    count         INTEGER NOT NULL,
+    last          REAL,
+    max_score     REAL,
+    anomaly_count INTEGER NOT NULL,
+    PRIMARY KEY (series_id, bucket_ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS samples_1h (
+    series_id     INTEGER NOT NULL,
+    bucket_ts     INTEGER NOT NULL,
+    min           REAL,
+    max           REAL,
+    sum           REAL,
+    count         INTEGER NOT NULL,
+    last          REAL,
+    max_score     REAL,
+    anomaly_count INTEGER NOT NULL,
+    PRIMARY KEY (series_id, bucket_ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS anomalies (
+    id          INTEGER PRIMARY KEY,
+    series_id   INTEGER NOT NULL REFERENCES series(id),
+    start_ms    INTEGER NOT NULL,
+    end_ms      INTEGER,
+    peak_score  REAL NOT NULL,
+    severity    TEXT NOT NULL,
+    domain      TEXT NOT NULL,
+    explanation TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    UNIQUE (series_id, start_ms)
+);
+CREATE INDEX IF NOT EXISTS anomalies_by_start ON anomalies (start_ms);
+CREATE TABLE IF NOT EXISTS feedback (
+    id         INTEGER PRIMARY KEY,
+    anomaly_id INTEGER NOT NULL REFERENCES anomalies(id) ON DELETE CASCADE,
+    label      TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_by_anomaly ON feedback (anomaly_id);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Keys of the `meta` table.
+pub(crate) mod meta {
+    /// 1-minute rollups are complete for buckets before this time.
+    pub const ROLLUP_1M_UNTIL: &str = "rollup_1m_until";
+    /// 1-hour rollups are complete for buckets before this time.
+    pub const ROLLUP_1H_UNTIL: &str = "rollup_1h_until";
+    /// Raw samples before this time have been deleted.
+    pub const RAW_HORIZON: &str = "raw_horizon";
+    /// 1-minute rollups before this time have been deleted.
+    pub const ROLLUP_1M_HORIZON: &str = "rollup_1m_horizon";
+    /// Earliest sample written behind `ROLLUP_1M_UNTIL` since the last compaction.
+    pub const DIRTY_FROM: &str = "dirty_from";
+}
+
+/// Opens (creating if needed) the database for writing and applies the schema.
+pub(crate) fn open_writer(path: &Path, cache_mib: usize) -> Result<Connection, StoreError> {
+    let open_error = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_error)?;
+    // page_size only takes effect before the first table exists.
+    conn.execute_batch("PRAGMA page_size = 8192;")
+        .map_err(open_error)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(open_error)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt {
+            what: format!("journal mode of {}", path.display()),
+            reason: format!("SQLite refused WAL mode and kept {mode:?}"),
+        });
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -{kib};
+         PRAGMA journal_size_limit = {journal_limit};
+         PRAGMA wal_autocheckpoint = 4096;
+         PRAGMA busy_timeout = 10000;",
+        kib = cache_mib * 1024,
+        journal_limit = 64 * 1024 * 1024,
+    ))
+    .map_err(open_error)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(open_error)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Corrupt {
+            what: format!("schema of {}", path.display()),
+            reason: format!(
+                "version {version} is newer than this build understands ({SCHEMA_VERSION})"
+            ),
+        });
+    }
+    conn.execute_batch(SCHEMA).map_err(open_error)?;
+    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+        .map_err(open_error)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Opens a read-only connection for queries.
+pub(crate) fn open_reader(path: &Path, cache_mib: usize) -> Result<Connection, StoreError> {
+    let open_error = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{kib}; PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;",
+        kib = cache_mib * 1024
+    ))
+    .map_err(open_error)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+pub(crate) fn read_meta(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")
+        .and_then(|mut stmt| stmt.query_row([key], |row| row.get(0)).optional())
+        .context("reading compaction progress")
+}
+
+pub(crate) fn write_meta(conn: &Connection, key: &str, value: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(rusqlite::params![key, value]))
+        .context("recording compaction progress")?;
+    Ok(())
+}
+
+/// Where each resolution starts and ends, shared by the writer and the readers.
+///
+/// `i64::MIN` means "not yet": no rollup built, nothing deleted.
+#[derive(Debug)]
+pub(crate) struct Horizons {
+    pub rollup_1m_until: AtomicI64,
+    pub rollup_1h_until: AtomicI64,
+    pub raw_horizon: AtomicI64,
+    pub rollup_1m_horizon: AtomicI64,
+}
+
+/// A consistent-enough copy of [`Horizons`] for planning one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HorizonSnapshot {
+    pub rollup_1m_until: i64,
+    pub rollup_1h_until: i64,
+    pub raw_horizon: i64,
+    pub rollup_1m_horizon: i64,
+}
+
+impl Horizons {
+    pub fn load(conn: &Connection) -> Result<Horizons, StoreError> {
+        let get = |key| Ok::<_, StoreError>(read_meta(conn, key)?.unwrap_or(i64::MIN));
+        Ok(Horizons {
+            rollup_1m_until: AtomicI64::new(get(meta::ROLLUP_1M_UNTIL)?),
+            rollup_1h_until: AtomicI64::new(get(meta::ROLLUP_1H_UNTIL)?),
+            raw_horizon: AtomicI64::new(get(meta::RAW_HORIZON)?),
+            rollup_1m_horizon: AtomicI64::new(get(meta::ROLLUP_1M_HORIZON)?),
+        })
+    }
+
+    pub fn snapshot(&self) -> HorizonSnapshot {
+        HorizonSnapshot {
+            rollup_1m_until: self.rollup_1m_until.load(Ordering::Acquire),
+            rollup_1h_until: self.rollup_1h_until.load(Ordering::Acquire),
+            raw_horizon: self.raw_horizon.load(Ordering::Acquire),
+            rollup_1m_horizon: self.rollup_1m_horizon.load(Ordering::Acquire),
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! [`Store`]: the public face of the crate.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{bounded, SendTimeoutError, Sender, TrySendError};
+use lookout_model::{
+    AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId, SeriesKey,
+};
+
+use crate::anomalies;
+use crate::batch::{Ticket, WriteBatch};
+use crate::compact::CompactionReport;
+use crate::error::Rejected;
+use crate::pool::ReadPool;
+use crate::query::{latest_point, range_of_series, Point, SeriesPoints};
+use crate::schema::{open_writer, Horizons};
+use crate::series::{SeriesInfo, SeriesRegistry};
+use crate::writer::{Command, Writer};
+use crate::{StoreConfig, StoreError};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "lookout.db";
+
+/// The embedded store. Share it between threads behind an `Arc`; dropping the last
+/// handle commits what is queued and stops the writer thread.
+pub struct Store {
+    path: PathBuf,
+    config: StoreConfig,
+    commands: Option<Sender<Command>>,
+    writer: Option<JoinHandle<()>>,
+    registry: Arc<SeriesRegistry>,
+    horizons: Arc<Horizons>,
+    readers: ReadPool,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+impl Store {
+    /// Opens the store in `dir` (created if missing), file `lookout.db`, and starts the writer.
+    pub fn open(dir: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
+        config.validate()?;
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(DATABASE_FILE);
+        let conn = open_writer(&path, config.writer_cache_mib)?;
+        let registry = Arc::new(SeriesRegistry::load(&conn)?);
+        let horizons = Arc::new(Horizons::load(&conn)?);
+        let writer = Writer::new(
+            conn,
+            Arc::clone(&registry),
+            Arc::clone(&horizons),
+            config.clone(),
+        )?;
+        let (commands, receiver) = bounded(config.queue_capacity);
+        let handle = std::thread::Builder::new()
+            .name("lookout-store-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(StoreError::Spawn)?;
+        let readers = ReadPool::new(path.clone(), config.reader_cache_mib, config.read_pool_size);
+        Ok(Store {
+            path,
+            config,
+            commands: Some(commands),
+            writer: Some(handle),
+            registry,
+            horizons,
+            readers,
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The id of `key`, created on first sight (its row commits with the next write).
+    pub fn series_id(&self, key: &SeriesKey) -> SeriesId {
+        self.registry.id_for(key, now_ms())
+    }
+
+    /// The id of `key` if the store has seen it; never creates one (for cardinality limits).
+    pub fn lookup_series(&self, key: &SeriesKey) -> Option<SeriesId> {
+        self.registry.lookup(key)
+    }
+
+    pub fn series_info(&self, id: SeriesId) -> Option<SeriesInfo> {
+        self.registry.info(id).map(|info| (*info).clone())
+    }
+
+    /// Every series, ordered by id.
+    pub fn list_series(&self) -> Vec<(SeriesId, SeriesKey)> {
+        self.registry
+            .all()
+            .iter()
+            .map(|info| (info.id, info.key.clone()))
+            .collect()
+    }
+
+    pub fn count_series(&self) -> usize {
+        self.registry.count()
+    }
+
+    /// Batches waiting for the writer.
+    pub fn queue_len(&self) -> usize {
+        self.commands.as_ref().map_or(0, Sender::len)
+    }
+
+    fn sender(&self) -> Result<&Sender<Command>, StoreError> {
+        self.commands.as_ref().ok_or(StoreError::Closed)
+    }
+
+    /// Queues a batch, waiting while the queue is full (back-pressure).
+    pub fn submit(&self, batch: WriteBatch) -> Result<Ticket, Rejected> {
+        let (ack, receiver) = bounded(1);
+        let Ok(sender) = self.sender() else {
+            return Err(Rejected {
+                batch,
+                error: StoreError::Closed,
+            });
+        };
+        match sender.send(Command::Write { batch, ack }) {
+            Ok(()) => Ok(Ticket { receiver }),
+            Err(error) => Err(Rejected {
+                batch: into_batch(error.into_inner()),
+                error: StoreError::Closed,
+            }),
+        }
+    }
+
+    /// Queues a batch, or hands it back at once with [`StoreError::Full`] when the queue is full.
+    pub fn try_submit(&self, batch: WriteBatch) -> Result<Ticket, Rejected> {
+        let (ack, receiver) = bounded(1);
+        let Ok(sender) = self.sender() else {
+            return Err(Rejected {
+                batch,
+                error: StoreError::Closed,
+            });
+        };
+        match sender.try_send(Command::Write { batch, ack }) {
+            Ok(()) => Ok(Ticket { receiver }),
+            Err(TrySendError::Full(command)) => Err(Rejected {
+                batch: into_batch(command),
+                error: StoreError::Full {
+                    capacity: self.config.queue_capacity,
+                },
+            }),
+            Err(TrySendError::Disconnected(command)) => Err(Rejected {
+                batch: into_batch(command),
+                error: StoreError::Closed,
+            }),
+        }
+    }
+
+    /// Queues a batch, waiting at most `timeout` for room.
+    pub fn submit_timeout(&self, batch: WriteBatch, timeout: Duration) -> Result<Ticket, Rejected> {
+        let (ack, receiver) = bounded(1);
+        let Ok(sender) = self.sender() else {
+            return Err(Rejected {
+                batch,
+                error: StoreError::Closed,
+            });
+        };
+        match sender.send_timeout(Command::Write { batch, ack }, timeout) {
+            Ok(()) => Ok(Ticket { receiver }),
+            Err(SendTimeoutError::Timeout(command)) => Err(Rejected {
+                batch: into_batch(command),
+                error: StoreError::Full {
+                    capacity: self.config.queue_capacity,
+                },
+            }),
+            Err(SendTimeoutError::Disconnected(command)) => Err(Rejected {
+                batch: into_batch(command),
+                error: StoreError::Closed,
+            }),
+        }
+    }
+
+    /// Submits a batch and waits for its commit.
+    pub fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.submit(batch)?.wait()
+    }
+
+    /// Waits until everything queued so far, and every new series row, is committed.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.write(WriteBatch::new())
+    }
+
+    /// Builds rollups and deletes data past retention, as of `now_ms`. Runs on the writer
+    /// thread in small steps between write commits; blocks until done.
+    pub fn compact(&self, now_ms: i64) -> Result<CompactionReport, StoreError> {
+        let (reply, receiver) = bounded(1);
+        self.sender()?
+            .send(Command::Compact { now_ms, reply })
+            .map_err(|_| StoreError::Closed)?;
+        receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Points of each series in `[from_ms, to_ms]` (inclusive), in the order asked,
+    /// downsampled to at most `max_points` each (see the `query` module for how).
+    pub fn range(
+        &self,
+        series: &[SeriesId],
+        from_ms: i64,
+        to_ms: i64,
+        max_points: Option<usize>,
+    ) -> Result<Vec<SeriesPoints>, StoreError> {
+        let conn = self.readers.get()?;
+        let horizons = self.horizons.snapshot();
+        let tx = conn
+            .unchecked_transaction()
+            .map_err(|source| StoreError::Sqlite {
+                context: "beginning a range read",
+                source,
+            })?;
+        let answer = series
+            .iter()
+            .map(|id| range_of_series(&tx, *id, from_ms, to_ms, max_points, horizons))
+            .collect();
+        drop(tx);
+        answer
+    }
+
+    /// The newest point of each series in `(ts_ms - lookback_ms, ts_ms]`, for instant queries.
+    pub fn latest_before(
+        &self,
+        series: &[SeriesId],
+        ts_ms: i64,
+        lookback_ms: i64,
+    ) -> Result<Vec<(SeriesId, Option<Point>)>, StoreError> {
+        let conn = self.readers.get()?;
+        let horizons = self.horizons.snapshot();
+        series
+            .iter()
+            .map(|id| Ok((*id, latest_point(&conn, *id, ts_ms, lookback_ms, horizons)?)))
+            .collect()
+    }
+
+    /// Anomalies overlapping `[from_ms, to_ms]`, newest first, at most `limit`; only those
+    /// of `series` when given.
+    pub fn anomalies(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        series: Option<&[SeriesId]>,
+        limit: usize,
+    ) -> Result<Vec<AnomalyRecord>, StoreError> {
+        let conn = self.readers.get()?;
+        anomalies::anomalies_between(&conn, &self.registry, from_ms, to_ms, series, limit)
+    }
+
+    /// One anomaly; [`StoreError::AnomalyNotFound`] when no such id.
+    pub fn anomaly(&self, id: AnomalyId) -> Result<AnomalyRecord, StoreError> {
+        let conn = self.readers.get()?;
+        anomalies::anomaly_by_id(&conn, &self.registry, id)
+    }
+
+    /// The anomaly of `series` that started at `start_ms`, if stored.
+    pub fn anomaly_at(
+        &self,
+        series: SeriesId,
+        start_ms: i64,
+    ) -> Result<Option<AnomalyRecord>, StoreError> {
+        let conn = self.readers.get()?;
+        anomalies::anomaly_at(&conn, &self.registry, series, start_ms)
+    }
+
+    /// Feedback on one anomaly, oldest first.
+    pub fn feedback(&self, anomaly: AnomalyId) -> Result<Vec<FeedbackRecord>, StoreError> {
+        let conn = self.readers.get()?;
+        anomalies::feedback_of(&conn, anomaly)
+    }
+
+    /// Records feedback and sets the anomaly's status to the one the label implies
+    /// (see [`FeedbackLabel::implied_status`]); [`StoreError::AnomalyNotFound`] for an unknown id.
+    pub fn record_feedback(
+        &self,
+        anomaly: AnomalyId,
+        label: FeedbackLabel,
+        note: &str,
+    ) -> Result<FeedbackRecord, StoreError> {
+        let (reply, receiver) = bounded(1);
+        self.sender()?
+            .send(Command::Feedback {
+                anomaly,
+                label,
+                note: note.to_string(),
+                created_ms: now_ms(),
+                reply,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Sets the status of an anomaly; [`StoreError::AnomalyNotFound`] for an unknown id.
+    pub fn set_anomaly_status(
+        &self,
+        anomaly: AnomalyId,
+        status: AnomalyStatus,
+    ) -> Result<(), StoreError> {
+        let (reply, receiver) = bounded(1);
+        self.sender()?
+            .send(Command::SetStatus {
+                anomaly,
+                status,
+                reply,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Commits what is queued, stops the writer and reports whether it ended cleanly.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), StoreError> {
+        self.commands.take();
+        match self.writer.take() {
+            Some(handle) => handle.join().map_err(|_| StoreError::WriterPanicked),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(error) = self.shutdown() {
+            tracing::error!(%error, path = %self.path.display(), "store writer did not stop cleanly");
+        }
+    }
+}
+
+fn into_batch(command: Command) -> WriteBatch {
+    match command {
+        Command::Write { batch, .. } => batch,
+        _ => WriteBatch::new(),
+    }
+}
