@@ -1,0 +1,55 @@
+//! [`Scorer`] for lookout's sharded detection engine.
+
+use lookout_detect::engine::{Engine, EngineError, Feedback, SampleOutcome};
+use lookout_model::{Sample, SeriesKey};
+
+use crate::scorer::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
+
+fn convert(error: EngineError) -> ScorerError {
+    match error {
+        EngineError::Overloaded { .. } => ScorerError::Overloaded(error.to_string()),
+        _ => ScorerError::ShutDown,
+    }
+}
+
+impl Scorer for Engine {
+    fn submit(&self, samples: Vec<Sample>, on_done: ScoreCallback) -> Result<(), ScorerError> {
+        Engine::submit(
+            self,
+            samples,
+            Box::new(move |outcomes: Vec<SampleOutcome>| {
+                let outcomes = outcomes
+                    .into_iter()
+                    .map(|outcome| match outcome {
+                        SampleOutcome::Scored(verdict) => ScoreOutcome::Scored(verdict),
+                        SampleOutcome::Rejected(reason) => ScoreOutcome::NotScored(reason.as_str()),
+                    })
+                    .collect();
+                on_done(outcomes);
+            }),
+        )
+        .map_err(convert)
+    }
+
+    fn false_positive(&self, key: &SeriesKey) -> Result<(), ScorerError> {
+        self.feedback(key.clone(), Feedback::FalsePositive).map_err(convert)
+    }
+
+    fn tolerance(&self, key: &SeriesKey) -> Result<Option<f64>, ScorerError> {
+        Engine::tolerance(self, key).map_err(convert)
+    }
+
+    fn stats(&self) -> Result<ScorerStats, ScorerError> {
+        let stats = Engine::stats(self).map_err(convert)?;
+        Ok(ScorerStats {
+            series: stats.series,
+            state_bytes: stats.state_bytes,
+            queue_depth: stats.queue_depth,
+            busy_seconds: stats.busy_nanos as f64 / 1e9,
+        })
+    }
+
+    fn shutdown(&self) {
+        Engine::shutdown(self);
+    }
+}

@@ -1,0 +1,136 @@
+//! HTTP handlers of the ingestion endpoints.
+//!
+//! | route | body | success |
+//! |---|---|---|
+//! | `POST /api/v1/write` | Prometheus remote write 1.0 (snappy-compressed protobuf) | 204 |
+//! | `POST /api/v2/write`, `POST /write` | InfluxDB line protocol; `?precision=ns\|us\|ms\|s` (default ns) | 204 |
+//! | `POST /api/v1/samples` | JSON array of `{name, labels, timestamp, value}` | 200 with counts |
+//!
+//! Failures: 400 (malformed or invalid input, series limit), 413 (body over
+//! `max_body_bytes`), 429 with `Retry-After` (engine or store queue full), 503 (shutting
+//! down or store failure). Every refusal is counted in `/metrics` by reason.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use lookout_protocol::influx::Precision;
+use lookout_protocol::{Batch, ProtocolError};
+use lookout_store::now_ms;
+
+use super::{commit, prepare, refuse, IngestReport, TimeCheck};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Counts a request in flight and its latency, whatever its outcome.
+struct InFlight<'a> {
+    state: &'a AppState,
+    started: Instant,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(state: &'a AppState, protocol: &'static str) -> Self {
+        state.metrics.requests.add(protocol, 1);
+        state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight { state, started: Instant::now() }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.state.metrics.ingest_latency.observe(self.started.elapsed());
+    }
+}
+
+/// Reads the body, refusing (413) as soon as it grows past the limit.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limit = state.options.max_body_bytes;
+    let too_large = |size: String| {
+        let error = ProtocolError::BodyTooLarge { declared: 0, limit };
+        let answer = refuse(state, &error, 0);
+        ApiError { message: format!("body_too_large: request body of {size} bytes is over the limit of {limit} bytes"), ..answer }
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<usize>().ok());
+    if let Some(length) = declared.filter(|length| *length > limit) {
+        return Err(too_large(length.to_string()));
+    }
+    let mut buffer = BytesMut::with_capacity(declared.unwrap_or(8192).min(limit));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| ApiError::bad_data(format!("cannot read the request body: {error}")))?;
+        if buffer.len() + chunk.len() > limit {
+            return Err(too_large(format!("more than {}", buffer.len() + chunk.len())));
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
+}
+
+/// Decodes and validates on the blocking pool, then scores and stores.
+async fn ingest(
+    state: Arc<AppState>,
+    body: Bytes,
+    protocol: &'static str,
+    decode: impl FnOnce(&[u8], i64) -> Result<Batch, ProtocolError> + Send + 'static,
+) -> Result<IngestReport, ApiError> {
+    let blocking_state = Arc::clone(&state);
+    let prepared = tokio::task::spawn_blocking(move || {
+        let batch = decode(&body, now_ms()).map_err(|error| refuse(&blocking_state, &error, 0))?;
+        prepare(&blocking_state, batch, TimeCheck::Live)
+    })
+    .await
+    .map_err(|error| ApiError::internal(format!("decoding task failed: {error}")))??;
+    commit(&state, prepared, protocol).await
+}
+
+pub async fn remote_write(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<StatusCode, ApiError> {
+    let _in_flight = InFlight::new(&state, "remote_write");
+    let body = read_body(&state, &headers, body).await?;
+    let max_decompressed = state.options.max_decompressed_bytes;
+    ingest(Arc::clone(&state), body, "remote_write", move |bytes, _now| {
+        lookout_protocol::remote_write::decode_write_request_limited(bytes, max_decompressed)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn influx_write(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let _in_flight = InFlight::new(&state, "influx");
+    let precision = match params.get("precision").map(String::as_str) {
+        None | Some("") => Precision::Nanoseconds,
+        Some(text) => text.parse::<Precision>().map_err(|error| {
+            state.metrics.reject("malformed_line", 0);
+            ApiError::bad_data(format!("malformed_line: invalid parameter \"precision\": {error}"))
+        })?,
+    };
+    let body = read_body(&state, &headers, body).await?;
+    ingest(Arc::clone(&state), body, "influx", move |bytes, now| {
+        lookout_protocol::influx::parse_lines(bytes, precision, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn json_samples(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let _in_flight = InFlight::new(&state, "json");
+    let body = read_body(&state, &headers, body).await?;
+    let report = ingest(Arc::clone(&state), body, "json", lookout_protocol::json_samples::parse_json_samples).await?;
+    Ok((StatusCode::OK, Json(serde_json::json!({ "status": "success", "data": report }))).into_response())
+}

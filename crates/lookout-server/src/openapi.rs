@@ -1,0 +1,161 @@
+//! The OpenAPI 3 document served at `/api/openapi.json`.
+//!
+//! Written by hand beside the routes; a test compares its operations with
+//! [`crate::routes::route_table`] both ways and sends a request to every documented
+//! operation, so a route cannot be added or removed without updating this file.
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+fn param(name: &str, location: &str, required: bool, description: &str) -> Value {
+    json!({ "name": name, "in": location, "required": required, "description": description, "schema": { "type": "string" } })
+}
+
+fn error_responses() -> Value {
+    json!({
+        "400": { "description": "Invalid request; the error names the problem.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+    })
+}
+
+fn ingest_responses(success: &str) -> Value {
+    json!({
+        success: { "description": "Stored durably (committed) and scored." },
+        "400": { "description": "Malformed or invalid input, or over the series limit; nothing of the request stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "413": { "description": "Body over the size limit." },
+        "429": { "description": "Overloaded (engine or store queue full); retry after Retry-After seconds. Nothing stored." },
+        "503": { "description": "Shutting down or store failure; retry." },
+    })
+}
+
+fn query_params() -> Vec<Value> {
+    vec![
+        param("match[]", "query", false, "Series selector; repeatable."),
+        param("start", "query", false, "Unix seconds or RFC 3339."),
+        param("end", "query", false, "Unix seconds or RFC 3339."),
+    ]
+}
+
+fn form_body(fields: &[&str]) -> Value {
+    let properties: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!({ "type": "string" }))).collect();
+    json!({ "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object", "properties": properties } } } })
+}
+
+fn success(description: &str) -> Value {
+    let mut responses = error_responses();
+    responses["200"] = json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } } });
+    responses
+}
+
+fn operation(summary: &str, parameters: Vec<Value>, body: Option<Value>, responses: Value) -> Value {
+    let mut op = json!({ "summary": summary, "parameters": parameters, "responses": responses });
+    if let Some(body) = body {
+        op["requestBody"] = body;
+    }
+    op
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let binary = |media: &str| json!({ "required": true, "content": { media: { "schema": { "type": "string", "format": "binary" } } } });
+    let influx_params = || vec![param("precision", "query", false, "ns (default), us, ms or s.")];
+    let instant = || vec![param("query", "query", true, "Series selector."), param("time", "query", false, "Evaluation time; default now.")];
+    let range = || {
+        vec![
+            param("query", "query", true, "Series selector."),
+            param("start", "query", true, "Unix seconds or RFC 3339."),
+            param("end", "query", true, "Unix seconds or RFC 3339."),
+            param("step", "query", true, "Seconds or a duration such as 15s."),
+        ]
+    };
+    let id = || param("id", "path", true, "Anomaly id.");
+    let paths = json!({
+        "/api/v1/write": { "post": operation("Prometheus remote write 1.0 (snappy-compressed protobuf WriteRequest).", vec![], Some(binary("application/x-protobuf")), ingest_responses("204")) },
+        "/api/v2/write": { "post": operation("InfluxDB line protocol.", influx_params(), Some(binary("text/plain")), ingest_responses("204")) },
+        "/write": { "post": operation("InfluxDB 1.x line protocol.", influx_params(), Some(binary("text/plain")), ingest_responses("204")) },
+        "/api/v1/samples": { "post": operation(
+            "JSON samples: [{name, labels, timestamp (unix ms or RFC 3339), value}].",
+            vec![],
+            Some(json!({ "required": true, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } } } } })),
+            ingest_responses("200"),
+        ) },
+        "/api/v1/series": {
+            "get": operation("Series matching the selectors.", query_params(), None, success("Label sets.")),
+            "post": operation("Series matching the selectors (form body).", vec![], Some(form_body(&["match[]", "start", "end"])), success("Label sets.")),
+        },
+        "/api/v1/labels": {
+            "get": operation("Label names.", query_params(), None, success("Sorted label names.")),
+            "post": operation("Label names (form body).", vec![], Some(form_body(&["match[]", "start", "end"])), success("Sorted label names.")),
+        },
+        "/api/v1/label/{name}/values": { "get": operation(
+            "Values of one label.",
+            { let mut p = query_params(); p.insert(0, param("name", "path", true, "Label name; __name__ for metric names.")); p },
+            None,
+            success("Sorted values."),
+        ) },
+        "/api/v1/query": {
+            "get": operation("Instant query of a series selector.", instant(), None, success("A vector.")),
+            "post": operation("Instant query (form body).", vec![], Some(form_body(&["query", "time"])), success("A vector.")),
+        },
+        "/api/v1/query_range": {
+            "get": operation("Range query of a series selector.", range(), None, success("A matrix.")),
+            "post": operation("Range query (form body).", vec![], Some(form_body(&["query", "start", "end", "step"])), success("A matrix.")),
+        },
+        "/api/v1/status/buildinfo": { "get": operation("Version information.", vec![], None, success("Build information.")) },
+        "/api/v1/anomalies": { "get": operation(
+            "Anomalies overlapping [from, to], newest first.",
+            vec![
+                param("from", "query", false, "Default: to - 24h."),
+                param("to", "query", false, "Default: now."),
+                param("match", "query", false, "Series selector."),
+                param("limit", "query", false, "Default 1000."),
+            ],
+            None,
+            success("Anomalies."),
+        ) },
+        "/api/v1/anomalies/{id}": { "get": operation("One anomaly with its feedback and the series' tolerance.", vec![id()], None, {
+            let mut r = success("The anomaly."); r["404"] = json!({ "description": "No such anomaly." }); r
+        }) },
+        "/api/v1/anomalies/{id}/feedback": { "post": operation(
+            "Label an anomaly; a false positive widens the series' tolerance.",
+            vec![id()],
+            Some(json!({ "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Feedback" } } } })),
+            { let mut r = success("Stored; tolerance before and after."); r["404"] = json!({ "description": "No such anomaly." }); r },
+        ) },
+        "/metrics": { "get": operation("Prometheus exposition of lookout's health and every series' latest anomaly score.", vec![], None, json!({ "200": { "description": "Text format 0.0.4." } })) },
+        "/healthz": { "get": operation("Liveness.", vec![], None, json!({ "200": { "description": "Alive." } })) },
+        "/readyz": { "get": operation("Readiness.", vec![], None, json!({ "200": { "description": "Ready." }, "503": { "description": "Starting or stopping." } })) },
+        "/api/openapi.json": { "get": operation("This document.", vec![], None, json!({ "200": { "description": "OpenAPI 3 document." } })) },
+    });
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "lookout", "version": env!("CARGO_PKG_VERSION"), "description": "Ingestion, Prometheus-compatible queries and anomalies." },
+        "paths": paths,
+        "components": { "schemas": {
+            "Error": { "type": "object", "properties": { "status": { "type": "string", "enum": ["error"] }, "errorType": { "type": "string" }, "error": { "type": "string" } } },
+            "Success": { "type": "object", "properties": { "status": { "type": "string", "enum": ["success"] }, "data": {} } },
+            "Sample": { "type": "object", "required": ["name", "value"], "properties": {
+                "name": { "type": "string" }, "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+                "timestamp": { "oneOf": [{ "type": "number" }, { "type": "string", "format": "date-time" }] }, "value": { "type": "number" } } },
+            "Feedback": { "type": "object", "required": ["label"], "properties": {
+                "label": { "type": "string", "enum": ["false_positive", "expected", "incident", "confirmed"] }, "note": { "type": "string" } } },
+        } },
+    })
+}
+
+/// Every operation of the document as (METHOD, path).
+pub fn operations(document: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(paths) = document["paths"].as_object() {
+        for (path, item) in paths {
+            for method in item.as_object().into_iter().flat_map(|methods| methods.keys()) {
+                out.push((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub async fn document_route() -> Json<Value> {
+    Json(document())
+}

@@ -1,0 +1,123 @@
+//! The router, and the small health routes (`/healthz`, `/readyz`, `/metrics`).
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use crate::metrics::{escape_label_value, format_value, Gauges};
+use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
+use crate::state::AppState;
+use crate::{anomalies, ingest, openapi, query};
+
+/// Records each route as it is added, so that the route table and the router cannot
+/// drift apart (the OpenAPI test compares this table with the document).
+struct RouteTable {
+    router: Router<Arc<AppState>>,
+    routes: Vec<(&'static str, &'static str)>,
+}
+
+impl RouteTable {
+    fn add(mut self, method: &'static str, path: &'static str, handler: MethodRouter<Arc<AppState>>) -> Self {
+        self.router = self.router.route(path, handler);
+        self.routes.push((method, path));
+        self
+    }
+}
+
+fn build() -> RouteTable {
+    let table = RouteTable { router: Router::new(), routes: Vec::new() }
+        .add("POST", "/api/v1/write", post(ingest::routes::remote_write))
+        .add("POST", "/api/v2/write", post(ingest::routes::influx_write))
+        .add("POST", "/write", post(ingest::routes::influx_write))
+        .add("POST", "/api/v1/samples", post(ingest::routes::json_samples));
+    // Ingestion routes read their bodies themselves, with the configured limit and a
+    // counted 413; the other routes keep axum's default limit.
+    let table = RouteTable { router: table.router.layer(DefaultBodyLimit::disable()), routes: table.routes };
+    table
+        .add("GET", "/api/v1/series", get(query::series))
+        .add("POST", "/api/v1/series", post(query::series))
+        .add("GET", "/api/v1/labels", get(query::labels))
+        .add("POST", "/api/v1/labels", post(query::labels))
+        .add("GET", "/api/v1/label/{name}/values", get(query::label_values))
+        .add("GET", "/api/v1/query", get(query::instant_query))
+        .add("POST", "/api/v1/query", post(query::instant_query))
+        .add("GET", "/api/v1/query_range", get(query::range_query))
+        .add("POST", "/api/v1/query_range", post(query::range_query))
+        .add("GET", "/api/v1/status/buildinfo", get(query::build_info))
+        .add("GET", "/api/v1/anomalies", get(anomalies::list))
+        .add("GET", "/api/v1/anomalies/{id}", get(anomalies::get_one))
+        .add("POST", "/api/v1/anomalies/{id}/feedback", post(anomalies::feedback))
+        .add("GET", "/metrics", get(metrics))
+        .add("GET", "/healthz", get(healthz))
+        .add("GET", "/readyz", get(readyz))
+        .add("GET", "/api/openapi.json", get(openapi::document_route))
+}
+
+/// Every route as (method, path in axum's `{param}` syntax), in registration order.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    build().routes
+}
+
+/// Builds the router over shared state.
+pub fn router(state: Arc<AppState>) -> Router {
+    build().router.with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = tokio::task::spawn_blocking(move || render_metrics(&state)).await.unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// The whole `/metrics` text: own health, then the latest score of every series.
+pub fn render_metrics(state: &AppState) -> String {
+    let stats = state.scorer.stats().unwrap_or_default();
+    let gauges = Gauges {
+        engine_queue_depth: stats.queue_depth,
+        engine_series: stats.series,
+        engine_state_bytes: stats.state_bytes,
+        engine_busy_seconds: stats.busy_seconds,
+        series_active: state.index.len(),
+    };
+    let mut out = String::with_capacity(4096);
+    state.metrics.render(&gauges, &mut out);
+    let _ = writeln!(
+        out,
+        "# HELP lookout_store_queue_depth Batches waiting for the store writer.\n\
+         # TYPE lookout_store_queue_depth gauge\nlookout_store_queue_depth {}",
+        state.store.queue_len()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP {SCORE_METRIC} Latest anomaly score (0..1) of each series; {SCORE_METRIC_LABEL} holds the series name.\n\
+         # TYPE {SCORE_METRIC} gauge"
+    );
+    for entry in state.index.all() {
+        let Some((_, score)) = entry.latest_score() else { continue };
+        let _ = write!(out, "{SCORE_METRIC}{{");
+        for (name, value) in &entry.key.labels {
+            if name != SCORE_METRIC_LABEL {
+                let _ = write!(out, "{name}=\"{}\",", escape_label_value(value));
+            }
+        }
+        let _ = writeln!(out, "{SCORE_METRIC_LABEL}=\"{}\"}} {}", escape_label_value(&entry.key.name), format_value(score));
+    }
+    out
+}

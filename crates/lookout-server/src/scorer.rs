@@ -1,0 +1,59 @@
+//! The seam between the server and the detection engine.
+//!
+//! The server needs four things from a detection engine: score a batch without
+//! blocking (answering through a callback, refusing at once when overloaded), take a
+//! false-positive hint for one series, report one series' tolerance (so that the effect
+//! of feedback is observable), and report totals for `/metrics`. [`Scorer`] is that
+//! contract; [`lookout_detect::engine::Engine`] implements it (see `engine_scorer`), and
+//! tests can substitute an engine that is always overloaded.
+
+use lookout_model::{Sample, SeriesKey, Verdict};
+
+/// The engine's answer for one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreOutcome {
+    Scored(Box<Verdict>),
+    /// Not scored; the value is still stored. The reason is a counter label
+    /// (`out_of_order`, `duplicate`, `non_finite`, `series_limit`).
+    NotScored(&'static str),
+}
+
+/// Why a batch could not be handed to the engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScorerError {
+    /// Queues are full: the caller should answer 429 and the client retry later.
+    #[error("detection engine overloaded: {0}")]
+    Overloaded(String),
+    #[error("detection engine is shut down")]
+    ShutDown,
+}
+
+/// Totals for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScorerStats {
+    pub series: usize,
+    pub state_bytes: usize,
+    pub queue_depth: usize,
+    pub busy_seconds: f64,
+}
+
+/// Called once with one outcome per submitted sample, in input order.
+pub type ScoreCallback = Box<dyn FnOnce(Vec<ScoreOutcome>) + Send>;
+
+/// A detection engine as the server uses it. Implementations must be cheap to call
+/// from async code: `submit` never blocks on scoring.
+pub trait Scorer: Send + Sync + 'static {
+    /// Queues a batch; `on_done` receives the outcomes, on some other thread.
+    fn submit(&self, samples: Vec<Sample>, on_done: ScoreCallback) -> Result<(), ScorerError>;
+
+    /// Tells the engine that an anomaly of `key` was a false positive.
+    fn false_positive(&self, key: &SeriesKey) -> Result<(), ScorerError>;
+
+    /// The score threshold at which `key` currently opens an anomaly (`None`: unknown series).
+    fn tolerance(&self, key: &SeriesKey) -> Result<Option<f64>, ScorerError>;
+
+    fn stats(&self) -> Result<ScorerStats, ScorerError>;
+
+    /// Finishes queued work and stops.
+    fn shutdown(&self);
+}

@@ -1,0 +1,64 @@
+//! What every handler shares: options, store, engine, series index, anomaly tracker, metrics.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lookout_protocol::SampleLimits;
+use lookout_store::Store;
+
+use crate::anomalies::tracker::AnomalyTracker;
+use crate::index::SeriesIndex;
+use crate::ingest::acker::Acker;
+use crate::metrics::Metrics;
+use crate::scorer::Scorer;
+
+/// Tunables of the server (the binary fills them from the configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerOptions {
+    /// Largest accepted request body (compressed, as sent); larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Largest decompressed remote write body; larger gets 413.
+    pub max_decompressed_bytes: usize,
+    /// Cardinality limit: requests that would create more series are refused.
+    pub max_series: usize,
+    /// How far from now a live sample's timestamp may be.
+    pub sample_limits: SampleLimits,
+    /// `Retry-After` seconds on overload answers.
+    pub retry_after_seconds: u64,
+    /// Instant queries and each step of a range query look back this far for a sample
+    /// (Prometheus' default lookback delta, 5 minutes).
+    pub lookback_ms: i64,
+    /// Most points a range query may return per series (Prometheus refuses above 11,000).
+    pub max_points_per_series: usize,
+    /// How often the store compacts (rollups and retention); `None` disables it.
+    pub compaction_interval: Option<Duration>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_body_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 20,
+            max_series: 1_000_000,
+            sample_limits: SampleLimits::default(),
+            retry_after_seconds: 1,
+            lookback_ms: 5 * 60_000,
+            max_points_per_series: 11_000,
+            compaction_interval: Some(Duration::from_secs(600)),
+        }
+    }
+}
+
+/// Shared by every handler behind an `Arc`.
+pub struct AppState {
+    pub options: ServerOptions,
+    pub store: Arc<Store>,
+    pub scorer: Arc<dyn Scorer>,
+    pub index: SeriesIndex,
+    pub tracker: AnomalyTracker,
+    pub metrics: Arc<Metrics>,
+    pub(crate) acker: Acker,
+    /// False until the index is loaded, and again once shutdown begins.
+    pub ready: AtomicBool,
+}
