@@ -32,7 +32,8 @@ impl Scorer for Engine {
     }
 
     fn false_positive(&self, key: &SeriesKey) -> Result<(), ScorerError> {
-        self.feedback(key.clone(), Feedback::FalsePositive).map_err(convert)
+        self.feedback(key.clone(), Feedback::FalsePositive)
+            .map_err(convert)
     }
 
     fn tolerance(&self, key: &SeriesKey) -> Result<Option<f64>, ScorerError> {

@@ -17,7 +17,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, error_type, message: message.into(), retry_after: None }
+        ApiError {
+            status,
+            error_type,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// 400: the request itself is wrong.
@@ -34,14 +39,27 @@ impl ApiError {
     }
 
     /// 429 or 503 with `Retry-After`: try again later, nothing was stored.
-    pub fn overloaded(status: StatusCode, message: impl Into<String>, retry_after_seconds: u64) -> Self {
-        ApiError { retry_after: Some(retry_after_seconds), ..ApiError::new(status, "unavailable", message) }
+    pub fn overloaded(
+        status: StatusCode,
+        message: impl Into<String>,
+        retry_after_seconds: u64,
+    ) -> Self {
+        ApiError {
+            retry_after: Some(retry_after_seconds),
+            ..ApiError::new(status, "unavailable", message)
+        }
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.error_type, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.error_type,
+            self.message
+        )
     }
 }
 
@@ -56,7 +74,9 @@ impl IntoResponse for ApiError {
         });
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -68,13 +88,17 @@ mod tests {
 
     #[test]
     fn overload_carries_retry_after() {
-        let response = ApiError::overloaded(StatusCode::TOO_MANY_REQUESTS, "queue full", 2).into_response();
+        let response =
+            ApiError::overloaded(StatusCode::TOO_MANY_REQUESTS, "queue full", 2).into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
     }
 
     #[test]
     fn display_names_status_and_message() {
-        assert_eq!(ApiError::bad_data("missing parameter \"query\"").to_string(), "400 bad_data: missing parameter \"query\"");
+        assert_eq!(
+            ApiError::bad_data("missing parameter \"query\"").to_string(),
+            "400 bad_data: missing parameter \"query\""
+        );
     }
 }

@@ -25,7 +25,12 @@ pub struct SeriesEntry {
 
 impl SeriesEntry {
     pub fn new(id: SeriesId, key: SeriesKey) -> Self {
-        SeriesEntry { id, key, latest_score: AtomicU64::new(f64::NAN.to_bits()), latest_ms: AtomicI64::new(i64::MIN) }
+        SeriesEntry {
+            id,
+            key,
+            latest_score: AtomicU64::new(f64::NAN.to_bits()),
+            latest_ms: AtomicI64::new(i64::MIN),
+        }
     }
 
     /// Records a verdict's score if it is newer than the one held.
@@ -66,12 +71,21 @@ struct Inner {
 
 impl Inner {
     fn find(&self, key: &SeriesKey, hash: u64) -> Option<&Arc<SeriesEntry>> {
-        self.by_hash.get(&hash)?.iter().find(|entry| entry.key == *key)
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .find(|entry| entry.key == *key)
     }
 
     fn insert(&mut self, entry: Arc<SeriesEntry>) {
-        self.by_hash.entry(entry.key.stable_hash()).or_default().push(Arc::clone(&entry));
-        self.by_name.entry(entry.key.name.clone()).or_default().push(Arc::clone(&entry));
+        self.by_hash
+            .entry(entry.key.stable_hash())
+            .or_default()
+            .push(Arc::clone(&entry));
+        self.by_name
+            .entry(entry.key.name.clone())
+            .or_default()
+            .push(Arc::clone(&entry));
         self.by_id.insert(entry.id, entry);
     }
 }
@@ -84,7 +98,10 @@ pub struct SeriesIndex {
 
 impl SeriesIndex {
     pub fn new(max_series: usize) -> Self {
-        SeriesIndex { inner: RwLock::new(Inner::default()), max_series }
+        SeriesIndex {
+            inner: RwLock::new(Inner::default()),
+            max_series,
+        }
     }
 
     /// Adds series known from the store (no limit check: they exist already).
@@ -119,8 +136,11 @@ impl SeriesIndex {
         let hashes: Vec<u64> = keys.iter().map(|key| key.stable_hash()).collect();
         {
             let inner = self.read();
-            let found: Option<Vec<_>> =
-                keys.iter().zip(&hashes).map(|(key, hash)| inner.find(key, *hash).cloned()).collect();
+            let found: Option<Vec<_>> = keys
+                .iter()
+                .zip(&hashes)
+                .map(|(key, hash)| inner.find(key, *hash).cloned())
+                .collect();
             if let Some(found) = found {
                 return Ok(found);
             }
@@ -139,7 +159,10 @@ impl SeriesIndex {
                 new_series: new_keys.len(),
                 current,
                 limit: self.max_series,
-                example: new_keys.first().map(|(key, _)| key.to_string()).unwrap_or_default(),
+                example: new_keys
+                    .first()
+                    .map(|(key, _)| key.to_string())
+                    .unwrap_or_default(),
             });
         }
         for (key, _) in new_keys {
@@ -163,11 +186,25 @@ impl SeriesIndex {
 
     /// Series whose name is `name` (every series when `None`) and that `keep` accepts,
     /// ordered by key.
-    pub fn select(&self, name: Option<&str>, keep: impl Fn(&SeriesKey) -> bool) -> Vec<Arc<SeriesEntry>> {
+    pub fn select(
+        &self,
+        name: Option<&str>,
+        keep: impl Fn(&SeriesKey) -> bool,
+    ) -> Vec<Arc<SeriesEntry>> {
         let inner = self.read();
         let mut selected: Vec<Arc<SeriesEntry>> = match name {
-            Some(name) => inner.by_name.get(name).map(|list| list.iter().filter(|e| keep(&e.key)).cloned().collect()),
-            None => Some(inner.by_id.values().filter(|e| keep(&e.key)).cloned().collect()),
+            Some(name) => inner
+                .by_name
+                .get(name)
+                .map(|list| list.iter().filter(|e| keep(&e.key)).cloned().collect()),
+            None => Some(
+                inner
+                    .by_id
+                    .values()
+                    .filter(|e| keep(&e.key))
+                    .cloned()
+                    .collect(),
+            ),
         }
         .unwrap_or_default();
         selected.sort_by(|a, b| a.key.cmp(&b.key));
@@ -185,11 +222,15 @@ impl SeriesIndex {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        self.inner.read().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }
 
@@ -237,13 +278,22 @@ mod tests {
     #[test]
     fn select_filters_by_name_and_predicate() {
         let index = SeriesIndex::new(10);
-        index.load([(SeriesId(1), key("cpu", "b")), (SeriesId(2), key("cpu", "a")), (SeriesId(3), key("mem", "a"))]);
+        index.load([
+            (SeriesId(1), key("cpu", "b")),
+            (SeriesId(2), key("cpu", "a")),
+            (SeriesId(3), key("mem", "a")),
+        ]);
         let cpu = index.select(Some("cpu"), |_| true);
         assert_eq!(cpu.iter().map(|e| e.id.0).collect::<Vec<_>>(), [2, 1]);
-        let host_a = index.select(None, |k| k.labels.get("host").map(String::as_str) == Some("a"));
+        let host_a = index.select(None, |k| {
+            k.labels.get("host").map(String::as_str) == Some("a")
+        });
         assert_eq!(host_a.len(), 2);
         assert!(index.select(Some("disk"), |_| true).is_empty());
-        assert_eq!(index.names().into_iter().collect::<Vec<_>>(), ["cpu", "mem"]);
+        assert_eq!(
+            index.names().into_iter().collect::<Vec<_>>(),
+            ["cpu", "mem"]
+        );
     }
 
     #[test]

@@ -83,7 +83,10 @@ impl Server {
             acker,
             ready: true.into(),
         });
-        Server { state, acker: Arc::new(std::sync::Mutex::new(Some(handle))) }
+        Server {
+            state,
+            acker: Arc::new(std::sync::Mutex::new(Some(handle))),
+        }
     }
 
     pub fn state(&self) -> &Arc<AppState> {
@@ -96,12 +99,24 @@ impl Server {
 
     /// Ingests samples that did not come over HTTP (host source, import) through the same
     /// pipeline: validation, cardinality, engine, store; resolves after the commit.
-    pub async fn ingest(&self, samples: Vec<Sample>, protocol: &'static str, time_check: TimeCheck) -> Result<IngestReport, ApiError> {
+    pub async fn ingest(
+        &self,
+        samples: Vec<Sample>,
+        protocol: &'static str,
+        time_check: TimeCheck,
+    ) -> Result<IngestReport, ApiError> {
         let state = Arc::clone(&self.state);
         state.metrics.requests.add(protocol, 1);
         let blocking_state = Arc::clone(&state);
         let prepared = tokio::task::spawn_blocking(move || {
-            ingest::prepare(&blocking_state, Batch { samples, ..Batch::default() }, time_check)
+            ingest::prepare(
+                &blocking_state,
+                Batch {
+                    samples,
+                    ..Batch::default()
+                },
+                time_check,
+            )
         })
         .await
         .map_err(|error| ApiError::internal(format!("validation task failed: {error}")))??;
@@ -132,7 +147,9 @@ impl Server {
                 }
             })
         });
-        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await;
         if let Some(task) = compaction {
             task.abort();
         }

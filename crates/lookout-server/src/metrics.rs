@@ -26,8 +26,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Bucket upper bounds (seconds) of every latency histogram.
-const LATENCY_BUCKETS: [f64; 14] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// A latency histogram with fixed buckets.
 #[derive(Debug, Default)]
@@ -44,7 +45,8 @@ impl Histogram {
             self.buckets[index].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_nanos.fetch_add(duration.as_nanos() as u64, Ordering::Relaxed);
+        self.sum_nanos
+            .fetch_add(duration.as_nanos() as u64, Ordering::Relaxed);
     }
 
     pub fn count(&self) -> u64 {
@@ -60,7 +62,11 @@ impl Histogram {
         }
         let count = self.count();
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9);
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+        );
         let _ = writeln!(out, "{name}_count {count}");
     }
 }
@@ -74,7 +80,9 @@ pub struct LabelledCounter {
 impl LabelledCounter {
     /// A counter that shows these label values at zero before they happen.
     pub fn with_labels(labels: &[&'static str]) -> Self {
-        LabelledCounter { values: Mutex::new(labels.iter().map(|label| (*label, 0)).collect()) }
+        LabelledCounter {
+            values: Mutex::new(labels.iter().map(|label| (*label, 0)).collect()),
+        }
     }
 
     pub fn add(&self, label: &'static str, amount: u64) {
@@ -86,7 +94,9 @@ impl LabelledCounter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, u64>> {
-        self.values.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.values
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn write(&self, out: &mut String, name: &str, label: &str, help: &str) {
@@ -169,8 +179,18 @@ impl Metrics {
 
     /// Writes every own metric in the text exposition format.
     pub fn render(&self, gauges: &Gauges, out: &mut String) {
-        self.requests.write(out, "lookout_ingest_requests_total", "protocol", "Ingestion requests received.");
-        self.samples.write(out, "lookout_ingest_samples_total", "protocol", "Samples acknowledged (durably stored).");
+        self.requests.write(
+            out,
+            "lookout_ingest_requests_total",
+            "protocol",
+            "Ingestion requests received.",
+        );
+        self.samples.write(
+            out,
+            "lookout_ingest_samples_total",
+            "protocol",
+            "Samples acknowledged (durably stored).",
+        );
         self.rejected_requests.write(
             out,
             "lookout_ingest_rejected_requests_total",
@@ -196,7 +216,10 @@ impl Metrics {
             "Stored samples the detection engine did not score.",
         );
         let gauge = |out: &mut String, name: &str, help: &str, value: f64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         };
         gauge(
             out,
@@ -204,29 +227,60 @@ impl Metrics {
             "Ingestion requests between arrival and answer.",
             self.in_flight.load(Ordering::Relaxed) as f64,
         );
-        gauge(out, "lookout_engine_queue_depth", "Batches waiting for detection workers.", gauges.engine_queue_depth as f64);
-        gauge(out, "lookout_engine_series", "Series with detector state.", gauges.engine_series as f64);
-        gauge(out, "lookout_engine_state_bytes", "Bytes of detector state.", gauges.engine_state_bytes as f64);
+        gauge(
+            out,
+            "lookout_engine_queue_depth",
+            "Batches waiting for detection workers.",
+            gauges.engine_queue_depth as f64,
+        );
+        gauge(
+            out,
+            "lookout_engine_series",
+            "Series with detector state.",
+            gauges.engine_series as f64,
+        );
+        gauge(
+            out,
+            "lookout_engine_state_bytes",
+            "Bytes of detector state.",
+            gauges.engine_state_bytes as f64,
+        );
         let _ = writeln!(
             out,
             "# HELP lookout_engine_busy_seconds_total Time detection workers spent scoring.\n\
              # TYPE lookout_engine_busy_seconds_total counter\nlookout_engine_busy_seconds_total {}",
             gauges.engine_busy_seconds
         );
-        gauge(out, "lookout_series_active", "Series in the series index.", gauges.series_active as f64);
-        self.detect_latency.write(out, "lookout_detect_latency_seconds", "Time one batch spent in the detection engine.");
+        gauge(
+            out,
+            "lookout_series_active",
+            "Series in the series index.",
+            gauges.series_active as f64,
+        );
+        self.detect_latency.write(
+            out,
+            "lookout_detect_latency_seconds",
+            "Time one batch spent in the detection engine.",
+        );
         self.commit_latency.write(
             out,
             "lookout_store_commit_latency_seconds",
             "Time from store submit to durable commit of one batch.",
         );
-        self.ingest_latency.write(out, "lookout_ingest_latency_seconds", "Ingestion request from arrival to answer.");
+        self.ingest_latency.write(
+            out,
+            "lookout_ingest_latency_seconds",
+            "Ingestion request from arrival to answer.",
+        );
     }
 }
 
 /// Escapes a label value for the text format.
 pub fn escape_label_value(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// A float the way the text format writes it (`NaN`, `+Inf`, `-Inf`, shortest decimal).
@@ -268,9 +322,18 @@ mod tests {
         metrics.reject("non_finite_value", 7);
         let mut out = String::new();
         metrics.render(&Gauges::default(), &mut out);
-        assert!(out.contains("lookout_ingest_rejected_requests_total{reason=\"non_finite_value\"} 1\n"), "{out}");
-        assert!(out.contains("lookout_ingest_rejected_samples_total{reason=\"non_finite_value\"} 7\n"), "{out}");
-        assert!(out.contains("lookout_ingest_rejected_requests_total{reason=\"series_limit\"} 0\n"), "{out}");
+        assert!(
+            out.contains("lookout_ingest_rejected_requests_total{reason=\"non_finite_value\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("lookout_ingest_rejected_samples_total{reason=\"non_finite_value\"} 7\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("lookout_ingest_rejected_requests_total{reason=\"series_limit\"} 0\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ fn query_params() -> Vec<Value> {
 }
 
 fn form_body(fields: &[&str]) -> Value {
-    let properties: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!({ "type": "string" }))).collect();
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|f| (f.to_string(), json!({ "type": "string" })))
+        .collect();
     json!({ "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object", "properties": properties } } } })
 }
 
@@ -46,7 +49,12 @@ fn success(description: &str) -> Value {
     responses
 }
 
-fn operation(summary: &str, parameters: Vec<Value>, body: Option<Value>, responses: Value) -> Value {
+fn operation(
+    summary: &str,
+    parameters: Vec<Value>,
+    body: Option<Value>,
+    responses: Value,
+) -> Value {
     let mut op = json!({ "summary": summary, "parameters": parameters, "responses": responses });
     if let Some(body) = body {
         op["requestBody"] = body;
@@ -57,8 +65,20 @@ fn operation(summary: &str, parameters: Vec<Value>, body: Option<Value>, respons
 /// The whole document.
 pub fn document() -> Value {
     let binary = |media: &str| json!({ "required": true, "content": { media: { "schema": { "type": "string", "format": "binary" } } } });
-    let influx_params = || vec![param("precision", "query", false, "ns (default), us, ms or s.")];
-    let instant = || vec![param("query", "query", true, "Series selector."), param("time", "query", false, "Evaluation time; default now.")];
+    let influx_params = || {
+        vec![param(
+            "precision",
+            "query",
+            false,
+            "ns (default), us, ms or s.",
+        )]
+    };
+    let instant = || {
+        vec![
+            param("query", "query", true, "Series selector."),
+            param("time", "query", false, "Evaluation time; default now."),
+        ]
+    };
     let range = || {
         vec![
             param("query", "query", true, "Series selector."),
@@ -147,7 +167,11 @@ pub fn operations(document: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(paths) = document["paths"].as_object() {
         for (path, item) in paths {
-            for method in item.as_object().into_iter().flat_map(|methods| methods.keys()) {
+            for method in item
+                .as_object()
+                .into_iter()
+                .flat_map(|methods| methods.keys())
+            {
                 out.push((method.to_ascii_uppercase(), path.clone()));
             }
         }

@@ -23,7 +23,12 @@ struct RouteTable {
 }
 
 impl RouteTable {
-    fn add(mut self, method: &'static str, path: &'static str, handler: MethodRouter<Arc<AppState>>) -> Self {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        handler: MethodRouter<Arc<AppState>>,
+    ) -> Self {
         self.router = self.router.route(path, handler);
         self.routes.push((method, path));
         self
@@ -31,20 +36,34 @@ impl RouteTable {
 }
 
 fn build() -> RouteTable {
-    let table = RouteTable { router: Router::new(), routes: Vec::new() }
-        .add("POST", "/api/v1/write", post(ingest::routes::remote_write))
-        .add("POST", "/api/v2/write", post(ingest::routes::influx_write))
-        .add("POST", "/write", post(ingest::routes::influx_write))
-        .add("POST", "/api/v1/samples", post(ingest::routes::json_samples));
+    let table = RouteTable {
+        router: Router::new(),
+        routes: Vec::new(),
+    }
+    .add("POST", "/api/v1/write", post(ingest::routes::remote_write))
+    .add("POST", "/api/v2/write", post(ingest::routes::influx_write))
+    .add("POST", "/write", post(ingest::routes::influx_write))
+    .add(
+        "POST",
+        "/api/v1/samples",
+        post(ingest::routes::json_samples),
+    );
     // Ingestion routes read their bodies themselves, with the configured limit and a
     // counted 413; the other routes keep axum's default limit.
-    let table = RouteTable { router: table.router.layer(DefaultBodyLimit::disable()), routes: table.routes };
+    let table = RouteTable {
+        router: table.router.layer(DefaultBodyLimit::disable()),
+        routes: table.routes,
+    };
     table
         .add("GET", "/api/v1/series", get(query::series))
         .add("POST", "/api/v1/series", post(query::series))
         .add("GET", "/api/v1/labels", get(query::labels))
         .add("POST", "/api/v1/labels", post(query::labels))
-        .add("GET", "/api/v1/label/{name}/values", get(query::label_values))
+        .add(
+            "GET",
+            "/api/v1/label/{name}/values",
+            get(query::label_values),
+        )
         .add("GET", "/api/v1/query", get(query::instant_query))
         .add("POST", "/api/v1/query", post(query::instant_query))
         .add("GET", "/api/v1/query_range", get(query::range_query))
@@ -52,7 +71,11 @@ fn build() -> RouteTable {
         .add("GET", "/api/v1/status/buildinfo", get(query::build_info))
         .add("GET", "/api/v1/anomalies", get(anomalies::list))
         .add("GET", "/api/v1/anomalies/{id}", get(anomalies::get_one))
-        .add("POST", "/api/v1/anomalies/{id}/feedback", post(anomalies::feedback))
+        .add(
+            "POST",
+            "/api/v1/anomalies/{id}/feedback",
+            post(anomalies::feedback),
+        )
         .add("GET", "/metrics", get(metrics))
         .add("GET", "/healthz", get(healthz))
         .add("GET", "/readyz", get(readyz))
@@ -82,8 +105,17 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = tokio::task::spawn_blocking(move || render_metrics(&state)).await.unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+    let text = tokio::task::spawn_blocking(move || render_metrics(&state))
+        .await
+        .unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// The whole `/metrics` text: own health, then the latest score of every series.
@@ -110,14 +142,21 @@ pub fn render_metrics(state: &AppState) -> String {
          # TYPE {SCORE_METRIC} gauge"
     );
     for entry in state.index.all() {
-        let Some((_, score)) = entry.latest_score() else { continue };
+        let Some((_, score)) = entry.latest_score() else {
+            continue;
+        };
         let _ = write!(out, "{SCORE_METRIC}{{");
         for (name, value) in &entry.key.labels {
             if name != SCORE_METRIC_LABEL {
                 let _ = write!(out, "{name}=\"{}\",", escape_label_value(value));
             }
         }
-        let _ = writeln!(out, "{SCORE_METRIC_LABEL}=\"{}\"}} {}", escape_label_value(&entry.key.name), format_value(score));
+        let _ = writeln!(
+            out,
+            "{SCORE_METRIC_LABEL}=\"{}\"}} {}",
+            escape_label_value(&entry.key.name),
+            format_value(score)
+        );
     }
     out
 }

@@ -82,39 +82,69 @@ fn store_error(error: StoreError) -> ApiError {
     }
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|error| ApiError::internal(format!("task failed: {error}")))?
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ApiError::internal(format!("task failed: {error}")))?
 }
 
-pub async fn list(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let form = Form::parse(query.as_deref(), b"");
     let now = now_ms();
     let to = form.time_or("to", now)?;
     let from = form.time_or("from", to - 86_400_000)?;
     if from > to {
-        return Err(ApiError::bad_data("invalid parameters: \"from\" is after \"to\""));
+        return Err(ApiError::bad_data(
+            "invalid parameters: \"from\" is after \"to\"",
+        ));
     }
     let limit = match form.get("limit") {
-        Some(text) => text.parse::<usize>().map_err(|_| ApiError::bad_data(format!("invalid parameter \"limit\": {text:?} is not a count")))?,
+        Some(text) => text.parse::<usize>().map_err(|_| {
+            ApiError::bad_data(format!(
+                "invalid parameter \"limit\": {text:?} is not a count"
+            ))
+        })?,
         None => DEFAULT_LIMIT,
     };
     let series = match form.get("match") {
         Some(text) if !text.is_empty() => {
             let matched = select_series(&state, text)?;
-            Some(matched.iter().filter(|m| !m.is_score).map(|m| m.entry.id).collect::<Vec<_>>())
+            Some(
+                matched
+                    .iter()
+                    .filter(|m| !m.is_score)
+                    .map(|m| m.entry.id)
+                    .collect::<Vec<_>>(),
+            )
         }
         _ => None,
     };
-    let records = blocking(move || state.store.anomalies(from, to, series.as_deref(), limit).map_err(store_error)).await?;
+    let records = blocking(move || {
+        state
+            .store
+            .anomalies(from, to, series.as_deref(), limit)
+            .map_err(store_error)
+    })
+    .await?;
     let views: Vec<AnomalyView> = records.into_iter().map(AnomalyView::from).collect();
     Ok(Json(json!({ "status": "success", "data": views })))
 }
 
 fn parse_id(text: &str) -> Result<AnomalyId, ApiError> {
-    text.parse::<i64>().map(AnomalyId).map_err(|_| ApiError::bad_data(format!("anomaly id {text:?} is not a number")))
+    text.parse::<i64>()
+        .map(AnomalyId)
+        .map_err(|_| ApiError::bad_data(format!("anomaly id {text:?} is not a number")))
 }
 
-pub async fn get_one(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let (record, feedback, tolerance) = blocking(move || {
         let record = state.store.anomaly(id).map_err(store_error)?;
@@ -150,14 +180,24 @@ pub async fn feedback(
     let id = parse_id(&id)?;
     let body: FeedbackBody = serde_json::from_slice(&body)
         .map_err(|error| ApiError::bad_data(format!("invalid feedback body: {error}; expected {{\"label\": \"false_positive\" | \"expected\" | \"incident\" | \"confirmed\", \"note\": \"...\"}}")))?;
-    let label: FeedbackLabel = body.label.parse().map_err(|error| ApiError::bad_data(format!("invalid feedback label: {error}")))?;
+    let label: FeedbackLabel = body
+        .label
+        .parse()
+        .map_err(|error| ApiError::bad_data(format!("invalid feedback label: {error}")))?;
     let answer = blocking(move || {
         let record = state.store.anomaly(id).map_err(store_error)?;
         let key: SeriesKey = record.series.clone();
         let before = state.scorer.tolerance(&key).ok().flatten();
-        let stored = state.store.record_feedback(id, label, &body.note).map_err(store_error)?;
+        let stored = state
+            .store
+            .record_feedback(id, label, &body.note)
+            .map_err(store_error)?;
         if label == FeedbackLabel::FalsePositive {
-            state.scorer.false_positive(&key).map_err(|error| ApiError::internal(format!("feedback stored, but the engine refused it: {error}")))?;
+            state.scorer.false_positive(&key).map_err(|error| {
+                ApiError::internal(format!(
+                    "feedback stored, but the engine refused it: {error}"
+                ))
+            })?;
         }
         let after = state.scorer.tolerance(&key).ok().flatten();
         Ok(json!({

@@ -31,29 +31,63 @@ pub struct AnomalyTracker {
 
 impl AnomalyTracker {
     /// Appends to `batch` the anomaly changes implied by `verdicts` (in time order per series).
-    pub fn apply<'a>(&self, verdicts: impl IntoIterator<Item = (SeriesId, &'a Verdict)>, batch: &mut WriteBatch) {
-        let mut open = self.open.lock().unwrap_or_else(|poison| poison.into_inner());
+    pub fn apply<'a>(
+        &self,
+        verdicts: impl IntoIterator<Item = (SeriesId, &'a Verdict)>,
+        batch: &mut WriteBatch,
+    ) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         for (series, verdict) in verdicts {
             let timestamp = verdict.timestamp_ms;
             if verdict.anomaly_started {
                 if let Some(previous) = open.remove(&series) {
                     batch.close_anomaly(series, previous.start_ms, timestamp);
                 }
-                batch.open_anomaly(series, timestamp, verdict.score, verdict.explanation.clone());
-                open.insert(series, OpenAnomaly { start_ms: timestamp, peak: verdict.score });
+                batch.open_anomaly(
+                    series,
+                    timestamp,
+                    verdict.score,
+                    verdict.explanation.clone(),
+                );
+                open.insert(
+                    series,
+                    OpenAnomaly {
+                        start_ms: timestamp,
+                        peak: verdict.score,
+                    },
+                );
                 continue;
             }
             if verdict.is_anomaly {
                 match open.get_mut(&series) {
                     Some(current) if verdict.score > current.peak => {
                         current.peak = verdict.score;
-                        batch.update_anomaly(series, current.start_ms, verdict.score, verdict.explanation.clone());
+                        batch.update_anomaly(
+                            series,
+                            current.start_ms,
+                            verdict.score,
+                            verdict.explanation.clone(),
+                        );
                     }
                     Some(_) => {}
                     None => {
                         // Resumed after a restart: the incident is recorded from here on.
-                        batch.update_anomaly(series, timestamp, verdict.score, verdict.explanation.clone());
-                        open.insert(series, OpenAnomaly { start_ms: timestamp, peak: verdict.score });
+                        batch.update_anomaly(
+                            series,
+                            timestamp,
+                            verdict.score,
+                            verdict.explanation.clone(),
+                        );
+                        open.insert(
+                            series,
+                            OpenAnomaly {
+                                start_ms: timestamp,
+                                peak: verdict.score,
+                            },
+                        );
                     }
                 }
                 continue;
@@ -66,7 +100,10 @@ impl AnomalyTracker {
 
     /// Number of anomalies currently open.
     pub fn open_count(&self) -> usize {
-        self.open.lock().unwrap_or_else(|poison| poison.into_inner()).len()
+        self.open
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .len()
     }
 }
 
@@ -112,7 +149,14 @@ mod tests {
         assert_eq!(ops.len(), 3, "{ops:?}");
         assert!(matches!(ops[0], AnomalyOp::Open { start_ms: 2, score, .. } if score == 0.95));
         assert!(matches!(ops[1], AnomalyOp::Update { start_ms: 2, score, .. } if score == 0.99));
-        assert!(matches!(ops[2], AnomalyOp::Close { start_ms: 2, end_ms: 5, .. }));
+        assert!(matches!(
+            ops[2],
+            AnomalyOp::Close {
+                start_ms: 2,
+                end_ms: 5,
+                ..
+            }
+        ));
         assert_eq!(tracker.open_count(), 0);
     }
 
@@ -120,17 +164,30 @@ mod tests {
     fn anomalies_stay_open_across_batches() {
         let tracker = AnomalyTracker::default();
         let series = SeriesId(1);
-        assert_eq!(ops(&tracker, series, &[verdict(10, 0.96, true, true)]).len(), 1);
+        assert_eq!(
+            ops(&tracker, series, &[verdict(10, 0.96, true, true)]).len(),
+            1
+        );
         assert_eq!(tracker.open_count(), 1);
         let closing = ops(&tracker, series, &[verdict(11, 0.5, false, false)]);
-        assert!(matches!(closing[..], [AnomalyOp::Close { start_ms: 10, end_ms: 11, .. }]));
+        assert!(matches!(
+            closing[..],
+            [AnomalyOp::Close {
+                start_ms: 10,
+                end_ms: 11,
+                ..
+            }]
+        ));
     }
 
     #[test]
     fn an_anomaly_seen_first_mid_way_is_recorded() {
         let tracker = AnomalyTracker::default();
         let resumed = ops(&tracker, SeriesId(2), &[verdict(20, 0.93, true, false)]);
-        assert!(matches!(resumed[..], [AnomalyOp::Update { start_ms: 20, .. }]));
+        assert!(matches!(
+            resumed[..],
+            [AnomalyOp::Update { start_ms: 20, .. }]
+        ));
         assert_eq!(tracker.open_count(), 1);
     }
 }

@@ -44,7 +44,6 @@ impl Acker {
             (pending.on_commit)(pending.ticket.wait());
         }
     }
-    }
 }
 
 fn run(receiver: Receiver<PendingCommit>, metrics: Arc<Metrics>) {

@@ -81,7 +81,11 @@ pub(crate) fn refuse(state: &AppState, error: &ProtocolError, samples: u64) -> A
 }
 
 /// Validates a decoded batch (all-or-nothing) and resolves its series. Blocking work.
-pub(crate) fn prepare(state: &AppState, mut batch: Batch, time_check: TimeCheck) -> Result<Prepared, ApiError> {
+pub(crate) fn prepare(
+    state: &AppState,
+    mut batch: Batch,
+    time_check: TimeCheck,
+) -> Result<Prepared, ApiError> {
     for (reason, count) in batch.ignored.iter() {
         if count > 0 {
             state.metrics.ignored_samples.add(reason.reason(), count);
@@ -91,25 +95,36 @@ pub(crate) fn prepare(state: &AppState, mut batch: Batch, time_check: TimeCheck)
     let total = batch.samples.len() as u64 + batch.rejected.total();
     let limits = match time_check {
         TimeCheck::Live => state.options.sample_limits,
-        TimeCheck::History => SampleLimits { max_past_ms: i64::MAX, max_future_ms: state.options.sample_limits.max_future_ms },
+        TimeCheck::History => SampleLimits {
+            max_past_ms: i64::MAX,
+            max_future_ms: state.options.sample_limits.max_future_ms,
+        },
     };
     let now = now_ms();
-    let first_error = batch
-        .rejected
-        .examples
-        .first()
-        .cloned()
-        .or_else(|| batch.samples.iter().find_map(|sample| limits.check(sample, now).err()));
+    let first_error = batch.rejected.examples.first().cloned().or_else(|| {
+        batch
+            .samples
+            .iter()
+            .find_map(|sample| limits.check(sample, now).err())
+    });
     if let Some(error) = first_error {
         limits.apply(&mut batch, now);
         return Err(refuse_samples(state, &batch, error, total));
     }
-    let keys: Vec<&lookout_model::SeriesKey> = batch.samples.iter().map(|sample| &sample.key).collect();
-    let entries = state.index.resolve(&keys, |key| state.store.series_id(key)).map_err(|error| {
-        state.metrics.reject("series_limit", total);
-        ApiError::bad_data(format!("series_limit: {error}"))
-    })?;
-    Ok(Prepared { samples: batch.samples, entries, ignored })
+    let keys: Vec<&lookout_model::SeriesKey> =
+        batch.samples.iter().map(|sample| &sample.key).collect();
+    let entries = state
+        .index
+        .resolve(&keys, |key| state.store.series_id(key))
+        .map_err(|error| {
+            state.metrics.reject("series_limit", total);
+            ApiError::bad_data(format!("series_limit: {error}"))
+        })?;
+    Ok(Prepared {
+        samples: batch.samples,
+        entries,
+        ignored,
+    })
 }
 
 /// The 400 answer for a request with refused samples: every reason counted, the first
@@ -137,10 +152,21 @@ fn refuse_samples(state: &AppState, batch: &Batch, first: ProtocolError, total: 
 }
 
 /// Scores and stores a prepared request; resolves once the store committed it.
-pub(crate) async fn commit(state: &Arc<AppState>, prepared: Prepared, protocol: &'static str) -> Result<IngestReport, ApiError> {
-    let Prepared { samples, entries, ignored } = prepared;
+pub(crate) async fn commit(
+    state: &Arc<AppState>,
+    prepared: Prepared,
+    protocol: &'static str,
+) -> Result<IngestReport, ApiError> {
+    let Prepared {
+        samples,
+        entries,
+        ignored,
+    } = prepared;
     if samples.is_empty() {
-        return Ok(IngestReport { ignored, ..IngestReport::default() });
+        return Ok(IngestReport {
+            ignored,
+            ..IngestReport::default()
+        });
     }
     let values: Vec<(i64, f64)> = samples.iter().map(|s| (s.timestamp_ms, s.value)).collect();
     let (reply, answer) = oneshot::channel::<Result<usize, ApiError>>();
@@ -150,7 +176,10 @@ pub(crate) async fn commit(state: &Arc<AppState>, prepared: Prepared, protocol: 
     let submit = state.scorer.submit(
         samples,
         Box::new(move |outcomes| {
-            callback_state.metrics.detect_latency.observe(submitted.elapsed());
+            callback_state
+                .metrics
+                .detect_latency
+                .observe(submitted.elapsed());
             store_outcomes(&callback_state, &entries, &values, outcomes, reply);
         }),
     );
@@ -159,10 +188,18 @@ pub(crate) async fn commit(state: &Arc<AppState>, prepared: Prepared, protocol: 
     }
     let scored = match answer.await {
         Ok(result) => result?,
-        Err(_) => return Err(ApiError::internal("the write was dropped before its commit was confirmed")),
+        Err(_) => {
+            return Err(ApiError::internal(
+                "the write was dropped before its commit was confirmed",
+            ))
+        }
     };
     state.metrics.samples.add(protocol, count);
-    Ok(IngestReport { accepted: count as usize, scored, ignored })
+    Ok(IngestReport {
+        accepted: count as usize,
+        scored,
+        ignored,
+    })
 }
 
 fn overloaded(state: &AppState, error: ScorerError, samples: u64) -> ApiError {
@@ -177,7 +214,11 @@ fn overloaded(state: &AppState, error: ScorerError, samples: u64) -> ApiError {
         }
         ScorerError::ShutDown => {
             state.metrics.reject("store_failed", samples);
-            ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry later", 1)
+            ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down; retry later",
+                1,
+            )
         }
     }
 }
@@ -215,11 +256,19 @@ fn store_outcomes(
             let on_commit = Box::new(move |result: Result<(), StoreError>| {
                 let answer = result.map(|()| scored).map_err(|error| {
                     metrics.reject("store_failed", samples);
-                    ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, format!("store_failed: {error}"), 1)
+                    ApiError::overloaded(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("store_failed: {error}"),
+                        1,
+                    )
                 });
                 let _ = reply.send(answer);
             });
-            state.acker.wait_for(PendingCommit { ticket, submitted: Instant::now(), on_commit });
+            state.acker.wait_for(PendingCommit {
+                ticket,
+                submitted: Instant::now(),
+                on_commit,
+            });
         }
         Err(rejected) => {
             let answer = match rejected.error {
@@ -227,13 +276,20 @@ fn store_outcomes(
                     state.metrics.reject("store_full", samples);
                     ApiError::overloaded(
                         StatusCode::TOO_MANY_REQUESTS,
-                        format!("store_full: {}; nothing stored, retry later", rejected.error),
+                        format!(
+                            "store_full: {}; nothing stored, retry later",
+                            rejected.error
+                        ),
                         state.options.retry_after_seconds,
                     )
                 }
                 other => {
                     state.metrics.reject("store_failed", samples);
-                    ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, format!("store_failed: {other}"), 1)
+                    ApiError::overloaded(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("store_failed: {other}"),
+                        1,
+                    )
                 }
             };
             let _ = reply.send(Err(answer));

@@ -40,14 +40,20 @@ impl<'a> InFlight<'a> {
     fn new(state: &'a AppState, protocol: &'static str) -> Self {
         state.metrics.requests.add(protocol, 1);
         state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight { state, started: Instant::now() }
+        InFlight {
+            state,
+            started: Instant::now(),
+        }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.state.metrics.ingest_latency.observe(self.started.elapsed());
+        self.state
+            .metrics
+            .ingest_latency
+            .observe(self.started.elapsed());
     }
 }
 
@@ -57,7 +63,12 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     let too_large = |size: String| {
         let error = ProtocolError::BodyTooLarge { declared: 0, limit };
         let answer = refuse(state, &error, 0);
-        ApiError { message: format!("body_too_large: request body of {size} bytes is over the limit of {limit} bytes"), ..answer }
+        ApiError {
+            message: format!(
+                "body_too_large: request body of {size} bytes is over the limit of {limit} bytes"
+            ),
+            ..answer
+        }
     };
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -69,9 +80,14 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     let mut buffer = BytesMut::with_capacity(declared.unwrap_or(8192).min(limit));
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| ApiError::bad_data(format!("cannot read the request body: {error}")))?;
+        let chunk = chunk.map_err(|error| {
+            ApiError::bad_data(format!("cannot read the request body: {error}"))
+        })?;
         if buffer.len() + chunk.len() > limit {
-            return Err(too_large(format!("more than {}", buffer.len() + chunk.len())));
+            return Err(too_large(format!(
+                "more than {}",
+                buffer.len() + chunk.len()
+            )));
         }
         buffer.extend_from_slice(&chunk);
     }
@@ -95,13 +111,22 @@ async fn ingest(
     commit(&state, prepared, protocol).await
 }
 
-pub async fn remote_write(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<StatusCode, ApiError> {
+pub async fn remote_write(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
     let _in_flight = InFlight::new(&state, "remote_write");
     let body = read_body(&state, &headers, body).await?;
     let max_decompressed = state.options.max_decompressed_bytes;
-    ingest(Arc::clone(&state), body, "remote_write", move |bytes, _now| {
-        lookout_protocol::remote_write::decode_write_request_limited(bytes, max_decompressed)
-    })
+    ingest(
+        Arc::clone(&state),
+        body,
+        "remote_write",
+        move |bytes, _now| {
+            lookout_protocol::remote_write::decode_write_request_limited(bytes, max_decompressed)
+        },
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -117,7 +142,9 @@ pub async fn influx_write(
         None | Some("") => Precision::Nanoseconds,
         Some(text) => text.parse::<Precision>().map_err(|error| {
             state.metrics.reject("malformed_line", 0);
-            ApiError::bad_data(format!("malformed_line: invalid parameter \"precision\": {error}"))
+            ApiError::bad_data(format!(
+                "malformed_line: invalid parameter \"precision\": {error}"
+            ))
         })?,
     };
     let body = read_body(&state, &headers, body).await?;
@@ -128,9 +155,23 @@ pub async fn influx_write(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn json_samples(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn json_samples(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let _in_flight = InFlight::new(&state, "json");
     let body = read_body(&state, &headers, body).await?;
-    let report = ingest(Arc::clone(&state), body, "json", lookout_protocol::json_samples::parse_json_samples).await?;
-    Ok((StatusCode::OK, Json(serde_json::json!({ "status": "success", "data": report }))).into_response())
+    let report = ingest(
+        Arc::clone(&state),
+        body,
+        "json",
+        lookout_protocol::json_samples::parse_json_samples,
+    )
+    .await?;
+    Ok((
+        StatusCode::OK,
+        Json(serde_json::json!({ "status": "success", "data": report })),
+    )
+        .into_response())
 }

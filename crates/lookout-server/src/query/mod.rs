@@ -70,7 +70,11 @@ impl Matched {
 
     /// The value this series shows for a stored point (`None`: no value, e.g. unscored).
     fn value_of(&self, point: &Point) -> Option<f64> {
-        let value = if self.is_score { point.score? } else { point.value };
+        let value = if self.is_score {
+            point.score?
+        } else {
+            point.value
+        };
         (!value.is_nan()).then_some(value)
     }
 }
@@ -79,7 +83,10 @@ impl Matched {
 pub fn score_key(key: &SeriesKey) -> SeriesKey {
     let mut labels = key.labels.clone();
     labels.insert(SCORE_METRIC_LABEL.into(), key.name.clone());
-    SeriesKey { name: SCORE_METRIC.into(), labels }
+    SeriesKey {
+        name: SCORE_METRIC.into(),
+        labels,
+    }
 }
 
 pub(crate) fn parse(text: &str) -> Result<Selector, ApiError> {
@@ -100,20 +107,33 @@ pub(crate) fn select(state: &AppState, selector: &Selector) -> Vec<Matched> {
     let name = selector.metric_name();
     let mut matched = Vec::new();
     matched.extend(
-        state.index.select(name, |key| selector.matches(key)).into_iter().map(|entry| Matched { entry, is_score: false }),
+        state
+            .index
+            .select(name, |key| selector.matches(key))
+            .into_iter()
+            .map(|entry| Matched {
+                entry,
+                is_score: false,
+            }),
     );
     if name.is_none() || name == Some(SCORE_METRIC) {
         let original = selector
             .matchers()
             .iter()
-            .find(|m| m.name() == SCORE_METRIC_LABEL && m.op() == lookout_protocol::selector::MatchOp::Equal)
+            .find(|m| {
+                m.name() == SCORE_METRIC_LABEL
+                    && m.op() == lookout_protocol::selector::MatchOp::Equal
+            })
             .map(|m| m.value().to_string());
         matched.extend(
             state
                 .index
                 .select(original.as_deref(), |key| selector.matches(&score_key(key)))
                 .into_iter()
-                .map(|entry| Matched { entry, is_score: true }),
+                .map(|entry| Matched {
+                    entry,
+                    is_score: true,
+                }),
         );
     }
     matched.sort_by_cached_key(|m| m.labels());
@@ -121,9 +141,18 @@ pub(crate) fn select(state: &AppState, selector: &Selector) -> Vec<Matched> {
 }
 
 /// Reads the form of a GET (query string) or POST (urlencoded body) request.
-pub(crate) fn read_form(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Result<Form, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let body: &[u8] = if body.is_empty() || content_type.starts_with("application/x-www-form-urlencoded") {
+pub(crate) fn read_form(
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Form, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let body: &[u8] = if body.is_empty()
+        || content_type.starts_with("application/x-www-form-urlencoded")
+    {
         body
     } else {
         return Err(ApiError::bad_data(format!(
@@ -137,12 +166,18 @@ fn seconds(ms: i64) -> Value {
     json!(ms as f64 / 1000.0)
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|error| ApiError::internal(format!("query task failed: {error}")))?
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ApiError::internal(format!("query task failed: {error}")))?
 }
 
 fn required<'a>(form: &'a Form, key: &str) -> Result<&'a str, ApiError> {
-    form.get(key).filter(|text| !text.is_empty()).ok_or_else(|| ApiError::bad_data(format!("missing parameter {key:?}")))
+    form.get(key)
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| ApiError::bad_data(format!("missing parameter {key:?}")))
 }
 
 /// `GET|POST /api/v1/query?query=<selector>&time=<t>`
@@ -166,7 +201,9 @@ pub async fn instant_query(
         Ok(result)
     })
     .await?;
-    Ok(Json(json!({ "status": "success", "data": { "resultType": "vector", "result": result } })))
+    Ok(Json(
+        json!({ "status": "success", "data": { "resultType": "vector", "result": result } }),
+    ))
 }
 
 /// `GET|POST /api/v1/query_range?query=<selector>&start=&end=&step=`
@@ -179,9 +216,12 @@ pub async fn range_query(
     let form = read_form(query, &headers, &body)?;
     let start = form.time("start")?;
     let end = form.time("end")?;
-    let step = parse_duration(required(&form, "step")?).map_err(|reason| ApiError::bad_data(format!("invalid parameter \"step\": {reason}")))?;
+    let step = parse_duration(required(&form, "step")?)
+        .map_err(|reason| ApiError::bad_data(format!("invalid parameter \"step\": {reason}")))?;
     if end < start {
-        return Err(ApiError::bad_data("invalid parameter \"end\": end timestamp must not be before start time"));
+        return Err(ApiError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
     }
     if step <= 0 {
         return Err(ApiError::bad_data("zero or negative query resolution step widths are not accepted. Try a positive integer"));
@@ -199,20 +239,35 @@ pub async fn range_query(
         let from = start - lookback;
         let ids: Vec<_> = matched.iter().map(|m| m.entry.id).collect();
         let max_points = usize::try_from(steps * 2 + 2).unwrap_or(usize::MAX);
-        let answers = state.store.range(&ids, from, end, Some(max_points)).map_err(|e| ApiError::internal(e.to_string()))?;
+        let answers = state
+            .store
+            .range(&ids, from, end, Some(max_points))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let mut result = Vec::new();
         for (matched, answer) in matched.iter().zip(answers) {
-            let values = evaluate_steps(&answer.points, |p| matched.value_of(p), start, end, step, lookback);
+            let values = evaluate_steps(
+                &answer.points,
+                |p| matched.value_of(p),
+                start,
+                end,
+                step,
+                lookback,
+            );
             if values.is_empty() {
                 continue;
             }
-            let values: Vec<Value> = values.into_iter().map(|(t, v)| json!([seconds(t), format_value(v)])).collect();
+            let values: Vec<Value> = values
+                .into_iter()
+                .map(|(t, v)| json!([seconds(t), format_value(v)]))
+                .collect();
             result.push(json!({ "metric": matched.labels(), "values": values }));
         }
         Ok(result)
     })
     .await?;
-    Ok(Json(json!({ "status": "success", "data": { "resultType": "matrix", "result": result } })))
+    Ok(Json(
+        json!({ "status": "success", "data": { "resultType": "matrix", "result": result } }),
+    ))
 }
 
 /// At each step time `t`, the newest point with a value in `(t - lookback, t]`.
@@ -258,12 +313,27 @@ mod tests {
     use super::*;
 
     fn point(ts_ms: i64, value: f64, score: Option<f64>) -> Point {
-        Point { ts_ms, value, min: value, max: value, avg: value, count: 1, score, is_anomaly: false, lower: None, upper: None }
+        Point {
+            ts_ms,
+            value,
+            min: value,
+            max: value,
+            avg: value,
+            count: 1,
+            score,
+            is_anomaly: false,
+            lower: None,
+            upper: None,
+        }
     }
 
     #[test]
     fn steps_take_the_newest_point_within_lookback() {
-        let points = [point(1_000, 1.0, None), point(2_500, 2.0, None), point(9_000, 3.0, None)];
+        let points = [
+            point(1_000, 1.0, None),
+            point(2_500, 2.0, None),
+            point(9_000, 3.0, None),
+        ];
         let values = evaluate_steps(&points, |p| Some(p.value), 0, 10_000, 2_000, 3_000);
         assert_eq!(values, [(2_000, 1.0), (4_000, 2.0), (10_000, 3.0)]);
     }
@@ -279,6 +349,9 @@ mod tests {
     fn score_keys_carry_the_original_name() {
         let key = SeriesKey::new("node_load1").with_label("job", "node");
         let score = score_key(&key);
-        assert_eq!(score.to_string(), "lookout_anomaly_score{job=\"node\",lookout_metric=\"node_load1\"}");
+        assert_eq!(
+            score.to_string(),
+            "lookout_anomaly_score{job=\"node\",lookout_metric=\"node_load1\"}"
+        );
     }
 }

@@ -27,12 +27,19 @@ impl Form {
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
+        self.pairs
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
     }
 
     /// Every value of `key`, in order.
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(name, _)| name == key).map(|(_, value)| value.as_str()).collect()
+        self.pairs
+            .iter()
+            .filter(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+            .collect()
     }
 
     /// Every pair as a map of first values (for tests and logs).
@@ -47,7 +54,9 @@ impl Form {
     /// A required time parameter.
     pub fn time(&self, key: &str) -> Result<i64, ApiError> {
         match self.get(key) {
-            Some(text) => parse_time(text).map_err(|reason| ApiError::bad_data(format!("invalid parameter {key:?}: {reason}"))),
+            Some(text) => parse_time(text).map_err(|reason| {
+                ApiError::bad_data(format!("invalid parameter {key:?}: {reason}"))
+            }),
             None => Err(ApiError::bad_data(format!("missing parameter {key:?}"))),
         }
     }
@@ -115,7 +124,9 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     }
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|time| time.timestamp_millis())
-        .map_err(|_| format!("cannot parse {text:?} to a valid timestamp (unix seconds or RFC 3339)"))
+        .map_err(|_| {
+            format!("cannot parse {text:?} to a valid timestamp (unix seconds or RFC 3339)")
+        })
 }
 
 /// Seconds (float) or a Prometheus duration (`1h30m`, `500ms`) → milliseconds.
@@ -134,13 +145,17 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     let mut total: i64 = 0;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(invalid());
         }
         let number: i64 = rest[..digits].parse().map_err(|_| invalid())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit_ms: i64 = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1_000,
@@ -152,7 +167,10 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
             _ => return Err(invalid()),
         };
         rest = &rest[unit_len..];
-        total = number.checked_mul(unit_ms).and_then(|part| total.checked_add(part)).ok_or_else(invalid)?;
+        total = number
+            .checked_mul(unit_ms)
+            .and_then(|part| total.checked_add(part))
+            .ok_or_else(invalid)?;
     }
     Ok(total)
 }
@@ -166,7 +184,10 @@ mod tests {
         assert_eq!(parse_time("1700000000"), Ok(1_700_000_000_000));
         assert_eq!(parse_time("1700000000.123"), Ok(1_700_000_000_123));
         assert_eq!(parse_time("2023-11-14T22:13:20Z"), Ok(1_700_000_000_000));
-        assert_eq!(parse_time("2023-11-14T23:13:20.5+01:00"), Ok(1_700_000_000_500));
+        assert_eq!(
+            parse_time("2023-11-14T23:13:20.5+01:00"),
+            Ok(1_700_000_000_500)
+        );
         assert!(parse_time("yesterday").unwrap_err().contains("yesterday"));
         assert!(parse_time("NaN").is_err());
     }
@@ -185,7 +206,10 @@ mod tests {
 
     #[test]
     fn forms_merge_query_and_body() {
-        let form = Form::parse(Some("match[]=up&start=1"), b"match%5B%5D=node_load1%7Bjob%3D%22n%22%7D&end=2+3");
+        let form = Form::parse(
+            Some("match[]=up&start=1"),
+            b"match%5B%5D=node_load1%7Bjob%3D%22n%22%7D&end=2+3",
+        );
         assert_eq!(form.all("match[]"), ["up", "node_load1{job=\"n\"}"]);
         assert_eq!(form.get("end"), Some("2 3"));
         assert_eq!(form.get("start"), Some("1"));

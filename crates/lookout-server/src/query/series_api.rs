@@ -18,15 +18,25 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Series matching any of the `match[]` selectors (every series, values and scores, when none).
-fn matching(state: &AppState, selectors: &[&str], required: bool) -> Result<Vec<Matched>, ApiError> {
+fn matching(
+    state: &AppState,
+    selectors: &[&str],
+    required: bool,
+) -> Result<Vec<Matched>, ApiError> {
     if selectors.is_empty() {
         if required {
             return Err(ApiError::bad_data("no match[] parameter provided"));
         }
         let mut all = Vec::new();
         for entry in state.index.all() {
-            all.push(Matched { entry: Arc::clone(&entry), is_score: false });
-            all.push(Matched { entry, is_score: true });
+            all.push(Matched {
+                entry: Arc::clone(&entry),
+                is_score: false,
+            });
+            all.push(Matched {
+                entry,
+                is_score: true,
+            });
         }
         return Ok(all);
     }
