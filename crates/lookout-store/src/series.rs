@@ -61,9 +61,11 @@ pub(crate) fn parse_domain(text: &str) -> Result<Domain, String> {
         "content" => Domain::Content,
         "traffic" => Domain::Traffic,
         "other" => Domain::Other,
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "domain {text:?} is not one of cpu memory network storage login content traffic other"
-        )),
+        ))
+        }
     };
     Ok(domain)
 }
