@@ -117,9 +117,9 @@ mod tests {
         let unit = |row: usize| match weights[row] {
             RowWeight::InWindow { unit, .. } | RowWeight::Outside { unit } => unit,
         };
-        for row in 0..5 {
+        for (row, weight) in weights.iter().enumerate().take(5) {
             assert_eq!(
-                weights[row],
+                *weight,
                 RowWeight::Outside { unit: -1.0 },
                 "row {row} precedes every window"
             );

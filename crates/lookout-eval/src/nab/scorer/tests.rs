@@ -130,7 +130,10 @@ fn probationary_rows_and_nan_scores_never_count() {
     let scorer = NabScorer::new(&corpus);
     let probationary_only = scores_with(20, &[(0, 1.0), (1, 1.0), (2, 1.0)]);
     let best = scorer
-        .sweep_profile(&[probationary_only.clone()], &corpus.profiles[0])
+        .sweep_profile(
+            std::slice::from_ref(&probationary_only),
+            &corpus.profiles[0],
+        )
         .unwrap();
     assert_eq!(
         best.threshold, NO_DETECTION_THRESHOLD,
