@@ -102,3 +102,70 @@ proptest! {
         prop_assert_eq!(parse_selector(&selector.to_string()).unwrap(), selector);
     }
 }
+
+mod prost_equivalence {
+    use lookout_protocol::remote_write::{
+        decode_write_request, encode_raw_request, proto, write_request_to_batch,
+    };
+    use proptest::prelude::*;
+    use prost::Message;
+
+    fn label() -> impl Strategy<Value = proto::Label> {
+        (
+            prop_oneof![Just("__name__".to_string()), "[a-c]{0,2}"],
+            "[x-z]{0,2}",
+        )
+            .prop_map(|(name, value)| proto::Label { name, value })
+    }
+
+    fn series() -> impl Strategy<Value = proto::TimeSeries> {
+        let value = prop_oneof![
+            any::<f64>(),
+            Just(f64::from_bits(
+                lookout_protocol::remote_write::STALE_NAN_BITS
+            ))
+        ];
+        (
+            proptest::collection::vec(label(), 0..5),
+            proptest::collection::vec((value, any::<i64>()), 0..4),
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..4), 0..2),
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..4), 0..2),
+        )
+            .prop_map(
+                |(labels, samples, exemplars, histograms)| proto::TimeSeries {
+                    labels,
+                    samples: samples
+                        .into_iter()
+                        .map(|(value, timestamp)| proto::Sample { value, timestamp })
+                        .collect(),
+                    exemplars,
+                    histograms,
+                },
+            )
+    }
+
+    proptest! {
+        /// The borrowing decoder and prost agree on every well-formed request.
+        #[test]
+        fn wire_decoder_matches_prost(timeseries in proptest::collection::vec(series(), 0..6)) {
+            let request = proto::WriteRequest { timeseries, metadata: vec![] };
+            // Both decoders read the same bytes (prost does not encode -0.0, a proto3 default).
+            let reread = proto::WriteRequest::decode(request.encode_to_vec().as_slice()).unwrap();
+            let expected = write_request_to_batch(reread);
+            let actual = decode_write_request(&encode_raw_request(&request)).unwrap();
+            // NaN != NaN: compare bit patterns through Debug.
+            prop_assert_eq!(format!("{actual:?}"), format!("{expected:?}"));
+        }
+
+        /// Whatever prost accepts, the borrowing decoder accepts with the same result.
+        #[test]
+        fn wire_decoder_accepts_what_prost_accepts(raw in proptest::collection::vec(any::<u8>(), 0..128)) {
+            if let Ok(request) = proto::WriteRequest::decode(raw.as_slice()) {
+                let expected = write_request_to_batch(request);
+                let body = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+                let actual = decode_write_request(&body).unwrap();
+                prop_assert_eq!(format!("{actual:?}"), format!("{expected:?}"));
+            }
+        }
+    }
+}

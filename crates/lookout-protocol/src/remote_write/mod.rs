@@ -111,12 +111,13 @@ pub fn decode_write_request_limited(
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
-    let request = proto::WriteRequest::decode(raw.as_slice())
-        .map_err(|error| ProtocolError::MalformedProtobuf(error.to_string()))?;
-    Ok(write_request_to_batch(request))
+    let mut batch = Batch::default();
+    wire::decode_into(&raw, &mut batch).map_err(ProtocolError::MalformedProtobuf)?;
+    Ok(batch)
 }
 
-/// Turns a decoded request into samples, counting what is skipped or refused.
+/// Turns a request decoded with prost into samples, counting what is skipped or refused.
+/// [`decode_write_request`] gives the same result without the intermediate messages.
 pub fn write_request_to_batch(request: proto::WriteRequest) -> Batch {
     let mut batch = Batch::default();
     batch.samples.reserve(
@@ -137,7 +138,9 @@ pub fn write_request_to_batch(request: proto::WriteRequest) -> Batch {
         if series.samples.is_empty() {
             continue;
         }
-        let key = match series_key(series.labels) {
+        let labels = series.labels.iter();
+        let key = match series_key(labels.map(|label| (label.name.as_str(), label.value.as_str())))
+        {
             Ok(key) => key,
             Err(error) => {
                 batch.rejected.push(error, series.samples.len() as u64);
@@ -149,7 +152,7 @@ pub fn write_request_to_batch(request: proto::WriteRequest) -> Batch {
     batch
 }
 
-fn push_samples(batch: &mut Batch, key: SeriesKey, samples: &[proto::Sample]) {
+pub(super) fn push_samples(batch: &mut Batch, key: SeriesKey, samples: &[proto::Sample]) {
     let stale = samples
         .iter()
         .filter(|sample| sample.value.to_bits() == STALE_NAN_BITS)
@@ -177,32 +180,35 @@ fn push_samples(batch: &mut Batch, key: SeriesKey, samples: &[proto::Sample]) {
     }
 }
 
-fn series_key(labels: Vec<proto::Label>) -> Result<SeriesKey, ProtocolError> {
+pub(super) fn series_key<'a>(
+    labels: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<SeriesKey, ProtocolError> {
     let mut name = None;
     let mut map = Labels::new();
     let mut duplicate = None;
-    for label in labels {
-        if label.name == METRIC_NAME_LABEL {
-            if name.replace(label.value).is_some() {
-                duplicate = Some(label.name);
+    for (label, value) in labels {
+        if label == METRIC_NAME_LABEL {
+            if name.replace(value).is_some() {
+                duplicate.get_or_insert(label);
             }
             continue;
         }
-        if label.value.is_empty() {
+        if value.is_empty() {
             continue;
         }
-        match map.entry(label.name) {
+        match map.entry(label.to_string()) {
             Entry::Vacant(entry) => {
-                entry.insert(label.value);
+                entry.insert(value.to_string());
             }
             Entry::Occupied(mut entry) => {
-                duplicate.get_or_insert_with(|| entry.key().clone());
-                entry.insert(label.value);
+                duplicate.get_or_insert(label);
+                entry.insert(value.to_string());
             }
         }
     }
-    let name = name.unwrap_or_default();
+    let name = name.unwrap_or_default().to_string();
     if let Some(label) = duplicate {
+        let label = label.to_string();
         let key = SeriesKey { name, labels: map };
         return Err(ProtocolError::InvalidLabelName {
             series: key.to_string(),
@@ -271,217 +277,7 @@ fn proto_labels(key: &SeriesKey) -> Vec<proto::Label> {
     labels
 }
 
+mod wire;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::RejectReason;
-
-    fn sample(key: SeriesKey, timestamp_ms: i64, value: f64) -> Sample {
-        Sample {
-            key,
-            timestamp_ms,
-            value,
-        }
-    }
-
-    fn label(name: &str, value: &str) -> proto::Label {
-        proto::Label {
-            name: name.into(),
-            value: value.into(),
-        }
-    }
-
-    fn series(labels: Vec<proto::Label>, values: &[f64]) -> proto::TimeSeries {
-        let samples = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| proto::Sample {
-                value: *v,
-                timestamp: i as i64,
-            })
-            .collect();
-        proto::TimeSeries {
-            labels,
-            samples,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn roundtrip_keeps_samples_in_order() {
-        let cpu = SeriesKey::new("cpu")
-            .with_label("host", "web-1")
-            .with_label("Zone", "eu")
-            .with_label("a", "1");
-        let mem = SeriesKey::new("mem");
-        let samples = vec![
-            sample(cpu.clone(), 1_000, 0.5),
-            sample(mem.clone(), 1_000, 42.0),
-            sample(cpu.clone(), 2_000, -1.25e-9),
-            sample(mem, 2_000, f64::MAX),
-        ];
-        let batch = decode_write_request(&encode_write_request(&samples)).unwrap();
-        let mut expected = samples.clone();
-        // Samples come back grouped per series, in order of first appearance.
-        expected.swap(1, 2);
-        assert_eq!(batch.samples, expected);
-        assert!(batch.rejected.is_empty());
-        assert_eq!(batch.ignored.total(), 0);
-    }
-
-    #[test]
-    fn encoded_labels_are_sorted_with_the_name() {
-        let key = SeriesKey::new("cpu")
-            .with_label("Zone", "eu")
-            .with_label("host", "a");
-        let names: Vec<String> = proto_labels(&key)
-            .into_iter()
-            .map(|label| label.name)
-            .collect();
-        assert_eq!(names, ["Zone", "__name__", "host"]);
-    }
-
-    #[test]
-    fn stale_markers_are_skipped_and_counted_but_other_nans_pass() {
-        let stale = f64::from_bits(STALE_NAN_BITS);
-        let request = proto::WriteRequest {
-            timeseries: vec![series(
-                vec![label("__name__", "up")],
-                &[1.0, stale, f64::NAN, stale],
-            )],
-            metadata: vec![],
-        };
-        let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
-        assert_eq!(batch.ignored.get(IgnoreReason::StaleMarker), 2);
-        assert_eq!(batch.samples.len(), 2);
-        assert_eq!(batch.samples[0].value, 1.0);
-        assert!(batch.samples[1].value.is_nan());
-    }
-
-    #[test]
-    fn exemplars_histograms_and_metadata_are_ignored_gracefully() {
-        let mut with_extras = series(vec![label("__name__", "http_requests_total")], &[3.0]);
-        with_extras.exemplars = vec![vec![0x0a, 0x00], vec![]];
-        with_extras.histograms = vec![vec![0x08, 0x01]];
-        let histogram_only = proto::TimeSeries {
-            labels: vec![label("__name__", "latency")],
-            histograms: vec![vec![]],
-            ..Default::default()
-        };
-        let metadata = proto::MetricMetadata {
-            r#type: 1,
-            metric_family_name: "http_requests_total".into(),
-            help: "Requests.".into(),
-            unit: String::new(),
-        };
-        let request = proto::WriteRequest {
-            timeseries: vec![with_extras, histogram_only],
-            metadata: vec![metadata],
-        };
-        let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
-        assert_eq!(
-            batch.samples,
-            vec![sample(SeriesKey::new("http_requests_total"), 0, 3.0)]
-        );
-        assert_eq!(batch.ignored.get(IgnoreReason::Exemplar), 2);
-        assert_eq!(batch.ignored.get(IgnoreReason::NativeHistogram), 2);
-    }
-
-    #[test]
-    fn empty_label_values_are_dropped() {
-        let request = proto::WriteRequest {
-            timeseries: vec![series(
-                vec![label("__name__", "m"), label("a", ""), label("b", "x")],
-                &[1.0],
-            )],
-            metadata: vec![],
-        };
-        let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
-        assert_eq!(
-            batch.samples[0].key,
-            SeriesKey::new("m").with_label("b", "x")
-        );
-    }
-
-    #[test]
-    fn series_without_name_or_with_duplicate_labels_are_refused_with_their_samples() {
-        let request = proto::WriteRequest {
-            timeseries: vec![
-                series(vec![label("job", "node")], &[1.0, 2.0]),
-                series(
-                    vec![label("__name__", "m"), label("a", "1"), label("a", "2")],
-                    &[1.0],
-                ),
-                series(vec![label("__name__", "m"), label("__name__", "n")], &[1.0]),
-                series(vec![label("__name__", "ok")], &[5.0]),
-            ],
-            metadata: vec![],
-        };
-        let batch = decode_write_request(&encode_raw_request(&request)).unwrap();
-        assert_eq!(batch.samples, vec![sample(SeriesKey::new("ok"), 0, 5.0)]);
-        assert_eq!(
-            batch.rejected.counts.get(RejectReason::InvalidMetricName),
-            2
-        );
-        assert_eq!(batch.rejected.counts.get(RejectReason::InvalidLabelName), 2);
-        let messages: Vec<String> = batch
-            .rejected
-            .examples
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            messages,
-            [
-                "series {job=\"node\"}: invalid metric name: the series has no __name__ label",
-                "series m{a=\"2\"}: label name \"a\" appears more than once",
-                "series n: label name \"__name__\" appears more than once",
-            ]
-        );
-    }
-
-    #[test]
-    fn malformed_snappy_is_refused() {
-        let error = decode_write_request(b"\x05\xff\xff garbage").unwrap_err();
-        assert_eq!(error.reason(), RejectReason::MalformedSnappy);
-        assert!(
-            error.to_string().starts_with("malformed snappy block: "),
-            "{error}"
-        );
-        let error = decode_write_request(b"").unwrap_err();
-        assert_eq!(error.reason(), RejectReason::MalformedSnappy);
-    }
-
-    #[test]
-    fn malformed_protobuf_is_refused() {
-        let body = snap::raw::Encoder::new()
-            .compress_vec(b"\x0a\x05\x0a")
-            .unwrap();
-        let error = decode_write_request(&body).unwrap_err();
-        assert_eq!(error.reason(), RejectReason::MalformedProtobuf);
-        assert!(
-            error
-                .to_string()
-                .starts_with("malformed protobuf WriteRequest: "),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn oversized_bodies_are_refused_before_decompressing() {
-        let samples = vec![sample(
-            SeriesKey::new("m").with_label("pad", "x".repeat(1000)),
-            0,
-            1.0,
-        )];
-        let body = encode_write_request(&samples);
-        let error = decode_write_request_limited(&body, 100).unwrap_err();
-        assert_eq!(error.reason(), RejectReason::BodyTooLarge);
-        assert!(
-            error
-                .to_string()
-                .ends_with("more than the limit of 100 bytes"),
-            "{error}"
-        );
-    }
-}
+mod tests;
