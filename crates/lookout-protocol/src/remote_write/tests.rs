@@ -220,8 +220,8 @@ fn malformed_protobuf_errors_say_what_was_wrong() {
             "WriteRequest.timeseries: invalid wire type 0 (expected 2)",
         ),
         (
-            b"\x0a\x04\x0a\x02\x0a\xff",
-            "length 255 exceeds the remaining 0 bytes",
+            b"\x0a\x04\x0a\x02\x0a\x05",
+            "length 5 exceeds the remaining 0 bytes",
         ),
         (b"\x0a\x05\x0a\x03\x0a\x01\xff", "Label.name: invalid UTF-8"),
         (
