@@ -21,8 +21,13 @@ pub const CLOUDWATCH_REGION: &str = "us-east-1";
 pub const CLOUDWATCH_INTERVAL: Duration = Duration::from_secs(60);
 pub const CLOUDWATCH_PERIOD: Duration = Duration::from_secs(60);
 pub const CLOUDWATCH_NAMESPACE: &str = "AWS/EC2";
-pub const CLOUDWATCH_METRICS: &[&str] =
-    &["CPUUtilization", "NetworkIn", "NetworkOut", "DiskReadBytes", "DiskWriteBytes"];
+pub const CLOUDWATCH_METRICS: &[&str] = &[
+    "CPUUtilization",
+    "NetworkIn",
+    "NetworkOut",
+    "DiskReadBytes",
+    "DiskWriteBytes",
+];
 pub const CLOUDWATCH_STATISTIC: &str = "Average";
 pub const CLOUDWATCH_STATISTICS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCount"];
 pub const CLOUDWATCH_BACKFILL: Duration = Duration::from_secs(3 * 86_400);

@@ -16,7 +16,10 @@ impl Config {
     /// Applies `LOOKOUT_LISTEN` and `LOOKOUT_DATA_DIR` as read by `env` (a lookup such as
     /// `|name| std::env::var(name).ok()`). Unset or empty variables change nothing. On
     /// error the configuration is left unchanged.
-    pub fn apply_env_overrides(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigErrors> {
+    pub fn apply_env_overrides(
+        &mut self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigErrors> {
         let read = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         let mut errors = Vec::new();
         let listen = read(ENV_LISTEN).and_then(|text| match parse_listen(&text) {

@@ -80,7 +80,9 @@ impl ConfigErrors {
     }
 
     pub fn single(error: ConfigError) -> Self {
-        ConfigErrors { errors: vec![error] }
+        ConfigErrors {
+            errors: vec![error],
+        }
     }
 
     pub fn errors(&self) -> &[ConfigError] {
@@ -142,7 +144,10 @@ mod tests {
             r#"lookout.toml:12: [[source]] #2 key "interval": bad"#
         );
         assert_eq!(error("", None).to_string(), "lookout.toml:12: bad");
-        assert_eq!(error("[server]", None).to_string(), "lookout.toml:12: [server]: bad");
+        assert_eq!(
+            error("[server]", None).to_string(),
+            "lookout.toml:12: [server]: bad"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ use std::path::Path;
 
 pub use env::{ENV_DATA_DIR, ENV_LISTEN};
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
+pub use reader::known_keys;
 pub use types::*;
 pub use validate::{Hooks, SelectorCheck};
 
@@ -42,7 +43,10 @@ impl Config {
 
     /// Reads and validates a configuration file, with the binary's selector parser and
     /// profile list.
-    pub fn load_validate_with(path: impl AsRef<Path>, hooks: &Hooks<'_>) -> Result<Config, ConfigErrors> {
+    pub fn load_validate_with(
+        path: impl AsRef<Path>,
+        hooks: &Hooks<'_>,
+    ) -> Result<Config, ConfigErrors> {
         let path = path.as_ref();
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|error| {
@@ -64,10 +68,16 @@ impl Config {
     }
 
     /// Like [`Config::from_str_named`], with the binary's checks.
-    pub fn from_str_validate_with(text: &str, name: &str, hooks: &Hooks<'_>) -> Result<Config, ConfigErrors> {
+    pub fn from_str_validate_with(
+        text: &str,
+        name: &str,
+        hooks: &Hooks<'_>,
+    ) -> Result<Config, ConfigErrors> {
         let mut reporter = reader::Reporter::new(text, name);
         let raw = reader::read_raw(&mut reporter);
-        if !reporter.errors.is_empty() && reporter.errors.iter().all(|e| e.kind == ErrorKind::Syntax) {
+        if !reporter.errors.is_empty()
+            && reporter.errors.iter().all(|e| e.kind == ErrorKind::Syntax)
+        {
             return Err(ConfigErrors::from_vec(reporter.errors).expect("non-empty"));
         }
         let config = validate::validate(&raw, &mut reporter, hooks);

@@ -28,13 +28,21 @@ pub(crate) struct Reporter<'t> {
 
 impl<'t> Reporter<'t> {
     pub fn new(text: &'t str, file: &'t str) -> Self {
-        Reporter { text, file, errors: Vec::new() }
+        Reporter {
+            text,
+            file,
+            errors: Vec::new(),
+        }
     }
 
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|byte| **byte == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|byte| **byte == b'\n')
+            .count()
+            + 1
     }
 
     pub fn report(
@@ -63,7 +71,13 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
     if !syntax_errors.is_empty() {
         for error in syntax_errors {
             let line = error.span().map(|span| reporter.line_of(span.start));
-            reporter.report(ErrorKind::Syntax, line, "", None, format!("invalid TOML: {}", error.message()));
+            reporter.report(
+                ErrorKind::Syntax,
+                line,
+                "",
+                None,
+                format!("invalid TOML: {}", error.message()),
+            );
         }
         return RawConfig::default();
     }
@@ -76,7 +90,11 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
             "source" => {
                 for (index, line, table) in array_of_tables(reporter, "", "source", node) {
                     if let Some(source) = read_source(reporter, index, line, table) {
-                        raw.sources.push(RawSourceEntry { index, line, source });
+                        raw.sources.push(RawSourceEntry {
+                            index,
+                            line,
+                            source,
+                        });
                     }
                 }
             }
@@ -89,7 +107,10 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
                     Some(line),
                     "",
                     Some(name),
-                    format!("unknown section or key (known: {})", TOP_LEVEL_SECTIONS.join(", ")),
+                    format!(
+                        "unknown section or key (known: {})",
+                        TOP_LEVEL_SECTIONS.join(", ")
+                    ),
                 );
             }
         }
@@ -137,7 +158,13 @@ fn read_alert(reporter: &mut Reporter<'_>, node: &Node<'_>, raw: &mut RawConfig)
             _ => {
                 let line = reporter.line_of(key.span().start);
                 let message = format!("unknown key (known: {})", ALERT_KEYS.join(", "));
-                reporter.report(ErrorKind::UnknownKey, Some(line), "[alert]", Some(name), message);
+                reporter.report(
+                    ErrorKind::UnknownKey,
+                    Some(line),
+                    "[alert]",
+                    Some(name),
+                    message,
+                );
             }
         }
     }
@@ -152,26 +179,52 @@ fn read_source(
     let context = format!("[[source]] #{index}");
     let table = node.get_ref().as_table()?;
     let known = SOURCE_TYPES.join(", ");
-    let Some((_, kind)) = table.iter().find(|(key, _)| key.get_ref().as_ref() == "type") else {
+    let Some((_, kind)) = table
+        .iter()
+        .find(|(key, _)| key.get_ref().as_ref() == "type")
+    else {
         let message = format!("missing key \"type\" (one of: {known})");
         reporter.report(ErrorKind::MissingKey, Some(line), &context, None, message);
         return None;
     };
     let kind_line = reporter.line_of(kind.span().start);
     let Some(kind) = kind.get_ref().as_str() else {
-        let message = format!("expected a string (one of: {known}), found {}", kind.get_ref().type_str());
-        reporter.report(ErrorKind::WrongType, Some(kind_line), &context, Some("type"), message);
+        let message = format!(
+            "expected a string (one of: {known}), found {}",
+            kind.get_ref().type_str()
+        );
+        reporter.report(
+            ErrorKind::WrongType,
+            Some(kind_line),
+            &context,
+            Some("type"),
+            message,
+        );
         return None;
     };
     match kind {
         "host" => Some(RawSource::Host(read_table(reporter, &context, node, &[]))),
-        "cloudwatch" => Some(RawSource::CloudWatch(read_table(reporter, &context, node, &[]))),
-        "prometheus_scrape" => {
-            Some(RawSource::PrometheusScrape(read_table(reporter, &context, node, &[])))
-        }
+        "cloudwatch" => Some(RawSource::CloudWatch(read_table(
+            reporter,
+            &context,
+            node,
+            &[],
+        ))),
+        "prometheus_scrape" => Some(RawSource::PrometheusScrape(read_table(
+            reporter,
+            &context,
+            node,
+            &[],
+        ))),
         unknown => {
             let message = format!("unknown source type {unknown:?} (known: {known})");
-            reporter.report(ErrorKind::InvalidValue, Some(kind_line), &context, Some("type"), message);
+            reporter.report(
+                ErrorKind::InvalidValue,
+                Some(kind_line),
+                &context,
+                Some("type"),
+                message,
+            );
             None
         }
     }
@@ -194,7 +247,13 @@ fn array_of_tables<'n, 't>(
                 qualified(context, key),
                 other.type_str()
             );
-            reporter.report(ErrorKind::WrongType, Some(line), context, Some(key), message);
+            reporter.report(
+                ErrorKind::WrongType,
+                Some(line),
+                context,
+                Some(key),
+                message,
+            );
             return Vec::new();
         }
     };
@@ -204,8 +263,18 @@ fn array_of_tables<'n, 't>(
         if element.get_ref().is_table() {
             tables.push((position + 1, element_line, element));
         } else {
-            let message = format!("element #{} must be a table, found {}", position + 1, element.get_ref().type_str());
-            reporter.report(ErrorKind::WrongType, Some(element_line), context, Some(key), message);
+            let message = format!(
+                "element #{} must be a table, found {}",
+                position + 1,
+                element.get_ref().type_str()
+            );
+            reporter.report(
+                ErrorKind::WrongType,
+                Some(element_line),
+                context,
+                Some(key),
+                message,
+            );
         }
     }
     tables
@@ -231,8 +300,18 @@ fn expect_table<'n, 't>(
         return Some(table);
     }
     let line = reporter.line_of(node.span().start);
-    let message = format!("expected a table ([{}]), found {}", qualified(context, key), node.get_ref().type_str());
-    reporter.report(ErrorKind::WrongType, Some(line), context, Some(key), message);
+    let message = format!(
+        "expected a table ([{}]), found {}",
+        qualified(context, key),
+        node.get_ref().type_str()
+    );
+    reporter.report(
+        ErrorKind::WrongType,
+        Some(line),
+        context,
+        Some(key),
+        message,
+    );
     None
 }
 
@@ -261,7 +340,13 @@ fn read_table<T: DeserializeOwned + Default>(
             let mut all_known: Vec<&str> = known.iter().chain(nested).copied().collect();
             all_known.sort_unstable();
             let message = format!("unknown key (known: {})", all_known.join(", "));
-            reporter.report(ErrorKind::UnknownKey, Some(line), context, Some(name), message);
+            reporter.report(
+                ErrorKind::UnknownKey,
+                Some(line),
+                context,
+                Some(name),
+                message,
+            );
             continue;
         }
         let mut single = DeTable::new();
@@ -273,7 +358,13 @@ fn read_table<T: DeserializeOwned + Default>(
             Err(error) => {
                 let line = reporter.line_of(value.span().start);
                 let message = tidy_serde_message(error.message());
-                reporter.report(ErrorKind::WrongType, Some(line), context, Some(name), message);
+                reporter.report(
+                    ErrorKind::WrongType,
+                    Some(line),
+                    context,
+                    Some(name),
+                    message,
+                );
             }
         }
     }
@@ -281,7 +372,13 @@ fn read_table<T: DeserializeOwned + Default>(
         Ok(value) => value,
         Err(error) => {
             let line = reporter.line_of(node.span().start);
-            reporter.report(ErrorKind::WrongType, Some(line), context, None, error.message().to_string());
+            reporter.report(
+                ErrorKind::WrongType,
+                Some(line),
+                context,
+                None,
+                error.message().to_string(),
+            );
             T::default()
         }
     }
@@ -301,15 +398,64 @@ fn tidy_serde_message(message: &str) -> String {
         return message.to_string();
     };
     match rest.split_once(", expected ") {
-        Some((found, expected)) => format!("expected {expected}, found {found}"),
+        Some((found, expected)) => {
+            let expected = match expected {
+                "i64" | "u64" | "i32" | "u32" => "an integer",
+                "f64" | "f32" => "a number",
+                other => other,
+            };
+            format!("expected {expected}, found {found}")
+        }
         None => message.to_string(),
     }
+}
+
+/// Every section of the file and the keys it accepts, from the raw structs themselves.
+pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
+    let with = |fields: &'static [&'static str], extra: &[&'static str]| {
+        let mut keys: Vec<&'static str> = fields.iter().chain(extra).copied().collect();
+        keys.sort_unstable();
+        keys
+    };
+    vec![
+        ("", with(&[], TOP_LEVEL_SECTIONS)),
+        ("[server]", with(struct_fields::<RawServer>(), &[])),
+        ("[storage]", with(struct_fields::<RawStorage>(), &[])),
+        (
+            "[[source]] type = \"host\"",
+            with(struct_fields::<RawHostSource>(), &[]),
+        ),
+        (
+            "[[source]] type = \"cloudwatch\"",
+            with(struct_fields::<RawCloudWatchSource>(), &[]),
+        ),
+        (
+            "[[source]] type = \"prometheus_scrape\"",
+            with(struct_fields::<RawPrometheusScrapeSource>(), &[]),
+        ),
+        (
+            "[detection]",
+            with(struct_fields::<RawDetection>(), &["override"]),
+        ),
+        (
+            "[[detection.override]]",
+            with(struct_fields::<RawOverride>(), &[]),
+        ),
+        ("[alert]", with(&[], ALERT_KEYS)),
+        (
+            "[[alert.notifier]]",
+            with(struct_fields::<RawNotifier>(), &[]),
+        ),
+        ("[[alert.rule]]", with(struct_fields::<RawRule>(), &[])),
+    ]
 }
 
 /// The field names of a struct, from its own `Deserialize` implementation.
 pub(crate) fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];
-    let _ = T::deserialize(probe::FieldProbe { fields: &mut fields });
+    let _ = T::deserialize(probe::FieldProbe {
+        fields: &mut fields,
+    });
     fields
 }
 
@@ -393,6 +539,10 @@ mod tests {
         assert_eq!(
             tidy_serde_message("invalid type: integer `5`, expected a string"),
             "expected a string, found integer `5`"
+        );
+        assert_eq!(
+            tidy_serde_message("invalid type: string \"x\", expected i64"),
+            "expected an integer, found string \"x\""
         );
         assert_eq!(tidy_serde_message("something else"), "something else");
     }

@@ -149,8 +149,13 @@ impl NameFilter {
     }
 
     pub fn allows(&self, name: &str) -> bool {
-        let included = self.include.is_empty() || self.include.iter().any(|p| wildcard_match(p, name));
-        included && !self.exclude.iter().any(|pattern| wildcard_match(pattern, name))
+        let included =
+            self.include.is_empty() || self.include.iter().any(|p| wildcard_match(p, name));
+        included
+            && !self
+                .exclude
+                .iter()
+                .any(|pattern| wildcard_match(pattern, name))
     }
 }
 
@@ -222,14 +227,27 @@ pub struct NotifierConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum NotifierKind {
     /// Prometheus Alertmanager's `/api/v2/alerts`.
-    Alertmanager { url: String, headers: BTreeMap<String, Secret> },
+    Alertmanager {
+        url: String,
+        headers: BTreeMap<String, Secret>,
+    },
     /// A JSON POST; with a `secret`, the body is signed (HMAC-SHA256).
-    Webhook { url: String, headers: BTreeMap<String, Secret>, secret: Option<Secret> },
+    Webhook {
+        url: String,
+        headers: BTreeMap<String, Secret>,
+        secret: Option<Secret>,
+    },
     Email(EmailNotifier),
     /// An AWS SNS topic.
-    Sns { topic_arn: String, region: String, endpoint: Option<String> },
+    Sns {
+        topic_arn: String,
+        region: String,
+        endpoint: Option<String>,
+    },
     /// A Slack incoming-webhook URL (the URL itself is the credential).
-    Slack { url: Secret },
+    Slack {
+        url: Secret,
+    },
 }
 
 impl NotifierKind {

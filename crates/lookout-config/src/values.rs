@@ -21,17 +21,23 @@ pub fn parse_byte_size(value: &toml::Value) -> Result<u64, String> {
     const EXAMPLE: &str = "(e.g. 16777216, \"16MiB\", \"512KiB\", \"1GB\")";
     match value {
         toml::Value::Integer(bytes) if *bytes >= 0 => Ok(*bytes as u64),
-        toml::Value::Integer(bytes) => Err(format!("{bytes} is negative; expected a byte size {EXAMPLE}")),
-        toml::Value::String(text) => {
-            parse_byte_size_text(text).ok_or_else(|| format!("{text:?} is not a byte size {EXAMPLE}"))
-        }
-        other => Err(format!("expected a byte size {EXAMPLE}, found {}", other.type_str())),
+        toml::Value::Integer(bytes) => Err(format!(
+            "{bytes} is negative; expected a byte size {EXAMPLE}"
+        )),
+        toml::Value::String(text) => parse_byte_size_text(text)
+            .ok_or_else(|| format!("{text:?} is not a byte size {EXAMPLE}")),
+        other => Err(format!(
+            "expected a byte size {EXAMPLE}, found {}",
+            other.type_str()
+        )),
     }
 }
 
 fn parse_byte_size_text(text: &str) -> Option<u64> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let number: u64 = digits.parse().ok()?;
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -49,16 +55,22 @@ fn parse_byte_size_text(text: &str) -> Option<u64> {
 
 /// `ip:port`, e.g. `127.0.0.1:8080` or `[::1]:8080`.
 pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a listen address (e.g. \"127.0.0.1:8080\", \"[::1]:8080\")"))
+    text.trim().parse().map_err(|_| {
+        format!("{text:?} is not a listen address (e.g. \"127.0.0.1:8080\", \"[::1]:8080\")")
+    })
 }
 
 /// An `http://` or `https://` URL with a host.
 pub fn check_http_url(text: &str) -> Result<(), String> {
-    let rest = text.strip_prefix("http://").or_else(|| text.strip_prefix("https://"));
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"));
     match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace) => {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !rest.contains(char::is_whitespace) =>
+        {
             Ok(())
         }
         _ => Err(format!("{text:?} is not an http:// or https:// URL")),
@@ -67,7 +79,9 @@ pub fn check_http_url(text: &str) -> Result<(), String> {
 
 /// `host:port` without a scheme, e.g. `127.0.0.1:9100` or `node-1.example:9100`.
 pub fn check_host_port(text: &str) -> Result<(), String> {
-    let problem = || format!("{text:?} is not host:port (e.g. \"127.0.0.1:9100\"); the scheme goes in `scheme`");
+    let problem = || {
+        format!("{text:?} is not host:port (e.g. \"127.0.0.1:9100\"); the scheme goes in `scheme`")
+    };
     let (host, port) = text.rsplit_once(':').ok_or_else(problem)?;
     if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
         return Err(problem());
@@ -98,8 +112,14 @@ mod tests {
     #[test]
     fn byte_sizes() {
         assert_eq!(parse_byte_size(&toml::Value::Integer(42)), Ok(42));
-        assert_eq!(parse_byte_size(&toml::Value::String("16MiB".into())), Ok(16 << 20));
-        assert_eq!(parse_byte_size(&toml::Value::String("512 KB".into())), Ok(512_000));
+        assert_eq!(
+            parse_byte_size(&toml::Value::String("16MiB".into())),
+            Ok(16 << 20)
+        );
+        assert_eq!(
+            parse_byte_size(&toml::Value::String("512 KB".into())),
+            Ok(512_000)
+        );
         assert!(parse_byte_size(&toml::Value::String("lots".into())).is_err());
         assert!(parse_byte_size(&toml::Value::Integer(-1)).is_err());
         assert!(parse_byte_size(&toml::Value::Boolean(true)).is_err());

@@ -18,7 +18,15 @@ fn keys_of_type(kind: &str) -> &'static [&'static str] {
     match kind {
         "alertmanager" => &["url", "headers"],
         "webhook" => &["url", "headers", "secret"],
-        "email" => &["smtp_host", "smtp_port", "starttls", "username", "password", "from", "to"],
+        "email" => &[
+            "smtp_host",
+            "smtp_port",
+            "starttls",
+            "username",
+            "password",
+            "from",
+            "to",
+        ],
         "sns" => &["topic_arn", "region", "endpoint"],
         "slack" => &["url"],
         _ => &[],
@@ -60,7 +68,11 @@ impl Checker<'_, '_, '_> {
                 continue;
             };
             if !seen.insert(notifier.name.clone()) {
-                let field = entry.value.name.as_ref().expect("a named notifier has a name field");
+                let field = entry
+                    .value
+                    .name
+                    .as_ref()
+                    .expect("a named notifier has a name field");
                 let message = format!("another notifier is already named {:?}", notifier.name);
                 self.report_at(ErrorKind::Duplicate, &context, "name", field, message);
                 continue;
@@ -70,11 +82,23 @@ impl Checker<'_, '_, '_> {
         notifiers
     }
 
-    fn required<'f, T>(&mut self, context: &str, line: usize, key: &str, field: &'f Field<T>) -> Option<&'f T> {
+    fn required<'f, T>(
+        &mut self,
+        context: &str,
+        line: usize,
+        key: &str,
+        field: &'f Field<T>,
+    ) -> Option<&'f T> {
         match field {
             Some(field) => Some(field.get_ref()),
             None => {
-                self.report_line(ErrorKind::MissingKey, line, context, Some(key), "missing required key".into());
+                self.report_line(
+                    ErrorKind::MissingKey,
+                    line,
+                    context,
+                    Some(key),
+                    "missing required key".into(),
+                );
                 None
             }
         }
@@ -82,7 +106,9 @@ impl Checker<'_, '_, '_> {
 
     fn url(&mut self, context: &str, line: usize, field: &Field<String>) -> Option<String> {
         self.required(context, line, "url", field)?;
-        self.value(context, "url", field, None, |url| check_http_url(url).map(|()| Some(url.clone())))
+        self.value(context, "url", field, None, |url| {
+            check_http_url(url).map(|()| Some(url.clone()))
+        })
     }
 
     fn notifier(&mut self, context: &str, entry: &Located<RawNotifier>) -> Option<NotifierConfig> {
@@ -97,11 +123,15 @@ impl Checker<'_, '_, '_> {
                 return Some(kind);
             }
             let field = raw.kind.as_ref().expect("checked above");
-            let message = format!("unknown notifier type {kind:?} (known: {})", known_types.join(", "));
+            let message = format!(
+                "unknown notifier type {kind:?} (known: {})",
+                known_types.join(", ")
+            );
             self.report_at(ErrorKind::InvalidValue, context, "type", field, message);
             None
         });
-        let timeout = self.positive_duration(context, "timeout", &raw.timeout, defaults::NOTIFIER_TIMEOUT);
+        let timeout =
+            self.positive_duration(context, "timeout", &raw.timeout, defaults::NOTIFIER_TIMEOUT);
         let kind_name = kind_name?;
         let allowed = keys_of_type(&kind_name);
         for (key, offset) in present_keys(raw) {
@@ -111,43 +141,82 @@ impl Checker<'_, '_, '_> {
             let line = self.reporter.line_of(offset);
             let message = format!(
                 "does not apply to a notifier of type {kind_name:?} (its keys: {})",
-                COMMON_NOTIFIER_KEYS.iter().chain(allowed).copied().collect::<Vec<_>>().join(", ")
+                COMMON_NOTIFIER_KEYS
+                    .iter()
+                    .chain(allowed)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             self.report_line(ErrorKind::UnknownKey, line, context, Some(key), message);
         }
         let kind = self.notifier_kind(context, line, &kind_name, raw)?;
-        Some(NotifierConfig { name: name?, timeout, kind })
+        Some(NotifierConfig {
+            name: name?,
+            timeout,
+            kind,
+        })
     }
 
-    fn notifier_kind(&mut self, context: &str, line: usize, kind: &str, raw: &RawNotifier) -> Option<NotifierKind> {
+    fn notifier_kind(
+        &mut self,
+        context: &str,
+        line: usize,
+        kind: &str,
+        raw: &RawNotifier,
+    ) -> Option<NotifierKind> {
         let headers = || -> BTreeMap<String, Secret> {
-            let headers = raw.headers.as_ref().map(|h| h.get_ref().clone()).unwrap_or_default();
-            headers.into_iter().map(|(name, value)| (name, Secret::new(value))).collect()
+            let headers = raw
+                .headers
+                .as_ref()
+                .map(|h| h.get_ref().clone())
+                .unwrap_or_default();
+            headers
+                .into_iter()
+                .map(|(name, value)| (name, Secret::new(value)))
+                .collect()
         };
         match kind {
-            "alertmanager" => Some(NotifierKind::Alertmanager { url: self.url(context, line, &raw.url)?, headers: headers() }),
+            "alertmanager" => Some(NotifierKind::Alertmanager {
+                url: self.url(context, line, &raw.url)?,
+                headers: headers(),
+            }),
             "webhook" => Some(NotifierKind::Webhook {
                 url: self.url(context, line, &raw.url)?,
                 headers: headers(),
-                secret: raw.secret.as_ref().map(|secret| Secret::new(secret.get_ref().clone())),
+                secret: raw
+                    .secret
+                    .as_ref()
+                    .map(|secret| Secret::new(secret.get_ref().clone())),
             }),
-            "slack" => Some(NotifierKind::Slack { url: Secret::new(self.url(context, line, &raw.url)?) }),
+            "slack" => Some(NotifierKind::Slack {
+                url: Secret::new(self.url(context, line, &raw.url)?),
+            }),
             "sns" => {
-                let topic_arn = self.required(context, line, "topic_arn", &raw.topic_arn).cloned();
+                let topic_arn = self
+                    .required(context, line, "topic_arn", &raw.topic_arn)
+                    .cloned();
                 let topic_arn = topic_arn.and_then(|_| {
                     self.value(context, "topic_arn", &raw.topic_arn, None, |arn| {
                         if arn.starts_with("arn:") && arn.split(':').count() >= 6 {
                             Ok(Some(arn.clone()))
                         } else {
-                            Err(format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"))
+                            Err(format!(
+                                "{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                            ))
                         }
                     })
                 });
-                let region = self.non_empty_string(context, "region", &raw.region, defaults::SNS_REGION);
+                let region =
+                    self.non_empty_string(context, "region", &raw.region, defaults::SNS_REGION);
                 let endpoint = self.value(context, "endpoint", &raw.endpoint, None, |url| {
                     check_http_url(url).map(|()| Some(url.clone()))
                 });
-                Some(NotifierKind::Sns { topic_arn: topic_arn?, region, endpoint })
+                Some(NotifierKind::Sns {
+                    topic_arn: topic_arn?,
+                    region,
+                    endpoint,
+                })
             }
             "email" => self.email(context, line, raw).map(NotifierKind::Email),
             _ => None,
@@ -155,7 +224,9 @@ impl Checker<'_, '_, '_> {
     }
 
     fn email(&mut self, context: &str, line: usize, raw: &RawNotifier) -> Option<EmailNotifier> {
-        let smtp_host = self.required(context, line, "smtp_host", &raw.smtp_host).cloned();
+        let smtp_host = self
+            .required(context, line, "smtp_host", &raw.smtp_host)
+            .cloned();
         let from = self.required(context, line, "from", &raw.from).cloned();
         let to = self.required(context, line, "to", &raw.to).cloned();
         let address = |text: &String| -> Result<(), String> {
@@ -166,7 +237,11 @@ impl Checker<'_, '_, '_> {
                 Ok(())
             }
         };
-        let from = from.and_then(|_| self.value(context, "from", &raw.from, None, |text| address(text).map(|()| Some(text.clone()))));
+        let from = from.and_then(|_| {
+            self.value(context, "from", &raw.from, None, |text| {
+                address(text).map(|()| Some(text.clone()))
+            })
+        });
         let to = to.and_then(|_| {
             self.value(context, "to", &raw.to, None, |list| {
                 if list.is_empty() {
@@ -176,14 +251,29 @@ impl Checker<'_, '_, '_> {
                 Ok(Some(list.clone()))
             })
         });
-        let smtp_port = self.integer_in(context, "smtp_port", &raw.smtp_port, u64::from(defaults::SMTP_PORT), 1, 65_535) as u16;
-        let smtp_host = smtp_host.and_then(|_| self.optional_string(context, "smtp_host", &raw.smtp_host));
+        let smtp_port = self.integer_in(
+            context,
+            "smtp_port",
+            &raw.smtp_port,
+            u64::from(defaults::SMTP_PORT),
+            1,
+            65_535,
+        ) as u16;
+        let smtp_host =
+            smtp_host.and_then(|_| self.optional_string(context, "smtp_host", &raw.smtp_host));
         Some(EmailNotifier {
             smtp_host: smtp_host?,
             smtp_port,
-            starttls: raw.starttls.as_ref().map(|flag| *flag.get_ref()).unwrap_or(defaults::STARTTLS),
+            starttls: raw
+                .starttls
+                .as_ref()
+                .map(|flag| *flag.get_ref())
+                .unwrap_or(defaults::STARTTLS),
             username: self.optional_string(context, "username", &raw.username),
-            password: raw.password.as_ref().map(|password| Secret::new(password.get_ref().clone())),
+            password: raw
+                .password
+                .as_ref()
+                .map(|password| Secret::new(password.get_ref().clone())),
             from: from?,
             to: to?,
         })
@@ -191,7 +281,11 @@ impl Checker<'_, '_, '_> {
 
     /// `notifier_names` holds every name written in a `[[alert.notifier]]`, valid or not, so
     /// that a broken notifier is reported once, not again by each rule that uses it.
-    pub(super) fn rules(&mut self, entries: &[Located<RawRule>], notifier_names: &[&str]) -> Vec<AlertRule> {
+    pub(super) fn rules(
+        &mut self,
+        entries: &[Located<RawRule>],
+        notifier_names: &[&str],
+    ) -> Vec<AlertRule> {
         let mut seen = BTreeSet::new();
         let known = notifier_names;
         let mut rules = Vec::new();
@@ -201,8 +295,16 @@ impl Checker<'_, '_, '_> {
             if !seen.insert(rule.name.clone()) {
                 let message = format!("another rule is already named {:?}", rule.name);
                 match &entry.value.name {
-                    Some(field) => self.report_at(ErrorKind::Duplicate, &context, "name", field, message),
-                    None => self.report_line(ErrorKind::Duplicate, entry.line, &context, Some("name"), message),
+                    Some(field) => {
+                        self.report_at(ErrorKind::Duplicate, &context, "name", field, message)
+                    }
+                    None => self.report_line(
+                        ErrorKind::Duplicate,
+                        entry.line,
+                        &context,
+                        Some("name"),
+                        message,
+                    ),
                 }
             }
             rules.push(rule);
@@ -217,7 +319,10 @@ impl Checker<'_, '_, '_> {
             None => Vec::new(),
             Some(field) => {
                 let names = field.get_ref();
-                let missing: Vec<&String> = names.iter().filter(|name| !notifiers.contains(&name.as_str())).collect();
+                let missing: Vec<&String> = names
+                    .iter()
+                    .filter(|name| !notifiers.contains(&name.as_str()))
+                    .collect();
                 if let Some(first) = missing.first() {
                     let known = if notifiers.is_empty() {
                         "no [[alert.notifier]] is configured".to_string()
@@ -225,30 +330,78 @@ impl Checker<'_, '_, '_> {
                         format!("known: {}", notifiers.join(", "))
                     };
                     let message = format!("no notifier is named {first:?} ({known})");
-                    self.report_at(ErrorKind::UnknownReference, context, "notify", field, message);
+                    self.report_at(
+                        ErrorKind::UnknownReference,
+                        context,
+                        "notify",
+                        field,
+                        message,
+                    );
                 }
-                names.iter().filter(|name| notifiers.contains(&name.as_str())).cloned().collect()
+                names
+                    .iter()
+                    .filter(|name| notifiers.contains(&name.as_str()))
+                    .cloned()
+                    .collect()
             }
         };
         AlertRule {
             name: self.non_empty_string(context, "name", &raw.name, &default_name),
             selector: self.selector(context, entry.line, &raw.selector),
-            min_score: self.number_in(context, "min_score", &raw.min_score, defaults::RULE_MIN_SCORE, 0.0, 1.0),
-            for_duration: self.duration(context, "for", &raw.for_duration, defaults::RULE_FOR, std::time::Duration::ZERO),
-            severity: self.value(context, "severity", &raw.severity, Severity::Warning, |name| {
-                Severity::parse(name)
-                    .ok_or_else(|| format!("unknown severity {name:?} (known: {})", Severity::NAMES.join(", ")))
-            }),
+            min_score: self.number_in(
+                context,
+                "min_score",
+                &raw.min_score,
+                defaults::RULE_MIN_SCORE,
+                0.0,
+                1.0,
+            ),
+            for_duration: self.duration(
+                context,
+                "for",
+                &raw.for_duration,
+                defaults::RULE_FOR,
+                std::time::Duration::ZERO,
+            ),
+            severity: self.value(
+                context,
+                "severity",
+                &raw.severity,
+                Severity::Warning,
+                |name| {
+                    Severity::parse(name).ok_or_else(|| {
+                        format!(
+                            "unknown severity {name:?} (known: {})",
+                            Severity::NAMES.join(", ")
+                        )
+                    })
+                },
+            ),
             labels: self.labels(context, "labels", &raw.labels),
-            annotations: self.value(context, "annotations", &raw.annotations, BTreeMap::new(), |a| Ok(a.clone())),
+            annotations: self.value(
+                context,
+                "annotations",
+                &raw.annotations,
+                BTreeMap::new(),
+                |a| Ok(a.clone()),
+            ),
             notify,
-            repeat_interval: self.positive_duration(context, "repeat_interval", &raw.repeat_interval, defaults::RULE_REPEAT_INTERVAL),
-            group_by: self.value(context, "group_by", &raw.group_by, Vec::new(), |names| {
-                match names.iter().find(|name| !is_label_name(name)) {
+            repeat_interval: self.positive_duration(
+                context,
+                "repeat_interval",
+                &raw.repeat_interval,
+                defaults::RULE_REPEAT_INTERVAL,
+            ),
+            group_by: self.value(
+                context,
+                "group_by",
+                &raw.group_by,
+                Vec::new(),
+                |names| match names.iter().find(|name| !is_label_name(name)) {
                     Some(bad) => Err(format!("{bad:?} is not a valid label name")),
                     None => Ok(names.clone()),
-                }
-            }),
+                },
+            ),
         }
     }
 }

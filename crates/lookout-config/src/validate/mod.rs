@@ -30,7 +30,10 @@ pub struct Hooks<'a> {
 
 impl Default for Hooks<'_> {
     fn default() -> Self {
-        Hooks { selector: None, profiles: defaults::KNOWN_PROFILES }
+        Hooks {
+            selector: None,
+            profiles: defaults::KNOWN_PROFILES,
+        }
     }
 }
 
@@ -40,13 +43,27 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
     let mut checker = Checker { reporter, hooks };
     let server = checker.server(&raw.server);
     let storage = checker.storage(&raw.storage);
-    let sources = raw.sources.iter().map(|entry| checker.source(entry)).collect();
+    let sources = raw
+        .sources
+        .iter()
+        .map(|entry| checker.source(entry))
+        .collect();
     let detection = checker.detection(&raw.detection, &raw.overrides);
     let notifiers = checker.notifiers(&raw.notifiers);
-    let notifier_names: Vec<&str> =
-        raw.notifiers.iter().filter_map(|entry| entry.value.name.as_ref()).map(|name| name.get_ref().as_str()).collect();
+    let notifier_names: Vec<&str> = raw
+        .notifiers
+        .iter()
+        .filter_map(|entry| entry.value.name.as_ref())
+        .map(|name| name.get_ref().as_str())
+        .collect();
     let rules = checker.rules(&raw.rules, &notifier_names);
-    Config { server, storage, sources, detection, alert: AlertConfig { notifiers, rules } }
+    Config {
+        server,
+        storage,
+        sources,
+        detection,
+        alert: AlertConfig { notifiers, rules },
+    }
 }
 
 pub(crate) struct Checker<'r, 't, 'h> {
@@ -59,13 +76,29 @@ impl Checker<'_, '_, '_> {
         self.reporter.line_of(field.span().start)
     }
 
-    fn report_at<T>(&mut self, kind: ErrorKind, context: &str, key: &str, field: &Spanned<T>, message: String) {
+    fn report_at<T>(
+        &mut self,
+        kind: ErrorKind,
+        context: &str,
+        key: &str,
+        field: &Spanned<T>,
+        message: String,
+    ) {
         let line = self.line(field);
-        self.reporter.report(kind, Some(line), context, Some(key), message);
+        self.reporter
+            .report(kind, Some(line), context, Some(key), message);
     }
 
-    fn report_line(&mut self, kind: ErrorKind, line: usize, context: &str, key: Option<&str>, message: String) {
-        self.reporter.report(kind, Some(line), context, key, message);
+    fn report_line(
+        &mut self,
+        kind: ErrorKind,
+        line: usize,
+        context: &str,
+        key: Option<&str>,
+        message: String,
+    ) {
+        self.reporter
+            .report(kind, Some(line), context, key, message);
     }
 
     /// The parsed value of an optional key, or `default` when absent or invalid.
@@ -90,7 +123,14 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A duration of at least `min`.
-    fn duration(&mut self, context: &str, key: &str, field: &Field<String>, default: Duration, min: Duration) -> Duration {
+    fn duration(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<String>,
+        default: Duration,
+        min: Duration,
+    ) -> Duration {
         self.value(context, key, field, default, |text| {
             let duration = parse_duration(text)?;
             if duration < min {
@@ -102,27 +142,64 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A positive duration.
-    fn positive_duration(&mut self, context: &str, key: &str, field: &Field<String>, default: Duration) -> Duration {
+    fn positive_duration(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<String>,
+        default: Duration,
+    ) -> Duration {
         self.duration(context, key, field, default, Duration::from_millis(1))
     }
 
-    fn non_empty_string(&mut self, context: &str, key: &str, field: &Field<String>, default: &str) -> String {
-        self.value(context, key, field, default.to_string(), |text| non_empty(text))
+    fn non_empty_string(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<String>,
+        default: &str,
+    ) -> String {
+        self.value(context, key, field, default.to_string(), |text| {
+            non_empty(text)
+        })
     }
 
-    fn optional_string(&mut self, context: &str, key: &str, field: &Field<String>) -> Option<String> {
+    fn optional_string(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<String>,
+    ) -> Option<String> {
         self.value(context, key, field, None, |text| non_empty(text).map(Some))
     }
 
-    fn integer_in(&mut self, context: &str, key: &str, field: &Field<i64>, default: u64, min: u64, max: u64) -> u64 {
-        self.value(context, key, field, default, |number| match u64::try_from(*number) {
-            Ok(value) if (min..=max).contains(&value) => Ok(value),
-            _ => Err(format!("{number} is out of range (from {min} to {max})")),
+    fn integer_in(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<i64>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        self.value(context, key, field, default, |number| {
+            match u64::try_from(*number) {
+                Ok(value) if (min..=max).contains(&value) => Ok(value),
+                _ => Err(format!("{number} is out of range (from {min} to {max})")),
+            }
         })
     }
 
     /// A finite number within `[min, max]`.
-    fn number_in(&mut self, context: &str, key: &str, field: &Field<f64>, default: f64, min: f64, max: f64) -> f64 {
+    fn number_in(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<f64>,
+        default: f64,
+        min: f64,
+        max: f64,
+    ) -> f64 {
         self.value(context, key, field, default, |number| {
             if number.is_finite() && (min..=max).contains(number) {
                 Ok(*number)
@@ -132,14 +209,27 @@ impl Checker<'_, '_, '_> {
         })
     }
 
-    fn optional_number_in(&mut self, context: &str, key: &str, field: &Field<f64>, min: f64, max: f64) -> Option<f64> {
+    fn optional_number_in(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<f64>,
+        min: f64,
+        max: f64,
+    ) -> Option<f64> {
         field.as_ref()?;
         let value = self.number_in(context, key, field, f64::NAN, min, max);
         (!value.is_nan()).then_some(value)
     }
 
     /// A list of non-empty strings.
-    fn string_list(&mut self, context: &str, key: &str, field: &Field<Vec<String>>, default: &[&str]) -> Vec<String> {
+    fn string_list(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<Vec<String>>,
+        default: &[&str],
+    ) -> Vec<String> {
         let default: Vec<String> = default.iter().map(|s| s.to_string()).collect();
         self.value(context, key, field, default, |items| {
             if items.iter().any(|item| item.trim().is_empty()) {
@@ -150,19 +240,33 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A label table whose names follow Prometheus' label name rules.
-    fn labels(&mut self, context: &str, key: &str, field: &Field<StringMap>) -> BTreeMap<String, String> {
-        self.value(context, key, field, BTreeMap::new(), |labels| {
-            match labels.keys().find(|name| !is_label_name(name)) {
-                Some(bad) => Err(format!("{bad:?} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)")),
-                None => Ok(labels.clone()),
-            }
+    fn labels(
+        &mut self,
+        context: &str,
+        key: &str,
+        field: &Field<StringMap>,
+    ) -> BTreeMap<String, String> {
+        self.value(context, key, field, BTreeMap::new(), |labels| match labels
+            .keys()
+            .find(|name| !is_label_name(name))
+        {
+            Some(bad) => Err(format!(
+                "{bad:?} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
+            )),
+            None => Ok(labels.clone()),
         })
     }
 
     /// A `match` selector: required, non-empty, and accepted by the selector hook.
     fn selector(&mut self, context: &str, line: usize, field: &Field<String>) -> String {
         let Some(field) = field else {
-            self.report_line(ErrorKind::MissingKey, line, context, Some("match"), "missing required key".into());
+            self.report_line(
+                ErrorKind::MissingKey,
+                line,
+                context,
+                Some("match"),
+                "missing required key".into(),
+            );
             return String::new();
         };
         let text = field.get_ref().trim();
@@ -185,33 +289,66 @@ impl Checker<'_, '_, '_> {
             if profiles.contains(&name.as_str()) {
                 Ok(Some(name.clone()))
             } else {
-                Err(format!("unknown profile {name:?} (known: {})", profiles.join(", ")))
+                Err(format!(
+                    "unknown profile {name:?} (known: {})",
+                    profiles.join(", ")
+                ))
             }
         })
     }
 
     fn server(&mut self, raw: &RawServer) -> ServerConfig {
         let context = "[server]";
-        let default_listen = parse_listen(defaults::LISTEN).expect("the default listen address parses");
+        let default_listen =
+            parse_listen(defaults::LISTEN).expect("the default listen address parses");
         ServerConfig {
-            listen: self.value(context, "listen", &raw.listen, default_listen, |text| parse_listen(text)),
-            data_dir: PathBuf::from(self.non_empty_string(context, "data_dir", &raw.data_dir, defaults::DATA_DIR)),
-            max_body_bytes: self.value(context, "max_body_bytes", &raw.max_body_bytes, defaults::MAX_BODY_BYTES, |v| {
-                match parse_byte_size(v)? {
+            listen: self.value(context, "listen", &raw.listen, default_listen, |text| {
+                parse_listen(text)
+            }),
+            data_dir: PathBuf::from(self.non_empty_string(
+                context,
+                "data_dir",
+                &raw.data_dir,
+                defaults::DATA_DIR,
+            )),
+            max_body_bytes: self.value(
+                context,
+                "max_body_bytes",
+                &raw.max_body_bytes,
+                defaults::MAX_BODY_BYTES,
+                |v| match parse_byte_size(v)? {
                     0 => Err("must be at least 1 byte".to_string()),
                     bytes => Ok(bytes),
-                }
-            }),
-            max_series: self.integer_in(context, "max_series", &raw.max_series, defaults::MAX_SERIES, 1, u64::MAX),
-            ingest_queue: self.integer_in(context, "ingest_queue", &raw.ingest_queue, defaults::INGEST_QUEUE as u64, 1, 1 << 24)
-                as usize,
+                },
+            ),
+            max_series: self.integer_in(
+                context,
+                "max_series",
+                &raw.max_series,
+                defaults::MAX_SERIES,
+                1,
+                u64::MAX,
+            ),
+            ingest_queue: self.integer_in(
+                context,
+                "ingest_queue",
+                &raw.ingest_queue,
+                defaults::INGEST_QUEUE as u64,
+                1,
+                1 << 24,
+            ) as usize,
         }
     }
 
     fn storage(&mut self, raw: &RawStorage) -> StorageConfig {
         let context = "[storage]";
         StorageConfig {
-            raw_retention: self.positive_duration(context, "raw_retention", &raw.raw_retention, defaults::RAW_RETENTION),
+            raw_retention: self.positive_duration(
+                context,
+                "raw_retention",
+                &raw.raw_retention,
+                defaults::RAW_RETENTION,
+            ),
             rollup_1m_retention: self.positive_duration(
                 context,
                 "rollup_1m_retention",
@@ -233,58 +370,129 @@ impl Checker<'_, '_, '_> {
         }
     }
 
-    fn detection(&mut self, raw: &RawDetection, overrides: &[Located<RawOverride>]) -> DetectionConfig {
+    fn detection(
+        &mut self,
+        raw: &RawDetection,
+        overrides: &[Located<RawOverride>],
+    ) -> DetectionConfig {
         let context = "[detection]";
-        let profile = self.profile(context, &raw.profile).unwrap_or_else(|| defaults::PROFILE.to_string());
-        let min_deviation = self.number_in(context, "min_deviation", &raw.min_deviation, defaults::MIN_DEVIATION, 0.0, f64::MAX);
-        let enter = self.number_in(context, "hysteresis_enter", &raw.hysteresis_enter, defaults::HYSTERESIS_ENTER, 0.0, 1.0);
-        let exit = self.number_in(context, "hysteresis_exit", &raw.hysteresis_exit, defaults::HYSTERESIS_EXIT, 0.0, 1.0);
-        self.check_hysteresis(context, enter, exit, hysteresis_blame(&raw.hysteresis_enter, &raw.hysteresis_exit));
-        let overrides = overrides.iter().map(|entry| self.detection_override(entry, enter, exit)).collect();
+        let profile = self
+            .profile(context, &raw.profile)
+            .unwrap_or_else(|| defaults::PROFILE.to_string());
+        let min_deviation = self.number_in(
+            context,
+            "min_deviation",
+            &raw.min_deviation,
+            defaults::MIN_DEVIATION,
+            0.0,
+            f64::MAX,
+        );
+        let enter = self.number_in(
+            context,
+            "hysteresis_enter",
+            &raw.hysteresis_enter,
+            defaults::HYSTERESIS_ENTER,
+            0.0,
+            1.0,
+        );
+        let exit = self.number_in(
+            context,
+            "hysteresis_exit",
+            &raw.hysteresis_exit,
+            defaults::HYSTERESIS_EXIT,
+            0.0,
+            1.0,
+        );
+        self.check_hysteresis(
+            context,
+            enter,
+            exit,
+            hysteresis_blame(&raw.hysteresis_enter, &raw.hysteresis_exit),
+        );
+        let overrides = overrides
+            .iter()
+            .map(|entry| self.detection_override(entry, enter, exit))
+            .collect();
         DetectionConfig {
             profile,
             min_deviation,
             hysteresis_enter: enter,
             hysteresis_exit: exit,
-            params: raw.params.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default(),
+            params: raw
+                .params
+                .as_ref()
+                .map(|p| p.get_ref().clone())
+                .unwrap_or_default(),
             overrides,
         }
     }
 
     /// Reports `exit > enter` at the key the user wrote (`exit` first).
-    fn check_hysteresis(&mut self, context: &str, enter: f64, exit: f64, blame: Option<(&str, &Spanned<f64>)>) {
+    fn check_hysteresis(
+        &mut self,
+        context: &str,
+        enter: f64,
+        exit: f64,
+        blame: Option<(&str, &Spanned<f64>)>,
+    ) {
         if exit <= enter {
             return;
         }
         let Some((key, field)) = blame else {
             return;
         };
-        let message = format!("hysteresis_exit ({exit}) must not exceed hysteresis_enter ({enter})");
+        let message =
+            format!("hysteresis_exit ({exit}) must not exceed hysteresis_enter ({enter})");
         self.report_at(ErrorKind::InvalidValue, context, key, field, message);
     }
 
-    fn detection_override(&mut self, entry: &Located<RawOverride>, enter: f64, exit: f64) -> DetectionOverride {
+    fn detection_override(
+        &mut self,
+        entry: &Located<RawOverride>,
+        enter: f64,
+        exit: f64,
+    ) -> DetectionOverride {
         let context = format!("[[detection.override]] #{}", entry.index);
         let raw = &entry.value;
         let selector = self.selector(&context, entry.line, &raw.selector);
         let profile = self.profile(&context, &raw.profile);
-        let min_deviation = self.optional_number_in(&context, "min_deviation", &raw.min_deviation, 0.0, f64::MAX);
-        let hysteresis_enter = self.optional_number_in(&context, "hysteresis_enter", &raw.hysteresis_enter, 0.0, 1.0);
-        let hysteresis_exit = self.optional_number_in(&context, "hysteresis_exit", &raw.hysteresis_exit, 0.0, 1.0);
+        let min_deviation =
+            self.optional_number_in(&context, "min_deviation", &raw.min_deviation, 0.0, f64::MAX);
+        let hysteresis_enter = self.optional_number_in(
+            &context,
+            "hysteresis_enter",
+            &raw.hysteresis_enter,
+            0.0,
+            1.0,
+        );
+        let hysteresis_exit =
+            self.optional_number_in(&context, "hysteresis_exit", &raw.hysteresis_exit, 0.0, 1.0);
         let blame = hysteresis_blame(&raw.hysteresis_enter, &raw.hysteresis_exit);
-        self.check_hysteresis(&context, hysteresis_enter.unwrap_or(enter), hysteresis_exit.unwrap_or(exit), blame);
+        self.check_hysteresis(
+            &context,
+            hysteresis_enter.unwrap_or(enter),
+            hysteresis_exit.unwrap_or(exit),
+            blame,
+        );
         DetectionOverride {
             selector,
             profile,
             min_deviation,
             hysteresis_enter,
             hysteresis_exit,
-            params: raw.params.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default(),
+            params: raw
+                .params
+                .as_ref()
+                .map(|p| p.get_ref().clone())
+                .unwrap_or_default(),
         }
     }
 }
 
-fn hysteresis_blame<'f>(enter: &'f Field<f64>, exit: &'f Field<f64>) -> Option<(&'static str, &'f Spanned<f64>)> {
+fn hysteresis_blame<'f>(
+    enter: &'f Field<f64>,
+    exit: &'f Field<f64>,
+) -> Option<(&'static str, &'f Spanned<f64>)> {
     match (exit, enter) {
         (Some(exit), _) => Some(("hysteresis_exit", exit)),
         (None, Some(enter)) => Some(("hysteresis_enter", enter)),
