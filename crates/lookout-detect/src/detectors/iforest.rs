@@ -281,7 +281,7 @@ impl IsolationForest {
         }
         let mut model = Self {
             n_features,
-            normaliser: average_path_length(sample_size).max(f64::MIN_POSITIVE),
+            normaliser: average_path_length(sample_size.max(2)),
             roots,
             nodes,
             threshold: 1.0,
@@ -334,7 +334,8 @@ impl IsolationForest {
         (-mean / self.normaliser).exp2()
     }
 
-    /// The anomaly score of one row, in (0, 1). Panics if the row is shorter than
+    /// The anomaly score of one row, in (0, 1] (exactly 1 only for a model fitted on a
+    /// single row, where every path has length 0). Panics if the row is shorter than
     /// `n_features`.
     pub fn score(&self, row: &[f64]) -> f64 {
         let row = &row[..self.n_features];
