@@ -274,40 +274,17 @@ impl RollingMedian {
     }
 
     /// Median of `|x - center|` over the window, `center` being the window's median.
-    /// Walks outward from the median through the two already-sorted halves.
+    /// O(log w), branch-light: see [`kth_smallest_deviation`].
     pub fn mad(&self, center: f64) -> f64 {
-        let s = &self.sorted;
-        let n = s.len();
+        let n = self.sorted.len();
         if n == 0 {
             return 0.0;
         }
-        let (low_rank, high_rank) = ((n - 1) / 2, n / 2);
-        let mut left = s.partition_point(|p| *p < center);
-        let mut right = left;
-        let mut low = 0.0;
-        let mut high = 0.0;
-        for rank in 0..=high_rank {
-            let take_left = if left == 0 {
-                false
-            } else if right == n {
-                true
-            } else {
-                center - s[left - 1] <= s[right] - center
-            };
-            let deviation = if take_left {
-                left -= 1;
-                center - s[left]
-            } else {
-                right += 1;
-                s[right - 1] - center
-            };
-            if rank == low_rank {
-                low = deviation;
-            }
-            if rank == high_rank {
-                high = deviation;
-            }
+        let low = kth_smallest_deviation(&self.sorted, center, (n - 1) / 2);
+        if n % 2 == 1 {
+            return low;
         }
+        let high = kth_smallest_deviation(&self.sorted, center, n / 2);
         low / 2.0 + high / 2.0
     }
 
@@ -326,6 +303,38 @@ impl RollingMedian {
             + std::mem::size_of::<Vec<f64>>()
             + self.ring.capacity() * std::mem::size_of::<f64>()
     }
+}
+
+/// The `k`-th smallest (0-based) of `|x − center|` over an ascending slice.
+///
+/// The `k + 1` values nearest to `center` form a contiguous block `sorted[i..=i + k]`,
+/// and the block's largest deviation is `max(center − sorted[i], sorted[i + k] −
+/// center)`; that maximum is smallest for the nearest block, so the answer is the
+/// minimum over `i` of the maximum. The first term falls and the second rises with
+/// `i`, so a binary search for their crossing finds it in O(log n).
+pub fn kth_smallest_deviation(sorted: &[f64], center: f64, k: usize) -> f64 {
+    let n = sorted.len();
+    debug_assert!(k < n);
+    let (mut low, mut high) = (0usize, n - k);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if sorted[mid + k] - center < center - sorted[mid] {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    let right = if low < n - k {
+        sorted[low + k] - center
+    } else {
+        f64::MAX
+    };
+    let left = if low > 0 {
+        center - sorted[low - 1]
+    } else {
+        f64::MAX
+    };
+    right.min(left)
 }
 
 /// Weight of the `count`-th observation: exact running average (`1/count`) until it
@@ -455,6 +464,23 @@ mod tests {
                 let mut sorted = window.clone();
                 sorted.sort_by(f64::total_cmp);
                 assert_eq!(rolling.sorted(), &sorted[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn kth_smallest_deviation_matches_sorting_for_every_rank() {
+        let values: Vec<f64> = test_support::gaussian(8, 41)
+            .iter()
+            .map(|z| z.round())
+            .collect();
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        for center in [-0.5, 0.0, 0.25, 3.0, -10.0] {
+            let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - center).abs()).collect();
+            deviations.sort_by(f64::total_cmp);
+            for (k, expected) in deviations.iter().enumerate() {
+                assert_eq!(kth_smallest_deviation(&sorted, center, k), *expected);
             }
         }
     }

@@ -79,7 +79,7 @@ impl EwmaZConfig {
 }
 
 /// EWMA mean/variance z-score detector. See the module documentation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EwmaZ {
     config: EwmaZConfig,
     stats: EwmaMeanVar,
@@ -115,15 +115,6 @@ impl EwmaZ {
             self.config.rel_scale_floor,
             self.config.abs_scale_floor,
         )
-    }
-}
-
-impl Default for EwmaZ {
-    fn default() -> Self {
-        EwmaZ {
-            config: EwmaZConfig::default(),
-            stats: EwmaMeanVar::default(),
-        }
     }
 }
 
@@ -202,7 +193,7 @@ mod tests {
     fn flat_line_tiny_wobble_low_real_jump_high() {
         let mut detector = EwmaZ::default();
         feed(&mut detector, &[1000.0; 200]);
-        assert!(detector.update(300_000, 1000.000_01).raw < 0.01);
+        assert!(detector.update(300_000, 1_000.000_01).raw < 0.01);
         let jump = detector.update(301_000, 1100.0);
         assert!(jump.raw > 50.0 && jump.raw.is_finite(), "{}", jump.raw);
     }
