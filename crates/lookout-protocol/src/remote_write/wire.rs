@@ -125,6 +125,7 @@ fn expect_wire(what: &str, actual: u8, expected: u8) -> Result<(), String> {
 
 /// Decodes a `WriteRequest` into the batch, or says what was malformed.
 pub(super) fn decode_into(buf: &[u8], batch: &mut Batch) -> Result<(), String> {
+    batch.samples.reserve(count_series(buf));
     let mut reader = Reader { buf };
     let mut labels: Vec<(&str, &str)> = Vec::new();
     let mut samples: Vec<proto::Sample> = Vec::new();
@@ -144,6 +145,23 @@ pub(super) fn decode_into(buf: &[u8], batch: &mut Batch) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// How many time series the request holds (usually one sample each), to size the
+/// sample vector once; 0 when the request is malformed (decoding then says why).
+fn count_series(buf: &[u8]) -> usize {
+    let mut reader = Reader { buf };
+    let mut count = 0;
+    while !reader.is_empty() {
+        let Ok((field, wire_type)) = reader.key() else {
+            return 0;
+        };
+        count += usize::from(field == 1);
+        if reader.skip(field, wire_type, 0).is_err() {
+            return 0;
+        }
+    }
+    count
 }
 
 fn decode_series<'a>(
