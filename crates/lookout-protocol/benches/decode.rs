@@ -89,6 +89,12 @@ fn decode(criterion: &mut Criterion) {
             &body,
             |b, body| b.iter(|| decode_write_request(black_box(body)).unwrap()),
         );
+        // The floor every decoder shares: allocating the same series keys (a clone of the samples).
+        group.bench_with_input(
+            BenchmarkId::new("baseline_clone_samples", series),
+            &samples,
+            |b, samples| b.iter(|| black_box(samples).clone()),
+        );
         group.bench_with_input(
             BenchmarkId::new("remote_write_and_limits", series),
             &body,
