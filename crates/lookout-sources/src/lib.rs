@@ -1,1 +1,65 @@
-//! placeholder
+//! lookout sources: tasks that collect samples and push them into a bounded channel.
+//!
+//! A [`Source`] is a task: it runs until its [`Shutdown`] signal fires (or the receiving
+//! side of its channel is gone) and sends [`SourceBatch`]es into a bounded
+//! `tokio::sync::mpsc` channel. Bounded on purpose: when the engine falls behind the
+//! source waits on `send`, so overload becomes back-pressure, never unbounded memory.
+//!
+//! Most sources poll. They implement the synchronous, unit-testable [`Collector`]
+//! (read → parse → compute) and run it with [`PollingSource`], the thin async loop:
+//! a `tokio::time::interval` with [`MissedTickBehavior::Delay`](tokio::time::MissedTickBehavior),
+//! collection on the blocking pool (a hung network filesystem must not stall the
+//! runtime), exponential back-off while a collection yields nothing but errors, and
+//! errors logged once when they appear and once when they clear.
+//!
+//! Sources:
+//! - [`host`]: this machine's CPU, memory, disks, network and load from Linux `/proc`;
+//!   every series is documented in `HOST_METRICS.md`.
+
+pub mod host;
+mod polling;
+mod shutdown;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use lookout_model::Sample;
+use tokio::sync::mpsc;
+
+pub use polling::{Collected, Collector, PollingSource};
+pub use shutdown::{shutdown_channel, Shutdown, ShutdownTrigger};
+
+/// One push from a source: samples collected together, and what went wrong meanwhile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceBatch {
+    /// The source's name (e.g. `host`), for logs and the dashboard's source health.
+    pub source: String,
+    pub samples: Vec<Sample>,
+    /// Problems of this collection that did not stop it (an unreadable file, ...).
+    pub errors: Vec<String>,
+}
+
+/// A running task that pushes batches until shut down.
+///
+/// Implementations stop when `shutdown` fires or when `batches` is closed, and never
+/// buffer without bound: a full channel makes them wait.
+pub trait Source: Send + 'static {
+    /// A short name, e.g. `host` or `cloudwatch#2`.
+    fn name(&self) -> &str;
+
+    /// Runs the source to completion.
+    fn run(
+        self: Box<Self>,
+        batches: mpsc::Sender<SourceBatch>,
+        shutdown: Shutdown,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Spawns a source on the current tokio runtime.
+pub fn spawn(
+    source: Box<dyn Source>,
+    batches: mpsc::Sender<SourceBatch>,
+    shutdown: Shutdown,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(source.run(batches, shutdown))
+}
