@@ -1,7 +1,10 @@
 //! Command-line interface: one module per subcommand.
 
 mod bench;
+mod check_config;
 mod detect;
+mod import;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -19,11 +22,20 @@ enum Command {
     /// Benchmarks: NAB accuracy and throughput.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run the server: ingestion, detection, storage, query API and this host's metrics.
+    Serve(serve::ServeArgs),
+    /// Load a CSV file's history through the detection engine into the store.
+    Import(import::ImportArgs),
+    /// Validate a configuration file, reporting every error with its line.
+    CheckConfig(check_config::CheckConfigArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Detect(args) => detect::run(args),
         Command::Bench(command) => bench::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+        Command::CheckConfig(args) => check_config::run(args),
     }
 }
