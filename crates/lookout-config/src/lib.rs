@@ -21,6 +21,7 @@
 pub mod defaults;
 mod env;
 mod error;
+mod keys;
 pub mod raw;
 mod reader;
 mod types;
@@ -31,7 +32,7 @@ use std::path::Path;
 
 pub use env::{ENV_DATA_DIR, ENV_LISTEN};
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
-pub use reader::known_keys;
+pub use keys::known_keys;
 pub use types::*;
 pub use validate::{Hooks, SelectorCheck};
 

@@ -2,6 +2,7 @@
 //! recording every mistake with its line.
 
 mod alert;
+mod detection;
 mod sources;
 
 use std::collections::BTreeMap;
@@ -368,135 +369,6 @@ impl Checker<'_, '_, '_> {
                 defaults::COMPACTION_INTERVAL,
             ),
         }
-    }
-
-    fn detection(
-        &mut self,
-        raw: &RawDetection,
-        overrides: &[Located<RawOverride>],
-    ) -> DetectionConfig {
-        let context = "[detection]";
-        let profile = self
-            .profile(context, &raw.profile)
-            .unwrap_or_else(|| defaults::PROFILE.to_string());
-        let min_deviation = self.number_in(
-            context,
-            "min_deviation",
-            &raw.min_deviation,
-            defaults::MIN_DEVIATION,
-            0.0,
-            f64::MAX,
-        );
-        let enter = self.number_in(
-            context,
-            "hysteresis_enter",
-            &raw.hysteresis_enter,
-            defaults::HYSTERESIS_ENTER,
-            0.0,
-            1.0,
-        );
-        let exit = self.number_in(
-            context,
-            "hysteresis_exit",
-            &raw.hysteresis_exit,
-            defaults::HYSTERESIS_EXIT,
-            0.0,
-            1.0,
-        );
-        self.check_hysteresis(
-            context,
-            enter,
-            exit,
-            hysteresis_blame(&raw.hysteresis_enter, &raw.hysteresis_exit),
-        );
-        let overrides = overrides
-            .iter()
-            .map(|entry| self.detection_override(entry, enter, exit))
-            .collect();
-        DetectionConfig {
-            profile,
-            min_deviation,
-            hysteresis_enter: enter,
-            hysteresis_exit: exit,
-            params: raw
-                .params
-                .as_ref()
-                .map(|p| p.get_ref().clone())
-                .unwrap_or_default(),
-            overrides,
-        }
-    }
-
-    /// Reports `exit > enter` at the key the user wrote (`exit` first).
-    fn check_hysteresis(
-        &mut self,
-        context: &str,
-        enter: f64,
-        exit: f64,
-        blame: Option<(&str, &Spanned<f64>)>,
-    ) {
-        if exit <= enter {
-            return;
-        }
-        let Some((key, field)) = blame else {
-            return;
-        };
-        let message =
-            format!("hysteresis_exit ({exit}) must not exceed hysteresis_enter ({enter})");
-        self.report_at(ErrorKind::InvalidValue, context, key, field, message);
-    }
-
-    fn detection_override(
-        &mut self,
-        entry: &Located<RawOverride>,
-        enter: f64,
-        exit: f64,
-    ) -> DetectionOverride {
-        let context = format!("[[detection.override]] #{}", entry.index);
-        let raw = &entry.value;
-        let selector = self.selector(&context, entry.line, &raw.selector);
-        let profile = self.profile(&context, &raw.profile);
-        let min_deviation =
-            self.optional_number_in(&context, "min_deviation", &raw.min_deviation, 0.0, f64::MAX);
-        let hysteresis_enter = self.optional_number_in(
-            &context,
-            "hysteresis_enter",
-            &raw.hysteresis_enter,
-            0.0,
-            1.0,
-        );
-        let hysteresis_exit =
-            self.optional_number_in(&context, "hysteresis_exit", &raw.hysteresis_exit, 0.0, 1.0);
-        let blame = hysteresis_blame(&raw.hysteresis_enter, &raw.hysteresis_exit);
-        self.check_hysteresis(
-            &context,
-            hysteresis_enter.unwrap_or(enter),
-            hysteresis_exit.unwrap_or(exit),
-            blame,
-        );
-        DetectionOverride {
-            selector,
-            profile,
-            min_deviation,
-            hysteresis_enter,
-            hysteresis_exit,
-            params: raw
-                .params
-                .as_ref()
-                .map(|p| p.get_ref().clone())
-                .unwrap_or_default(),
-        }
-    }
-}
-
-fn hysteresis_blame<'f>(
-    enter: &'f Field<f64>,
-    exit: &'f Field<f64>,
-) -> Option<(&'static str, &'f Spanned<f64>)> {
-    match (exit, enter) {
-        (Some(exit), _) => Some(("hysteresis_exit", exit)),
-        (None, Some(enter)) => Some(("hysteresis_enter", enter)),
-        (None, None) => None,
     }
 }
 
