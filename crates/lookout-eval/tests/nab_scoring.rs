@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use lookout_eval::nab::{
-    default_nab_dir, load_results_dir, NabCorpus, NabReport, NabScorer, NAB_DIR_ENV,
+    default_nab_dir, load_results_dir, write_results_dir, NabCorpus, NabReport, NabScorer,
+    NAB_DIR_ENV,
 };
 
 /// The detectors whose published per-row results ship with the corpus.
@@ -66,6 +67,19 @@ fn sweep<'f>(fixture: &'f Fixture, detector: &str) -> (&'f [Vec<f64>], NabReport
 
 /// Asserts the sweep's normalized scores, in profile order standard, low FP, low FN.
 fn assert_normalized(report: &NabReport, detector: &str, expected: [f64; 3]) {
+    for score in &report.profiles {
+        eprintln!(
+            "{detector} {}: normalized {:.4}, raw {:.4}, threshold {}, tp {} fp {} fn {} tn {}",
+            score.profile,
+            score.normalized,
+            score.raw_score,
+            score.threshold,
+            score.tp,
+            score.fp,
+            score.fn_,
+            score.tn
+        );
+    }
     let names = ["standard", "reward_low_FP_rate", "reward_low_FN_rate"];
     for (name, expected) in names.into_iter().zip(expected) {
         let score = report
@@ -294,4 +308,27 @@ fn per_file_scores_at_published_thresholds_match_score_csvs() {
             );
         }
     }
+}
+
+#[test]
+fn written_results_read_back_exactly() {
+    let Some(fixture) = fixture() else { return };
+    let scores = &fixture.results["numenta"];
+    let scratch =
+        std::env::temp_dir().join(format!("lookout-eval-nab-write-{}", std::process::id()));
+    let out = scratch.join("lookoutTest");
+    write_results_dir(&fixture.corpus, &out, "lookoutTest", scores).unwrap();
+    let written = out.join("realKnownCause/lookoutTest_nyc_taxi.csv");
+    let header = std::fs::read_to_string(&written)
+        .unwrap()
+        .lines()
+        .next()
+        .map(str::to_owned);
+    assert_eq!(
+        header.as_deref(),
+        Some("timestamp,value,anomaly_score,label")
+    );
+    let back = load_results_dir(&fixture.corpus, &out).unwrap();
+    std::fs::remove_dir_all(&scratch).unwrap();
+    assert_eq!(&back, scores);
 }

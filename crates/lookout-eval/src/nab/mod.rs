@@ -127,7 +127,7 @@ impl NabFile {
 }
 
 /// A NAB cost profile (`config/profiles.json`). A_TN is read but, as in NAB, never used.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CostProfile {
     pub name: String,
     pub a_tp: f64,

@@ -23,17 +23,8 @@ use super::{CostProfile, NabCorpus, NabError};
 /// The threshold NAB starts its sweep from: above any score in [0, 1], so no detections.
 pub const NO_DETECTION_THRESHOLD: f64 = 1.1;
 
-/// Row-level counts over scorable rows (informational; the score does not use them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub tp: usize,
-    pub fp: usize,
-    pub fn_: usize,
-    pub tn: usize,
-}
-
 /// The best threshold of one profile, as found by the sweep.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ProfileScore {
     pub profile: String,
     pub threshold: f64,
@@ -46,7 +37,7 @@ pub struct ProfileScore {
 }
 
 /// The sweep's result for every profile of the corpus, in corpus profile order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NabReport {
     pub profiles: Vec<ProfileScore>,
 }
@@ -59,7 +50,7 @@ impl NabReport {
 }
 
 /// One file's score at a fixed threshold.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FileScore {
     pub name: String,
     pub raw_score: f64,
@@ -72,7 +63,7 @@ pub struct FileScore {
 }
 
 /// The corpus score at a fixed threshold, with the per-file breakdown.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ThresholdScore {
     pub profile: String,
     pub threshold: f64,
