@@ -80,6 +80,12 @@ impl From<Rejected> for StoreError {
     }
 }
 
+impl From<Box<Rejected>> for StoreError {
+    fn from(rejected: Box<Rejected>) -> Self {
+        rejected.error
+    }
+}
+
 /// Attaches what the store was doing to a SQLite error.
 pub(crate) trait SqlContext<T> {
     fn context(self, context: &'static str) -> Result<T, StoreError>;

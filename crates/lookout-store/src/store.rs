@@ -127,68 +127,57 @@ impl Store {
     }
 
     /// Queues a batch, waiting while the queue is full (back-pressure).
-    pub fn submit(&self, batch: WriteBatch) -> Result<Ticket, Rejected> {
+    pub fn submit(&self, batch: WriteBatch) -> Result<Ticket, Box<Rejected>> {
         let (ack, receiver) = bounded(1);
         let Ok(sender) = self.sender() else {
-            return Err(Rejected {
-                batch,
-                error: StoreError::Closed,
-            });
+            return Err(rejected(batch, StoreError::Closed));
         };
         match sender.send(Command::Write { batch, ack }) {
             Ok(()) => Ok(Ticket { receiver }),
-            Err(error) => Err(Rejected {
-                batch: into_batch(error.into_inner()),
-                error: StoreError::Closed,
-            }),
+            Err(error) => Err(rejected(into_batch(error.into_inner()), StoreError::Closed)),
         }
     }
 
-    /// Queues a batch, or hands it back at once with [`StoreError::Full`] when the queue is full.
-    pub fn try_submit(&self, batch: WriteBatch) -> Result<Ticket, Rejected> {
+    /// Queues a batch, or hands it back at once with [`StoreError::Full`] when the queue
+    /// is full (the server answers 429/503 with Retry-After).
+    pub fn try_submit(&self, batch: WriteBatch) -> Result<Ticket, Box<Rejected>> {
         let (ack, receiver) = bounded(1);
         let Ok(sender) = self.sender() else {
-            return Err(Rejected {
-                batch,
-                error: StoreError::Closed,
-            });
+            return Err(rejected(batch, StoreError::Closed));
         };
         match sender.try_send(Command::Write { batch, ack }) {
             Ok(()) => Ok(Ticket { receiver }),
-            Err(TrySendError::Full(command)) => Err(Rejected {
-                batch: into_batch(command),
-                error: StoreError::Full {
-                    capacity: self.config.queue_capacity,
-                },
-            }),
-            Err(TrySendError::Disconnected(command)) => Err(Rejected {
-                batch: into_batch(command),
-                error: StoreError::Closed,
-            }),
+            Err(TrySendError::Full(command)) => Err(rejected(into_batch(command), self.full())),
+            Err(TrySendError::Disconnected(command)) => {
+                Err(rejected(into_batch(command), StoreError::Closed))
+            }
         }
     }
 
-    /// Queues a batch, waiting at most `timeout` for room.
-    pub fn submit_timeout(&self, batch: WriteBatch, timeout: Duration) -> Result<Ticket, Rejected> {
+    /// Queues a batch, waiting at most `timeout` for room, else [`StoreError::Full`].
+    pub fn submit_timeout(
+        &self,
+        batch: WriteBatch,
+        timeout: Duration,
+    ) -> Result<Ticket, Box<Rejected>> {
         let (ack, receiver) = bounded(1);
         let Ok(sender) = self.sender() else {
-            return Err(Rejected {
-                batch,
-                error: StoreError::Closed,
-            });
+            return Err(rejected(batch, StoreError::Closed));
         };
         match sender.send_timeout(Command::Write { batch, ack }, timeout) {
             Ok(()) => Ok(Ticket { receiver }),
-            Err(SendTimeoutError::Timeout(command)) => Err(Rejected {
-                batch: into_batch(command),
-                error: StoreError::Full {
-                    capacity: self.config.queue_capacity,
-                },
-            }),
-            Err(SendTimeoutError::Disconnected(command)) => Err(Rejected {
-                batch: into_batch(command),
-                error: StoreError::Closed,
-            }),
+            Err(SendTimeoutError::Timeout(command)) => {
+                Err(rejected(into_batch(command), self.full()))
+            }
+            Err(SendTimeoutError::Disconnected(command)) => {
+                Err(rejected(into_batch(command), StoreError::Closed))
+            }
+        }
+    }
+
+    fn full(&self) -> StoreError {
+        StoreError::Full {
+            capacity: self.config.queue_capacity,
         }
     }
 
@@ -345,6 +334,10 @@ impl Drop for Store {
             tracing::error!(%error, path = %self.path.display(), "store writer did not stop cleanly");
         }
     }
+}
+
+fn rejected(batch: WriteBatch, error: StoreError) -> Box<Rejected> {
+    Box::new(Rejected { batch, error })
 }
 
 fn into_batch(command: Command) -> WriteBatch {
