@@ -133,7 +133,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>() {
-        if !seconds.is_finite() || seconds < 0.0 || seconds > 9.0e12 {
+        if !seconds.is_finite() || !(0.0..=9.0e12).contains(&seconds) {
             return Err(format!("{text:?} is not a valid number of seconds"));
         }
         return Ok((seconds * 1000.0).round() as i64);
