@@ -34,6 +34,10 @@ pub struct StoreConfig {
     pub reader_cache_mib: usize,
     /// Series rolled up and pruned per compaction transaction; writes interleave between.
     pub compaction_series_per_step: usize,
+    /// The ingest log is merged into `samples` once it holds this many rows...
+    pub log_flush_rows: usize,
+    /// ...or once its oldest row waited this long.
+    pub log_flush_interval: Duration,
 }
 
 impl Default for StoreConfig {
@@ -49,6 +53,8 @@ impl Default for StoreConfig {
             writer_cache_mib: 64,
             reader_cache_mib: 16,
             compaction_series_per_step: 64,
+            log_flush_rows: 500_000,
+            log_flush_interval: Duration::from_secs(30),
         }
     }
 }

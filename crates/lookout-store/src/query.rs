@@ -13,6 +13,8 @@
 //! over every sample in it, `score` the highest score, `is_anomaly` whether any sample was
 //! anomalous, and the band the widest one (lowest `lower`, highest `upper`).
 
+use std::collections::HashMap;
+
 use lookout_model::SeriesId;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -146,16 +148,16 @@ pub(crate) fn bucket_width(from: i64, to_inclusive: i64, max_points: Option<usiz
 }
 
 /// Points of one series in `[from, to]`, downsampled to at most `max_points`.
+/// `logged` holds the series' rows of the ingest log in the raw segment (see [`read_log`]).
 pub(crate) fn range_of_series(
     conn: &Connection,
     series: SeriesId,
     from: i64,
-    to_inclusive: i64,
     max_points: Option<usize>,
-    horizons: HorizonSnapshot,
+    segments: Segments,
+    logged: Vec<Point>,
 ) -> Result<SeriesPoints, StoreError> {
-    let width = bucket_width(from, to_inclusive, max_points);
-    let segments = plan_segments(from, to_inclusive, width, horizons);
+    let width = bucket_width(from, segments.raw.1 - 1, max_points);
     let mut points = Vec::new();
     let mut resolution = Resolution::Raw;
     for (table, (start, end), level) in [
@@ -174,7 +176,9 @@ pub(crate) fn range_of_series(
         }
     }
     if segments.raw.0 < segments.raw.1 {
-        read_raw(conn, series, segments.raw.0, segments.raw.1, &mut points)?;
+        let mut stored = Vec::new();
+        read_raw(conn, series, segments.raw.0, segments.raw.1, &mut stored)?;
+        merge_sorted(&mut points, stored, logged);
     }
     if let Some(max_points) = max_points {
         if points.len() > max_points {
@@ -217,6 +221,86 @@ fn read_raw(
         points.push(point.context("reading raw samples")?);
     }
     Ok(())
+}
+
+/// Appends two time-ordered lists; on equal times the ingest log's point wins (it is newer).
+fn merge_sorted(out: &mut Vec<Point>, stored: Vec<Point>, logged: Vec<Point>) {
+    if logged.is_empty() {
+        out.extend(stored);
+        return;
+    }
+    out.reserve(stored.len() + logged.len());
+    let mut stored = stored.into_iter().peekable();
+    let mut logged = logged.into_iter().peekable();
+    loop {
+        let (stored_ts, logged_ts) = (
+            stored.peek().map(|point| point.ts_ms),
+            logged.peek().map(|point| point.ts_ms),
+        );
+        let next = match (stored_ts, logged_ts) {
+            (None, None) => break,
+            (Some(_), None) => stored.next(),
+            (None, Some(_)) => logged.next(),
+            (Some(a), Some(b)) if a < b => stored.next(),
+            (Some(a), Some(b)) => {
+                if a == b {
+                    stored.next();
+                }
+                logged.next()
+            }
+        };
+        out.extend(next);
+    }
+}
+
+const SELECT_LOG: &str = "SELECT series_id, ts_ms, value, score, is_anomaly, lower, upper
+    FROM samples_log
+    WHERE ts_ms >= ?1 AND ts_ms < ?2 AND series_id IN (SELECT value FROM json_each(?3))
+    ORDER BY ts_ms, rowid";
+
+/// Rows of the ingest log (samples not yet merged into `samples`) of `series` in
+/// `[start, end)`, per series, time-ordered, the last write of a duplicate kept.
+/// One scan of the log serves every series of a query.
+pub(crate) fn read_log(
+    conn: &Connection,
+    series: &[SeriesId],
+    start: i64,
+    end: i64,
+) -> Result<HashMap<SeriesId, Vec<Point>>, StoreError> {
+    let mut by_series: HashMap<SeriesId, Vec<Point>> = HashMap::new();
+    if start >= end || series.is_empty() {
+        return Ok(by_series);
+    }
+    let ids: Vec<i64> = series.iter().map(|id| id.0).collect();
+    let ids = serde_json::Value::from(ids).to_string();
+    let mut stmt = conn
+        .prepare_cached(SELECT_LOG)
+        .context("preparing an ingest log read")?;
+    let mut rows = stmt
+        .query(rusqlite::params![start, end, ids])
+        .context("reading the ingest log")?;
+    while let Some(row) = rows.next().context("reading the ingest log")? {
+        let read = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(SeriesId, Point)> {
+            Ok((
+                SeriesId(row.get(0)?),
+                Point::from_raw(
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ),
+            ))
+        };
+        let (id, point) = read(row).context("reading the ingest log")?;
+        let points = by_series.entry(id).or_default();
+        match points.last_mut() {
+            Some(last) if last.ts_ms == point.ts_ms => *last = point,
+            _ => points.push(point),
+        }
+    }
+    Ok(by_series)
 }
 
 /// Groups time-ordered points into buckets of `width` aligned on `from`.
@@ -305,12 +389,14 @@ impl Bucket {
 /// The newest point of `series` in `(ts - lookback, ts]`: raw rows first, then the
 /// rollups when raw rows of that time were deleted (the last value of the newest
 /// bucket starting in the window, stamped with the bucket start).
+/// `logged` is the series' newest ingest-log point in the window, if any.
 pub(crate) fn latest_point(
     conn: &Connection,
     series: SeriesId,
     ts: i64,
     lookback_ms: i64,
     horizons: HorizonSnapshot,
+    logged: Option<Point>,
 ) -> Result<Option<Point>, StoreError> {
     let after = ts.saturating_sub(lookback_ms);
     let raw = conn
@@ -332,8 +418,13 @@ pub(crate) fn latest_point(
             .optional()
         })
         .context("reading the latest sample")?;
-    if raw.is_some() || after >= horizons.raw_horizon {
-        return Ok(raw);
+    let newest = match (raw, logged) {
+        (Some(stored), Some(logged)) if stored.ts_ms > logged.ts_ms => Some(stored),
+        (stored, None) => stored,
+        (_, logged) => logged,
+    };
+    if newest.is_some() || after >= horizons.raw_horizon {
+        return Ok(newest);
     }
     for table in [RollupTable::Minute, RollupTable::Hour] {
         let width = table.width_ms();

@@ -30,6 +30,15 @@ CREATE TABLE IF NOT EXISTS samples (
     upper      REAL,
     PRIMARY KEY (series_id, ts_ms)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS samples_log (
+    series_id  INTEGER NOT NULL,
+    ts_ms      INTEGER NOT NULL,
+    value      REAL,
+    score      REAL,
+    is_anomaly INTEGER NOT NULL DEFAULT 0,
+    lower      REAL,
+    upper      REAL
+);
 CREATE TABLE IF NOT EXISTS samples_1m (
     series_id     INTEGER NOT NULL,
     bucket_ts     INTEGER NOT NULL,

@@ -15,7 +15,9 @@ use crate::batch::{Ticket, WriteBatch};
 use crate::compact::CompactionReport;
 use crate::error::Rejected;
 use crate::pool::ReadPool;
-use crate::query::{latest_point, range_of_series, Point, SeriesPoints};
+use crate::query::{
+    bucket_width, latest_point, plan_segments, range_of_series, read_log, Point, SeriesPoints,
+};
 use crate::schema::{open_writer, Horizons};
 use crate::series::{SeriesInfo, SeriesRegistry};
 use crate::writer::{Command, Writer};
@@ -218,9 +220,15 @@ impl Store {
                 context: "beginning a range read",
                 source,
             })?;
+        let width = bucket_width(from_ms, to_ms, max_points);
+        let segments = plan_segments(from_ms, to_ms, width, horizons);
+        let mut logged = read_log(&tx, series, segments.raw.0, segments.raw.1)?;
         let answer = series
             .iter()
-            .map(|id| range_of_series(&tx, *id, from_ms, to_ms, max_points, horizons))
+            .map(|id| {
+                let log_points = logged.remove(id).unwrap_or_default();
+                range_of_series(&tx, *id, from_ms, max_points, segments, log_points)
+            })
             .collect();
         drop(tx);
         answer
@@ -235,9 +243,21 @@ impl Store {
     ) -> Result<Vec<(SeriesId, Option<Point>)>, StoreError> {
         let conn = self.readers.get()?;
         let horizons = self.horizons.snapshot();
+        let tx = conn
+            .unchecked_transaction()
+            .map_err(|source| StoreError::Sqlite {
+                context: "beginning an instant read",
+                source,
+            })?;
+        let window_start = ts_ms.saturating_sub(lookback_ms).saturating_add(1);
+        let mut logged = read_log(&tx, series, window_start, ts_ms.saturating_add(1))?;
         series
             .iter()
-            .map(|id| Ok((*id, latest_point(&conn, *id, ts_ms, lookback_ms, horizons)?)))
+            .map(|id| {
+                let newest_logged = logged.remove(id).and_then(|points| points.last().copied());
+                let point = latest_point(&tx, *id, ts_ms, lookback_ms, horizons, newest_logged)?;
+                Ok((*id, point))
+            })
             .collect()
     }
 

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use lookout_model::{AnomalyId, AnomalyStatus, Domain, FeedbackLabel, FeedbackRecord, Severity};
@@ -51,11 +52,21 @@ pub(crate) struct Writer {
     /// Earliest late sample since the running (or last) compaction started; `i64::MAX`: none.
     dirty_from: i64,
     jobs: VecDeque<Job>,
+    /// Rows in `samples_log`, and when it was last merged into `samples`.
+    log_rows: usize,
+    last_log_flush: Instant,
 }
 
-const INSERT_SAMPLE: &str = "INSERT OR REPLACE INTO samples
+const INSERT_SAMPLE: &str = "INSERT INTO samples_log
     (series_id, ts_ms, value, score, is_anomaly, lower, upper)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Rows sorted by series and time, then by arrival, so that `INSERT OR REPLACE` walks the
+/// table in key order and the last write of a duplicate wins.
+const MERGE_LOG: &str = "INSERT OR REPLACE INTO samples
+    (series_id, ts_ms, value, score, is_anomaly, lower, upper)
+    SELECT series_id, ts_ms, value, score, is_anomaly, lower, upper
+    FROM samples_log ORDER BY series_id, ts_ms, rowid";
 
 const UPSERT_ANOMALY: &str = "INSERT INTO anomalies
     (series_id, start_ms, end_ms, peak_score, severity, domain, explanation, status)
@@ -80,7 +91,12 @@ impl Writer {
     ) -> Result<Writer, StoreError> {
         let dirty_from = read_meta(&conn, meta::DIRTY_FROM)?.unwrap_or(i64::MAX);
         let late_before = horizons.rollup_1m_until.load(Ordering::Acquire);
+        let log_rows: i64 = conn
+            .query_row("SELECT count(*) FROM samples_log", [], |row| row.get(0))
+            .context("counting the ingest log")?;
         Ok(Writer {
+            log_rows: usize::try_from(log_rows).unwrap_or(0),
+            last_log_flush: Instant::now(),
             conn,
             registry,
             horizons,
@@ -122,12 +138,16 @@ impl Writer {
             if !group.is_empty() || self.registry.has_pending() {
                 self.commit_group(&mut group);
             }
+            self.maybe_flush_log();
             if !self.jobs.is_empty() {
                 self.step_compaction();
             }
         }
         if self.registry.has_pending() {
             self.commit_group(&mut group);
+        }
+        if let Err(error) = self.flush_log() {
+            tracing::error!(%error, "merging the ingest log on close failed");
         }
         for job in self.jobs.drain(..) {
             let _ = job.reply.send(Err(StoreError::Closed));
@@ -191,6 +211,10 @@ impl Writer {
         );
         match outcome {
             Ok(earliest_late) => {
+                self.log_rows += group
+                    .iter()
+                    .map(|(batch, _)| batch.samples.len())
+                    .sum::<usize>();
                 self.dirty_from = self.dirty_from.min(earliest_late);
                 for (_, ack) in group.drain(..) {
                     let _ = ack.send(Ok(()));
@@ -211,6 +235,39 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Merges the ingest log when it is big or old enough.
+    fn maybe_flush_log(&mut self) {
+        let due = self.log_rows >= self.config.log_flush_rows
+            || (self.log_rows > 0
+                && self.last_log_flush.elapsed() >= self.config.log_flush_interval);
+        if !due {
+            return;
+        }
+        if let Err(error) = self.flush_log() {
+            // The rows stay in the log, where queries still find them; retried next time.
+            tracing::error!(%error, rows = self.log_rows, "merging the ingest log failed");
+        }
+    }
+
+    /// Moves every row of `samples_log` into `samples` (one transaction).
+    fn flush_log(&mut self) -> Result<(), StoreError> {
+        self.last_log_flush = Instant::now();
+        if self.log_rows == 0 {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction()
+            .context("beginning an ingest log merge")?;
+        tx.execute(MERGE_LOG, [])
+            .context("merging the ingest log into samples")?;
+        tx.execute("DELETE FROM samples_log", [])
+            .context("emptying the ingest log")?;
+        tx.commit().context("committing an ingest log merge")?;
+        self.log_rows = 0;
+        Ok(())
     }
 
     /// Runs one step of the oldest compaction; answers it when it is done or failed.
@@ -238,7 +295,11 @@ impl Writer {
     fn advance(&mut self, job: &mut Job) -> Result<bool, StoreError> {
         let plan = match job.plan {
             Some(plan) => plan,
-            None => self.start(job),
+            None => {
+                // Rollups read `samples`: bring the log in first.
+                self.flush_log()?;
+                self.start(job)
+            }
         };
         if job.next < job.series.len() {
             let end = (job.next + self.config.compaction_series_per_step).min(job.series.len());

@@ -165,3 +165,44 @@ fn bad_configuration_is_refused_before_touching_disk() {
     assert!(matches!(error, StoreError::Config(_)), "{error}");
     assert!(!dir.path().join("sub").exists());
 }
+
+#[test]
+fn reads_merge_the_ingest_log_with_merged_samples() {
+    let dir = TempDir::new("log-merge");
+    let config = lookout_store::StoreConfig {
+        log_flush_rows: 12,
+        ..Default::default()
+    };
+    let store = lookout_store::Store::open(dir.path(), config).unwrap();
+    let id = store.series_id(&cpu("log"));
+    // Three batches of 8: the first two end up merged into `samples`, the last stays logged.
+    for round in 0..3i64 {
+        let mut batch = WriteBatch::new();
+        for i in 0..8 {
+            batch.push(id, EPOCH + round * 8 + i, (round * 100 + i) as f64);
+        }
+        store.write(batch).unwrap();
+    }
+    // Rewrite a merged timestamp and a logged one: the latest write wins either way.
+    let mut batch = WriteBatch::new();
+    batch.push(id, EPOCH + 3, -3.0);
+    batch.push(id, EPOCH + 20, -20.0);
+    store.write(batch).unwrap();
+
+    let points = &store.range(&[id], EPOCH, EPOCH + 23, None).unwrap()[0].points;
+    assert_eq!(points.len(), 24);
+    assert!(points.windows(2).all(|pair| pair[0].ts_ms < pair[1].ts_ms));
+    assert_eq!(points[3].value, -3.0);
+    assert_eq!(points[20].value, -20.0);
+    assert_eq!(points[9].value, 101.0);
+    let latest = store.latest_before(&[id], EPOCH + 20, 10).unwrap();
+    assert_eq!(latest[0].1.unwrap().value, -20.0);
+    let older = store.latest_before(&[id], EPOCH + 4, 10).unwrap();
+    assert_eq!(older[0].1.unwrap().value, 4.0);
+
+    // After close the log is merged; reopening reads the same answer from `samples`.
+    store.close().unwrap();
+    let store = open(&dir);
+    let again = &store.range(&[id], EPOCH, EPOCH + 23, None).unwrap()[0].points;
+    assert_eq!(again, points);
+}
