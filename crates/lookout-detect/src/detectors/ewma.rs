@@ -14,8 +14,8 @@
 //! `1/alpha` points, so the warm-up is not biased toward a tiny variance. The scale
 //! never drops below `rel_scale_floor·|mean| + abs_scale_floor`.
 //!
-//! **Cost**: a handful of flops and one square root per point (≈10 ns), no
-//! allocation. Per series: ≈100 bytes.
+//! **Cost**: a handful of flops and one square root per point (measured ≈15–20 ns),
+//! no allocation. Per series: 72 bytes.
 
 use serde::{Deserialize, Serialize};
 

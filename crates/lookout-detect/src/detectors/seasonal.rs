@@ -26,9 +26,9 @@
 //! changes within a bin, seasonality with other periods, and, during the first two
 //! periods (auto) or first period (configured), everything a flat baseline misses.
 //!
-//! **Cost** per point: one bin lookup and a few flops per candidate (≈30–60 ns with
-//! three candidates; with many series it is bound by the ≈3–6 cache lines touched),
-//! no allocation. Per series: 8 bytes per bin; auto mode with the default bins (12
+//! **Cost** per point: one integer division, a bin lookup and a few flops per
+//! candidate, no allocation (measured ≈90 ns for one series in auto mode; ≈170–270 ns
+//! with 10 000 series interleaved, where the cache lines touched dominate). Per series: 8 bytes per bin; auto mode with the default bins (12
 //! hourly + 168 daily + 168 weekly) ≈3.2 KB, one daily period ≈1.6 KB.
 
 use serde::{Deserialize, Serialize};
@@ -161,6 +161,8 @@ struct SeasonalModel {
     period_ms: i64,
     /// Full periods to see before the model may be used.
     required_periods: i64,
+    /// Full periods seen up to the last point.
+    periods_seen: i64,
     /// Average value per phase bin, or `EMPTY_BIN`.
     means: Vec<f64>,
     correction: f64,
@@ -176,6 +178,7 @@ impl SeasonalModel {
         SeasonalModel {
             period_ms: (period_secs * 1000) as i64,
             required_periods,
+            periods_seen: 0,
             means: vec![EMPTY_BIN; bins as usize],
             correction: 0.0,
             scale: EwmaMean::default(),
@@ -184,21 +187,31 @@ impl SeasonalModel {
         }
     }
 
-    fn bin(&self, timestamp_ms: i64) -> usize {
-        let phase = timestamp_ms.rem_euclid(self.period_ms) as u64;
-        (phase * self.means.len() as u64 / self.period_ms as u64) as usize
+    /// Where `time` falls in this period. One integer division; the rest in `f64`,
+    /// exact here: the operands are integers below 2^53 and division is correctly
+    /// rounded, so a quotient just below an integer `k` (by at least `1/period`, far
+    /// more than half an ulp of `k`) never rounds up to `k`.
+    fn phase(&self, time: &TimeContext) -> Phase {
+        let period = self.period_ms as f64;
+        let offset = time.timestamp_ms.rem_euclid(self.period_ms) as f64;
+        let bins = self.means.len();
+        let bin = (offset * bins as f64 / period) as usize;
+        Phase {
+            bin: bin.min(bins - 1),
+            periods_seen: (time.elapsed_ms as f64 / period) as i64,
+        }
     }
 
-    fn predict(&self, bin: usize, elapsed_ms: i64) -> Option<f64> {
-        let mean = self.means[bin];
-        if elapsed_ms < self.period_ms || mean == EMPTY_BIN {
+    fn predict(&self, phase: Phase) -> Option<f64> {
+        let mean = self.means[phase.bin];
+        if phase.periods_seen < 1 || mean == EMPTY_BIN {
             return None;
         }
         Some(mean + self.correction)
     }
 
     fn ready(&self, time: &TimeContext, min_points: u64) -> bool {
-        if time.elapsed_ms / self.period_ms < self.required_periods {
+        if self.periods_seen < self.required_periods {
             return false;
         }
         if self.required_periods < 2 {
@@ -221,19 +234,20 @@ impl SeasonalModel {
 
     fn learn(
         &mut self,
+        phase: Phase,
         t: &TimeContext,
         value: f64,
         flat_residual: Option<f64>,
         config: &SeasonalConfig,
     ) {
-        let bin = self.bin(t.timestamp_ms);
-        let mean = self.means[bin];
+        self.periods_seen = phase.periods_seen;
+        let mean = self.means[phase.bin];
         if mean == EMPTY_BIN {
-            self.means[bin] = value;
+            self.means[phase.bin] = value;
             return;
         }
         let mut target = value;
-        if let Some(expected) = self.predict(bin, t.elapsed_ms) {
+        if let Some(expected) = self.predict(phase) {
             let residual = value - expected;
             let warm = self.scale.count >= config.min_points;
             let clip = config.clip(self.residual_scale(expected, config), warm);
@@ -251,14 +265,21 @@ impl SeasonalModel {
         // Each visit of a bin brings about `bin_ms / interval` points: weigh them so the
         // average spans the periods seen so far, at most `memory_periods`.
         let bin_ms = self.period_ms as f64 / self.means.len() as f64;
-        let periods = ((t.elapsed_ms / self.period_ms) as f64 + 1.0).min(config.memory_periods);
+        let periods = (phase.periods_seen as f64 + 1.0).min(config.memory_periods);
         let gamma = (t.interval_ms / (bin_ms * periods)).clamp(1e-4, 1.0);
-        self.means[bin] = mean + gamma * (target - mean);
+        self.means[phase.bin] = mean + gamma * (target - mean);
     }
 
     fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.means.len() * std::mem::size_of::<f64>()
     }
+}
+
+/// A point's phase bin and the full periods seen, for one candidate.
+#[derive(Clone, Copy)]
+struct Phase {
+    bin: usize,
+    periods_seen: i64,
 }
 
 /// Time facts of the current point, shared by the candidates.
@@ -409,21 +430,25 @@ impl Detector for SeasonalBaseline {
         let flat_expected = self.level.mean;
         let flat_warm = self.level.count >= config.min_points;
         let flat_scale = config.floored(MEAN_ABS_TO_SIGMA * self.flat_scale.mean, flat_expected);
-        let seasonal = self.active.and_then(|index| {
-            let model = &self.models[index];
-            let expected = model.predict(model.bin(timestamp_ms), time.elapsed_ms)?;
-            Some((expected, model.residual_scale(expected, config)))
-        });
+        let flat_residual = (self.level.count > 0).then_some(value - flat_expected);
+
+        // Score with the model in use (prediction first), then let every model learn.
+        let mut seasonal = None;
+        for (index, model) in self.models.iter_mut().enumerate() {
+            let phase = model.phase(&time);
+            if self.active == Some(index) {
+                seasonal = model
+                    .predict(phase)
+                    .map(|expected| (expected, model.residual_scale(expected, config)));
+            }
+            model.learn(phase, &time, value, flat_residual, config);
+        }
         let score = match seasonal {
             Some((expected, scale)) => self.score_with(value, expected, scale),
             None if flat_warm => self.score_with(value, flat_expected, flat_scale),
             None => Score::WARMING_UP,
         };
 
-        let flat_residual = (self.level.count > 0).then_some(value - flat_expected);
-        for model in &mut self.models {
-            model.learn(&time, value, flat_residual, config);
-        }
         let clip = config.clip(flat_scale, flat_warm);
         if let Some(residual) = flat_residual {
             self.flat_scale
@@ -456,6 +481,30 @@ mod tests {
         .unwrap();
         assert!(daily.state_bytes() < 1800, "{} bytes", daily.state_bytes());
     }
+    #[test]
+    fn phase_bins_match_integer_arithmetic_at_every_boundary() {
+        for (period_secs, bins) in [(86_400u64, 168u32), (604_800, 168), (3_600, 12), (7, 5)] {
+            let model = SeasonalModel::new(period_secs, bins, 1);
+            let period_ms = model.period_ms;
+            for k in 0..i64::from(bins) {
+                let boundary = (k * period_ms + i64::from(bins) - 1) / i64::from(bins);
+                for offset in [boundary - 1, boundary, boundary + 1] {
+                    for cycle in [-3i64, 0, 20_000] {
+                        let timestamp_ms = cycle * period_ms + offset.rem_euclid(period_ms);
+                        let time = TimeContext {
+                            timestamp_ms,
+                            elapsed_ms: 0,
+                            interval_ms: 0.0,
+                        };
+                        let phase = timestamp_ms.rem_euclid(period_ms);
+                        let expected = (phase * i64::from(bins) / period_ms) as usize;
+                        assert_eq!(model.phase(&time).bin, expected, "t={timestamp_ms}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_invalid_config_naming_the_field() {
         let bins_without_period = SeasonalConfig {

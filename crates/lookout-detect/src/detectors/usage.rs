@@ -20,7 +20,7 @@
 //! jumps between 10 % and 40 % surges on every jump (the statistical detectors learn
 //! that); it assumes percent, not fractions (scale thresholds for 0–1 values).
 //!
-//! **Cost**: a few comparisons per point; per series ≈100 bytes.
+//! **Cost**: a few comparisons per point (≈5 ns); per series 72 bytes.
 
 use lookout_model::UsageState;
 use serde::{Deserialize, Serialize};
