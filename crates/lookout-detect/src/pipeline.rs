@@ -2,9 +2,10 @@
 //!
 //! Profiles (choose with `[detection] profile` or `--detector`):
 //! - `default`: the cheap streaming set, fast enough for a million points a second:
-//!   EWMA z-score, robust rolling z-score, seasonal baseline, level-shift detector;
-//! - `thorough`: `default` plus Random Cut Forest and Half-Space Trees (shape
-//!   anomalies on shingles), ~20–50× the cost per point;
+//!   seasonal baseline (its band is the one charts show), robust rolling z-score,
+//!   level-shift detector;
+//! - `thorough`: `default` plus Random Cut Forest (shape anomalies on shingles),
+//!   ~20–50× the cost per point;
 //! - any single detector name (`robust_z`, `ewma`, `seasonal`, `changepoint`, `rcf`,
 //!   `hst`, `iforest`, `usage`): that detector alone through the combiner.
 //!
@@ -145,18 +146,15 @@ impl PipelineConfig {
     pub fn named(name: &str) -> Result<PipelineConfig, PipelineError> {
         let detectors = match name {
             "default" => vec![
-                DetectorConfig::Ewma(EwmaZConfig::default()),
-                DetectorConfig::RobustZ(RobustZConfig::default()),
                 DetectorConfig::Seasonal(SeasonalConfig::default()),
+                DetectorConfig::RobustZ(RobustZConfig::default()),
                 DetectorConfig::Changepoint(PageHinkleyConfig::default()),
             ],
             "thorough" => vec![
-                DetectorConfig::Ewma(EwmaZConfig::default()),
-                DetectorConfig::RobustZ(RobustZConfig::default()),
                 DetectorConfig::Seasonal(SeasonalConfig::default()),
+                DetectorConfig::RobustZ(RobustZConfig::default()),
                 DetectorConfig::Changepoint(PageHinkleyConfig::default()),
                 DetectorConfig::Rcf(RcfConfig::default()),
-                DetectorConfig::Hst(HstConfig::default()),
             ],
             other => match DetectorConfig::named(other) {
                 Some(detector) => vec![detector],

@@ -20,7 +20,7 @@ pub struct HysteresisConfig {
 
 impl Default for HysteresisConfig {
     fn default() -> Self {
-        HysteresisConfig { open_at: 0.5, close_below: 0.3, cooldown: 5 }
+        HysteresisConfig { open_at: 0.6, close_below: 0.3, cooldown: 5 }
     }
 }
 

@@ -27,11 +27,22 @@ pub struct LikelihoodConfig {
     pub memory: u32,
     /// Length of the moving average of recent raw scores (1 = no smoothing, max 16).
     pub short_window: u32,
+    /// How the tail probability is estimated: `gaussian` (mean and spread of the
+    /// history) or `empirical` (a decaying histogram of the history with an
+    /// exponential tail beyond it; robust to heavy-tailed scores).
+    pub tail: TailModel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TailModel {
+    Gaussian,
+    Empirical,
 }
 
 impl Default for LikelihoodConfig {
     fn default() -> Self {
-        LikelihoodConfig { warmup: 150, memory: 2000, short_window: 1 }
+        LikelihoodConfig { warmup: 150, memory: 2000, short_window: 1, tail: TailModel::Gaussian }
     }
 }
 
@@ -46,6 +57,7 @@ pub struct Likelihood {
     variance: f64,
     recent: Vec<f64>,
     recent_next: usize,
+    histogram: Option<Histogram>,
 }
 
 impl Likelihood {
@@ -58,6 +70,7 @@ impl Likelihood {
             variance: 0.0,
             recent: Vec::with_capacity(short),
             recent_next: 0,
+            histogram: (config.tail == TailModel::Empirical).then(|| Histogram::new(config.memory)),
         }
     }
 
@@ -66,7 +79,13 @@ impl Likelihood {
         let x = compress(raw);
         let short = self.push_recent(x);
         self.seen += 1;
-        let score = if self.seen > u64::from(self.config.warmup) {
+        let warm = self.seen > u64::from(self.config.warmup);
+        if let Some(histogram) = &mut self.histogram {
+            let score = if warm { log_likelihood(1.0 - histogram.tail_probability(short)) } else { 0.0 };
+            histogram.add(x);
+            return score;
+        }
+        let score = if warm {
             let spread = self.variance.sqrt().max(1e-3 + 0.05 * self.mean.abs());
             let z = (short - self.mean) / spread;
             log_likelihood(1.0 - gaussian_tail(z))
@@ -97,7 +116,77 @@ impl Likelihood {
     }
 
     pub fn state_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.recent.capacity() * std::mem::size_of::<f64>()
+        std::mem::size_of::<Self>()
+            + self.recent.capacity() * std::mem::size_of::<f64>()
+            + self.histogram.as_ref().map_or(0, |h| h.bins.capacity() * std::mem::size_of::<f32>())
+    }
+}
+
+/// Bins over log-compressed raw scores.
+const BINS: usize = 64;
+const BIN_WIDTH: f64 = 0.125;
+
+/// A histogram of the score history whose old entries fade: each new entry weighs
+/// `growth` times the previous one, and weights are rescaled before they overflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Histogram {
+    bins: Vec<f32>,
+    total: f64,
+    weight: f64,
+    growth: f64,
+    /// Mean excess over the 90th percentile bin, for the exponential tail (EWMA).
+    tail_scale: f64,
+}
+
+impl Histogram {
+    fn new(memory: u32) -> Self {
+        Histogram {
+            bins: vec![0.0; BINS],
+            total: 0.0,
+            weight: 1.0,
+            growth: 1.0 / (1.0 - 1.0 / f64::from(memory.max(2))),
+            tail_scale: BIN_WIDTH,
+        }
+    }
+
+    fn bin_of(x: f64) -> usize {
+        ((x / BIN_WIDTH) as usize).min(BINS - 1)
+    }
+
+    fn add(&mut self, x: f64) {
+        let bin = Self::bin_of(x);
+        self.bins[bin] += self.weight as f32;
+        self.total += self.weight;
+        self.weight *= self.growth;
+        if self.weight > 1e30 {
+            let scale = 1.0 / self.weight;
+            self.bins.iter_mut().for_each(|b| *b = (f64::from(*b) * scale) as f32);
+            self.total *= scale;
+            self.weight = 1.0;
+        }
+    }
+
+    /// Fraction of the (weighted) history at or above `x`, extrapolated
+    /// exponentially past the highest occupied bin.
+    fn tail_probability(&self, x: f64) -> f64 {
+        if self.total <= 0.0 {
+            return 1.0;
+        }
+        let bin = Self::bin_of(x);
+        let above: f64 = self.bins[bin + 1..].iter().map(|b| f64::from(*b)).sum();
+        let within = f64::from(self.bins[bin]);
+        let fraction_into_bin = (x / BIN_WIDTH - bin as f64).clamp(0.0, 1.0);
+        let mass = above + within * (1.0 - fraction_into_bin);
+        let floor = 0.5 * self.weight / self.growth;
+        if mass > floor {
+            return (mass / self.total).clamp(0.0, 1.0);
+        }
+        // Beyond everything seen: the last occupied bin's mass decays exponentially.
+        let top = self.bins.iter().rposition(|b| f64::from(*b) > 0.0).unwrap_or(0);
+        let top_edge = (top + 1) as f64 * BIN_WIDTH;
+        let top_mass = f64::from(self.bins[top]).max(floor);
+        let excess = (x - top_edge).max(0.0);
+        (top_mass / self.total * (-excess / self.tail_scale.max(0.05)).exp()).clamp(0.0, 1.0)
     }
 }
 

@@ -21,7 +21,7 @@ mod hysteresis;
 mod likelihood;
 
 pub use hysteresis::{Decision, Hysteresis, HysteresisConfig};
-pub use likelihood::{gaussian_tail, log_likelihood, Likelihood, LikelihoodConfig};
+pub use likelihood::{gaussian_tail, log_likelihood, Likelihood, LikelihoodConfig, TailModel};
 
 use crate::detector::{Band, Score};
 use lookout_model::DetectorContribution;
@@ -36,6 +36,25 @@ pub struct CombinerConfig {
     pub min_deviation: f64,
     /// Minimum distance from the band relative to the band's centre (0.05 = 5%).
     pub min_relative_deviation: f64,
+    /// Points after an anomaly opens during which the reported score is damped: the
+    /// incident is already known, so its later points are not news (0 disables).
+    pub refractory_points: u32,
+    /// Factor applied to the score during the refractory period.
+    pub refractory_damping: f64,
+    /// How calibrated detector scores become one score.
+    pub combine: CombineRule,
+}
+
+/// How calibrated detector scores become one score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CombineRule {
+    /// The largest: one detector alone can raise the score.
+    Max,
+    /// The mean: detectors must agree.
+    Mean,
+    /// The mean of the two largest: two detectors must agree.
+    TopTwoMean,
 }
 
 impl Default for CombinerConfig {
@@ -45,6 +64,9 @@ impl Default for CombinerConfig {
             hysteresis: HysteresisConfig::default(),
             min_deviation: 0.0,
             min_relative_deviation: 0.0,
+            refractory_points: 120,
+            refractory_damping: 0.0,
+            combine: CombineRule::Max,
         }
     }
 }
@@ -86,11 +108,38 @@ impl Combined {
     }
 }
 
+fn combine(rule: CombineRule, likelihoods: &[f64]) -> f64 {
+    if likelihoods.is_empty() {
+        return 0.0;
+    }
+    match rule {
+        CombineRule::Max => likelihoods.iter().copied().fold(0.0, f64::max),
+        CombineRule::Mean => likelihoods.iter().sum::<f64>() / likelihoods.len() as f64,
+        CombineRule::TopTwoMean => {
+            let (mut first, mut second) = (0.0f64, 0.0f64);
+            for &l in likelihoods {
+                if l > first {
+                    second = first;
+                    first = l;
+                } else if l > second {
+                    second = l;
+                }
+            }
+            if likelihoods.len() == 1 {
+                first
+            } else {
+                0.5 * (first + second)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Combiner {
     config: CombinerConfig,
     calibrations: Vec<Likelihood>,
     hysteresis: Hysteresis,
+    refractory_left: u32,
 }
 
 impl Combiner {
@@ -99,6 +148,7 @@ impl Combiner {
             config,
             calibrations: (0..detector_count).map(|_| Likelihood::new(config.likelihood)).collect(),
             hysteresis: Hysteresis::new(config.hysteresis),
+            refractory_left: 0,
         }
     }
 
@@ -116,15 +166,22 @@ impl Combiner {
         };
         for (index, (calibration, score)) in self.calibrations.iter_mut().zip(scores).enumerate().take(MAX_DETECTORS) {
             let likelihood = calibration.update(score.raw);
-            combined.score = combined.score.max(likelihood);
             combined.raw[index] = score.raw;
             combined.likelihood[index] = likelihood;
             if combined.band.is_none() {
                 combined.band = score.expected;
             }
         }
+        combined.score = combine(self.config.combine, &combined.likelihood[..combined.detector_count]);
         let may_open = self.deviation_is_material(value, combined.band);
         combined.decision = self.hysteresis.decide(combined.score, may_open);
+        if self.refractory_left > 0 {
+            self.refractory_left -= 1;
+            combined.score *= self.config.refractory_damping;
+        }
+        if combined.decision.started {
+            self.refractory_left = self.config.refractory_points;
+        }
         combined
     }
 

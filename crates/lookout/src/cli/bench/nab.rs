@@ -23,6 +23,12 @@ pub struct NabArgs {
     /// Also write our per-row scores in NAB's results layout here.
     #[arg(long)]
     write_results: Option<PathBuf>,
+    /// Pipeline configuration as JSON (overrides --detector), e.g. from `lookout detect --print-pipeline`.
+    #[arg(long)]
+    pipeline: Option<String>,
+    /// Print the pipeline configuration as JSON and exit.
+    #[arg(long)]
+    show_pipeline: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -31,6 +37,10 @@ pub struct NabArgs {
 }
 
 pub fn run(args: NabArgs) -> anyhow::Result<()> {
+    if args.show_pipeline {
+        println!("{}", serde_json::to_string_pretty(&PipelineConfig::named(&args.detector)?)?);
+        return Ok(());
+    }
     let corpus = NabCorpus::load(&args.data)?;
     let (detector, scores, seconds) = match &args.score_dir {
         Some(dir) => {
@@ -38,7 +48,10 @@ pub fn run(args: NabArgs) -> anyhow::Result<()> {
             (name, load_results_dir(&corpus, dir)?, 0.0)
         }
         None => {
-            let config = PipelineConfig::named(&args.detector)?;
+            let config = match &args.pipeline {
+                Some(json) => serde_json::from_str(json).context("parsing --pipeline JSON")?,
+                None => PipelineConfig::named(&args.detector)?,
+            };
             let started = Instant::now();
             let scores = score_corpus(&corpus, &config, args.seed)?;
             (args.detector.clone(), scores, started.elapsed().as_secs_f64())
