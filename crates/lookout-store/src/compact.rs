@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(plan.minute_from, i64::MIN);
         assert_eq!(plan.minute_to, 100 * DAY_MS + 89 * 60_000);
         assert_eq!(plan.hour_to, 100 * DAY_MS + HOUR_MS);
-        assert_eq!(plan.raw_cutoff, 93 * DAY_MS + HOUR_MS);
+        assert_eq!(plan.raw_cutoff, 97 * DAY_MS + HOUR_MS);
         assert_eq!(plan.minute_cutoff, 10 * DAY_MS + HOUR_MS);
         assert_eq!(plan.raw_merge_below, i64::MIN);
     }

@@ -8,10 +8,12 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 /// How long data is kept at each resolution and how the writer batches.
 ///
-/// Defaults: raw samples 7 days, 1-minute rollups 90 days, 1-hour rollups 2 years
-/// (730 days). Seven days of raw data covers a week of daily and weekly patterns at full
-/// resolution, which is what people zoom into after an incident, and costs about 2.8 GiB
-/// for 100 series sampled every second (see the crate README for the measurement).
+/// Defaults: raw samples 3 days, 1-minute rollups 90 days, 1-hour rollups 2 years
+/// (730 days). Three days of raw data cover a weekend: an incident on Friday evening can
+/// still be examined second by second on Monday. Longer views do not need raw rows: a
+/// 7-day chart of 1,000 points has 10-minute buckets and reads the minute rollups. Raw
+/// rows cost about 54 bytes each, so 100 series sampled every second take 1.3 GiB for
+/// three days (3.1 GiB for seven); see the crate README for the measurement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// Raw samples older than this are deleted by compaction (after their rollups exist).
@@ -43,7 +45,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
-            raw_retention: 7 * DAY,
+            raw_retention: 3 * DAY,
             rollup_1m_retention: 90 * DAY,
             rollup_1h_retention: 730 * DAY,
             queue_capacity: 64,

@@ -96,9 +96,9 @@ fn compaction_moves_old_data_to_rollups_and_deletes_expired_raw() {
 
     let report = store.compact(now).unwrap();
     assert_eq!(report.series, 2);
-    let raw_cutoff = now - 7 * DAY;
+    let raw_cutoff = now - 3 * DAY;
     assert_eq!(report.raw_horizon, raw_cutoff);
-    assert_eq!(report.deleted_raw, 2 * (3 * DAY / 10_000) as u64);
+    assert_eq!(report.deleted_raw, 2 * (7 * DAY / 10_000) as u64);
     assert!(report.rollup_1m_rows >= 2 * (10 * DAY / MINUTE - 1) as u64);
     assert!(report.rollup_1h_rows >= 2 * (10 * DAY / HOUR - 1) as u64);
 
@@ -183,11 +183,11 @@ fn late_samples_are_rolled_up_on_the_next_compaction() {
     assert_eq!(bucket.count, 7);
 
     // A late sample older than the raw already deleted is merged into the rollup.
-    store.compact(EPOCH + 8 * DAY).unwrap();
+    store.compact(EPOCH + 4 * DAY).unwrap();
     let mut batch = WriteBatch::new();
     batch.push(id, EPOCH + 3 * MINUTE + 1, -5.0);
     store.write(batch).unwrap();
-    store.compact(EPOCH + 8 * DAY + MINUTE).unwrap();
+    store.compact(EPOCH + 4 * DAY + MINUTE).unwrap();
     let merged = store
         .range(&[id], EPOCH + 3 * MINUTE, EPOCH + 4 * MINUTE - 1, None)
         .unwrap();
