@@ -51,7 +51,11 @@ fn request_samples(request: u64, args: &Args, start_ms: i64, keys: &[SeriesKey])
     (first..last)
         .map(|index| {
             let wave = ((round as f64 / 30.0) + index as f64).sin();
-            Sample { key: keys[index as usize].clone(), timestamp_ms, value: 50.0 + 10.0 * wave }
+            Sample {
+                key: keys[index as usize].clone(),
+                timestamp_ms,
+                value: 50.0 + 10.0 * wave,
+            }
         })
         .collect()
 }
@@ -61,7 +65,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Arc::new(Args::parse());
     let keys: Arc<Vec<SeriesKey>> = Arc::new((0..args.series).map(series_key).collect());
     let start_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64 - 3_600_000;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
     let next_request = Arc::new(AtomicU64::new(0));
     let acknowledged = Arc::new(AtomicU64::new(0));
     let retries = Arc::new(AtomicU64::new(0));
@@ -71,8 +77,12 @@ async fn main() -> anyhow::Result<()> {
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
         let (args, keys, client) = (Arc::clone(&args), Arc::clone(&keys), client.clone());
-        let (next_request, acknowledged, retries, latencies) =
-            (Arc::clone(&next_request), Arc::clone(&acknowledged), Arc::clone(&retries), Arc::clone(&latencies));
+        let (next_request, acknowledged, retries, latencies) = (
+            Arc::clone(&next_request),
+            Arc::clone(&acknowledged),
+            Arc::clone(&retries),
+            Arc::clone(&latencies),
+        );
         workers.push(tokio::spawn(async move {
             let mut local = Vec::new();
             while Instant::now() < deadline {
