@@ -40,7 +40,6 @@ use super::rcf::rng::ForestRng;
 pub use super::rcf::ForestConfigError;
 pub use streaming::{StreamingIsolationForest, StreamingIsolationForestConfig};
 
-const LEAF: u32 = u32::MAX;
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// Configuration of [`IsolationForest::fit`].
@@ -117,15 +116,24 @@ pub fn average_path_length(n: usize) -> f64 {
     }
 }
 
-/// A node in a flat tree array. Leaves have `feature == LEAF` and keep the path length
-/// to add in `value`; internal nodes keep the threshold there (left: `x <= value`),
-/// and their children at `left` and `left + 1`.
+/// A node in a flat tree array. Internal nodes send a row to `children[x > value]`
+/// (left: `x[feature] <= value`). A leaf is its own child on both sides, so a
+/// traversal of fixed length (the tree's depth) can run without branches; it keeps the
+/// path length to add (`depth + c(size)`) in `value`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Node {
-    feature: u32,
-    size: u32,
-    left: u32,
     value: f64,
+    children: [u32; 2],
+    feature: u32,
+    /// Training rows that reached this node.
+    size: u32,
+}
+
+impl Node {
+    #[inline]
+    fn next(&self, row: &[f64]) -> u32 {
+        self.children[usize::from(row[self.feature as usize] > self.value)]
+    }
 }
 
 /// A fitted Isolation Forest (see the module doc).
@@ -135,6 +143,8 @@ pub struct IsolationForest {
     /// `c(sample size)`, the depth normaliser.
     normaliser: f64,
     roots: Vec<u32>,
+    /// Per tree, the depth of its deepest leaf.
+    depths: Vec<u32>,
     nodes: Vec<Node>,
     threshold: f64,
 }
@@ -155,13 +165,14 @@ impl Builder<'_> {
     }
 
     /// Grows one tree over `sample`, appending its nodes; returns the root index.
-    fn grow(&mut self, nodes: &mut Vec<Node>) -> u32 {
+    fn grow(&mut self, nodes: &mut Vec<Node>) -> (u32, u32) {
         let root = nodes.len() as u32;
+        let mut deepest = 0;
         nodes.push(Node {
-            feature: LEAF,
-            size: 0,
-            left: 0,
             value: 0.0,
+            children: [root, root],
+            feature: 0,
+            size: 0,
         });
         self.stack.clear();
         self.stack.push((root, 0, self.sample.len(), 0));
@@ -174,7 +185,13 @@ impl Builder<'_> {
                 self.choose_split(start, end)
             };
             let Some((feature, threshold)) = split else {
-                nodes[index as usize].value = depth as f64 + average_path_length(size);
+                nodes[index as usize] = Node {
+                    value: depth as f64 + average_path_length(size),
+                    children: [index, index],
+                    feature: 0,
+                    size: size as u32,
+                };
+                deepest = deepest.max(depth as u32);
                 continue;
             };
             let mut middle = start;
@@ -189,15 +206,15 @@ impl Builder<'_> {
             nodes.push(blank);
             nodes.push(blank);
             nodes[index as usize] = Node {
+                value: threshold,
+                children: [left, left + 1],
                 feature,
                 size: size as u32,
-                left,
-                value: threshold,
             };
             self.stack.push((left, start, middle, depth + 1));
             self.stack.push((left + 1, middle, end, depth + 1));
         }
-        root
+        (root, deepest)
     }
 
     /// A uniformly random non-constant feature and a uniform threshold in its range.
@@ -270,6 +287,7 @@ impl IsolationForest {
         let mut all_rows: Vec<u32> = (0..n_rows as u32).collect();
         let mut nodes = Vec::with_capacity(config.n_trees * (2 * sample_size).min(1 << 16));
         let mut roots = Vec::with_capacity(config.n_trees);
+        let mut depths = Vec::with_capacity(config.n_trees);
         for _ in 0..config.n_trees {
             for k in 0..sample_size {
                 let j = k + builder.rng.below(n_rows - k);
@@ -277,12 +295,15 @@ impl IsolationForest {
             }
             builder.sample.clear();
             builder.sample.extend_from_slice(&all_rows[..sample_size]);
-            roots.push(builder.grow(&mut nodes));
+            let (root, depth) = builder.grow(&mut nodes);
+            roots.push(root);
+            depths.push(depth);
         }
         let mut model = Self {
             n_features,
             normaliser: average_path_length(sample_size.max(2)),
             roots,
+            depths,
             nodes,
             threshold: 1.0,
         };
@@ -317,16 +338,15 @@ impl IsolationForest {
 
     #[inline]
     fn leaf_for(&self, root: u32, row: &[f64]) -> &Node {
-        let mut node = &self.nodes[root as usize];
-        while node.feature != LEAF {
-            let next = if row[node.feature as usize] <= node.value {
-                node.left
-            } else {
-                node.left + 1
-            };
-            node = &self.nodes[next as usize];
+        let mut index = root;
+        loop {
+            let node = &self.nodes[index as usize];
+            let next = node.next(row);
+            if next == index {
+                return node;
+            }
+            index = next;
         }
-        node
     }
 
     fn score_from_depth(&self, total_depth: f64) -> f64 {
@@ -347,22 +367,36 @@ impl IsolationForest {
         self.score_from_depth(total)
     }
 
-    /// Scores every row of a row-major slice (cache-friendly: trees outer, rows inner,
-    /// in blocks).
+    /// Scores every row of a row-major slice (a trailing partial row is ignored).
+    ///
+    /// Rows go through the trees in blocks, in lockstep: every row of a block takes
+    /// exactly the tree's depth steps (leaves point to themselves), so the steps of
+    /// different rows are independent and branch-free and the processor overlaps them.
     pub fn score_many(&self, rows: &[f64]) -> Vec<f64> {
-        const BLOCK: usize = 256;
-        let n_rows = rows.len() / self.n_features;
-        let mut depths = vec![0.0; n_rows];
-        for (block_index, block) in depths.chunks_mut(BLOCK).enumerate() {
-            let first_row = block_index * BLOCK;
-            for &root in &self.roots {
-                for (i, depth) in block.iter_mut().enumerate() {
-                    let at = (first_row + i) * self.n_features;
-                    *depth += self.leaf_for(root, &rows[at..at + self.n_features]).value;
+        const BLOCK: usize = 64;
+        let f = self.n_features;
+        let n_rows = rows.len() / f;
+        let mut totals = vec![0.0; n_rows];
+        let mut at = [0u32; BLOCK];
+        for (block_index, block) in totals.chunks_mut(BLOCK).enumerate() {
+            let n = block.len();
+            let first = block_index * BLOCK * f;
+            let block_rows = &rows[first..first + n * f];
+            for (&root, &depth) in self.roots.iter().zip(&self.depths) {
+                at[..n].fill(root);
+                for _ in 0..depth {
+                    for (i, index) in at[..n].iter_mut().enumerate() {
+                        let node = &self.nodes[*index as usize];
+                        let x = block_rows[i * f + node.feature as usize];
+                        *index = node.children[usize::from(x > node.value)];
+                    }
+                }
+                for (total, index) in block.iter_mut().zip(&at[..n]) {
+                    *total += self.nodes[*index as usize].value;
                 }
             }
         }
-        depths
+        totals
             .into_iter()
             .map(|d| self.score_from_depth(d))
             .collect()
@@ -385,18 +419,18 @@ impl IsolationForest {
         let mut excess = vec![0.0; self.n_features];
         let mut plain = vec![0.0; self.n_features];
         for &root in &self.roots {
-            let mut node = &self.nodes[root as usize];
-            while node.feature != LEAF {
-                let next = if row[node.feature as usize] <= node.value {
-                    node.left
-                } else {
-                    node.left + 1
-                };
+            let mut index = root;
+            loop {
+                let node = &self.nodes[index as usize];
+                let next = node.next(row);
+                if next == index {
+                    break;
+                }
                 let child = &self.nodes[next as usize];
                 let thinning = (node.size as f64 / child.size.max(1) as f64).log2();
                 excess[node.feature as usize] += (thinning - 1.0).max(0.0);
                 plain[node.feature as usize] += thinning;
-                node = child;
+                index = next;
             }
         }
         let chosen = if excess.iter().sum::<f64>() > 0.0 {
@@ -411,7 +445,7 @@ impl IsolationForest {
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.roots.capacity() * 4
+            + (self.roots.capacity() + self.depths.capacity()) * 4
     }
 }
 
