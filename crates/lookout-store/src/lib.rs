@@ -1,8 +1,8 @@
 //! lookout's embedded store: SQLite in WAL mode, one batching writer thread, read-only
-//! connections for queries.
+//! connections for queries. The rest of this page is the crate README: schema,
+//! retention, durability, and measured disk use and write speed.
 //!
-//! See `README.md` beside this crate for the schema, retention, durability and the
-//! measured disk use and write speed.
+#![doc = include_str!("../README.md")]
 
 mod anomalies;
 mod batch;

@@ -440,6 +440,35 @@ pub(crate) fn latest_point(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Downsampling never returns more than `max_points`, loses no sample, and keeps
+        /// the overall extremes.
+        #[test]
+        fn downsampling_bounds_points_and_keeps_extremes(
+            gaps in proptest::collection::vec(1i64..5_000, 1..400),
+            values in proptest::collection::vec(-1e6f64..1e6, 400),
+            max_points in 1usize..50,
+        ) {
+            let mut ts = 1_000;
+            let points: Vec<Point> = gaps.iter().zip(&values).map(|(gap, value)| {
+                ts += gap;
+                raw(ts, *value)
+            }).collect();
+            let from = 1_000;
+            let to = ts;
+            let width = bucket_width(from, to, Some(max_points));
+            let out = downsample(&points, from, width);
+            prop_assert!(out.len() <= max_points);
+            prop_assert_eq!(out.iter().map(|p| p.count).sum::<u64>(), points.len() as u64);
+            let min = points.iter().map(|p| p.value).fold(f64::INFINITY, f64::min);
+            let max = points.iter().map(|p| p.value).fold(f64::NEG_INFINITY, f64::max);
+            prop_assert_eq!(out.iter().map(|p| p.min).fold(f64::INFINITY, f64::min), min);
+            prop_assert_eq!(out.iter().map(|p| p.max).fold(f64::NEG_INFINITY, f64::max), max);
+            prop_assert_eq!(out.last().unwrap().value, points.last().unwrap().value);
+        }
+    }
 
     fn raw(ts_ms: i64, value: f64) -> Point {
         Point::from_raw(
