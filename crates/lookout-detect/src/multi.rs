@@ -5,6 +5,7 @@
 use crate::combiner::{Hysteresis, HysteresisConfig, Likelihood, LikelihoodConfig};
 use crate::detector::MultiDetector;
 use crate::detectors::hst::{HalfSpaceTrees, HstConfig};
+use crate::detectors::iforest::{StreamingIsolationForest, StreamingIsolationForestConfig};
 use crate::pipeline::PipelineError;
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,7 @@ pub const MULTIVARIATE_DETECTORS: [&str; 2] = ["iforest", "hst"];
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum AnyMultiDetector {
+    Iforest(Box<StreamingIsolationForest>),
     Hst(Box<HalfSpaceTrees>),
 }
 
@@ -39,9 +41,24 @@ pub struct MultiPipeline {
 impl MultiPipeline {
     pub fn named(name: &str, features: usize, seed: u64) -> Result<MultiPipeline, PipelineError> {
         let detector = match name {
+            "iforest" => AnyMultiDetector::Iforest(Box::new(
+                StreamingIsolationForest::new_multivariate(
+                    StreamingIsolationForestConfig::default(),
+                    features,
+                    seed,
+                )
+                .map_err(|e| PipelineError::Detector {
+                    detector: "iforest",
+                    reason: e.to_string(),
+                })?,
+            )),
             "hst" => AnyMultiDetector::Hst(Box::new(
-                HalfSpaceTrees::new_multivariate(HstConfig::default(), features, seed)
-                    .map_err(|e| PipelineError::Detector { detector: "hst", reason: e.to_string() })?,
+                HalfSpaceTrees::new_multivariate(HstConfig::default(), features, seed).map_err(
+                    |e| PipelineError::Detector {
+                        detector: "hst",
+                        reason: e.to_string(),
+                    },
+                )?,
             )),
             other => {
                 return Err(PipelineError::UnknownName {
@@ -62,6 +79,7 @@ impl MultiPipeline {
     pub fn update(&mut self, timestamp_ms: i64, values: &[f64]) -> MultiOutcome {
         debug_assert_eq!(values.len(), self.features);
         let score = match &mut self.detector {
+            AnyMultiDetector::Iforest(d) => d.update(timestamp_ms, values),
             AnyMultiDetector::Hst(d) => d.update(timestamp_ms, values),
         };
         let raw = crate::sanitize_raw(score.raw);

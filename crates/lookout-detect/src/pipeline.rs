@@ -18,6 +18,7 @@ use crate::detectors::{
     changepoint::{PageHinkley, PageHinkleyConfig},
     ewma::{EwmaZ, EwmaZConfig},
     hst::{HalfSpaceTrees, HstConfig},
+    iforest::{StreamingIsolationForest, StreamingIsolationForestConfig},
     rcf::{RandomCutForest, RandomCutForestConfig as RcfConfig},
     robust_z::{RobustZ, RobustZConfig},
     seasonal::{SeasonalBaseline, SeasonalConfig},
@@ -28,7 +29,16 @@ use serde::{Deserialize, Serialize};
 
 /// Names accepted by [`PipelineConfig::named`].
 pub const PROFILE_NAMES: [&str; 2] = ["default", "thorough"];
-pub const DETECTOR_NAMES: [&str; 8] = ["robust_z", "ewma", "seasonal", "changepoint", "rcf", "hst", "iforest", "usage"];
+pub const DETECTOR_NAMES: [&str; 8] = [
+    "robust_z",
+    "ewma",
+    "seasonal",
+    "changepoint",
+    "rcf",
+    "hst",
+    "iforest",
+    "usage",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -37,7 +47,10 @@ pub enum PipelineError {
     #[error("a pipeline needs 1 to {max} detectors, got {got}")]
     DetectorCount { got: usize, max: usize },
     #[error("detector {detector}: {reason}")]
-    Detector { detector: &'static str, reason: String },
+    Detector {
+        detector: &'static str,
+        reason: String,
+    },
 }
 
 /// One detector's configuration, tagged by `type`.
@@ -50,6 +63,7 @@ pub enum DetectorConfig {
     Changepoint(PageHinkleyConfig),
     Rcf(RcfConfig),
     Hst(HstConfig),
+    Iforest(StreamingIsolationForestConfig),
     Usage(UsageConfig),
 }
 
@@ -63,23 +77,47 @@ impl DetectorConfig {
             "changepoint" => DetectorConfig::Changepoint(PageHinkleyConfig::default()),
             "rcf" => DetectorConfig::Rcf(RcfConfig::default()),
             "hst" => DetectorConfig::Hst(HstConfig::default()),
+            "iforest" => DetectorConfig::Iforest(StreamingIsolationForestConfig::default()),
             "usage" => DetectorConfig::Usage(UsageConfig::default()),
             _ => return None,
         })
     }
 
     fn build(&self, seed: u64) -> Result<AnyDetector, PipelineError> {
-        fn wrap<T, E: std::fmt::Display>(detector: &'static str, built: Result<T, E>) -> Result<T, PipelineError> {
-            built.map_err(|error| PipelineError::Detector { detector, reason: error.to_string() })
+        fn wrap<T, E: std::fmt::Display>(
+            detector: &'static str,
+            built: Result<T, E>,
+        ) -> Result<T, PipelineError> {
+            built.map_err(|error| PipelineError::Detector {
+                detector,
+                reason: error.to_string(),
+            })
         }
         Ok(match self {
-            DetectorConfig::RobustZ(c) => AnyDetector::RobustZ(wrap("robust_z", RobustZ::new(c.clone()))?),
+            DetectorConfig::RobustZ(c) => {
+                AnyDetector::RobustZ(wrap("robust_z", RobustZ::new(c.clone()))?)
+            }
             DetectorConfig::Ewma(c) => AnyDetector::Ewma(wrap("ewma", EwmaZ::new(c.clone()))?),
-            DetectorConfig::Seasonal(c) => AnyDetector::Seasonal(wrap("seasonal", SeasonalBaseline::new(c.clone()))?),
-            DetectorConfig::Changepoint(c) => AnyDetector::Changepoint(wrap("changepoint", PageHinkley::new(c.clone()))?),
-            DetectorConfig::Rcf(c) => AnyDetector::Rcf(Box::new(wrap("rcf", RandomCutForest::new(c.clone(), seed))?)),
-            DetectorConfig::Hst(c) => AnyDetector::Hst(Box::new(wrap("hst", HalfSpaceTrees::new(c.clone(), seed))?)),
-            DetectorConfig::Usage(c) => AnyDetector::Usage(wrap("usage", UsageRules::new(c.clone()))?),
+            DetectorConfig::Seasonal(c) => {
+                AnyDetector::Seasonal(wrap("seasonal", SeasonalBaseline::new(c.clone()))?)
+            }
+            DetectorConfig::Changepoint(c) => {
+                AnyDetector::Changepoint(wrap("changepoint", PageHinkley::new(c.clone()))?)
+            }
+            DetectorConfig::Rcf(c) => AnyDetector::Rcf(Box::new(wrap(
+                "rcf",
+                RandomCutForest::new(c.clone(), seed),
+            )?)),
+            DetectorConfig::Hst(c) => {
+                AnyDetector::Hst(Box::new(wrap("hst", HalfSpaceTrees::new(c.clone(), seed))?))
+            }
+            DetectorConfig::Iforest(c) => AnyDetector::Iforest(Box::new(wrap(
+                "iforest",
+                StreamingIsolationForest::new(c.clone(), seed),
+            )?)),
+            DetectorConfig::Usage(c) => {
+                AnyDetector::Usage(wrap("usage", UsageRules::new(c.clone()))?)
+            }
         })
     }
 }
@@ -94,6 +132,7 @@ pub enum AnyDetector {
     Changepoint(PageHinkley),
     Rcf(Box<RandomCutForest>),
     Hst(Box<HalfSpaceTrees>),
+    Iforest(Box<StreamingIsolationForest>),
     Usage(UsageRules),
 }
 
@@ -106,6 +145,7 @@ macro_rules! each_detector {
             AnyDetector::Changepoint($detector) => $body,
             AnyDetector::Rcf($detector) => $body,
             AnyDetector::Hst($detector) => $body,
+            AnyDetector::Iforest($detector) => $body,
             AnyDetector::Usage($detector) => $body,
         }
     };
@@ -159,12 +199,23 @@ impl PipelineConfig {
             other => match DetectorConfig::named(other) {
                 Some(detector) => vec![detector],
                 None => {
-                    let known = PROFILE_NAMES.iter().chain(DETECTOR_NAMES.iter()).copied().collect::<Vec<_>>().join(", ");
-                    return Err(PipelineError::UnknownName { name: other.to_string(), known });
+                    let known = PROFILE_NAMES
+                        .iter()
+                        .chain(DETECTOR_NAMES.iter())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(PipelineError::UnknownName {
+                        name: other.to_string(),
+                        known,
+                    });
                 }
             },
         };
-        Ok(PipelineConfig { detectors, combiner: CombinerConfig::default() })
+        Ok(PipelineConfig {
+            detectors,
+            combiner: CombinerConfig::default(),
+        })
     }
 
     pub fn validate(&self) -> Result<(), PipelineError> {
@@ -183,15 +234,24 @@ impl SeriesPipeline {
     pub fn new(config: &PipelineConfig, seed: u64) -> Result<SeriesPipeline, PipelineError> {
         let count = config.detectors.len();
         if count == 0 || count > MAX_DETECTORS {
-            return Err(PipelineError::DetectorCount { got: count, max: MAX_DETECTORS });
+            return Err(PipelineError::DetectorCount {
+                got: count,
+                max: MAX_DETECTORS,
+            });
         }
         let detectors = config
             .detectors
             .iter()
             .enumerate()
-            .map(|(index, detector)| detector.build(seed.wrapping_add(index as u64 * 0x9e37_79b9_7f4a_7c15)))
+            .map(|(index, detector)| {
+                detector
+                    .build(seed.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SeriesPipeline { combiner: Combiner::new(config.combiner, count), detectors })
+        Ok(SeriesPipeline {
+            combiner: Combiner::new(config.combiner, count),
+            detectors,
+        })
     }
 
     /// Scores one finite value; the caller guarantees time order.
@@ -200,7 +260,10 @@ impl SeriesPipeline {
         let count = self.detectors.len();
         for (slot, detector) in scores.iter_mut().zip(self.detectors.iter_mut()) {
             let score = detector.update(timestamp_ms, value);
-            *slot = Score { raw: crate::sanitize_raw(score.raw), expected: score.expected };
+            *slot = Score {
+                raw: crate::sanitize_raw(score.raw),
+                expected: score.expected,
+            };
         }
         self.combiner.combine(value, &scores[..count])
     }
@@ -209,10 +272,16 @@ impl SeriesPipeline {
     /// in when the point is anomalous or close to it, to keep quiet points cheap.
     pub fn verdict(&mut self, timestamp_ms: i64, value: f64) -> Verdict {
         let combined = self.update(timestamp_ms, value);
-        let band = combined.band.unwrap_or(crate::Band { lower: value, upper: value });
+        let band = combined.band.unwrap_or(crate::Band {
+            lower: value,
+            upper: value,
+        });
         let explain = combined.decision.is_anomaly || combined.score >= 0.3;
         let explanation = if explain {
-            Explanation { detectors: combined.contributions(&self.names()), features: Vec::new() }
+            Explanation {
+                detectors: combined.contributions(&self.names()),
+                features: Vec::new(),
+            }
         } else {
             Explanation::default()
         };
@@ -243,6 +312,10 @@ impl SeriesPipeline {
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.combiner.state_bytes()
-            + self.detectors.iter().map(|d| d.state_bytes() + std::mem::size_of::<AnyDetector>()).sum::<usize>()
+            + self
+                .detectors
+                .iter()
+                .map(|d| d.state_bytes() + std::mem::size_of::<AnyDetector>())
+                .sum::<usize>()
     }
 }

@@ -90,7 +90,7 @@ fn import_loads_csv_history_that_serve_then_answers() {
         "{stdout}"
     );
 
-    let lookout = Lookout::start(&data, "[detection]\nprofile = \"ewma\"\n");
+    let lookout = Lookout::start(&data, "[detection]\nprofile = \"default\"\n");
     let path = format!(
         "/api/v1/query_range?query=memory_used&start={}&end={}&step=60",
         start_s,
@@ -114,7 +114,7 @@ fn import_loads_csv_history_that_serve_then_answers() {
 
 fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("import.toml");
-    std::fs::write(&path, "[detection]\nprofile = \"ewma\"\n").unwrap();
+    std::fs::write(&path, "[detection]\nprofile = \"default\"\n").unwrap();
     path
 }
 
@@ -122,7 +122,7 @@ fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
 fn serve_collects_this_hosts_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let config =
-        "[[source]]\ntype = \"host\"\ninterval = \"1s\"\n\n[detection]\nprofile = \"ewma\"\n";
+        "[[source]]\ntype = \"host\"\ninterval = \"1s\"\n\n[detection]\nprofile = \"default\"\n";
     let lookout = Lookout::start(&dir.path().join("data"), config);
     let series = eventually("host metrics", Duration::from_secs(30), || {
         let answer = lookout.get_json("/api/v1/series?match[]=host_memory_used_bytes");

@@ -12,7 +12,7 @@ use lookout_protocol::remote_write::encode_write_request;
 
 /// No sources: the tests see only what they push.
 const CONFIG: &str =
-    "[server]\nmax_body_bytes = 65536\nmax_series = 40\n\n[detection]\nprofile = \"ewma\"\n";
+    "[server]\nmax_body_bytes = 65536\nmax_series = 40\n\n[detection]\nprofile = \"default\"\n";
 
 fn query_value(lookout: &Lookout, selector: &str, time_ms: i64) -> Option<String> {
     let path = format!(

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use e2e_support::{eventually, find_peer, free_port, now_ms, ChildGuard, Lookout};
 
-const CONFIG: &str = "[server]\nmax_series = 100000\n\n[detection]\nprofile = \"ewma\"\n";
+const CONFIG: &str = "[server]\nmax_series = 100000\n\n[detection]\nprofile = \"default\"\n";
 
 #[test]
 fn prometheus_remote_writes_node_exporter_series_and_promtool_reads_them_back() {

@@ -48,8 +48,12 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 4] =
-        [RejectReason::NonFinite, RejectReason::OutOfOrder, RejectReason::Duplicate, RejectReason::SeriesLimit];
+    pub const ALL: [RejectReason; 4] = [
+        RejectReason::NonFinite,
+        RejectReason::OutOfOrder,
+        RejectReason::Duplicate,
+        RejectReason::SeriesLimit,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,7 +102,9 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             queue_capacity: 64,
             max_series: 1_000_000,
             pipeline: PipelineConfig::default(),
@@ -137,7 +143,12 @@ impl Engine {
         let mut handles = Vec::with_capacity(workers);
         for index in 0..workers {
             let (sender, receiver) = bounded(config.queue_capacity.max(1));
-            let worker = Worker::new(index, config.pipeline.clone(), config.seed, per_worker_limit);
+            let worker = Worker::new(
+                index,
+                config.pipeline.clone(),
+                config.seed,
+                per_worker_limit,
+            );
             let handle = std::thread::Builder::new()
                 .name(format!("lookout-detect-{index}"))
                 .spawn(move || worker.run(receiver))
@@ -145,7 +156,11 @@ impl Engine {
             senders.push(sender);
             handles.push(handle);
         }
-        Ok(Engine { senders, handles: Mutex::new(handles), queue_capacity: config.queue_capacity.max(1) })
+        Ok(Engine {
+            senders,
+            handles: Mutex::new(handles),
+            queue_capacity: config.queue_capacity.max(1),
+        })
     }
 
     pub fn workers(&self) -> usize {
@@ -156,18 +171,63 @@ impl Engine {
         (key.stable_hash() % self.senders.len() as u64) as usize
     }
 
+    /// Like [`Engine::submit`], but leaves the batch in `samples` when the engine is
+    /// overloaded, so the caller can retry without copying it.
+    pub fn try_submit(
+        &self,
+        samples: &mut Option<Vec<Sample>>,
+        on_done: Callback,
+    ) -> Result<(), EngineError> {
+        let Some(batch) = samples.as_ref() else {
+            return Ok(());
+        };
+        let shards: Vec<u32> = batch
+            .iter()
+            .map(|sample| self.shard_of(&sample.key) as u32)
+            .collect();
+        self.check_capacity(&shards)?;
+        let batch = samples.take().expect("checked above");
+        self.dispatch(batch, &shards, on_done)
+    }
+
+    fn check_capacity(&self, shards: &[u32]) -> Result<(), EngineError> {
+        let mut involved = vec![false; self.senders.len()];
+        for shard in shards {
+            involved[*shard as usize] = true;
+        }
+        for (worker, used) in involved.into_iter().enumerate() {
+            if used && self.senders[worker].len() >= self.queue_capacity {
+                return Err(EngineError::Overloaded {
+                    worker,
+                    capacity: self.queue_capacity,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Scores a batch; `on_done` gets one outcome per sample, in input order.
     /// Returns at once; fails without side effects when a worker queue is full.
     pub fn submit(&self, samples: Vec<Sample>, on_done: Callback) -> Result<(), EngineError> {
+        let shards: Vec<u32> = samples
+            .iter()
+            .map(|sample| self.shard_of(&sample.key) as u32)
+            .collect();
+        self.check_capacity(&shards)?;
+        self.dispatch(samples, &shards, on_done)
+    }
+
+    fn dispatch(
+        &self,
+        samples: Vec<Sample>,
+        shards: &[u32],
+        on_done: Callback,
+    ) -> Result<(), EngineError> {
         let total = samples.len();
-        let mut parts: Vec<Vec<(usize, Sample)>> = (0..self.senders.len()).map(|_| Vec::new()).collect();
-        for (position, sample) in samples.into_iter().enumerate() {
-            parts[self.shard_of(&sample.key)].push((position, sample));
-        }
-        for (worker, part) in parts.iter().enumerate() {
-            if !part.is_empty() && self.senders[worker].len() >= self.queue_capacity {
-                return Err(EngineError::Overloaded { worker, capacity: self.queue_capacity });
-            }
+        let mut parts: Vec<Vec<(usize, Sample)>> =
+            (0..self.senders.len()).map(|_| Vec::new()).collect();
+        for (position, (sample, shard)) in samples.into_iter().zip(shards).enumerate() {
+            parts[*shard as usize].push((position, sample));
         }
         let shards_involved = parts.iter().filter(|part| !part.is_empty()).count();
         if shards_involved == 0 {
@@ -179,10 +239,15 @@ impl Engine {
             if part.is_empty() {
                 continue;
             }
-            let job = Job::Score(ShardJob { samples: part, gather: Arc::clone(&gather) });
-            // Capacity was checked above; a racing submitter may still fill the queue,
-            // so wait rather than lose the part of a batch that was already split.
-            self.senders[worker].send(job).map_err(|_| EngineError::ShutDown)?;
+            let job = Job::Score(ShardJob {
+                samples: part,
+                gather: Arc::clone(&gather),
+            });
+            // Capacity was checked; a racing submitter may still fill the queue, so
+            // wait rather than lose the part of a batch that was already split.
+            self.senders[worker]
+                .send(job)
+                .map_err(|_| EngineError::ShutDown)?;
         }
         Ok(())
     }
@@ -192,11 +257,16 @@ impl Engine {
         let (sender, receiver) = bounded(1);
         loop {
             let sender = sender.clone();
-            match self.submit(samples.clone(), Box::new(move |outcomes| {
-                let _ = sender.send(outcomes);
-            })) {
+            match self.submit(
+                samples.clone(),
+                Box::new(move |outcomes| {
+                    let _ = sender.send(outcomes);
+                }),
+            ) {
                 Ok(()) => break,
-                Err(EngineError::Overloaded { .. }) => std::thread::sleep(std::time::Duration::from_millis(1)),
+                Err(EngineError::Overloaded { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
                 Err(error) => return Err(error),
             }
         }
@@ -245,7 +315,9 @@ impl Engine {
     }
 
     fn send_control(&self, worker: usize, job: Job) -> Result<(), EngineError> {
-        self.senders[worker].send(job).map_err(|_| EngineError::ShutDown)
+        self.senders[worker]
+            .send(job)
+            .map_err(|_| EngineError::ShutDown)
     }
 
     /// Stops the workers after they finish what is queued.
@@ -302,7 +374,12 @@ impl Gather {
             state.on_done.take().map(|callback| (callback, outcomes))
         };
         if let Some((callback, outcomes)) = finished {
-            callback(outcomes.into_iter().map(|o| o.expect("every sample answered")).collect());
+            callback(
+                outcomes
+                    .into_iter()
+                    .map(|o| o.expect("every sample answered"))
+                    .collect(),
+            );
         }
     }
 }

@@ -5,6 +5,34 @@ use crate::pipeline::{PipelineConfig, SeriesPipeline};
 use crossbeam_channel::{Receiver, Sender};
 use lookout_model::{Sample, SeriesKey};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: series keys are short strings, for which it beats SipHash several times
+/// over; keys come from our own ingestion, so flooding resistance is not needed here
+/// (the series limit bounds the table).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type SeriesMap = HashMap<SeriesKey, SeriesState, BuildHasherDefault<Fnv>>;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,13 +72,20 @@ pub(super) struct Worker {
     pipeline: PipelineConfig,
     seed: u64,
     max_series: usize,
-    series: HashMap<SeriesKey, SeriesState>,
+    series: SeriesMap,
     stats: ShardStats,
 }
 
 impl Worker {
     pub fn new(index: usize, pipeline: PipelineConfig, seed: u64, max_series: usize) -> Self {
-        Worker { index, pipeline, seed, max_series, series: HashMap::new(), stats: ShardStats::default() }
+        Worker {
+            index,
+            pipeline,
+            seed,
+            max_series,
+            series: SeriesMap::default(),
+            stats: ShardStats::default(),
+        }
     }
 
     pub fn run(mut self, jobs: Receiver<Job>) {
@@ -66,7 +101,10 @@ impl Worker {
                     let _ = reply.send(self.series.get(&key).map(|state| state.pipeline.open_at()));
                 }
                 Job::Snapshot(key, reply) => {
-                    let snapshot = self.series.get(&key).and_then(|state| serde_json::to_string(&state.pipeline).ok());
+                    let snapshot = self
+                        .series
+                        .get(&key)
+                        .and_then(|state| serde_json::to_string(&state.pipeline).ok());
                     let _ = reply.send(snapshot);
                 }
                 Job::Stats(reply) => {
@@ -115,8 +153,14 @@ impl Worker {
                     return SampleOutcome::Rejected(RejectReason::SeriesLimit);
                 }
                 let seed = self.seed ^ sample.key.stable_hash() ^ (self.index as u64);
-                let pipeline = SeriesPipeline::new(&self.pipeline, seed).expect("pipeline config validated at start");
-                self.series.entry(sample.key.clone()).or_insert(SeriesState { pipeline, newest_ms: i64::MIN })
+                let pipeline = SeriesPipeline::new(&self.pipeline, seed)
+                    .expect("pipeline config validated at start");
+                self.series
+                    .entry(sample.key.clone())
+                    .or_insert(SeriesState {
+                        pipeline,
+                        newest_ms: i64::MIN,
+                    })
             }
         };
         if sample.timestamp_ms < state.newest_ms {
@@ -126,16 +170,25 @@ impl Worker {
             return SampleOutcome::Rejected(RejectReason::Duplicate);
         }
         state.newest_ms = sample.timestamp_ms;
-        SampleOutcome::Scored(Box::new(state.pipeline.verdict(sample.timestamp_ms, sample.value)))
+        SampleOutcome::Scored(Box::new(
+            state.pipeline.verdict(sample.timestamp_ms, sample.value),
+        ))
     }
 }
 
 fn reject_index(reason: RejectReason) -> usize {
-    RejectReason::ALL.iter().position(|r| *r == reason).unwrap_or(0)
+    RejectReason::ALL
+        .iter()
+        .position(|r| *r == reason)
+        .unwrap_or(0)
 }
 
 fn key_bytes(key: &SeriesKey) -> usize {
     std::mem::size_of::<SeriesKey>()
         + key.name.capacity()
-        + key.labels.iter().map(|(n, v)| n.capacity() + v.capacity() + 48).sum::<usize>()
+        + key
+            .labels
+            .iter()
+            .map(|(n, v)| n.capacity() + v.capacity() + 48)
+            .sum::<usize>()
 }

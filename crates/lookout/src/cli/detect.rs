@@ -34,7 +34,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     let reader = TableReader::open(&args.input)?;
     let columns = reader.columns().to_vec();
     let output: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut output = std::io::BufWriter::new(output);
@@ -45,7 +47,10 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     };
     output.flush().context("writing the output")?;
     if rows == 0 {
-        bail!("{}: the file has a header but no data rows", args.input.display());
+        bail!(
+            "{}: the file has a header but no data rows",
+            args.input.display()
+        );
     }
     Ok(())
 }
@@ -62,11 +67,21 @@ fn detect_univariate(
         .enumerate()
         .map(|(index, _)| SeriesPipeline::new(&config, args.seed.wrapping_add(index as u64)))
         .collect::<Result<Vec<_>, _>>()?;
-    let fields = ["value", "score", "is_anomaly", "expected_lower", "expected_upper"];
+    let fields = [
+        "value",
+        "score",
+        "is_anomaly",
+        "expected_lower",
+        "expected_upper",
+    ];
     let mut header = vec!["timestamp".to_string()];
     for column in columns {
         for field in fields {
-            header.push(if columns.len() == 1 { field.to_string() } else { format!("{column}_{field}") });
+            header.push(if columns.len() == 1 {
+                field.to_string()
+            } else {
+                format!("{column}_{field}")
+            });
         }
     }
     writeln!(output, "{}", header.join(","))?;
@@ -99,7 +114,11 @@ fn detect_multivariate(
     args: &DetectArgs,
     output: &mut impl Write,
 ) -> anyhow::Result<usize> {
-    let detector = if args.detector == "default" { "iforest" } else { args.detector.as_str() };
+    let detector = if args.detector == "default" {
+        "iforest"
+    } else {
+        args.detector.as_str()
+    };
     let mut pipeline = MultiPipeline::named(detector, columns.len(), args.seed)?;
     let mut header = vec!["timestamp".to_string()];
     header.extend(columns.iter().cloned());
@@ -115,7 +134,12 @@ fn detect_multivariate(
         for value in &row.values {
             write!(output, ",{value}")?;
         }
-        write!(output, ",{:.6},{}", outcome.score, u8::from(outcome.is_anomaly))?;
+        write!(
+            output,
+            ",{:.6},{}",
+            outcome.score,
+            u8::from(outcome.is_anomaly)
+        )?;
         for share in &outcome.contributions {
             write!(output, ",{share:.4}")?;
         }
@@ -125,7 +149,12 @@ fn detect_multivariate(
     Ok(rows)
 }
 
-fn check_finite(args: &DetectArgs, columns: &[String], line: u64, values: &[f64]) -> anyhow::Result<()> {
+fn check_finite(
+    args: &DetectArgs,
+    columns: &[String],
+    line: u64,
+    values: &[f64],
+) -> anyhow::Result<()> {
     match values.iter().position(|value| !value.is_finite()) {
         None => Ok(()),
         Some(index) => bail!(

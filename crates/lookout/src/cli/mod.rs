@@ -9,7 +9,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "lookout", version, about = "Watches servers and cloud machines and says when something is wrong.")]
+#[command(
+    name = "lookout",
+    version,
+    about = "Watches servers and cloud machines and says when something is wrong."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

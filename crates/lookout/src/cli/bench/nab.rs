@@ -4,7 +4,9 @@
 
 use anyhow::Context;
 use lookout_detect::pipeline::{PipelineConfig, SeriesPipeline};
-use lookout_eval::nab::{load_results_dir, write_results_dir, NabCorpus, NabFile, NabReport, NabScorer};
+use lookout_eval::nab::{
+    load_results_dir, write_results_dir, NabCorpus, NabFile, NabReport, NabScorer,
+};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -38,13 +40,19 @@ pub struct NabArgs {
 
 pub fn run(args: NabArgs) -> anyhow::Result<()> {
     if args.show_pipeline {
-        println!("{}", serde_json::to_string_pretty(&PipelineConfig::named(&args.detector)?)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&PipelineConfig::named(&args.detector)?)?
+        );
         return Ok(());
     }
     let corpus = NabCorpus::load(&args.data)?;
     let (detector, scores, seconds) = match &args.score_dir {
         Some(dir) => {
-            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (name, load_results_dir(&corpus, dir)?, 0.0)
         }
         None => {
@@ -54,7 +62,11 @@ pub fn run(args: NabArgs) -> anyhow::Result<()> {
             };
             let started = Instant::now();
             let scores = score_corpus(&corpus, &config, args.seed)?;
-            (args.detector.clone(), scores, started.elapsed().as_secs_f64())
+            (
+                args.detector.clone(),
+                scores,
+                started.elapsed().as_secs_f64(),
+            )
         }
     };
     if let Some(dir) = &args.write_results {
@@ -68,9 +80,15 @@ pub fn run(args: NabArgs) -> anyhow::Result<()> {
 }
 
 /// Scores every file with a fresh pipeline, files spread over the available cores.
-pub fn score_corpus(corpus: &NabCorpus, config: &PipelineConfig, seed: u64) -> anyhow::Result<Vec<Vec<f64>>> {
+pub fn score_corpus(
+    corpus: &NabCorpus,
+    config: &PipelineConfig,
+    seed: u64,
+) -> anyhow::Result<Vec<Vec<f64>>> {
     let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut scored: Vec<(usize, anyhow::Result<Vec<f64>>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -78,19 +96,26 @@ pub fn score_corpus(corpus: &NabCorpus, config: &PipelineConfig, seed: u64) -> a
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(file) = corpus.files.get(index) else { break };
+                        let Some(file) = corpus.files.get(index) else {
+                            break;
+                        };
                         done.push((index, score_file(file, config, seed)));
                     }
                     done
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|worker| worker.join().expect("NAB worker panicked")).collect()
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("NAB worker panicked"))
+            .collect()
     });
     scored.sort_by_key(|(index, _)| *index);
     scored
         .into_iter()
-        .map(|(index, scores)| scores.with_context(|| format!("scoring {}", corpus.files[index].name)))
+        .map(|(index, scores)| {
+            scores.with_context(|| format!("scoring {}", corpus.files[index].name))
+        })
         .collect()
 }
 
@@ -105,7 +130,12 @@ fn score_file(file: &NabFile, config: &PipelineConfig, seed: u64) -> anyhow::Res
 }
 
 fn print_report(detector: &str, report: &NabReport, points: usize, seconds: f64, json: bool) {
-    let normalized = |name: &str| report.profile(name).map(|p| p.normalized).unwrap_or(f64::NAN);
+    let normalized = |name: &str| {
+        report
+            .profile(name)
+            .map(|p| p.normalized)
+            .unwrap_or(f64::NAN)
+    };
     if json {
         let object = serde_json::json!({
             "detector": detector,
@@ -119,7 +149,10 @@ fn print_report(detector: &str, report: &NabReport, points: usize, seconds: f64,
         return;
     }
     println!("detector: {detector}");
-    println!("{:<22} {:>10} {:>12} {:>8} {:>8}", "profile", "score", "threshold", "TP", "FP");
+    println!(
+        "{:<22} {:>10} {:>12} {:>8} {:>8}",
+        "profile", "score", "threshold", "TP", "FP"
+    );
     for profile in &report.profiles {
         println!(
             "{:<22} {:>10.2} {:>12.6} {:>8} {:>8}",
@@ -127,6 +160,9 @@ fn print_report(detector: &str, report: &NabReport, points: usize, seconds: f64,
         );
     }
     if seconds > 0.0 {
-        println!("{points} points in {seconds:.2} s: {:.0} points/s", points as f64 / seconds);
+        println!(
+            "{points} points in {seconds:.2} s: {:.0} points/s",
+            points as f64 / seconds
+        );
     }
 }

@@ -36,7 +36,11 @@ struct Measurement {
 
 pub fn run(args: ThroughputArgs) -> anyhow::Result<()> {
     let names: Vec<String> = if args.detector.is_empty() {
-        PROFILE_NAMES.iter().chain(DETECTOR_NAMES.iter()).map(|s| s.to_string()).collect()
+        PROFILE_NAMES
+            .iter()
+            .chain(DETECTOR_NAMES.iter())
+            .map(|s| s.to_string())
+            .collect()
     } else {
         args.detector.clone()
     };
@@ -61,23 +65,32 @@ pub fn run(args: ThroughputArgs) -> anyhow::Result<()> {
 
 fn measure(name: &str, batches: &[Vec<Sample>], series: usize) -> anyhow::Result<Measurement> {
     let pipeline = PipelineConfig::named(name)?;
-    let engine = Engine::start(EngineConfig { pipeline, queue_capacity: 8, ..EngineConfig::default() })?;
+    let engine = Engine::start(EngineConfig {
+        pipeline,
+        queue_capacity: 8,
+        ..EngineConfig::default()
+    })?;
     let (sender, receiver) = crossbeam_channel::unbounded();
+    // Copies are made before the clock starts: the engine takes ownership of batches.
+    let mut owned: Vec<Vec<Sample>> = batches.to_vec();
     let started = Instant::now();
     let mut points = 0;
-    for batch in batches {
+    for batch in owned.drain(..) {
         points += batch.len();
+        let mut batch = Some(batch);
         loop {
             let sender = sender.clone();
-            let submitted = engine.submit(
-                batch.clone(),
+            let submitted = engine.try_submit(
+                &mut batch,
                 Box::new(move |outcomes: Vec<SampleOutcome>| {
                     let _ = sender.send(outcomes.len());
                 }),
             );
             match submitted {
                 Ok(()) => break,
-                Err(lookout_detect::engine::EngineError::Overloaded { .. }) => std::thread::yield_now(),
+                Err(lookout_detect::engine::EngineError::Overloaded { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_micros(200))
+                }
                 Err(error) => return Err(error.into()),
             }
         }
