@@ -28,8 +28,9 @@
 //!
 //! **Cost:** per point `O(num_trees × depth × shingle_size)` for scoring plus the
 //! same for the insertion and deletion of the accepted trees (depth ≈ 2·log2(256)).
-//! Memory per series ≈ `num_trees × sample_size × (80 + 24 × shingle_size)` bytes:
-//! about 1.8 MB with the defaults (see [`RandomCutForest::state_bytes`]).
+//! Memory per series ≈ `num_trees × sample_size × (52 + 24 × shingle_size)` bytes:
+//! about 1.9 MB with the defaults (see [`RandomCutForest::state_bytes`]); nothing is
+//! allocated per point once the samplers are full.
 
 mod forest;
 pub(crate) mod rng;
