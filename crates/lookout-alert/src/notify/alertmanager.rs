@@ -1,0 +1,87 @@
+//! Prometheus Alertmanager: `POST {url}/api/v2/alerts` with one alert per lookout alert.
+//!
+//! Labels: the series' labels, `metric`, `alertname` (the rule), `severity`, the rule's
+//! labels. Annotations: the rule's, plus `summary`, `description` (what/where/when/how
+//! bad/why), `score`, `value`, `expected`, `dashboard` and `fingerprint`. A firing alert's
+//! `endsAt` is `valid_for` ahead (refreshed by each repeat); a resolved alert carries its
+//! end, so Alertmanager resolves it. Alertmanager identifies alerts by their labels, so a
+//! re-sent message is merged, never duplicated.
+
+use std::collections::BTreeMap;
+
+use lookout_config::Secret;
+use serde_json::{json, Value};
+
+use super::{post, DeliveryError};
+use crate::content::{alert_text, dashboard_link, how_bad, location, rfc3339, why};
+use crate::model::{AlertInstance, Notification};
+
+#[derive(Debug, Clone)]
+pub struct Alertmanager {
+    http: reqwest::Client,
+    endpoint: String,
+    headers: BTreeMap<String, Secret>,
+}
+
+impl Alertmanager {
+    pub fn new(http: reqwest::Client, url: &str, headers: BTreeMap<String, Secret>) -> Self {
+        Alertmanager {
+            http,
+            endpoint: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
+            headers,
+        }
+    }
+
+    pub async fn deliver(&self, notification: &Notification) -> Result<(), DeliveryError> {
+        let body = payload(notification);
+        post(self.http.post(&self.endpoint).json(&body), &self.headers).await
+    }
+}
+
+/// The `/api/v2/alerts` body of a notification.
+pub fn payload(notification: &Notification) -> Value {
+    let firing_ends = notification.created_ms + notification.valid_for_ms;
+    let mut alerts = Vec::new();
+    for alert in &notification.firing {
+        alerts.push(alert_json(alert, notification, firing_ends));
+    }
+    for alert in &notification.resolved {
+        let ends = alert
+            .ends_ms
+            .unwrap_or(notification.created_ms)
+            .max(alert.starts_ms);
+        alerts.push(alert_json(alert, notification, ends));
+    }
+    Value::Array(alerts)
+}
+
+fn alert_json(alert: &AlertInstance, notification: &Notification, ends_ms: i64) -> Value {
+    let mut annotations = alert.annotations.clone();
+    let summary = format!(
+        "{} anomaly on {}{}",
+        alert.series.name,
+        location(&alert.series).unwrap_or_else(|| "a series".into()),
+        if notification.test { " (test)" } else { "" }
+    );
+    annotations.entry("summary".into()).or_insert(summary);
+    annotations.insert(
+        "description".into(),
+        alert_text(alert, &notification.dashboard, notification.created_ms),
+    );
+    annotations.insert("score".into(), format!("{:.3}", alert.peak_score));
+    annotations.insert("how_bad".into(), how_bad(alert));
+    annotations.insert("why".into(), why(alert));
+    annotations.insert(
+        "dashboard".into(),
+        dashboard_link(&notification.dashboard, alert),
+    );
+    annotations.insert("fingerprint".into(), alert.fingerprint.clone());
+    annotations.insert("notification_id".into(), notification.id.clone());
+    json!({
+        "labels": alert.labels,
+        "annotations": annotations,
+        "startsAt": rfc3339(alert.starts_ms),
+        "endsAt": rfc3339(ends_ms),
+        "generatorURL": dashboard_link(&notification.dashboard, alert),
+    })
+}

@@ -1,0 +1,468 @@
+//! The durable side of alerting, one SQLite file (`alerts.db` in the data directory):
+//!
+//! - `outbox`: one row per notification × notifier, written in the **same transaction**
+//!   as the alert and group state that produced it, before any delivery is attempted.
+//!   A row stays `pending` until its notifier accepted it (`delivered`) or it expired
+//!   (`failed`, after [`GIVE_UP_AFTER_MS`]). `UNIQUE(notification_id, notifier)` makes a
+//!   re-insert harmless. After a crash, pending rows are simply delivered again; a row
+//!   that was delivered but not yet marked is re-sent with the same notification id, which
+//!   receivers use to drop the duplicate.
+//! - `alerts`, `groups`: the evaluator's live state, restored at start.
+//! - `history`: every alert transition and message; `silences`; `delivery_errors`.
+//!
+//! WAL journal with `synchronous=FULL`: a committed row survives `kill -9` and power loss.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::evaluator::{Changes, GroupState, HistoryEntry};
+use crate::model::{AlertInstance, Notification};
+use crate::silence::Silence;
+
+/// Pending rows older than this are given up (`failed`): 24 hours.
+pub const GIVE_UP_AFTER_MS: i64 = 24 * 3600 * 1000;
+/// Delivery errors kept per notifier.
+const ERRORS_KEPT: i64 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("alert database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("alert database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("alert database: stored JSON is invalid: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One pending delivery.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub notifier: String,
+    pub notification: Notification,
+    pub attempts: u32,
+    pub created_ms: i64,
+}
+
+/// Delivery figures of one notifier.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NotifierStatus {
+    pub name: String,
+    pub pending: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub oldest_pending_ms: Option<i64>,
+    pub last_delivered_ms: Option<i64>,
+}
+
+/// One failed delivery attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryErrorRecord {
+    pub at_ms: i64,
+    pub notifier: String,
+    pub reason: String,
+    pub message: String,
+    pub notification_id: String,
+    pub attempt: u32,
+}
+
+/// A connection to the alert database; each thread that needs one opens its own.
+pub struct AlertDb {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    notification_id TEXT NOT NULL,
+    notifier TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending',
+    delivered_ms INTEGER,
+    UNIQUE (notification_id, notifier)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, notifier, next_attempt_ms);
+CREATE TABLE IF NOT EXISTS alerts (slot TEXT PRIMARY KEY, rule TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL, rule TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    series TEXT NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_rule ON history (rule, id);
+CREATE TABLE IF NOT EXISTS silences (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS delivery_errors (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL, notifier TEXT NOT NULL, reason TEXT NOT NULL,
+    message TEXT NOT NULL, notification_id TEXT NOT NULL, attempt INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_errors_notifier ON delivery_errors (notifier, id);
+";
+
+impl AlertDb {
+    /// Opens (creating if needed) the database file.
+    pub fn open(path: &Path) -> Result<AlertDb, OutboxError> {
+        let open_error = |source| OutboxError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_error)?;
+        conn.execute_batch(SCHEMA).map_err(open_error)?;
+        Ok(AlertDb {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Persists the evaluator's changes and queues their notifications, in one transaction.
+    /// Returns the notifiers that got new rows.
+    pub fn apply(&self, changes: &Changes) -> Result<Vec<String>, OutboxError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut queued = Vec::new();
+        {
+            let mut upsert_alert = tx.prepare_cached(
+                "INSERT INTO alerts (slot, rule, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (slot) DO UPDATE SET rule = excluded.rule, body = excluded.body",
+            )?;
+            for (slot, alert) in &changes.alerts {
+                upsert_alert.execute(params![slot, alert.rule, serde_json::to_string(alert)?])?;
+            }
+            let mut delete_alert = tx.prepare_cached("DELETE FROM alerts WHERE slot = ?1")?;
+            for slot in &changes.removed_alerts {
+                delete_alert.execute(params![slot])?;
+            }
+            let mut upsert_group = tx.prepare_cached(
+                "INSERT INTO groups (key, body) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+            )?;
+            for (key, group) in &changes.groups {
+                upsert_group.execute(params![key, serde_json::to_string(group)?])?;
+            }
+            let mut delete_group = tx.prepare_cached("DELETE FROM groups WHERE key = ?1")?;
+            for key in &changes.removed_groups {
+                delete_group.execute(params![key])?;
+            }
+            let mut insert_history = tx.prepare_cached(
+                "INSERT INTO history (at_ms, rule, fingerprint, series, event, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for entry in &changes.history {
+                insert_history.execute(params![
+                    entry.at_ms,
+                    entry.rule,
+                    entry.fingerprint,
+                    entry.series,
+                    entry.event,
+                    entry.detail
+                ])?;
+            }
+            let mut insert_outbox = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox
+                 (notification_id, notifier, rule, payload, created_ms, next_attempt_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?;
+            for outgoing in &changes.outgoing {
+                let payload = serde_json::to_string(&outgoing.notification)?;
+                for notifier in &outgoing.notifiers {
+                    let n = &outgoing.notification;
+                    insert_outbox.execute(params![
+                        n.id,
+                        notifier,
+                        n.rule,
+                        payload,
+                        n.created_ms
+                    ])?;
+                    if !queued.contains(notifier) {
+                        queued.push(notifier.clone());
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(queued)
+    }
+
+    /// The live alerts and groups of an earlier run.
+    pub fn load_state(
+        &self,
+    ) -> Result<(Vec<(String, AlertInstance)>, Vec<GroupState>), OutboxError> {
+        let conn = self.lock();
+        let mut alerts = Vec::new();
+        let mut statement = conn.prepare("SELECT slot, body FROM alerts")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (slot, body) = row?;
+            alerts.push((slot, serde_json::from_str(&body)?));
+        }
+        let mut groups = Vec::new();
+        let mut statement = conn.prepare("SELECT body FROM groups")?;
+        for body in statement.query_map([], |row| row.get::<_, String>(0))? {
+            groups.push(serde_json::from_str(&body?)?);
+        }
+        Ok((alerts, groups))
+    }
+
+    /// Pending rows of `notifier` due at `now_ms`, oldest first.
+    pub fn due(
+        &self,
+        notifier: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, OutboxError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached(
+            "SELECT id, payload, attempts, created_ms FROM outbox
+             WHERE state = 'pending' AND notifier = ?1 AND next_attempt_ms <= ?2
+             ORDER BY id LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![notifier, now_ms, limit as i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut due = Vec::new();
+        for row in rows {
+            let (id, payload, attempts, created_ms) = row?;
+            due.push(OutboxRow {
+                id,
+                notifier: notifier.to_string(),
+                notification: serde_json::from_str(&payload)?,
+                attempts: attempts as u32,
+                created_ms,
+            });
+        }
+        Ok(due)
+    }
+
+    /// When the next pending row of `notifier` is due.
+    pub fn next_due(&self, notifier: &str) -> Result<Option<i64>, OutboxError> {
+        let conn = self.lock();
+        let next = conn
+            .query_row(
+                "SELECT MIN(next_attempt_ms) FROM outbox WHERE state = 'pending' AND notifier = ?1",
+                params![notifier],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(next)
+    }
+
+    pub fn mark_delivered(&self, id: i64, now_ms: i64) -> Result<(), OutboxError> {
+        self.lock().execute(
+            "UPDATE outbox SET state = 'delivered', delivered_ms = ?2, attempts = attempts + 1 WHERE id = ?1",
+            params![id, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: the row retries at `next_ms`, or is given up.
+    pub fn mark_failed(
+        &self,
+        row: &OutboxRow,
+        now_ms: i64,
+        next_ms: i64,
+        reason: &str,
+        message: &str,
+    ) -> Result<bool, OutboxError> {
+        let give_up = now_ms - row.created_ms >= GIVE_UP_AFTER_MS;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2,
+             state = CASE WHEN ?3 THEN 'failed' ELSE 'pending' END WHERE id = ?1",
+            params![row.id, next_ms, give_up],
+        )?;
+        tx.execute(
+            "INSERT INTO delivery_errors (at_ms, notifier, reason, message, notification_id, attempt)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now_ms, row.notifier, reason, message, row.notification.id, row.attempts + 1],
+        )?;
+        tx.execute(
+            "DELETE FROM delivery_errors WHERE notifier = ?1 AND id <= (SELECT MAX(id) FROM delivery_errors WHERE notifier = ?1) - ?2",
+            params![row.notifier, ERRORS_KEPT],
+        )?;
+        tx.commit()?;
+        Ok(give_up)
+    }
+
+    /// Delivery figures per notifier.
+    pub fn notifier_status(&self, names: &[String]) -> Result<Vec<NotifierStatus>, OutboxError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached(
+            "SELECT
+               SUM(state = 'pending'), SUM(state = 'delivered'), SUM(state = 'failed'),
+               MIN(CASE WHEN state = 'pending' THEN created_ms END), MAX(delivered_ms)
+             FROM outbox WHERE notifier = ?1",
+        )?;
+        let mut out = Vec::new();
+        for name in names {
+            let status = statement.query_row(params![name], |row| {
+                Ok(NotifierStatus {
+                    name: name.clone(),
+                    pending: row.get::<_, Option<i64>>(0)?.unwrap_or(0) as u64,
+                    delivered: row.get::<_, Option<i64>>(1)?.unwrap_or(0) as u64,
+                    failed: row.get::<_, Option<i64>>(2)?.unwrap_or(0) as u64,
+                    oldest_pending_ms: row.get(3)?,
+                    last_delivered_ms: row.get(4)?,
+                })
+            })?;
+            out.push(status);
+        }
+        Ok(out)
+    }
+
+    /// Latest delivery errors, newest first; of one notifier or all.
+    pub fn delivery_errors(
+        &self,
+        notifier: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryErrorRecord>, OutboxError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached(
+            "SELECT at_ms, notifier, reason, message, notification_id, attempt FROM delivery_errors
+             WHERE ?1 IS NULL OR notifier = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![notifier, limit as i64], |row| {
+            Ok(DeliveryErrorRecord {
+                at_ms: row.get(0)?,
+                notifier: row.get(1)?,
+                reason: row.get(2)?,
+                message: row.get(3)?,
+                notification_id: row.get(4)?,
+                attempt: row.get::<_, i64>(5)? as u32,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Live alerts, of one rule or all.
+    pub fn alerts(&self, rule: Option<&str>) -> Result<Vec<AlertInstance>, OutboxError> {
+        let conn = self.lock();
+        let mut statement =
+            conn.prepare_cached("SELECT body FROM alerts WHERE ?1 IS NULL OR rule = ?1")?;
+        let mut alerts = Vec::new();
+        for body in statement.query_map(params![rule], |row| row.get::<_, String>(0))? {
+            alerts.push(serde_json::from_str::<AlertInstance>(&body?)?);
+        }
+        alerts.sort_by(|a, b| {
+            b.starts_ms
+                .cmp(&a.starts_ms)
+                .then(a.fingerprint.cmp(&b.fingerprint))
+        });
+        Ok(alerts)
+    }
+
+    /// A rule's history, newest first.
+    pub fn history(&self, rule: &str, limit: usize) -> Result<Vec<HistoryEntry>, OutboxError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached(
+            "SELECT at_ms, rule, fingerprint, series, event, detail FROM history
+             WHERE rule = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![rule, limit as i64], |row| {
+            Ok(HistoryEntry {
+                at_ms: row.get(0)?,
+                rule: row.get(1)?,
+                fingerprint: row.get(2)?,
+                series: row.get(3)?,
+                event: row.get(4)?,
+                detail: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a new silence and returns it with its id.
+    pub fn insert_silence(&self, silence: &Silence) -> Result<Silence, OutboxError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute("INSERT INTO silences (body) VALUES ('{}')", [])?;
+        let id = tx.last_insert_rowid();
+        let stored = Silence {
+            id,
+            ..silence.clone()
+        };
+        tx.execute(
+            "UPDATE silences SET body = ?2 WHERE id = ?1",
+            params![id, serde_json::to_string(&stored)?],
+        )?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Expires a silence; `None` when there is none with this id.
+    pub fn expire_silence(&self, id: i64, now_ms: i64) -> Result<Option<Silence>, OutboxError> {
+        let conn = self.lock();
+        let body: Option<String> = conn
+            .query_row(
+                "SELECT body FROM silences WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(body) = body else {
+            return Ok(None);
+        };
+        let mut silence: Silence = serde_json::from_str(&body)?;
+        if silence.expired_ms.is_none() {
+            silence.expired_ms = Some(now_ms);
+        }
+        conn.execute(
+            "UPDATE silences SET body = ?2 WHERE id = ?1",
+            params![id, serde_json::to_string(&silence)?],
+        )?;
+        Ok(Some(silence))
+    }
+
+    pub fn silences(&self) -> Result<Vec<Silence>, OutboxError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached("SELECT body FROM silences ORDER BY id")?;
+        let mut silences = Vec::new();
+        for body in statement.query_map([], |row| row.get::<_, String>(0))? {
+            silences.push(serde_json::from_str(&body?)?);
+        }
+        Ok(silences)
+    }
+
+    /// Deletes delivered/failed rows and history older than `before_ms`.
+    pub fn prune(&self, before_ms: i64) -> Result<(), OutboxError> {
+        let conn = self.lock();
+        conn.execute(
+            "DELETE FROM outbox WHERE state != 'pending' AND created_ms < ?1",
+            params![before_ms],
+        )?;
+        conn.execute("DELETE FROM history WHERE at_ms < ?1", params![before_ms])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

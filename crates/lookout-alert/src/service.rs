@@ -1,0 +1,402 @@
+//! The running alerting: one evaluator thread and one delivery task per notifier.
+//!
+//! ```text
+//!  anomaly tracker ──(bounded channel)──► evaluator thread ──(one transaction)──► alerts.db
+//!   (engine threads)                       rules, groups,         alerts, groups,      │ outbox
+//!                                          silences, timers       history, outbox rows │
+//!                                                                  wake ──► delivery task per notifier
+//!                                                                           due rows → notifier → mark
+//! ```
+//!
+//! The channel is bounded: when it is full the sender waits (back-pressure on the engine,
+//! which the server turns into 429s), it never drops an event. A notifier that is down
+//! or slow only delays its own task; its rows are retried with back-off and jitter.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use tokio::sync::Notify;
+
+use crate::backoff::{jitter_rng, Backoff};
+use crate::evaluator::{Evaluator, EvaluatorOptions};
+use crate::metrics::AlertMetrics;
+use crate::model::{now_ms, AnomalyEvent};
+use crate::notify::{Notifier, FAILURE_REASONS};
+use crate::outbox::{AlertDb, OutboxError};
+use crate::rules::CompiledRule;
+use crate::silence::{InhibitRule, Silence, SilenceError};
+
+/// Everything alerting needs to start.
+pub struct AlertingConfig {
+    pub rules: Vec<CompiledRule>,
+    pub notifiers: Vec<Notifier>,
+    pub inhibit: Vec<InhibitRule>,
+    pub options: EvaluatorOptions,
+    /// The alert database (e.g. `<data_dir>/alerts.db`).
+    pub db_path: PathBuf,
+    /// Capacity of the bounded event channel.
+    pub event_capacity: usize,
+    /// How often timers are checked.
+    pub tick: Duration,
+    pub backoff: Backoff,
+}
+
+impl AlertingConfig {
+    pub fn new(rules: Vec<CompiledRule>, notifiers: Vec<Notifier>, db_path: PathBuf) -> Self {
+        AlertingConfig {
+            rules,
+            notifiers,
+            inhibit: vec![InhibitRule::status_check_default()],
+            options: EvaluatorOptions::default(),
+            db_path,
+            event_capacity: 65_536,
+            tick: Duration::from_millis(20),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error(transparent)]
+    Db(#[from] OutboxError),
+    #[error(transparent)]
+    Silence(#[from] SilenceError),
+    #[error("alerting is stopped")]
+    Stopped,
+    #[error("starting the alert evaluator thread: {0}")]
+    Thread(std::io::Error),
+}
+
+enum Control {
+    Silence(Silence),
+    Expire(i64),
+    Stop,
+}
+
+/// The handle the server keeps: forward events, manage silences, read state.
+#[derive(Clone)]
+pub struct AlertHandle {
+    events: Sender<AnomalyEvent>,
+    control: Sender<Control>,
+    pub db: Arc<AlertDb>,
+    pub metrics: Arc<AlertMetrics>,
+    pub rules: Arc<Vec<CompiledRule>>,
+    pub notifier_names: Arc<Vec<String>>,
+}
+
+impl AlertHandle {
+    /// Hands an anomaly event to the evaluator; waits for room when the channel is full
+    /// (back-pressure), never drops it. Returns false once alerting has stopped.
+    pub fn forward(&self, event: AnomalyEvent) -> bool {
+        self.metrics.events.fetch_add(1, Ordering::Relaxed);
+        match self.events.try_send(event) {
+            Ok(()) => true,
+            Err(TrySendError::Full(event)) => {
+                self.metrics
+                    .events_backpressure
+                    .fetch_add(1, Ordering::Relaxed);
+                self.events.send(event).is_ok()
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// Stores a silence (its id is assigned) and applies it. Blocking (SQLite).
+    pub fn add_silence(&self, silence: Silence) -> Result<Silence, AlertError> {
+        silence.validate()?;
+        let stored = self.db.insert_silence(&silence)?;
+        self.control
+            .send(Control::Silence(stored.clone()))
+            .map_err(|_| AlertError::Stopped)?;
+        Ok(stored)
+    }
+
+    /// Expires a silence now; `None` when no silence has this id. Blocking (SQLite).
+    pub fn expire_silence(&self, id: i64) -> Result<Option<Silence>, AlertError> {
+        let expired = self.db.expire_silence(id, now_ms())?;
+        if expired.is_some() {
+            self.control
+                .send(Control::Expire(id))
+                .map_err(|_| AlertError::Stopped)?;
+        }
+        Ok(expired)
+    }
+}
+
+/// Alerting while it runs; [`AlertService::stop`] ends it.
+pub struct AlertService {
+    handle: AlertHandle,
+    thread: Option<JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl AlertService {
+    /// Opens the database, restores the state of an earlier run and starts the evaluator
+    /// thread and the delivery tasks (on the current tokio runtime). Rows left pending by
+    /// an earlier run (even one killed with `kill -9`) are delivered first.
+    pub fn start(config: AlertingConfig) -> Result<AlertService, AlertError> {
+        let writer = AlertDb::open(&config.db_path)?;
+        let db = Arc::new(AlertDb::open(&config.db_path)?);
+        let names: Vec<String> = config.notifiers.iter().map(|n| n.name.clone()).collect();
+        let metrics = Arc::new(AlertMetrics::new(&names, FAILURE_REASONS));
+        let mut evaluator = Evaluator::new(config.rules.clone(), config.inhibit, config.options);
+        let (alerts, groups) = writer.load_state()?;
+        evaluator.restore(alerts, groups, now_ms());
+        for silence in writer.silences()? {
+            if !silence.finished_at(now_ms()) {
+                evaluator.silences_mut().upsert(silence)?;
+            }
+        }
+        let (events_tx, events_rx) = bounded(config.event_capacity.max(1));
+        let (control_tx, control_rx) = bounded(64);
+        let wakers: BTreeMap<String, Arc<Notify>> = names
+            .iter()
+            .map(|name| (name.clone(), Arc::new(Notify::new())))
+            .collect();
+        let thread_wakers = wakers.clone();
+        let thread_metrics = Arc::clone(&metrics);
+        let tick = config.tick;
+        let thread = std::thread::Builder::new()
+            .name("lookout-alert".into())
+            .spawn(move || {
+                evaluate(
+                    evaluator,
+                    writer,
+                    events_rx,
+                    control_rx,
+                    tick,
+                    thread_wakers,
+                    thread_metrics,
+                )
+            })
+            .map_err(AlertError::Thread)?;
+        let tasks = config
+            .notifiers
+            .into_iter()
+            .map(|notifier| {
+                let waker = Arc::clone(&wakers[&notifier.name]);
+                tokio::spawn(deliver(
+                    notifier,
+                    Arc::clone(&db),
+                    waker,
+                    Arc::clone(&metrics),
+                    config.backoff,
+                ))
+            })
+            .collect();
+        Ok(AlertService {
+            handle: AlertHandle {
+                events: events_tx,
+                control: control_tx,
+                db,
+                metrics,
+                rules: Arc::new(config.rules),
+                notifier_names: Arc::new(names),
+            },
+            thread: Some(thread),
+            tasks,
+        })
+    }
+
+    pub fn handle(&self) -> AlertHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the evaluator (its last changes are written) and the delivery tasks; rows not
+    /// yet delivered stay in the outbox for the next start.
+    pub fn stop(mut self) {
+        let _ = self.handle.control.send(Control::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for AlertService {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if self.thread.is_some() {
+            let _ = self.handle.control.send(Control::Stop);
+        }
+    }
+}
+
+/// The evaluator thread: events and control messages in, transactions out.
+fn evaluate(
+    mut evaluator: Evaluator,
+    db: AlertDb,
+    events: Receiver<AnomalyEvent>,
+    control: Receiver<Control>,
+    tick: Duration,
+    wakers: BTreeMap<String, Arc<Notify>>,
+    metrics: Arc<AlertMetrics>,
+) {
+    let mut next_tick = Instant::now();
+    let mut last_prune = Instant::now();
+    loop {
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        crossbeam_channel::select! {
+            recv(events) -> event => match event {
+                Ok(event) => evaluator.handle(&event, now_ms()),
+                Err(_) => return persist(&mut evaluator, &db, &wakers, &metrics),
+            },
+            recv(control) -> message => match message {
+                Ok(Control::Silence(silence)) => {
+                    if let Err(error) = evaluator.silences_mut().upsert(silence) {
+                        tracing::warn!(%error, "silence not applied");
+                    }
+                }
+                Ok(Control::Expire(id)) => {
+                    evaluator.silences_mut().expire(id, now_ms());
+                }
+                Ok(Control::Stop) | Err(_) => return persist(&mut evaluator, &db, &wakers, &metrics),
+            },
+            default(wait) => {}
+        }
+        // Take what else is waiting, so a burst becomes one transaction.
+        for _ in 0..16_384 {
+            match events.try_recv() {
+                Ok(event) => evaluator.handle(&event, now_ms()),
+                Err(_) => break,
+            }
+        }
+        if Instant::now() >= next_tick {
+            evaluator.tick(now_ms());
+            next_tick = Instant::now() + tick;
+        }
+        persist(&mut evaluator, &db, &wakers, &metrics);
+        if last_prune.elapsed() >= Duration::from_secs(3600) {
+            last_prune = Instant::now();
+            if let Err(error) = db.prune(now_ms() - 30 * 86_400_000) {
+                tracing::warn!(%error, "pruning the alert database failed");
+            }
+        }
+    }
+}
+
+/// Writes the evaluator's changes and wakes the notifiers that got rows.
+fn persist(
+    evaluator: &mut Evaluator,
+    db: &AlertDb,
+    wakers: &BTreeMap<String, Arc<Notify>>,
+    metrics: &AlertMetrics,
+) {
+    let changes = evaluator.take_changes();
+    if changes.is_empty() {
+        return;
+    }
+    for attempt in 0..5u32 {
+        match db.apply(&changes) {
+            Ok(queued) => {
+                metrics
+                    .notifications
+                    .fetch_add(changes.outgoing.len() as u64, Ordering::Relaxed);
+                for name in queued {
+                    if let Some(waker) = wakers.get(&name) {
+                        waker.notify_one();
+                    }
+                }
+                return;
+            }
+            Err(error) => {
+                metrics.outbox_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, attempt, "writing alert state and outbox failed");
+                std::thread::sleep(Duration::from_millis(50 << attempt));
+            }
+        }
+    }
+}
+
+/// One notifier's delivery loop.
+async fn deliver(
+    notifier: Notifier,
+    db: Arc<AlertDb>,
+    waker: Arc<Notify>,
+    metrics: Arc<AlertMetrics>,
+    backoff: Backoff,
+) {
+    let mut rng = jitter_rng(&notifier.name);
+    let name = notifier.name.clone();
+    loop {
+        let due = {
+            let db = Arc::clone(&db);
+            let name = name.clone();
+            tokio::task::spawn_blocking(move || db.due(&name, now_ms(), 32)).await
+        };
+        let rows = match due {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(error)) => {
+                tracing::error!(notifier = %name, %error, "reading the outbox failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(_) => return,
+        };
+        if rows.is_empty() {
+            let next = db.next_due(&name).ok().flatten();
+            let wait_ms = next.map_or(1_000, |at| (at - now_ms()).clamp(0, 1_000));
+            tokio::select! {
+                _ = waker.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
+            }
+            continue;
+        }
+        for row in rows {
+            let result = notifier.deliver(&row.notification).await;
+            let now = now_ms();
+            let outcome = match result {
+                Ok(()) => {
+                    metrics.delivered(&name);
+                    if row.attempts == 0 {
+                        if let Some(detected) = row
+                            .notification
+                            .firing
+                            .iter()
+                            .map(|alert| alert.detected_ms)
+                            .filter(|ms| *ms > 0)
+                            .max()
+                        {
+                            metrics.observe_latency(Duration::from_millis(
+                                (now - detected).max(0) as u64
+                            ));
+                        }
+                    }
+                    db.mark_delivered(row.id, now).map(|_| ())
+                }
+                Err(error) => {
+                    metrics.failed(&name, error.reason);
+                    let delay = backoff.delay(row.attempts + 1, &mut rng);
+                    tracing::warn!(
+                        notifier = %name,
+                        kind = notifier.type_name(),
+                        reason = error.reason,
+                        error = %error.message,
+                        attempt = row.attempts + 1,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "alert delivery failed"
+                    );
+                    db.mark_failed(&row, now, now + delay.as_millis() as i64, error.reason, &error.message)
+                        .map(|given_up| {
+                            if given_up {
+                                tracing::error!(notifier = %name, id = %row.notification.id, "alert delivery given up after 24 hours");
+                            }
+                        })
+                }
+            };
+            if let Err(error) = outcome {
+                tracing::error!(notifier = %name, %error, "recording a delivery result failed");
+            }
+        }
+    }
+}
