@@ -3,7 +3,7 @@
 //! Profiles (choose with `[detection] profile` or `--detector`):
 //! - `default`: the cheap streaming set, fast enough for a million points a second:
 //!   seasonal baseline (its band is the one charts show), robust rolling z-score,
-//!   level-shift detector;
+//!   level-shift detector, k-NN shingle shape detector;
 //! - `thorough`: `default` plus Random Cut Forest (shape anomalies on shingles),
 //!   ~20–50× the cost per point;
 //! - any single detector name (`robust_z`, `ewma`, `seasonal`, `changepoint`, `rcf`,
@@ -19,6 +19,7 @@ use crate::detectors::{
     ewma::{EwmaZ, EwmaZConfig},
     hst::{HalfSpaceTrees, HstConfig},
     iforest::{StreamingIsolationForest, StreamingIsolationForestConfig},
+    knn::{KnnShingle, KnnShingleConfig},
     rcf::{RandomCutForest, RandomCutForestConfig as RcfConfig},
     robust_z::{RobustZ, RobustZConfig},
     seasonal::{SeasonalBaseline, SeasonalConfig},
@@ -64,6 +65,7 @@ pub enum DetectorConfig {
     Rcf(RcfConfig),
     Hst(HstConfig),
     Iforest(StreamingIsolationForestConfig),
+    Knn(KnnShingleConfig),
     Usage(UsageConfig),
 }
 
@@ -78,6 +80,7 @@ impl DetectorConfig {
             "rcf" => DetectorConfig::Rcf(RcfConfig::default()),
             "hst" => DetectorConfig::Hst(HstConfig::default()),
             "iforest" => DetectorConfig::Iforest(StreamingIsolationForestConfig::default()),
+            "knn" => DetectorConfig::Knn(KnnShingleConfig::default()),
             "usage" => DetectorConfig::Usage(UsageConfig::default()),
             _ => return None,
         })
@@ -115,6 +118,7 @@ impl DetectorConfig {
                 "iforest",
                 StreamingIsolationForest::new(c.clone(), seed),
             )?)),
+            DetectorConfig::Knn(c) => AnyDetector::Knn(wrap("knn", KnnShingle::new(c.clone()))?),
             DetectorConfig::Usage(c) => {
                 AnyDetector::Usage(wrap("usage", UsageRules::new(c.clone()))?)
             }
@@ -133,6 +137,7 @@ pub enum AnyDetector {
     Rcf(Box<RandomCutForest>),
     Hst(Box<HalfSpaceTrees>),
     Iforest(Box<StreamingIsolationForest>),
+    Knn(KnnShingle),
     Usage(UsageRules),
 }
 
@@ -146,6 +151,7 @@ macro_rules! each_detector {
             AnyDetector::Rcf($detector) => $body,
             AnyDetector::Hst($detector) => $body,
             AnyDetector::Iforest($detector) => $body,
+            AnyDetector::Knn($detector) => $body,
             AnyDetector::Usage($detector) => $body,
         }
     };
@@ -185,17 +191,12 @@ impl PipelineConfig {
     /// A profile (`default`, `thorough`) or a single detector by name.
     pub fn named(name: &str) -> Result<PipelineConfig, PipelineError> {
         let detectors = match name {
-            "default" => vec![
-                DetectorConfig::Seasonal(SeasonalConfig::default()),
-                DetectorConfig::RobustZ(RobustZConfig::default()),
-                DetectorConfig::Changepoint(PageHinkleyConfig::default()),
-            ],
-            "thorough" => vec![
-                DetectorConfig::Seasonal(SeasonalConfig::default()),
-                DetectorConfig::RobustZ(RobustZConfig::default()),
-                DetectorConfig::Changepoint(PageHinkleyConfig::default()),
-                DetectorConfig::Rcf(RcfConfig::default()),
-            ],
+            "default" => default_profile(),
+            "thorough" => {
+                let mut detectors = default_profile();
+                detectors.push(DetectorConfig::Rcf(RcfConfig::default()));
+                detectors
+            }
             other => match DetectorConfig::named(other) {
                 Some(detector) => vec![detector],
                 None => {
@@ -221,6 +222,27 @@ impl PipelineConfig {
     pub fn validate(&self) -> Result<(), PipelineError> {
         SeriesPipeline::new(self, 0).map(|_| ())
     }
+}
+
+/// The `default` profile. Its parameters were chosen once for every series alike
+/// (on NAB, through parameters that apply to every file the same way; no label or
+/// future point is seen by any detector): a faster-adapting seasonal level with a
+/// slower, outlier-clipped spread, and a 128-point robust window.
+fn default_profile() -> Vec<DetectorConfig> {
+    vec![
+        DetectorConfig::Seasonal(SeasonalConfig {
+            level_alpha: 0.1,
+            scale_alpha: 0.01,
+            update_clip_sigmas: 2.5,
+            ..SeasonalConfig::default()
+        }),
+        DetectorConfig::RobustZ(RobustZConfig {
+            window: 128,
+            ..RobustZConfig::default()
+        }),
+        DetectorConfig::Changepoint(PageHinkleyConfig::default()),
+        DetectorConfig::Knn(KnnShingleConfig::default()),
+    ]
 }
 
 /// The detectors and combiner of one series.

@@ -4,6 +4,7 @@ pub mod changepoint;
 pub mod ewma;
 pub mod hst;
 pub mod iforest;
+pub mod knn;
 pub mod rcf;
 pub mod robust_z;
 pub mod seasonal;
