@@ -25,9 +25,14 @@ pub const CLOUDWATCH_METRICS: &[&str] = &[
     "CPUUtilization",
     "NetworkIn",
     "NetworkOut",
+    "NetworkPacketsIn",
+    "NetworkPacketsOut",
     "DiskReadBytes",
     "DiskWriteBytes",
+    "StatusCheckFailed",
+    "CPUCreditBalance",
 ];
+pub const CLOUDWATCH_TAG_LABELS: &[&str] = &["Name"];
 pub const CLOUDWATCH_STATISTIC: &str = "Average";
 pub const CLOUDWATCH_STATISTICS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCount"];
 pub const CLOUDWATCH_BACKFILL: Duration = Duration::from_secs(3 * 86_400);

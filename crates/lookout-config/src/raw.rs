@@ -114,6 +114,8 @@ pub struct RawCloudWatchSource {
     pub dimensions: Field<StringMap>,
     pub instance_ids: Field<Vec<String>>,
     pub tag_filters: Field<BTreeMap<String, Vec<String>>>,
+    pub tag_labels: Field<Vec<String>>,
+    pub extra_metrics: Field<BTreeMap<String, Vec<String>>>,
     pub backfill: Field<String>,
     pub labels: Field<StringMap>,
 }

@@ -103,6 +103,11 @@ pub struct CloudWatchSourceConfig {
     pub instance_ids: Vec<String>,
     /// EC2 tag filters: tag name → accepted values.
     pub tag_filters: BTreeMap<String, Vec<String>>,
+    /// EC2 tags copied onto every series of the instance as `tag_<snake_case name>` labels.
+    pub tag_labels: Vec<String>,
+    /// Further per-instance metrics: namespace → metric names (e.g. `CWAgent` →
+    /// `mem_used_percent`), found with ListMetrics by their `InstanceId` dimension.
+    pub extra_metrics: BTreeMap<String, Vec<String>>,
     /// How much history to fetch at start.
     pub backfill: Duration,
     pub labels: BTreeMap<String, String>,

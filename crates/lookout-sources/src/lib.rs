@@ -15,7 +15,10 @@
 //! Sources:
 //! - [`host`]: this machine's CPU, memory, disks, network and load from Linux `/proc`;
 //!   every series is documented in `HOST_METRICS.md`.
+//! - [`cloudwatch`]: EC2 instances' metrics through AWS CloudWatch `GetMetricData`;
+//!   see `CLOUDWATCH.md`.
 
+pub mod cloudwatch;
 pub mod host;
 mod polling;
 mod shutdown;

@@ -163,6 +163,29 @@ impl Checker<'_, '_, '_> {
                 None => Ok(filters.clone()),
             },
         );
+        let tag_labels = self.string_list(
+            context,
+            "tag_labels",
+            &raw.tag_labels,
+            defaults::CLOUDWATCH_TAG_LABELS,
+        );
+        let extra_metrics = self.value(
+            context,
+            "extra_metrics",
+            &raw.extra_metrics,
+            Default::default(),
+            |sets| {
+                if let Some(namespace) = sets.keys().find(|namespace| namespace.is_empty()) {
+                    return Err(format!("namespace {namespace:?} is empty"));
+                }
+                match sets.iter().find(|(_, metrics)| metrics.is_empty()) {
+                    Some((namespace, _)) => Err(format!(
+                        "namespace {namespace:?} lists no metric (e.g. CWAgent = [\"mem_used_percent\"])"
+                    )),
+                    None => Ok(sets.clone()),
+                }
+            },
+        );
         CloudWatchSourceConfig {
             region,
             endpoint,
@@ -191,6 +214,8 @@ impl Checker<'_, '_, '_> {
             ),
             instance_ids,
             tag_filters,
+            tag_labels,
+            extra_metrics,
             backfill: self.duration(
                 context,
                 "backfill",
