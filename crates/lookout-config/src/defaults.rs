@@ -48,6 +48,20 @@ pub const MIN_DEVIATION: f64 = 0.0;
 pub const HYSTERESIS_ENTER: f64 = 0.9;
 pub const HYSTERESIS_EXIT: f64 = 0.7;
 
+pub const USAGE_IDLE_MAX_PERCENT: f64 = 1.0;
+pub const USAGE_IDLE_SAMPLES: u32 = 3;
+pub const USAGE_UNDERUSED_MAX_PERCENT: f64 = 30.0;
+pub const USAGE_UNDERUSED_SAMPLES: u32 = 3;
+pub const USAGE_JUMP_FACTOR: f64 = 1.0;
+pub const USAGE_MIN_JUMP_POINTS: f64 = 10.0;
+pub const USAGE_RIGHTSIZE_AFTER: Duration = Duration::from_secs(14 * 86_400);
+pub const USAGE_CPU_METRICS: &[&str] = &[
+    "host_cpu_utilization_percent",
+    "CPUUtilization",
+    "node_cpu_utilization_percent",
+];
+pub const USAGE_MACHINE_LABELS: &[&str] = &["instance_id", "host", "instance"];
+
 pub const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const NOTIFIER_TYPES: &[&str] = &["alertmanager", "webhook", "email", "sns", "slack"];
 pub const SMTP_PORT: u16 = 587;

@@ -36,6 +36,7 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
             "[[detection.override]]",
             with(struct_fields::<RawOverride>(), &[]),
         ),
+        ("[usage]", with(struct_fields::<RawUsage>(), &[])),
         ("[alert]", with(&[], ALERT_KEYS)),
         (
             "[[alert.notifier]]",

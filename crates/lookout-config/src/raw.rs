@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub storage: RawStorage,
     pub sources: Vec<RawSourceEntry>,
     pub detection: RawDetection,
+    pub usage: RawUsage,
     pub overrides: Vec<Located<RawOverride>>,
     pub notifiers: Vec<Located<RawNotifier>>,
     pub rules: Vec<Located<RawRule>>,
@@ -143,6 +144,21 @@ pub struct RawDetection {
     pub hysteresis_enter: Field<f64>,
     pub hysteresis_exit: Field<f64>,
     pub params: Field<toml::Table>,
+}
+
+/// `[usage]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUsage {
+    pub idle_max_percent: Field<f64>,
+    pub idle_samples: Field<i64>,
+    pub underused_max_percent: Field<f64>,
+    pub underused_samples: Field<i64>,
+    pub jump_factor: Field<f64>,
+    pub min_jump_points: Field<f64>,
+    pub rightsize_after: Field<String>,
+    pub cpu_metrics: Field<Vec<String>>,
+    pub machine_labels: Field<Vec<String>>,
 }
 
 /// `[[detection.override]]`

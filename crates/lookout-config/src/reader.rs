@@ -18,7 +18,7 @@ use crate::raw::*;
 type Node<'t> = Spanned<DeValue<'t>>;
 
 pub(crate) const TOP_LEVEL_SECTIONS: &[&str] =
-    &["server", "storage", "source", "detection", "alert"];
+    &["server", "storage", "source", "detection", "usage", "alert"];
 pub(crate) const ALERT_KEYS: &[&str] = &["notifier", "rule"];
 
 /// Converts byte offsets to lines and accumulates errors for one file.
@@ -101,6 +101,7 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
                 }
             }
             "detection" => read_detection(reporter, node, &mut raw),
+            "usage" => raw.usage = read_table(reporter, "[usage]", node, &[]),
             "alert" => read_alert(reporter, node, &mut raw),
             _ => {
                 let line = reporter.line_of(key.span().start);

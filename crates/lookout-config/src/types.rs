@@ -14,6 +14,7 @@ pub struct Config {
     /// The `[[source]]` tables, in file order.
     pub sources: Vec<SourceConfig>,
     pub detection: DetectionConfig,
+    pub usage: UsageConfig,
     pub alert: AlertConfig,
 }
 
@@ -210,6 +211,29 @@ pub struct DetectionOverride {
     pub hysteresis_enter: Option<f64>,
     pub hysteresis_exit: Option<f64>,
     pub params: toml::Table,
+}
+
+/// `[usage]`: machine usage states and right-sizing hints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageConfig {
+    /// CPU % at or below which a sample counts as idle.
+    pub idle_max_percent: f64,
+    /// Consecutive idle samples before a machine is `idle`.
+    pub idle_samples: u32,
+    /// CPU % at or below which a sample counts as underused.
+    pub underused_max_percent: f64,
+    /// Consecutive underused samples before a machine is `underused`.
+    pub underused_samples: u32,
+    /// Relative change between consecutive samples that makes a surge or sharp drop.
+    pub jump_factor: f64,
+    /// Smallest change, in percentage points, of a surge or sharp drop.
+    pub min_jump_points: f64,
+    /// How long a machine must stay idle or underused before a right-sizing hint.
+    pub rightsize_after: Duration,
+    /// Metric names holding a machine's CPU utilization in percent.
+    pub cpu_metrics: Vec<String>,
+    /// Labels naming the machine, the first present wins.
+    pub machine_labels: Vec<String>,
 }
 
 /// `[alert]`

@@ -4,6 +4,7 @@
 mod alert;
 mod detection;
 mod sources;
+mod usage;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
         .map(|entry| checker.source(entry))
         .collect();
     let detection = checker.detection(&raw.detection, &raw.overrides);
+    let usage = checker.usage(&raw.usage);
     let notifiers = checker.notifiers(&raw.notifiers);
     let notifier_names: Vec<&str> = raw
         .notifiers
@@ -63,6 +65,7 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
         storage,
         sources,
         detection,
+        usage,
         alert: AlertConfig { notifiers, rules },
     }
 }
