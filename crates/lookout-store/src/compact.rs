@@ -205,6 +205,9 @@ pub(crate) fn finish(
             )
             .context("deleting anomalies past retention")? as u64;
     }
+    if plan.raw_cutoff != i64::MIN {
+        report.deleted_raw += crate::seal::prune_blocks(&tx, plan.raw_cutoff)?;
+    }
     write_meta(&tx, meta::ROLLUP_1M_UNTIL, plan.minute_to)?;
     write_meta(&tx, meta::ROLLUP_1H_UNTIL, plan.hour_to)?;
     write_meta(&tx, meta::RAW_HORIZON, plan.raw_cutoff)?;

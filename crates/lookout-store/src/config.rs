@@ -36,10 +36,13 @@ pub struct StoreConfig {
     pub reader_cache_mib: usize,
     /// Series rolled up and pruned per compaction transaction; writes interleave between.
     pub compaction_series_per_step: usize,
-    /// The ingest log is merged into `samples` once it holds this many rows...
+    /// The head (committed rows held in memory and in the ingest log) is sealed into a
+    /// block of chunks once it holds this many rows...
     pub log_flush_rows: usize,
     /// ...or once its oldest row waited this long.
     pub log_flush_interval: Duration,
+    /// Rows written per sealing transaction; commits of new writes run in between.
+    pub seal_rows_per_step: usize,
 }
 
 impl Default for StoreConfig {
@@ -55,8 +58,9 @@ impl Default for StoreConfig {
             writer_cache_mib: 64,
             reader_cache_mib: 16,
             compaction_series_per_step: 64,
-            log_flush_rows: 500_000,
-            log_flush_interval: Duration::from_secs(30),
+            log_flush_rows: 262_144,
+            log_flush_interval: Duration::from_secs(10),
+            seal_rows_per_step: 32_768,
         }
     }
 }
@@ -91,6 +95,7 @@ impl StoreConfig {
                 "compaction_series_per_step",
                 self.compaction_series_per_step,
             ),
+            ("seal_rows_per_step", self.seal_rows_per_step),
         ] {
             if value == 0 {
                 return Err(StoreError::Config(format!("{name} must be at least 1")));

@@ -6,13 +6,17 @@
 
 mod anomalies;
 mod batch;
+mod chunk;
 mod compact;
 mod config;
 mod error;
+mod head;
 mod pool;
 mod query;
+mod raw;
 mod rollup;
 mod schema;
+mod seal;
 mod series;
 mod store;
 mod writer;

@@ -13,12 +13,11 @@
 //! over every sample in it, `score` the highest score, `is_anomaly` whether any sample was
 //! anomalous, and the band the widest one (lowest `lower`, highest `upper`).
 
-use std::collections::HashMap;
-
 use lookout_model::SeriesId;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
-use crate::error::SqlContext;
+use crate::chunk::HeadRow;
+use crate::raw::stored_rows;
 use crate::rollup::{read_rollups, Agg, RollupTable, HOUR_MS, MINUTE_MS};
 use crate::schema::HorizonSnapshot;
 use crate::StoreError;
@@ -65,7 +64,7 @@ pub struct SeriesPoints {
 }
 
 impl Point {
-    fn from_raw(
+    pub(crate) fn from_raw(
         ts_ms: i64,
         value: Option<f64>,
         score: Option<f64>,
@@ -148,7 +147,7 @@ pub(crate) fn bucket_width(from: i64, to_inclusive: i64, max_points: Option<usiz
 }
 
 /// Points of one series in `[from, to]`, downsampled to at most `max_points`.
-/// `logged` holds the series' rows of the ingest log in the raw segment (see [`read_log`]).
+/// `logged` holds the series' rows of the in-memory head in the raw segment.
 pub(crate) fn range_of_series(
     conn: &Connection,
     series: SeriesId,
@@ -199,27 +198,8 @@ fn read_raw(
     end: i64,
     points: &mut Vec<Point>,
 ) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT ts_ms, value, score, is_anomaly, lower, upper FROM samples
-             WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms",
-        )
-        .context("preparing a raw range read")?;
-    let rows = stmt
-        .query_map(rusqlite::params![series.0, start, end], |row| {
-            Ok(Point::from_raw(
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            ))
-        })
-        .context("reading raw samples")?;
-    for point in rows {
-        points.push(point.context("reading raw samples")?);
-    }
+    let rows = stored_rows(conn, series, start, end)?;
+    points.extend(rows.iter().map(HeadRow::point));
     Ok(())
 }
 
@@ -251,56 +231,6 @@ fn merge_sorted(out: &mut Vec<Point>, stored: Vec<Point>, logged: Vec<Point>) {
         };
         out.extend(next);
     }
-}
-
-const SELECT_LOG: &str = "SELECT series_id, ts_ms, value, score, is_anomaly, lower, upper
-    FROM samples_log
-    WHERE ts_ms >= ?1 AND ts_ms < ?2 AND series_id IN (SELECT value FROM json_each(?3))
-    ORDER BY ts_ms, rowid";
-
-/// Rows of the ingest log (samples not yet merged into `samples`) of `series` in
-/// `[start, end)`, per series, time-ordered, the last write of a duplicate kept.
-/// One scan of the log serves every series of a query.
-pub(crate) fn read_log(
-    conn: &Connection,
-    series: &[SeriesId],
-    start: i64,
-    end: i64,
-) -> Result<HashMap<SeriesId, Vec<Point>>, StoreError> {
-    let mut by_series: HashMap<SeriesId, Vec<Point>> = HashMap::new();
-    if start >= end || series.is_empty() {
-        return Ok(by_series);
-    }
-    let ids: Vec<i64> = series.iter().map(|id| id.0).collect();
-    let ids = serde_json::Value::from(ids).to_string();
-    let mut stmt = conn
-        .prepare_cached(SELECT_LOG)
-        .context("preparing an ingest log read")?;
-    let mut rows = stmt
-        .query(rusqlite::params![start, end, ids])
-        .context("reading the ingest log")?;
-    while let Some(row) = rows.next().context("reading the ingest log")? {
-        let read = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(SeriesId, Point)> {
-            Ok((
-                SeriesId(row.get(0)?),
-                Point::from_raw(
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                ),
-            ))
-        };
-        let (id, point) = read(row).context("reading the ingest log")?;
-        let points = by_series.entry(id).or_default();
-        match points.last_mut() {
-            Some(last) if last.ts_ms == point.ts_ms => *last = point,
-            _ => points.push(point),
-        }
-    }
-    Ok(by_series)
 }
 
 /// Groups time-ordered points into buckets of `width` aligned on `from`.
@@ -389,7 +319,7 @@ impl Bucket {
 /// The newest point of `series` in `(ts - lookback, ts]`: raw rows first, then the
 /// rollups when raw rows of that time were deleted (the last value of the newest
 /// bucket starting in the window, stamped with the bucket start).
-/// `logged` is the series' newest ingest-log point in the window, if any.
+/// `logged` is the series' newest point of the in-memory head in the window, if any.
 pub(crate) fn latest_point(
     conn: &Connection,
     series: SeriesId,
@@ -399,25 +329,9 @@ pub(crate) fn latest_point(
     logged: Option<Point>,
 ) -> Result<Option<Point>, StoreError> {
     let after = ts.saturating_sub(lookback_ms);
-    let raw = conn
-        .prepare_cached(
-            "SELECT ts_ms, value, score, is_anomaly, lower, upper FROM samples
-             WHERE series_id = ?1 AND ts_ms <= ?2 AND ts_ms > ?3 ORDER BY ts_ms DESC LIMIT 1",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(rusqlite::params![series.0, ts, after], |row| {
-                Ok(Point::from_raw(
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                ))
-            })
-            .optional()
-        })
-        .context("reading the latest sample")?;
+    let raw = stored_rows(conn, series, after.saturating_add(1), ts.saturating_add(1))?
+        .last()
+        .map(HeadRow::point);
     let newest = match (raw, logged) {
         (Some(stored), Some(logged)) if stored.ts_ms > logged.ts_ms => Some(stored),
         (stored, None) => stored,

@@ -261,23 +261,11 @@ pub(crate) fn rollup_raw_to_minutes(
         current: None,
         written: 0,
     };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT ts_ms, value, score, is_anomaly FROM samples
-             WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms",
-        )
-        .context("preparing the raw read for rollups")?;
-    let mut rows = stmt
-        .query(rusqlite::params![series.0, from, to])
-        .context("reading raw samples for rollups")?;
-    while let Some(row) = rows.next().context("reading raw samples for rollups")? {
-        let ts_ms: i64 = row.get(0).context("reading raw samples for rollups")?;
-        let value: Option<f64> = row.get(1).context("reading raw samples for rollups")?;
-        let score: Option<f64> = row.get(2).context("reading raw samples for rollups")?;
-        let is_anomaly: bool = row.get(3).context("reading raw samples for rollups")?;
+    for row in crate::raw::stored_rows(conn, series, from, to)? {
+        let score = (!row.score.is_nan()).then_some(row.score);
         let mut one = Agg::empty();
-        one.add_sample(ts_ms, value.unwrap_or(f64::NAN), score, is_anomaly);
-        writer.add(ts_ms, &one)?;
+        one.add_sample(row.ts_ms, row.value, score, row.is_anomaly);
+        writer.add(row.ts_ms, &one)?;
     }
     writer.flush()?;
     Ok(writer.written)

@@ -9,9 +9,9 @@ use crate::error::SqlContext;
 use crate::StoreError;
 
 /// Version stored in `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
-const SCHEMA: &str = "
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS series (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -30,15 +30,26 @@ CREATE TABLE IF NOT EXISTS samples (
     upper      REAL,
     PRIMARY KEY (series_id, ts_ms)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS samples_log (
-    series_id  INTEGER NOT NULL,
-    ts_ms      INTEGER NOT NULL,
-    value      REAL,
-    score      REAL,
-    is_anomaly INTEGER NOT NULL DEFAULT 0,
-    lower      REAL,
-    upper      REAL
+CREATE TABLE IF NOT EXISTS ingest_log (
+    id   INTEGER PRIMARY KEY,
+    rows BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS blocks (
+    id       INTEGER PRIMARY KEY,
+    min_ts   INTEGER NOT NULL,
+    max_ts   INTEGER NOT NULL,
+    rows     INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS blocks_by_max_ts ON blocks (max_ts);
+CREATE TABLE IF NOT EXISTS sample_chunks (
+    block     INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    min_ts    INTEGER NOT NULL,
+    max_ts    INTEGER NOT NULL,
+    rows      BLOB NOT NULL,
+    PRIMARY KEY (block, series_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS samples_1m (
     series_id     INTEGER NOT NULL,
     bucket_ts     INTEGER NOT NULL,
@@ -147,10 +158,32 @@ pub(crate) fn open_writer(path: &Path, cache_mib: usize) -> Result<Connection, S
         });
     }
     conn.execute_batch(SCHEMA).map_err(open_error)?;
+    migrate_v1_log(&conn).map_err(open_error)?;
     conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
         .map_err(open_error)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// Version 1 logged rows in `samples_log` and merged them into `samples`: merge what a
+/// version-1 database left there, then drop the table.
+fn migrate_v1_log(conn: &Connection) -> rusqlite::Result<()> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'samples_log'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !exists {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "BEGIN;
+         INSERT OR REPLACE INTO samples (series_id, ts_ms, value, score, is_anomaly, lower, upper)
+             SELECT series_id, ts_ms, value, score, is_anomaly, lower, upper
+             FROM samples_log ORDER BY series_id, ts_ms, rowid;
+         DROP TABLE samples_log;
+         COMMIT;",
+    )
 }
 
 /// Opens a read-only connection for queries.

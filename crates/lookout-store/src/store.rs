@@ -14,9 +14,10 @@ use crate::anomalies;
 use crate::batch::{Ticket, WriteBatch};
 use crate::compact::CompactionReport;
 use crate::error::Rejected;
+use crate::head::Head;
 use crate::pool::ReadPool;
 use crate::query::{
-    bucket_width, latest_point, plan_segments, range_of_series, read_log, Point, SeriesPoints,
+    bucket_width, latest_point, plan_segments, range_of_series, Point, SeriesPoints,
 };
 use crate::schema::{open_writer, Horizons};
 use crate::series::{SeriesInfo, SeriesRegistry};
@@ -35,6 +36,7 @@ pub struct Store {
     writer: Option<JoinHandle<()>>,
     registry: Arc<SeriesRegistry>,
     horizons: Arc<Horizons>,
+    head: Arc<Head>,
     readers: ReadPool,
 }
 
@@ -60,11 +62,13 @@ impl Store {
         let conn = open_writer(&path, config.writer_cache_mib)?;
         let registry = Arc::new(SeriesRegistry::load(&conn)?);
         let horizons = Arc::new(Horizons::load(&conn)?);
+        let head = Arc::new(Head::default());
         let writer = Writer::new(
             conn,
             Arc::clone(&registry),
             Arc::clone(&horizons),
             config.clone(),
+            Arc::clone(&head),
         )?;
         let (commands, receiver) = bounded(config.queue_capacity);
         let handle = std::thread::Builder::new()
@@ -79,6 +83,7 @@ impl Store {
             writer: Some(handle),
             registry,
             horizons,
+            head,
             readers,
         })
     }
@@ -214,15 +219,16 @@ impl Store {
     ) -> Result<Vec<SeriesPoints>, StoreError> {
         let conn = self.readers.get()?;
         let horizons = self.horizons.snapshot();
+        let width = bucket_width(from_ms, to_ms, max_points);
+        let segments = plan_segments(from_ms, to_ms, width, horizons);
+        // The head before the database: see `Head::points`.
+        let mut logged = self.head.points(series, segments.raw.0, segments.raw.1);
         let tx = conn
             .unchecked_transaction()
             .map_err(|source| StoreError::Sqlite {
                 context: "beginning a range read",
                 source,
             })?;
-        let width = bucket_width(from_ms, to_ms, max_points);
-        let segments = plan_segments(from_ms, to_ms, width, horizons);
-        let mut logged = read_log(&tx, series, segments.raw.0, segments.raw.1)?;
         let answer = series
             .iter()
             .map(|id| {
@@ -243,14 +249,17 @@ impl Store {
     ) -> Result<Vec<(SeriesId, Option<Point>)>, StoreError> {
         let conn = self.readers.get()?;
         let horizons = self.horizons.snapshot();
+        let window_start = ts_ms.saturating_sub(lookback_ms).saturating_add(1);
+        // The head before the database: see `Head::points`.
+        let mut logged = self
+            .head
+            .points(series, window_start, ts_ms.saturating_add(1));
         let tx = conn
             .unchecked_transaction()
             .map_err(|source| StoreError::Sqlite {
                 context: "beginning an instant read",
                 source,
             })?;
-        let window_start = ts_ms.saturating_sub(lookback_ms).saturating_add(1);
-        let mut logged = read_log(&tx, series, window_start, ts_ms.saturating_add(1))?;
         series
             .iter()
             .map(|id| {

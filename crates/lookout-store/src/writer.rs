@@ -1,20 +1,27 @@
-//! The single writer thread: drains queued batches, commits them in one transaction,
-//! acknowledges each, and runs compactions step by step in between.
+//! The single writer thread: drains queued batches, commits them in one transaction
+//! (one ingest log entry holding every row of the group), adds the rows to the in-memory
+//! head, acknowledges each batch, and in between seals head generations into blocks and
+//! runs compactions, step by step.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use lookout_model::{AnomalyId, AnomalyStatus, Domain, FeedbackLabel, FeedbackRecord, Severity};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use lookout_model::{
+    AnomalyId, AnomalyStatus, Domain, FeedbackLabel, FeedbackRecord, SeriesId, Severity,
+};
 use rusqlite::Connection;
 
 use crate::anomalies::{insert_feedback, update_status};
-use crate::batch::{AnomalyOp, CommitResult, SampleRow, WriteBatch};
+use crate::batch::{AnomalyOp, CommitResult, WriteBatch};
+use crate::chunk::{encode_log_row, HeadRow, LOG_ROW_BYTES};
 use crate::compact::{self, CompactionReport, Job, Plan};
 use crate::error::SqlContext;
+use crate::head::Head;
 use crate::schema::{meta, read_meta, Horizons};
+use crate::seal::{recover_blocks, replay_log, Seal};
 use crate::series::{insert_series, SeriesRegistry};
 use crate::{StoreConfig, StoreError};
 
@@ -52,34 +59,17 @@ pub(crate) struct Writer {
     /// Earliest late sample since the running (or last) compaction started; `i64::MAX`: none.
     dirty_from: i64,
     jobs: VecDeque<Job>,
-    /// Rows in `samples_log`, and when it was last merged into `samples`.
-    log_rows: usize,
-    last_log_flush: Instant,
+    /// Committed rows not yet sealed, shared with the readers.
+    head: Arc<Head>,
+    /// The block being sealed, if any.
+    seal: Option<Seal>,
+    next_block: i64,
+    /// Id of the newest ingest log entry.
+    last_log_id: i64,
 }
 
-const INSERT_SAMPLE: &str = "INSERT INTO samples_log
-    (series_id, ts_ms, value, score, is_anomaly, lower, upper)
-    VALUES (?, ?, ?, ?, ?, ?, ?)";
-
-/// Samples inserted per statement on the hot path: fewer statement steps per sample.
-const ROWS_PER_INSERT: usize = 64;
-const COLUMNS: usize = 7;
-
-/// `INSERT INTO samples_log ... VALUES (...), (...), ...` with [`ROWS_PER_INSERT`] rows.
-static INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let row = "(?, ?, ?, ?, ?, ?, ?)";
-    let rows = vec![row; ROWS_PER_INSERT].join(", ");
-    format!(
-        "INSERT INTO samples_log (series_id, ts_ms, value, score, is_anomaly, lower, upper) VALUES {rows}"
-    )
-});
-
-/// Rows sorted by series and time, then by arrival, so that `INSERT OR REPLACE` walks the
-/// table in key order and the last write of a duplicate wins.
-const MERGE_LOG: &str = "INSERT OR REPLACE INTO samples
-    (series_id, ts_ms, value, score, is_anomaly, lower, upper)
-    SELECT series_id, ts_ms, value, score, is_anomaly, lower, upper
-    FROM samples_log ORDER BY series_id, ts_ms, rowid";
+/// How long the writer sleeps when idle before checking whether the head is due a seal.
+const IDLE_TICK: Duration = Duration::from_millis(250);
 
 const UPSERT_ANOMALY: &str = "INSERT INTO anomalies
     (series_id, start_ms, end_ms, peak_score, severity, domain, explanation, status)
@@ -101,15 +91,17 @@ impl Writer {
         registry: Arc<SeriesRegistry>,
         horizons: Arc<Horizons>,
         config: StoreConfig,
+        head: Arc<Head>,
     ) -> Result<Writer, StoreError> {
         let dirty_from = read_meta(&conn, meta::DIRTY_FROM)?.unwrap_or(i64::MAX);
         let late_before = horizons.rollup_1m_until.load(Ordering::Acquire);
-        let log_rows: i64 = conn
-            .query_row("SELECT count(*) FROM samples_log", [], |row| row.get(0))
-            .context("counting the ingest log")?;
+        let next_block = recover_blocks(&conn)?;
+        let last_log_id = replay_log(&conn, &head)?;
         Ok(Writer {
-            log_rows: usize::try_from(log_rows).unwrap_or(0),
-            last_log_flush: Instant::now(),
+            head,
+            seal: None,
+            next_block,
+            last_log_id,
             conn,
             registry,
             horizons,
@@ -124,16 +116,20 @@ impl Writer {
     pub fn run(mut self, commands: Receiver<Command>) {
         let mut group: Vec<(WriteBatch, Sender<CommitResult>)> = Vec::new();
         loop {
-            let first = if self.jobs.is_empty() {
-                match commands.recv() {
+            let first = if self.jobs.is_empty() && self.seal.is_none() {
+                match commands.recv_timeout(IDLE_TICK) {
                     Ok(command) => command,
-                    Err(_) => break,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.maybe_seal();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
                 }
             } else {
                 match commands.try_recv() {
                     Ok(command) => command,
                     Err(TryRecvError::Empty) => {
-                        self.step_compaction();
+                        self.background_step();
                         continue;
                     }
                     Err(TryRecvError::Disconnected) => break,
@@ -151,16 +147,14 @@ impl Writer {
             if !group.is_empty() || self.registry.has_pending() {
                 self.commit_group(&mut group);
             }
-            self.maybe_flush_log();
-            if !self.jobs.is_empty() {
-                self.step_compaction();
-            }
+            self.maybe_seal();
+            self.background_step();
         }
         if self.registry.has_pending() {
             self.commit_group(&mut group);
         }
-        if let Err(error) = self.flush_log() {
-            tracing::error!(%error, "merging the ingest log on close failed");
+        if let Err(error) = self.seal_all() {
+            tracing::error!(%error, "sealing the head on close failed");
         }
         for job in self.jobs.drain(..) {
             let _ = job.reply.send(Err(StoreError::Closed));
@@ -223,11 +217,10 @@ impl Writer {
             self.dirty_from,
         );
         match outcome {
-            Ok(earliest_late) => {
-                self.log_rows += group
-                    .iter()
-                    .map(|(batch, _)| batch.samples.len())
-                    .sum::<usize>();
+            Ok((earliest_late, log_id, rows)) => {
+                self.last_log_id = log_id.unwrap_or(self.last_log_id);
+                // Queryable before the acknowledgement.
+                self.head.append(rows);
                 self.dirty_from = self.dirty_from.min(earliest_late);
                 for (_, ack) in group.drain(..) {
                     let _ = ack.send(Ok(()));
@@ -250,37 +243,56 @@ impl Writer {
         }
     }
 
-    /// Merges the ingest log when it is big or old enough.
-    fn maybe_flush_log(&mut self) {
-        let due = self.log_rows >= self.config.log_flush_rows
-            || (self.log_rows > 0
-                && self.last_log_flush.elapsed() >= self.config.log_flush_interval);
-        if !due {
+    /// Freezes the live head generation into a new seal when it is big or old enough
+    /// and no other seal is running.
+    fn maybe_seal(&mut self) {
+        if self.seal.is_some() {
             return;
         }
-        if let Err(error) = self.flush_log() {
-            // The rows stay in the log, where queries still find them; retried next time.
-            tracing::error!(%error, rows = self.log_rows, "merging the ingest log failed");
+        let (rows, started) = self.head.live();
+        let due = rows >= self.config.log_flush_rows
+            || (rows > 0 && started.elapsed() >= self.config.log_flush_interval);
+        if due {
+            self.start_seal();
         }
     }
 
-    /// Moves every row of `samples_log` into `samples` (one transaction).
-    fn flush_log(&mut self) -> Result<(), StoreError> {
-        self.last_log_flush = Instant::now();
-        if self.log_rows == 0 {
-            return Ok(());
+    fn start_seal(&mut self) {
+        if let Some(generation) = self.head.freeze() {
+            self.seal = Some(Seal::new(self.next_block, generation, self.last_log_id));
+            self.next_block += 1;
         }
-        let tx = self
-            .conn
-            .transaction()
-            .context("beginning an ingest log merge")?;
-        tx.execute(MERGE_LOG, [])
-            .context("merging the ingest log into samples")?;
-        tx.execute("DELETE FROM samples_log", [])
-            .context("emptying the ingest log")?;
-        tx.commit().context("committing an ingest log merge")?;
-        self.log_rows = 0;
+    }
+
+    /// One step of the running seal, else of the oldest compaction.
+    fn background_step(&mut self) {
+        if self.seal.is_some() {
+            if let Err(error) = self.seal_step(self.config.seal_rows_per_step) {
+                // The generation stays frozen and readable; the step is retried.
+                tracing::error!(%error, "sealing a block failed");
+            }
+            return;
+        }
+        self.step_compaction();
+    }
+
+    fn seal_step(&mut self, rows: usize) -> Result<(), StoreError> {
+        let Some(seal) = self.seal.as_mut() else {
+            return Ok(());
+        };
+        if seal.step(&mut self.conn, rows)? {
+            self.seal = None;
+            self.head.drop_frozen();
+        }
         Ok(())
+    }
+
+    /// Finishes the running seal and seals the live generation, whole (compaction start,
+    /// close).
+    fn seal_all(&mut self) -> Result<(), StoreError> {
+        self.seal_step(usize::MAX)?;
+        self.start_seal();
+        self.seal_step(usize::MAX)
     }
 
     /// Runs one step of the oldest compaction; answers it when it is done or failed.
@@ -309,8 +321,8 @@ impl Writer {
         let plan = match job.plan {
             Some(plan) => plan,
             None => {
-                // Rollups read `samples`: bring the log in first.
-                self.flush_log()?;
+                // Rollups read stored rows: seal the head first.
+                self.seal_all()?;
                 self.start(job)
             }
         };
@@ -360,7 +372,12 @@ impl Writer {
     }
 }
 
-/// Writes one group in one transaction; returns the earliest late timestamp (`i64::MAX`: none).
+/// What a committed group leaves: the earliest late timestamp (`i64::MAX`: none), the
+/// id of its ingest log entry (`None`: no samples), and its rows for the head.
+type Committed = (i64, Option<i64>, Vec<(SeriesId, HeadRow)>);
+
+/// Writes one group in one transaction: its samples as one ingest log entry, its new
+/// series and anomaly changes.
 fn write_group(
     conn: &mut Connection,
     registry: &SeriesRegistry,
@@ -368,37 +385,31 @@ fn write_group(
     group: &[(WriteBatch, Sender<CommitResult>)],
     late_before: i64,
     dirty_from: i64,
-) -> Result<i64, StoreError> {
+) -> Result<Committed, StoreError> {
+    let total: usize = group.iter().map(|(batch, _)| batch.samples.len()).sum();
+    let mut rows = Vec::with_capacity(total);
+    let mut blob = Vec::with_capacity(total * LOG_ROW_BYTES);
+    let mut earliest_late = i64::MAX;
+    for (batch, _) in group {
+        for sample in &batch.samples {
+            if sample.ts_ms < late_before {
+                earliest_late = earliest_late.min(sample.ts_ms);
+            }
+            let row = HeadRow::from_sample(sample);
+            encode_log_row(sample.series, &row, &mut blob);
+            rows.push((sample.series, row));
+        }
+    }
     let tx = conn
         .transaction()
         .context("beginning a write transaction")?;
     insert_series(&tx, pending)?;
-    let mut earliest_late = i64::MAX;
-    {
-        let mut many = tx
-            .prepare_cached(&INSERT_MANY)
-            .context("preparing the sample insert")?;
-        let mut one = tx
-            .prepare_cached(INSERT_SAMPLE)
-            .context("preparing the sample insert")?;
-        for (batch, _) in group {
-            for row in &batch.samples {
-                if row.ts_ms < late_before {
-                    earliest_late = earliest_late.min(row.ts_ms);
-                }
-            }
-            let mut chunks = batch.samples.chunks_exact(ROWS_PER_INSERT);
-            for chunk in &mut chunks {
-                for (index, row) in chunk.iter().enumerate() {
-                    bind_sample(&mut many, index * COLUMNS, row)?;
-                }
-                many.raw_execute().context("inserting samples")?;
-            }
-            for row in chunks.remainder() {
-                bind_sample(&mut one, 0, row)?;
-                one.raw_execute().context("inserting a sample")?;
-            }
-        }
+    let mut log_id = None;
+    if !rows.is_empty() {
+        tx.prepare_cached("INSERT INTO ingest_log (rows) VALUES (?1)")
+            .and_then(|mut stmt| stmt.execute([&blob]))
+            .context("appending to the ingest log")?;
+        log_id = Some(tx.last_insert_rowid());
     }
     for (batch, _) in group {
         for op in &batch.anomalies {
@@ -414,35 +425,7 @@ fn write_group(
         .context("recording late samples")?;
     }
     tx.commit().context("committing a write transaction")?;
-    Ok(earliest_late)
-}
-
-/// Binds one sample's seven columns starting after parameter `offset`.
-fn bind_sample(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    offset: usize,
-    row: &SampleRow,
-) -> Result<(), StoreError> {
-    let value = (!row.value.is_nan()).then_some(row.value);
-    let (score, is_anomaly, lower, upper) = match &row.verdict {
-        Some(verdict) => (
-            (!verdict.score.is_nan()).then_some(verdict.score),
-            verdict.is_anomaly,
-            (!verdict.lower.is_nan()).then_some(verdict.lower),
-            (!verdict.upper.is_nan()).then_some(verdict.upper),
-        ),
-        None => (None, false, None, None),
-    };
-    let bind = |stmt: &mut rusqlite::CachedStatement<'_>| -> rusqlite::Result<()> {
-        stmt.raw_bind_parameter(offset + 1, row.series.0)?;
-        stmt.raw_bind_parameter(offset + 2, row.ts_ms)?;
-        stmt.raw_bind_parameter(offset + 3, value)?;
-        stmt.raw_bind_parameter(offset + 4, score)?;
-        stmt.raw_bind_parameter(offset + 5, is_anomaly)?;
-        stmt.raw_bind_parameter(offset + 6, lower)?;
-        stmt.raw_bind_parameter(offset + 7, upper)
-    };
-    bind(stmt).context("binding a sample")
+    Ok((earliest_late, log_id, rows))
 }
 
 fn apply_anomaly_op(
