@@ -19,6 +19,7 @@
 //! [`Server`] ties them together: build it over an opened [`Store`] and a [`Scorer`]
 //! (the detection engine), then [`Server::run`] it on a listener until a shutdown signal.
 
+pub mod alerting;
 pub mod anomalies;
 mod engine_scorer;
 pub mod error;
@@ -81,6 +82,7 @@ impl Server {
             tracker: Default::default(),
             metrics,
             acker,
+            alerts: Default::default(),
             ready: true.into(),
         });
         Server {
@@ -91,6 +93,11 @@ impl Server {
 
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
+    }
+
+    /// Sends anomaly changes to alerting from now on; false if alerting was already attached.
+    pub fn attach_alerts(&self, alerts: lookout_alert::AlertHandle) -> bool {
+        self.state.alerts.set(alerts).is_ok()
     }
 
     pub fn router(&self) -> axum::Router {

@@ -13,7 +13,7 @@ use axum::Router;
 use crate::metrics::{escape_label_value, format_value, Gauges};
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
-use crate::{anomalies, ingest, openapi, query};
+use crate::{alerting, anomalies, ingest, openapi, query};
 
 /// Records each route as it is added, so that the route table and the router cannot
 /// drift apart (the OpenAPI test compares this table with the document).
@@ -76,6 +76,21 @@ fn build() -> RouteTable {
             "/api/v1/anomalies/{id}/feedback",
             post(anomalies::feedback),
         )
+        .add("GET", "/api/v1/alerts", get(alerting::list_alerts))
+        .add("GET", "/api/v1/alerts/rules", get(alerting::list_rules))
+        .add(
+            "GET",
+            "/api/v1/alerts/rules/{name}",
+            get(alerting::get_rule),
+        )
+        .add("GET", "/api/v1/alerts/notifiers", get(alerting::notifiers))
+        .add("GET", "/api/v1/silences", get(alerting::list_silences))
+        .add("POST", "/api/v1/silences", post(alerting::create_silence))
+        .add(
+            "POST",
+            "/api/v1/silences/{id}/expire",
+            post(alerting::expire_silence),
+        )
         .add("GET", "/metrics", get(metrics))
         .add("GET", "/healthz", get(healthz))
         .add("GET", "/readyz", get(readyz))
@@ -130,6 +145,7 @@ pub fn render_metrics(state: &AppState) -> String {
     };
     let mut out = String::with_capacity(4096);
     state.metrics.render(&gauges, &mut out);
+    alerting::render_metrics(state, &mut out);
     let _ = writeln!(
         out,
         "# HELP lookout_store_queue_depth Batches waiting for the store writer.\n\

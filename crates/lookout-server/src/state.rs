@@ -59,6 +59,8 @@ pub struct AppState {
     pub tracker: AnomalyTracker,
     pub metrics: Arc<Metrics>,
     pub(crate) acker: Acker,
+    /// Alerting, once attached ([`crate::Server::attach_alerts`]).
+    pub alerts: std::sync::OnceLock<lookout_alert::AlertHandle>,
     /// False until the index is loaded, and again once shutdown begins.
     pub ready: AtomicBool,
 }
