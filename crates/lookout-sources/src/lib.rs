@@ -17,10 +17,14 @@
 //!   every series is documented in `HOST_METRICS.md`.
 //! - [`cloudwatch`]: EC2 instances' metrics through AWS CloudWatch `GetMetricData`;
 //!   see `CLOUDWATCH.md`.
+//! - [`scrape`]: Prometheus exporters' text exposition, counters turned into rates.
+//! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 
 pub mod cloudwatch;
+pub mod demo;
 pub mod host;
 mod polling;
+pub mod scrape;
 mod shutdown;
 
 use std::future::Future;
