@@ -22,6 +22,10 @@ use crate::detector::{Detector, Score};
 use crate::stats::{clamp_value, ConfigCheck, DetectorConfigError};
 use serde::{Deserialize, Serialize};
 
+/// Stored values are clamped here so that squared distances of a shingle stay finite
+/// in `f32` (metric values beyond 10^18 carry no shape information anyway).
+const F32_VALUE_LIMIT: f64 = 1e18;
+
 /// Largest history + shingle (the search copies the history into a stack buffer).
 const MAX_CAPACITY: usize = 1024;
 
@@ -150,7 +154,7 @@ impl Detector for KnnShingle {
     fn update(&mut self, _timestamp_ms: i64, value: f64) -> Score {
         let value = clamp_value(value);
         let capacity = self.values.len();
-        self.values[self.next] = value as f32;
+        self.values[self.next] = value.clamp(-F32_VALUE_LIMIT, F32_VALUE_LIMIT) as f32;
         self.next = (self.next + 1) % capacity;
         self.seen += 1;
         let ready = self.seen as usize >= 2 * self.config.shingle + self.config.k + 8;

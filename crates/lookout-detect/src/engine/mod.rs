@@ -23,17 +23,19 @@
 //! ## Memory
 //! Each series' state is bounded by its pipeline's configuration (see
 //! [`crate::pipeline::SeriesPipeline::state_bytes`]); [`Engine::stats`] reports the
-//! total and the number of series. `max_series` caps the number of series: samples of
-//! new series beyond it are rejected as `series_limit`.
+//! total and the number of series. `max_series` caps the number of series across all
+//! workers (one shared counter): samples of new series beyond it are rejected as
+//! `series_limit`.
 
 mod worker;
 
 use crate::pipeline::{PipelineConfig, PipelineError};
 use crossbeam_channel::{bounded, Sender};
 use lookout_model::{Sample, SeriesKey, Verdict};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use worker::{Job, ShardJob, Worker};
+use worker::{Job, SeriesBudget, ShardJob, Worker};
 
 pub use worker::ShardStats;
 
@@ -138,7 +140,7 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         config.pipeline.validate()?;
         let workers = config.workers.max(1);
-        let per_worker_limit = config.max_series.div_ceil(workers);
+        let series_count = Arc::new(AtomicUsize::new(0));
         let mut senders = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         for index in 0..workers {
@@ -147,7 +149,10 @@ impl Engine {
                 index,
                 config.pipeline.clone(),
                 config.seed,
-                per_worker_limit,
+                SeriesBudget {
+                    count: Arc::clone(&series_count),
+                    max: config.max_series,
+                },
             );
             let handle = std::thread::Builder::new()
                 .name(format!("lookout-detect-{index}"))

@@ -33,6 +33,7 @@ impl Hasher for Fnv {
 }
 
 type SeriesMap = HashMap<SeriesKey, SeriesState, BuildHasherDefault<Fnv>>;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -62,6 +63,23 @@ pub struct ShardStats {
     pub busy_nanos: u64,
 }
 
+/// The engine-wide cap on series, shared by every worker.
+pub(super) struct SeriesBudget {
+    pub count: Arc<AtomicUsize>,
+    pub max: usize,
+}
+
+impl SeriesBudget {
+    /// Takes one slot for a new series, or says the cap is reached.
+    fn take(&self) -> bool {
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                (count < self.max).then_some(count + 1)
+            })
+            .is_ok()
+    }
+}
+
 struct SeriesState {
     pipeline: SeriesPipeline,
     newest_ms: i64,
@@ -71,18 +89,18 @@ pub(super) struct Worker {
     index: usize,
     pipeline: PipelineConfig,
     seed: u64,
-    max_series: usize,
+    budget: SeriesBudget,
     series: SeriesMap,
     stats: ShardStats,
 }
 
 impl Worker {
-    pub fn new(index: usize, pipeline: PipelineConfig, seed: u64, max_series: usize) -> Self {
+    pub fn new(index: usize, pipeline: PipelineConfig, seed: u64, budget: SeriesBudget) -> Self {
         Worker {
             index,
             pipeline,
             seed,
-            max_series,
+            budget,
             series: SeriesMap::default(),
             stats: ShardStats::default(),
         }
@@ -149,7 +167,7 @@ impl Worker {
         let state = match self.series.get_mut(&sample.key) {
             Some(state) => state,
             None => {
-                if self.series.len() >= self.max_series {
+                if !self.budget.take() {
                     return SampleOutcome::Rejected(RejectReason::SeriesLimit);
                 }
                 let seed = self.seed ^ sample.key.stable_hash() ^ (self.index as u64);
