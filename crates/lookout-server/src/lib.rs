@@ -14,7 +14,8 @@
 //! - [`query`]: `/api/v1/series|labels|label/{name}/values|query|query_range` and the
 //!   `lookout_anomaly_score{..., lookout_metric="<name>"}` convention;
 //! - [`anomalies`]: anomaly records from verdicts, listing, feedback;
-//! - [`metrics`]: own health at `/metrics`; [`openapi`]: `/api/openapi.json`.
+//! - [`metrics`]: own health at `/metrics`; [`openapi`]: `/api/openapi.json`;
+//! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`).
 //!
 //! [`Server`] ties them together: build it over an opened [`Store`] and a [`Scorer`]
 //! (the detection engine), then [`Server::run`] it on a listener until a shutdown signal.
@@ -31,6 +32,7 @@ pub mod query;
 pub mod routes;
 pub mod scorer;
 mod state;
+pub mod usage;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -74,7 +76,9 @@ impl Server {
         let index = SeriesIndex::new(options.max_series);
         index.load(store.list_series());
         let (acker, handle) = Acker::start(Arc::clone(&metrics));
+        let usage = usage::UsageTracker::new(options.usage.clone());
         let state = Arc::new(AppState {
+            usage,
             options,
             store,
             scorer,

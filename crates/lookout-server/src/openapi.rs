@@ -182,6 +182,12 @@ pub fn document() -> Value {
             None,
             { let mut r = success("The expired silence."); r["404"] = json!({ "description": "No such silence." }); r },
         ) },
+        "/api/v1/machines": { "get": operation(
+            "Every machine's usage state (idle, underused, normal, surge, sharp_drop) from its CPU series, since when, and a right-sizing hint once idle or underused for [usage] rightsize_after.",
+            vec![],
+            None,
+            success("Machines: [{machine, series, state, since_ms, last_ms, cpu_percent, hint: null | {action, message, threshold_percent, low_since_ms, peak_percent}}]."),
+        ) },
         "/metrics": { "get": operation("Prometheus exposition of lookout's health and every series' latest anomaly score.", vec![], None, json!({ "200": { "description": "Text format 0.0.4." } })) },
         "/healthz": { "get": operation("Liveness.", vec![], None, json!({ "200": { "description": "Alive." } })) },
         "/readyz": { "get": operation("Readiness.", vec![], None, json!({ "200": { "description": "Ready." }, "503": { "description": "Starting or stopping." } })) },

@@ -13,7 +13,7 @@ use axum::Router;
 use crate::metrics::{escape_label_value, format_value, Gauges};
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
-use crate::{alerting, anomalies, ingest, openapi, query};
+use crate::{alerting, anomalies, ingest, openapi, query, usage};
 
 /// Records each route as it is added, so that the route table and the router cannot
 /// drift apart (the OpenAPI test compares this table with the document).
@@ -91,6 +91,7 @@ fn build() -> RouteTable {
             "/api/v1/silences/{id}/expire",
             post(alerting::expire_silence),
         )
+        .add("GET", "/api/v1/machines", get(usage::routes::list))
         .add("GET", "/metrics", get(metrics))
         .add("GET", "/healthz", get(healthz))
         .add("GET", "/readyz", get(readyz))
@@ -152,6 +153,7 @@ pub fn render_metrics(state: &AppState) -> String {
          # TYPE lookout_store_queue_depth gauge\nlookout_store_queue_depth {}",
         state.store.queue_len()
     );
+    usage::routes::render_metrics(&state.usage, &mut out);
     let _ = writeln!(
         out,
         "# HELP {SCORE_METRIC} Latest anomaly score (0..1) of each series; {SCORE_METRIC_LABEL} holds the series name.\n\

@@ -12,6 +12,7 @@ use crate::index::SeriesIndex;
 use crate::ingest::acker::Acker;
 use crate::metrics::Metrics;
 use crate::scorer::Scorer;
+use crate::usage::{UsageOptions, UsageTracker};
 
 /// Tunables of the server (the binary fills them from the configuration).
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,8 @@ pub struct ServerOptions {
     pub max_points_per_series: usize,
     /// How often the store compacts (rollups and retention); `None` disables it.
     pub compaction_interval: Option<Duration>,
+    /// Usage states and right-sizing (`[usage]`).
+    pub usage: UsageOptions,
 }
 
 impl Default for ServerOptions {
@@ -46,6 +49,7 @@ impl Default for ServerOptions {
             lookback_ms: 5 * 60_000,
             max_points_per_series: 11_000,
             compaction_interval: Some(Duration::from_secs(600)),
+            usage: UsageOptions::default(),
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct AppState {
     pub scorer: Arc<dyn Scorer>,
     pub index: SeriesIndex,
     pub tracker: AnomalyTracker,
+    /// Each machine's usage state.
+    pub usage: UsageTracker,
     pub metrics: Arc<Metrics>,
     pub(crate) acker: Acker,
     /// Alerting, once attached ([`crate::Server::attach_alerts`]).

@@ -249,6 +249,7 @@ fn store_outcomes(
         }
     }
     state.tracker.apply(verdicts, &mut batch);
+    crate::usage::record(state, entries, &outcomes, &mut batch);
     crate::alerting::forward(state, entries, &outcomes, &batch.anomalies);
     let samples = batch.len() as u64;
     match state.store.try_submit(batch) {
