@@ -1,6 +1,7 @@
 //! Command-line interface: one module per subcommand.
 
 mod bench;
+mod alert;
 mod check_config;
 mod detect;
 mod import;
@@ -32,6 +33,9 @@ enum Command {
     Import(import::ImportArgs),
     /// Validate a configuration file, reporting every error with its line.
     CheckConfig(check_config::CheckConfigArgs),
+    /// Alerting tools: `alert test RULE` sends a sample alert through the rule's notifiers.
+    #[command(subcommand)]
+    Alert(alert::AlertCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,5 +45,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
         Command::CheckConfig(args) => check_config::run(args),
+        Command::Alert(command) => alert::run(command),
     }
 }

@@ -110,6 +110,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let server = open_server(&config)?;
+    let alerting = super::alert::start_alerting(&config, &server)?;
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
     let (batches, receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
     let mut tasks = Vec::new();
@@ -145,6 +146,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         trigger.trigger();
     };
     let result = server.run(listener, stop).await;
+    // Undelivered alerts stay in the outbox for the next start.
+    let _ = tokio::task::spawn_blocking(move || alerting.stop()).await;
     for task in tasks {
         let _ = task.await;
     }
