@@ -76,9 +76,9 @@ pub fn describe_series(series: &SeriesKey) -> String {
     }
 }
 
-fn human_duration(ms: i64) -> String {
-    let seconds = (ms.max(0) / 1000) as u64;
-    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+/// A duration in words, to the second: `1h 2m 3s`.
+pub fn human_duration(duration: std::time::Duration) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(duration.as_secs())).to_string()
 }
 
 fn number(value: f64) -> String {
@@ -181,7 +181,9 @@ pub fn alert_text(alert: &AlertInstance, dashboard: &str, now_ms: i64) -> String
         text,
         "  When: since {} ({}){ended}",
         rfc3339(alert.starts_ms),
-        human_duration(end - alert.starts_ms)
+        human_duration(std::time::Duration::from_millis(
+            (end - alert.starts_ms).max(0) as u64
+        ))
     );
     let _ = writeln!(text, "  How bad: {}", how_bad(alert));
     let _ = writeln!(text, "  Why: {}", why(alert));
