@@ -147,6 +147,8 @@ pub struct ClientOptions {
     /// First retry delay; doubles each attempt, capped at 20 s.
     pub retry_base: Duration,
     pub request_timeout: Duration,
+    /// Fixed credentials instead of the standard chain (tests, embedding).
+    pub static_credentials: Option<Credentials>,
 }
 
 impl ClientOptions {
@@ -157,6 +159,7 @@ impl ClientOptions {
             max_attempts: 4,
             retry_base: Duration::from_millis(250),
             request_timeout: Duration::from_secs(60),
+            static_credentials: None,
         }
     }
 }
@@ -184,10 +187,14 @@ impl AwsClient {
             .timeout(options.request_timeout)
             .build()
             .unwrap_or_default();
+        let credentials = match &options.static_credentials {
+            Some(fixed) => CredentialChain::fixed(fixed.clone()),
+            None => CredentialChain::default(),
+        };
         AwsClient {
             http,
             options,
-            credentials: CredentialChain::default(),
+            credentials,
             calls: Arc::new(CallCounts::default()),
         }
     }

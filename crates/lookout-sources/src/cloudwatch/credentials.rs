@@ -71,6 +71,7 @@ pub struct NoCredentials {
 pub struct CredentialChain {
     http: reqwest::Client,
     cached: Mutex<Option<Credentials>>,
+    fixed: Option<Credentials>,
 }
 
 impl Default for CredentialChain {
@@ -82,13 +83,25 @@ impl Default for CredentialChain {
                 .build()
                 .unwrap_or_default(),
             cached: Mutex::new(None),
+            fixed: None,
         }
     }
 }
 
 impl CredentialChain {
+    /// Always `credentials`, without looking anywhere else.
+    pub fn fixed(credentials: Credentials) -> Self {
+        CredentialChain {
+            fixed: Some(credentials),
+            ..CredentialChain::default()
+        }
+    }
+
     /// Current credentials: the cached ones while valid, else the chain walked again.
     pub async fn credentials(&self) -> Result<Credentials, NoCredentials> {
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.clone());
+        }
         let mut cached = self.cached.lock().await;
         if let Some(credentials) = cached.as_ref() {
             let fresh = credentials

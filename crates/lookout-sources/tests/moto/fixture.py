@@ -56,8 +56,8 @@ def fleet(args):
                          "Value": float(10 * (m + 1) + i + (k % 5))}
                 pending.setdefault(namespace, []).append(datum)
     for namespace, data in pending.items():
-        for start in range(0, len(data), 1000):
-            cw.put_metric_data(Namespace=namespace, MetricData=data[start:start + 1000])
+        for start in range(0, len(data), args.chunk):
+            cw.put_metric_data(Namespace=namespace, MetricData=data[start:start + args.chunk])
     print(json.dumps({"instances": ids, "start": int(first.timestamp()), "minutes": args.minutes}))
 
 
@@ -83,6 +83,7 @@ def main():
     f.add_argument("--tag", action="append", default=[])
     f.add_argument("--metrics", default="CPUUtilization,NetworkIn")
     f.add_argument("--extra", action="append", default=[])
+    f.add_argument("--chunk", type=int, default=20)
     u = sub.add_parser("iam-user")
     u.add_argument("--user", default="lookout")
     u.add_argument("--allow", required=True)
