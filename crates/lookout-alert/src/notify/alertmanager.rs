@@ -46,9 +46,11 @@ pub fn payload(notification: &Notification) -> Value {
         alerts.push(alert_json(alert, notification, firing_ends));
     }
     for alert in &notification.resolved {
+        // Never later than now: a resolved alert must read as ended to Alertmanager.
         let ends = alert
             .ends_ms
             .unwrap_or(notification.created_ms)
+            .min(notification.created_ms)
             .max(alert.starts_ms);
         alerts.push(alert_json(alert, notification, ends));
     }

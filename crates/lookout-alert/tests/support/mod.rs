@@ -181,7 +181,7 @@ pub fn anomaly(kind: EventKind, series: &SeriesKey, start_ms: i64, score: f64) -
         series: series.clone(),
         start_ms,
         at_ms: if kind == EventKind::Close {
-            start_ms + 60_000
+            now_ms()
         } else {
             start_ms
         },
