@@ -72,6 +72,14 @@ export class SeriesChart {
       u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
       opts.onZoom?.(Math.round(from), Math.round(to));
     };
+    // The first draw of the value chart is measured ("chart-draw", Performance API).
+    const started = performance.now();
+    let first = true;
+    const measureFirstDraw = () => {
+      if (!first) return;
+      first = false;
+      performance.measure("chart-draw", { start: started, detail: { points: this.cols.x.length } });
+    };
     const xScale: uPlot.Scale = { time: true, min: opts.from / 1000, max: opts.to / 1000 };
     const hidden = { stroke: "transparent", width: 0, points: { show: false } };
     this.main = new uPlot(
@@ -86,8 +94,12 @@ export class SeriesChart {
           { value: (_u, v) => (v === null ? "–" : formatTime(v * 1000)) },
           { label: "expected upper", ...hidden, value: (_u, v) => formatValue(v) },
           { label: "expected lower", ...hidden, value: (_u, v) => formatValue(v) },
-          { label: "max", ...hidden, show: opts.envelope, value: (_u, v) => formatValue(v) },
-          { label: "min", ...hidden, show: opts.envelope, value: (_u, v) => formatValue(v) },
+          ...(opts.envelope
+            ? [
+                { label: "max", ...hidden, value: (_u: uPlot, v: number | null) => formatValue(v) },
+                { label: "min", ...hidden, value: (_u: uPlot, v: number | null) => formatValue(v) },
+              ]
+            : []),
           { label: "value", stroke: colors.line, width: 1.5, points: { show: false }, value: (_u, v) => formatValue(v) },
           {
             label: "anomaly",
@@ -103,7 +115,7 @@ export class SeriesChart {
           { series: [1, 2], fill: colors.band },
           ...(opts.envelope ? [{ series: [3, 4] as [number, number], fill: colors.env }] : []),
         ],
-        hooks: { draw: [markMoment], setSelect: [zoomOnSelect] },
+        hooks: { draw: [markMoment, measureFirstDraw], setSelect: [zoomOnSelect] },
       },
       this.mainData(),
       mainEl,
@@ -139,7 +151,7 @@ export class SeriesChart {
 
   private mainData(): uPlot.AlignedData {
     const c = this.cols;
-    return [c.x, c.upper, c.lower, c.max, c.min, c.value, c.marker] as uPlot.AlignedData;
+    return (this.opts.envelope ? [c.x, c.upper, c.lower, c.max, c.min, c.value, c.marker] : [c.x, c.upper, c.lower, c.value, c.marker]) as uPlot.AlignedData;
   }
 
   private updateAttributes(): void {

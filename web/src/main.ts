@@ -65,6 +65,10 @@ function toggleTheme(): void {
 }
 
 applyTheme(localStorage.getItem("lookout-theme") ?? "dark");
+
+// Links of the form /#/series?match=...&from=...&to=... (as alert messages may carry)
+// open the same page as /series?match=...
+if (location.hash.startsWith("#/")) history.replaceState(null, "", location.hash.slice(1));
 document.getElementById("theme-toggle")?.addEventListener("click", toggleTheme);
 
 // Keyboard: g then o/s/a/l/m goes to a page, t toggles the theme, / focuses the search.

@@ -2,7 +2,7 @@
 // matchers, expire one. Routes come from the alerting module (`/api/v1/alerts`,
 // `/api/v1/silences`); a server without them gets an honest empty state.
 
-import { api, del, get, hasRoute, post } from "../api";
+import { del, get, hasRoute, post } from "../api";
 import { h, replace } from "../dom";
 import { formatAgo, formatDuration, formatTime, quoteLabel, toLocalInput } from "../transform";
 import { seriesUrl } from "./series";
@@ -15,6 +15,7 @@ export interface AlertView {
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   series?: unknown;
+  silenced_by?: number[];
   starts_ms: number;
   ends_ms?: number | null;
   peak_score?: number;
@@ -121,7 +122,12 @@ export function renderAlerts(root: HTMLElement): () => void {
     }
     let alerts: AlertView[];
     try {
-      alerts = alertList(await get<unknown>("/api/v1/alerts"));
+      const answer = await get<unknown>("/api/v1/alerts");
+      if (answer && typeof answer === "object" && (answer as { enabled?: boolean }).enabled === false) {
+        replace(alertsEl, h("section", { class: "empty", "data-testid": "alerts-disabled" }, h("p", null, "Alerting is not configured on this server: add [[alert.rule]] and [[alert.notifier]] to the configuration. Silences can still be prepared below.")));
+        return;
+      }
+      alerts = alertList(answer);
     } catch (error) {
       replace(alertsEl, h("p", { class: "error", role: "alert" }, (error as Error).message));
       return;
@@ -144,15 +150,15 @@ export function renderAlerts(root: HTMLElement): () => void {
           null,
           alerts.map((a) => {
             const labelsText = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(", ");
-            const metric = a.labels.metric ?? a.labels.__name__;
-            const seriesLink = metric ? seriesUrl(`${metric}{${Object.entries(a.labels).filter(([k]) => !["metric", "alertname", "severity", "__name__"].includes(k) && !(a.annotations ?? {})[k]).map(([k, v]) => `${k}=${quoteLabel(v)}`).join(",")}}`, undefined, a.starts_ms) : null;
+            const seriesLink = typeof a.series === "string" ? seriesUrl(a.series, undefined, a.starts_ms) : null;
+            const silenced = (a.silenced_by ?? []).length > 0;
             return h(
               "tr",
               { "data-state": a.state },
-              h("td", null, h("span", { class: `status ${a.state}` }, a.state)),
+              h("td", null, h("span", { class: `status ${a.state}` }, a.state), silenced ? h("span", { class: "badge", title: `Silenced by ${a.silenced_by!.join(", ")}` }, "silenced") : null),
               h("td", null, h("span", { class: `sev ${a.severity}` }, a.severity)),
               h("td", null, a.rule),
-              h("td", { class: "small" }, seriesLink ? h("a", { href: seriesLink, "data-nav": true }, labelsText) : labelsText),
+              h("td", { class: "small" }, seriesLink ? h("a", { href: seriesLink, "data-nav": true }, String(a.series)) : labelsText),
               h("td", { title: formatTime(a.starts_ms) }, formatAgo(a.starts_ms, t)),
               h("td", null, formatDuration((a.ends_ms ?? t) - a.starts_ms)),
               h(
@@ -237,7 +243,6 @@ export function renderAlerts(root: HTMLElement): () => void {
   void loadAlerts();
   void loadSilences();
   const every = setInterval(() => void loadAlerts(), 10_000);
-  void api;
   return () => {
     stopped = true;
     clearInterval(every);

@@ -13,6 +13,7 @@ import {
   isDownsampled,
   maxPointsFor,
   parseRange,
+  parseTime,
   RANGE_PRESETS,
   rangeAround,
   searchToSelector,
@@ -78,7 +79,10 @@ export function renderSeries(root: HTMLElement, params: URLSearchParams): () => 
   const atText = params.get("at");
   const at = atText !== null && atText !== "" ? Number(atText) : null;
   const now = Date.now();
-  const spec = params.get("range") ?? (at !== null ? rangeAround(at, 3_600_000) : "1h");
+  const fromParam = params.get("from");
+  const toParam = params.get("to");
+  const explicit = fromParam ? `${parseTime(fromParam) ?? ""}..${toParam ? parseTime(toParam) ?? "" : ""}` : null;
+  const spec = params.get("range") ?? explicit ?? (at !== null ? rangeAround(at, 3_600_000) : "1h");
   let range = parseRange(spec, now) ?? parseRange("1h", now)!;
   const go = (nextSpec: string, nextMatch = match) => navigate(seriesUrl(nextMatch, nextSpec, at), true);
 
@@ -177,7 +181,8 @@ export function renderSeries(root: HTMLElement, params: URLSearchParams): () => 
     status.textContent = "Loading…";
     let answer: ChartAnswer;
     try {
-      answer = await api.chart({ match, start: range.from, end: range.to, max_points: maxPointsFor(charts.clientWidth || 1000), limit: 12 });
+      const points = Math.min(200_000, Number(params.get("points")) || maxPointsFor(charts.clientWidth || 1000));
+      answer = await api.chart({ match, start: range.from, end: range.to, max_points: points, limit: 12 });
     } catch (error) {
       status.textContent = "";
       replace(charts, h("p", { class: "error", role: "alert" }, (error as Error).message));
