@@ -113,6 +113,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let alerting = super::alert::start_alerting(&config, &server)?;
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
     let (batches, receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
+    // CloudWatch datapoints are minutes old and its backfill days old: stored as history.
+    let (history_batches, history_receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
     let mut tasks = Vec::new();
     for source in &config.sources {
         match source {
@@ -124,6 +126,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                     shutdown.clone(),
                 ));
             }
+            SourceConfig::CloudWatch(cloudwatch) => {
+                let name = format!("cloudwatch#{}", tasks.len() + 1);
+                let source = lookout_sources::cloudwatch::CloudWatchSource::new(name, cloudwatch);
+                tasks.push(lookout_sources::spawn(
+                    Box::new(source),
+                    history_batches.clone(),
+                    shutdown.clone(),
+                ));
+            }
             other => eprintln!(
                 "lookout: [[source]] type {:?} is not available in this build yet; skipped",
                 other.kind()
@@ -131,7 +142,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     drop(batches);
-    let feeder = tokio::spawn(feed_sources(server.clone(), receiver));
+    drop(history_batches);
+    let feeder = tokio::spawn(feed_sources(server.clone(), receiver, TimeCheck::Live));
+    let history_feeder = tokio::spawn(feed_sources(
+        server.clone(),
+        history_receiver,
+        TimeCheck::History,
+    ));
     eprintln!(
         "lookout: listening on http://{} (data in {}, {} series known)",
         listener
@@ -152,13 +169,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = task.await;
     }
     let _ = feeder.await;
+    let _ = history_feeder.await;
     result.context("serving")?;
     eprintln!("lookout: stopped cleanly");
     Ok(())
 }
 
 /// Ingests the sources' batches; an overloaded server is retried a few times.
-async fn feed_sources(server: Server, mut receiver: tokio::sync::mpsc::Receiver<SourceBatch>) {
+async fn feed_sources(
+    server: Server,
+    mut receiver: tokio::sync::mpsc::Receiver<SourceBatch>,
+    time_check: TimeCheck,
+) {
     while let Some(batch) = receiver.recv().await {
         for error in &batch.errors {
             tracing::debug!(source = %batch.source, %error, "source collection problem");
@@ -168,7 +190,7 @@ async fn feed_sources(server: Server, mut receiver: tokio::sync::mpsc::Receiver<
         }
         for attempt in 0..5u32 {
             match server
-                .ingest(batch.samples.clone(), "host", TimeCheck::Live)
+                .ingest(batch.samples.clone(), "host", time_check)
                 .await
             {
                 Ok(_) => break,
