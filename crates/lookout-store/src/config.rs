@@ -55,7 +55,7 @@ impl Default for StoreConfig {
             max_batches_per_commit: 256,
             max_samples_per_commit: 200_000,
             read_pool_size: 4,
-            writer_cache_mib: 64,
+            writer_cache_mib: 16,
             reader_cache_mib: 16,
             compaction_series_per_step: 64,
             log_flush_rows: 262_144,

@@ -6,6 +6,7 @@
 
 mod anomalies;
 mod batch;
+mod checkpoint;
 mod chunk;
 mod compact;
 mod config;

@@ -140,10 +140,11 @@ pub(crate) fn open_writer(path: &Path, cache_mib: usize) -> Result<Connection, S
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -{kib};
          PRAGMA journal_size_limit = {journal_limit};
-         PRAGMA wal_autocheckpoint = 4096;
+         PRAGMA wal_autocheckpoint = {backstop};
          PRAGMA busy_timeout = 10000;",
         kib = cache_mib * 1024,
         journal_limit = 64 * 1024 * 1024,
+        backstop = crate::checkpoint::WRITER_BACKSTOP_PAGES,
     ))
     .map_err(open_error)?;
     let version: i64 = conn

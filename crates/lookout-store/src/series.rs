@@ -29,12 +29,32 @@ pub struct SeriesInfo {
 #[derive(Debug, Clone)]
 pub(crate) struct NewSeries(pub Arc<SeriesInfo>);
 
+/// The key is kept once, in [`SeriesInfo`]; lookups by key go through its stable hash
+/// (ids of every series with that hash, almost always one) and compare the stored key.
 #[derive(Default)]
 struct Inner {
-    by_key: HashMap<SeriesKey, SeriesId>,
+    by_hash: HashMap<u64, Vec<SeriesId>>,
     by_id: HashMap<SeriesId, Arc<SeriesInfo>>,
     next_id: i64,
     pending: Vec<NewSeries>,
+}
+
+impl Inner {
+    fn find(&self, key: &SeriesKey, hash: u64) -> Option<SeriesId> {
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|id| self.by_id.get(id).is_some_and(|info| info.key == *key))
+    }
+
+    fn insert(&mut self, info: Arc<SeriesInfo>) {
+        self.by_hash
+            .entry(info.key.stable_hash())
+            .or_default()
+            .push(info.id);
+        self.by_id.insert(info.id, info);
+    }
 }
 
 /// Thread-safe registry; lookups take a read lock, first sightings a write lock.
@@ -101,8 +121,7 @@ impl SeriesRegistry {
                 created_ms,
             };
             inner.next_id = inner.next_id.max(id + 1);
-            inner.by_key.insert(info.key.clone(), info.id);
-            inner.by_id.insert(info.id, Arc::new(info));
+            inner.insert(Arc::new(info));
         }
         Ok(SeriesRegistry {
             inner: RwLock::new(inner),
@@ -111,15 +130,16 @@ impl SeriesRegistry {
 
     /// The id of `key`, assigning one (and queueing its row) on first sight.
     pub fn id_for(&self, key: &SeriesKey, now_ms: i64) -> SeriesId {
-        if let Some(id) = self.read().by_key.get(key) {
-            return *id;
+        let hash = key.stable_hash();
+        if let Some(id) = self.read().find(key, hash) {
+            return id;
         }
         let mut inner = self
             .inner
             .write()
             .unwrap_or_else(|poison| poison.into_inner());
-        if let Some(id) = inner.by_key.get(key) {
-            return *id;
+        if let Some(id) = inner.find(key, hash) {
+            return id;
         }
         let id = SeriesId(inner.next_id);
         inner.next_id += 1;
@@ -129,15 +149,14 @@ impl SeriesRegistry {
             domain: domain_of(key),
             created_ms: now_ms,
         });
-        inner.by_key.insert(key.clone(), id);
-        inner.by_id.insert(id, Arc::clone(&info));
+        inner.insert(Arc::clone(&info));
         inner.pending.push(NewSeries(info));
         id
     }
 
     /// The id of `key` if it was seen before.
     pub fn lookup(&self, key: &SeriesKey) -> Option<SeriesId> {
-        self.read().by_key.get(key).copied()
+        self.read().find(key, key.stable_hash())
     }
 
     pub fn info(&self, id: SeriesId) -> Option<Arc<SeriesInfo>> {

@@ -12,6 +12,7 @@ use lookout_model::{
 
 use crate::anomalies;
 use crate::batch::{Ticket, WriteBatch};
+use crate::checkpoint::Checkpointer;
 use crate::compact::CompactionReport;
 use crate::error::Rejected;
 use crate::head::Head;
@@ -38,6 +39,7 @@ pub struct Store {
     horizons: Arc<Horizons>,
     head: Arc<Head>,
     readers: ReadPool,
+    checkpointer: Option<Checkpointer>,
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -76,6 +78,7 @@ impl Store {
             .spawn(move || writer.run(receiver))
             .map_err(StoreError::Spawn)?;
         let readers = ReadPool::new(path.clone(), config.reader_cache_mib, config.read_pool_size);
+        let checkpointer = Some(Checkpointer::start(&path)?);
         Ok(Store {
             path,
             config,
@@ -85,6 +88,7 @@ impl Store {
             horizons,
             head,
             readers,
+            checkpointer,
         })
     }
 
@@ -350,10 +354,14 @@ impl Store {
 
     fn shutdown(&mut self) -> Result<(), StoreError> {
         self.commands.take();
-        match self.writer.take() {
+        let joined = match self.writer.take() {
             Some(handle) => handle.join().map_err(|_| StoreError::WriterPanicked),
             None => Ok(()),
+        };
+        if let Some(mut checkpointer) = self.checkpointer.take() {
+            checkpointer.stop();
         }
+        joined
     }
 }
 
