@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use lookout_config::EmailNotifier;
@@ -86,7 +86,11 @@ impl Email {
                 .as_ref()
                 .map(|secret| secret.expose().to_string())
                 .unwrap_or_default();
-            builder = builder.credentials(Credentials::new(user.clone(), password));
+            // PLAIN when the server offers it, else LOGIN; both only inside TLS when
+            // `starttls` is set.
+            builder = builder
+                .credentials(Credentials::new(user.clone(), password))
+                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
         }
         Ok(builder.build())
     }
