@@ -42,18 +42,14 @@ impl Checkpointer {
         let (stop, stopped) = bounded::<()>(1);
         let handle = std::thread::Builder::new()
             .name("lookout-store-checkpoint".into())
-            .spawn(move || loop {
-                match stopped.recv_timeout(INTERVAL) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Err(error) =
-                            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                                row.get::<_, i64>(0)
-                            })
-                        {
-                            tracing::warn!(%error, "WAL checkpoint failed");
-                        }
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+                    let checkpoint = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                        row.get::<_, i64>(0)
+                    });
+                    if let Err(error) = checkpoint {
+                        tracing::warn!(%error, "WAL checkpoint failed");
                     }
-                    _ => break,
                 }
             })
             .map_err(StoreError::Spawn)?;
