@@ -1,8 +1,8 @@
 //! The synthetic fleet: machines, their series, and the value of every series at any time.
 //!
 //! Values are a pure function of `(seed, machine, metric, time)`: a daily pattern (UTC,
-//! quiet at 03:00, busiest at 15:00 for web machines, a 01:00–05:00 job window for
-//! batch machines), a weekend dip, a slow wander (smooth noise with 30-minute knots)
+//! quiet at 03:00, busiest at 15:00 for web machines, a job window peaking at 03:00
+//! for batch machines), a weekend dip, a slow wander (smooth noise with 30-minute knots)
 //! and white noise. Nothing is stateful, so history can be generated as fast as it is
 //! ingested and any point can be recomputed by a test.
 
@@ -145,7 +145,7 @@ impl Fleet {
         let value = match (metric, role) {
             (Metric::Cpu, Role::Web) => 15.0 + spread + 45.0 * busy + wander(2.0) + white(2.0),
             (Metric::Cpu, Role::Db) => 30.0 + spread + 15.0 * day + wander(1.5) + white(1.5),
-            (Metric::Cpu, Role::Batch) => 8.0 + 60.0 * night + wander(1.0) + white(2.0),
+            (Metric::Cpu, Role::Batch) => 10.0 + 50.0 * night + wander(1.0) + white(2.0),
             (Metric::Cpu, Role::Underused) => 6.0 + 8.0 * busy + white(1.0),
             (Metric::Cpu, Role::Idle) => 0.3 + white(0.1).abs(),
             (Metric::Memory, Role::Db) => 70.0 + spread + 3.0 * day + wander(0.5) + white(0.3),
@@ -161,7 +161,7 @@ impl Fleet {
                 let level = match role {
                     Role::Web => 3.0e6 * (0.2 + busy),
                     Role::Db => 1.0e6 * (0.5 + 0.5 * day),
-                    Role::Batch => 2.0e5 + 5.0e6 * night,
+                    Role::Batch => 4.0e5 + 2.0e6 * night,
                     Role::Underused => 2.0e5 * (0.3 + busy),
                     Role::Idle => 2.0e3,
                 };
@@ -213,17 +213,14 @@ pub fn weekly(t: i64) -> f64 {
     }
 }
 
-/// The batch job window: 1 from 02:00 to 04:00 UTC, ramping up from 01:00 and down
-/// until 05:00 (raised cosine), 0 otherwise.
+/// The batch job window: a bell from 01:00 to 05:00 UTC peaking at 03:00 (raised
+/// cosine), 0 otherwise.
 pub fn night_window(t: i64) -> f64 {
     let hour = t.rem_euclid(86_400_000) as f64 / 3_600_000.0;
-    let ramp = |x: f64| (1.0 - (std::f64::consts::PI * x).cos()) / 2.0;
-    match hour {
-        h if (1.0..2.0).contains(&h) => ramp(h - 1.0),
-        h if (2.0..4.0).contains(&h) => 1.0,
-        h if (4.0..5.0).contains(&h) => ramp(5.0 - h),
-        _ => 0.0,
+    if !(1.0..5.0).contains(&hour) {
+        return 0.0;
     }
+    (1.0 - (2.0 * std::f64::consts::PI * (hour - 1.0) / 4.0).cos()) / 2.0
 }
 
 /// A standard normal value from a 64-bit key (splitmix64 then Box–Muller).

@@ -1,11 +1,13 @@
 //! Command-line interface: one module per subcommand.
 
-mod bench;
 mod alert;
+mod bench;
 mod check_config;
+mod demo;
 mod detect;
 mod import;
 mod serve;
+mod usage;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +38,8 @@ enum Command {
     /// Alerting tools: `alert test RULE` sends a sample alert through the rule's notifiers.
     #[command(subcommand)]
     Alert(alert::AlertCommand),
+    /// Run the server with a simulated fleet and injected incidents.
+    Demo(demo::DemoArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -46,5 +50,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Alert(command) => alert::run(command),
+        Command::Demo(args) => demo::run(args),
     }
 }

@@ -75,6 +75,7 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         max_body_bytes: usize::try_from(config.server.max_body_bytes).unwrap_or(usize::MAX),
         max_series,
         compaction_interval: Some(storage.compaction_interval),
+        usage: super::usage::usage_options(&config.usage),
         ..ServerOptions::default()
     };
     Ok(Server::new(options, Arc::new(store), Arc::new(engine)))
@@ -135,10 +136,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                     shutdown.clone(),
                 ));
             }
-            other => eprintln!(
-                "lookout: [[source]] type {:?} is not available in this build yet; skipped",
-                other.kind()
-            ),
+            SourceConfig::PrometheusScrape(scrape) => {
+                let source = lookout_sources::scrape::ScrapeSource::new(
+                    "prometheus_scrape",
+                    scrape,
+                    Default::default(),
+                )?;
+                tasks.push(lookout_sources::spawn(
+                    Box::new(source),
+                    batches.clone(),
+                    shutdown.clone(),
+                ));
+            }
         }
     }
     drop(batches);
@@ -206,7 +215,7 @@ async fn feed_sources(
     }
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
