@@ -32,6 +32,7 @@ pub mod query;
 pub mod routes;
 pub mod scorer;
 mod state;
+pub mod ui;
 pub mod usage;
 
 use std::future::Future;
@@ -86,6 +87,7 @@ impl Server {
             tracker: Default::default(),
             metrics,
             acker,
+            live: Default::default(),
             alerts: Default::default(),
             ready: true.into(),
         });
@@ -158,6 +160,12 @@ impl Server {
                 }
             })
         });
+        // Live streams never end by themselves: close them once shutdown begins.
+        let live_state = Arc::clone(&self.state);
+        let shutdown = async move {
+            shutdown.await;
+            live_state.live.close();
+        };
         let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;

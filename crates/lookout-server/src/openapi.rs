@@ -192,6 +192,54 @@ pub fn document() -> Value {
         "/healthz": { "get": operation("Liveness.", vec![], None, json!({ "200": { "description": "Alive." } })) },
         "/readyz": { "get": operation("Readiness.", vec![], None, json!({ "200": { "description": "Ready." }, "503": { "description": "Starting or stopping." } })) },
         "/api/openapi.json": { "get": operation("This document.", vec![], None, json!({ "200": { "description": "OpenAPI 3 document." } })) },
+        "/api/v1/stream": { "get": operation(
+            "Live feed for the dashboard (server-sent events): `ready`, then `update` events with the committed points ([t_ms, value, score, lower, upper, anomaly]) of the matching series and anomaly changes (opened, raised, closed), and `lag` ({dropped}) when a slow client lost the oldest batches.",
+            vec![
+                param("match", "query", true, "Series selector."),
+                param("points", "query", false, "false: anomaly changes only."),
+                param("anomalies", "query", false, "all: anomaly changes of every series, not only the matching ones."),
+            ],
+            None,
+            { let mut r = error_responses(); r["200"] = json!({ "description": "An event stream that lasts until the client or the server closes it.", "content": { "text/event-stream": { "schema": { "type": "string" } } } }); r },
+        ) },
+        "/api/v1/chart": { "get": operation(
+            "Chart data of the matching series (values, not scores) as columns t, v, min, max, score, lower, upper, anomaly, downsampled by the store to max_points per series; plus their anomalies in the range.",
+            vec![
+                param("match", "query", true, "Series selector."),
+                param("start", "query", false, "Default: end - 1h."),
+                param("end", "query", false, "Default: now."),
+                param("max_points", "query", false, "Points per series, 1..200000; default 1000."),
+                param("limit", "query", false, "Series, 1..100; default 20."),
+            ],
+            None,
+            success("{start_ms, end_ms, max_points, matched, series: [{id, key, name, labels, resolution, t, v, min, max, score, lower, upper, anomaly}], anomalies}."),
+        ) },
+        "/api/v1/overview": { "get": operation(
+            "Machines (by host, instance or instance_id label) with status (anomalous, normal, no_data), series count, latest score, open anomalies, anomalies of the last 24 h, per domain group (cpu, memory_storage, network, logins, content, other).",
+            vec![],
+            None,
+            success("{now_ms, totals, machines}."),
+        ) },
+        "/": { "get": operation("The web dashboard (overview page).", vec![], None, json!({ "200": { "description": "HTML." } })) },
+        "/series": { "get": operation(
+            "The web dashboard's series explorer.",
+            vec![
+                param("match", "query", false, "Series selector to show."),
+                param("at", "query", false, "Unix ms: show the series around this moment."),
+                param("range", "query", false, "15m, 1h, ..., 30d, or FROM..TO."),
+            ],
+            None,
+            json!({ "200": { "description": "HTML." } }),
+        ) },
+        "/anomalies": { "get": operation("The web dashboard's anomaly list.", vec![], None, json!({ "200": { "description": "HTML." } })) },
+        "/alerts": { "get": operation("The web dashboard's alerts and silences.", vec![], None, json!({ "200": { "description": "HTML." } })) },
+        "/machines": { "get": operation("The web dashboard's machines and right-sizing hints.", vec![], None, json!({ "200": { "description": "HTML." } })) },
+        "/assets/{file}": { "get": operation(
+            "A file of the dashboard's bundle (content-hashed names, cached for a year).",
+            vec![param("file", "path", true, "File name.")],
+            None,
+            json!({ "200": { "description": "The file." }, "404": { "description": "No such file." } }),
+        ) },
     });
     json!({
         "openapi": "3.0.3",

@@ -13,7 +13,7 @@ use axum::Router;
 use crate::metrics::{escape_label_value, format_value, Gauges};
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
-use crate::{alerting, anomalies, ingest, openapi, query, usage};
+use crate::{alerting, anomalies, ingest, openapi, query, ui, usage};
 
 /// Records each route as it is added, so that the route table and the router cannot
 /// drift apart (the OpenAPI test compares this table with the document).
@@ -96,6 +96,15 @@ fn build() -> RouteTable {
         .add("GET", "/healthz", get(healthz))
         .add("GET", "/readyz", get(readyz))
         .add("GET", "/api/openapi.json", get(openapi::document_route))
+        .add("GET", "/api/v1/stream", get(ui::live::stream))
+        .add("GET", "/api/v1/chart", get(ui::chart::chart))
+        .add("GET", "/api/v1/overview", get(ui::overview::overview))
+        .add("GET", "/", get(ui::page))
+        .add("GET", "/series", get(ui::page))
+        .add("GET", "/anomalies", get(ui::page))
+        .add("GET", "/alerts", get(ui::page))
+        .add("GET", "/machines", get(ui::page))
+        .add("GET", "/assets/{file}", get(ui::asset))
 }
 
 /// Every route as (method, path in axum's `{param}` syntax), in registration order.
@@ -154,6 +163,7 @@ pub fn render_metrics(state: &AppState) -> String {
         state.store.queue_len()
     );
     usage::routes::render_metrics(&state.usage, &mut out);
+    state.live.render_metrics(&mut out);
     let _ = writeln!(
         out,
         "# HELP {SCORE_METRIC} Latest anomaly score (0..1) of each series; {SCORE_METRIC_LABEL} holds the series name.\n\

@@ -65,6 +65,8 @@ pub struct AppState {
     pub usage: UsageTracker,
     pub metrics: Arc<Metrics>,
     pub(crate) acker: Acker,
+    /// The dashboard's live feed of committed points and anomaly changes.
+    pub live: crate::ui::live::LiveFeed,
     /// Alerting, once attached ([`crate::Server::attach_alerts`]).
     pub alerts: std::sync::OnceLock<lookout_alert::AlertHandle>,
     /// False until the index is loaded, and again once shutdown begins.

@@ -231,6 +231,7 @@ fn store_outcomes(
     outcomes: Vec<ScoreOutcome>,
     reply: oneshot::Sender<Result<usize, ApiError>>,
 ) {
+    let live = crate::ui::live::capture(state, entries, values, &outcomes);
     let mut batch = WriteBatch::with_capacity(outcomes.len());
     let mut scored = 0;
     let mut verdicts: Vec<(SeriesId, &lookout_model::Verdict)> = Vec::new();
@@ -251,11 +252,16 @@ fn store_outcomes(
     state.tracker.apply(verdicts, &mut batch);
     crate::usage::record(state, entries, &outcomes, &mut batch);
     crate::alerting::forward(state, entries, &outcomes, &batch.anomalies);
+    let live = live.map(|live| live.with_anomalies(&state.index, &batch.anomalies));
     let samples = batch.len() as u64;
     match state.store.try_submit(batch) {
         Ok(ticket) => {
             let metrics = Arc::clone(&state.metrics);
+            let live_state = Arc::clone(state);
             let on_commit = Box::new(move |result: Result<(), StoreError>| {
+                if let (Ok(()), Some(live)) = (&result, live) {
+                    live_state.live.publish(live);
+                }
                 let answer = result.map(|()| scored).map_err(|error| {
                     metrics.reject("store_failed", samples);
                     ApiError::overloaded(

@@ -336,7 +336,8 @@ pub async fn stream(
             }
         },
     );
-    let events = futures::StreamExt::chain(futures::stream::once(async move { Ok(ready) }), updates);
+    let events =
+        futures::StreamExt::chain(futures::stream::once(async move { Ok(ready) }), updates);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
@@ -428,7 +429,10 @@ mod tests {
         assert_eq!(receiver.recv().await.unwrap().points[0].ts_ms, 4);
         let mut metrics = String::new();
         feed.render_metrics(&mut metrics);
-        assert!(metrics.contains("lookout_live_batches_published_total 5"), "{metrics}");
+        assert!(
+            metrics.contains("lookout_live_batches_published_total 5"),
+            "{metrics}"
+        );
     }
 
     #[test]

@@ -163,7 +163,10 @@ pub fn summarize<'a>(
     for summary in &mut list {
         summary.status = if summary.counts.open_anomalies > 0 {
             "anomalous"
-        } else if summary.last_seen_ms.is_some_and(|seen| seen >= now - STALE_MS) {
+        } else if summary
+            .last_seen_ms
+            .is_some_and(|seen| seen >= now - STALE_MS)
+        {
             "normal"
         } else {
             "no_data"
@@ -234,29 +237,74 @@ mod tests {
         let idle = labels(&[("instance_id", "i-0abc")]);
         let loose = labels(&[("route", "/")]);
         let series = vec![
-            SeriesFact { labels: &web, domain: Domain::Cpu, latest: Some((now - 1_000, 0.2)) },
-            SeriesFact { labels: &web, domain: Domain::Memory, latest: Some((now - 2_000, 0.97)) },
-            SeriesFact { labels: &db, domain: Domain::Storage, latest: Some((now - 1_000, 0.1)) },
-            SeriesFact { labels: &idle, domain: Domain::Cpu, latest: Some((now - STALE_MS - 1, 0.1)) },
-            SeriesFact { labels: &loose, domain: Domain::Traffic, latest: None },
+            SeriesFact {
+                labels: &web,
+                domain: Domain::Cpu,
+                latest: Some((now - 1_000, 0.2)),
+            },
+            SeriesFact {
+                labels: &web,
+                domain: Domain::Memory,
+                latest: Some((now - 2_000, 0.97)),
+            },
+            SeriesFact {
+                labels: &db,
+                domain: Domain::Storage,
+                latest: Some((now - 1_000, 0.1)),
+            },
+            SeriesFact {
+                labels: &idle,
+                domain: Domain::Cpu,
+                latest: Some((now - STALE_MS - 1, 0.1)),
+            },
+            SeriesFact {
+                labels: &loose,
+                domain: Domain::Traffic,
+                latest: None,
+            },
         ];
         let anomalies = vec![
-            AnomalyFact { labels: &db, domain: Domain::Storage, start_ms: now - 60_000, open: true },
-            AnomalyFact { labels: &web, domain: Domain::Cpu, start_ms: now - 3_600_000, open: false },
-            AnomalyFact { labels: &web, domain: Domain::Cpu, start_ms: now - 2 * DAY_MS, open: false },
+            AnomalyFact {
+                labels: &db,
+                domain: Domain::Storage,
+                start_ms: now - 60_000,
+                open: true,
+            },
+            AnomalyFact {
+                labels: &web,
+                domain: Domain::Cpu,
+                start_ms: now - 3_600_000,
+                open: false,
+            },
+            AnomalyFact {
+                labels: &web,
+                domain: Domain::Cpu,
+                start_ms: now - 2 * DAY_MS,
+                open: false,
+            },
         ];
         let list = summarize(series, anomalies, now);
         let names: Vec<_> = list.iter().map(|m| m.machine.as_deref()).collect();
-        assert_eq!(names, [Some("db:9100"), Some("i-0abc"), Some("web-1"), None]);
+        assert_eq!(
+            names,
+            [Some("db:9100"), Some("i-0abc"), Some("web-1"), None]
+        );
         let statuses: Vec<_> = list.iter().map(|m| m.status).collect();
         assert_eq!(statuses, ["anomalous", "no_data", "normal", "no_data"]);
         let web = &list[2];
         assert_eq!(web.counts.series, 2);
         assert_eq!(web.counts.max_score, Some(0.97));
-        assert_eq!(web.counts.anomalies_24h, 1, "the 2-day-old one is not counted");
+        assert_eq!(
+            web.counts.anomalies_24h, 1,
+            "the 2-day-old one is not counted"
+        );
         assert_eq!(web.domains["cpu"].series, 1);
         assert_eq!(web.domains["memory_storage"].max_score, Some(0.97));
-        assert_eq!(web.domains["logins"], Counts::default(), "no login series: empty, not zero-filled scores");
+        assert_eq!(
+            web.domains["logins"],
+            Counts::default(),
+            "no login series: empty, not zero-filled scores"
+        );
         assert_eq!(web.last_seen_ms, Some(now - 1_000));
         assert_eq!(list[0].domains["memory_storage"].open_anomalies, 1);
         assert_eq!(list[3].domains["network"].series, 1);
@@ -264,7 +312,10 @@ mod tests {
 
     #[test]
     fn the_machine_label_prefers_host() {
-        assert_eq!(machine_of(&labels(&[("instance", "x"), ("host", "h")])), Some("h"));
+        assert_eq!(
+            machine_of(&labels(&[("instance", "x"), ("host", "h")])),
+            Some("h")
+        );
         assert_eq!(machine_of(&labels(&[("job", "x")])), None);
         assert_eq!(domain_group(Domain::Traffic), "network");
     }
