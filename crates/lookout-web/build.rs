@@ -72,7 +72,10 @@ fn build_web(web: &Path) -> PathBuf {
     let npm = std::env::var("LOOKOUT_NPM").unwrap_or_else(|_| "npm".to_string());
     let installed = web.join("node_modules/.package-lock.json");
     let lock = web.join("package-lock.json");
-    if newest(&installed).zip(newest(&lock)).is_none_or(|(i, l)| i < l) {
+    if newest(&installed)
+        .zip(newest(&lock))
+        .is_none_or(|(i, l)| i < l)
+    {
         run(&npm, &["ci", "--no-audit", "--no-fund"], &web);
     }
     run(&npm, &["run", "build"], &web);
