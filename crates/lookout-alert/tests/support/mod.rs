@@ -106,7 +106,14 @@ pub struct Receiver {
 impl Receiver {
     /// Starts an HTTP receiver on a free loopback port, answering POST `/hook` with `statuses`.
     pub async fn start(statuses: Vec<u16>) -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::start_on(0, statuses).await
+    }
+
+    /// As [`Receiver::start`], on a given port (0: any free one).
+    pub async fn start_on(port: u16, statuses: Vec<u16>) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let receiver = Receiver {
             url,
