@@ -45,7 +45,7 @@ use tokio::sync::mpsc;
 
 pub use client::{AwsClient, AwsError, CallCounts, ClientOptions, Service};
 pub use credentials::{CredentialChain, Credentials, NoCredentials};
-pub use poll::Poller;
+pub use poll::{Closed, PollOutcome, Poller};
 
 use crate::polling::backoff_delay;
 use crate::{Shutdown, Source, SourceBatch};
