@@ -167,6 +167,12 @@ impl CredentialChain {
         }
         let base = std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
             .unwrap_or_else(|_| "http://169.254.169.254".to_string());
+        self.instance_role_credentials_at(&base).await
+    }
+
+    /// The instance role's credentials from the IMDSv2 service at `base`
+    /// (`http://169.254.169.254` on EC2): a session token, the role name, its credentials.
+    pub async fn instance_role_credentials_at(&self, base: &str) -> Result<Credentials, String> {
         let base = base.trim_end_matches('/');
         let token_url = format!("{base}/latest/api/token");
         let token = fetch_text(

@@ -166,8 +166,8 @@ pub fn errors(batches: &[SourceBatch]) -> Vec<String> {
         .collect()
 }
 
-/// An HTTP server on a free loopback port answering each request with `answer(body)`
-/// (status, body). Records the request bodies. Stops when dropped (its thread ends at the
+/// An HTTP server on a free loopback port answering each request with
+/// `answer(request line + headers, body, count)` → (status, body). Records the request bodies. Stops when dropped (its thread ends at the
 /// next connection or with the process).
 pub struct Scripted {
     pub endpoint: String,
@@ -176,6 +176,12 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn start(answer: impl Fn(&str, usize) -> (u16, String) + Send + 'static) -> Scripted {
+        Scripted::start_with_head(move |_, body, count| answer(body, count))
+    }
+
+    pub fn start_with_head(
+        answer: impl Fn(&str, &str, usize) -> (u16, String) + Send + 'static,
+    ) -> Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -183,7 +189,7 @@ impl Scripted {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
-                let Some(body) = read_request(&mut stream) else {
+                let Some((head, body)) = read_request(&mut stream) else {
                     continue;
                 };
                 let count = {
@@ -191,7 +197,7 @@ impl Scripted {
                     seen.push(body.clone());
                     seen.len()
                 };
-                let (status, text) = answer(&body, count);
+                let (status, text) = answer(&head, &body, count);
                 let reply = format!(
                     "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
                     text.len()
@@ -203,9 +209,10 @@ impl Scripted {
     }
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<String> {
+fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut length = 0usize;
+    let mut head = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 {
@@ -215,6 +222,8 @@ fn read_request(stream: &mut TcpStream) -> Option<String> {
         if line.is_empty() {
             break;
         }
+        head.push_str(line);
+        head.push('\n');
         if let Some((name, value)) = line.split_once(':') {
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().ok()?;
@@ -223,5 +232,5 @@ fn read_request(stream: &mut TcpStream) -> Option<String> {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(String::from_utf8_lossy(&body).into_owned())
+    Some((head, String::from_utf8_lossy(&body).into_owned()))
 }
