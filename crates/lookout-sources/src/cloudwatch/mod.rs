@@ -1,8 +1,9 @@
 //! The `cloudwatch` source: EC2 instances' metrics through CloudWatch `GetMetricData`.
 //!
 //! Each poll: discover running instances (`DescribeInstances`, by `instance_ids` and/or
-//! `tag_filters`, paginated; again every 10 minutes), list the `extra_metrics` of other
-//! namespaces (`ListMetrics`, e.g. the CloudWatch agent's `mem_used_percent`), then read
+//! `tag_filters`, paginated; again every 10 minutes, or at every poll while none is
+//! found), list the `extra_metrics` of other namespaces (`ListMetrics`, e.g. the
+//! CloudWatch agent's `mem_used_percent`), then read
 //! every series with `GetMetricData`, 500 queries a call (the API limit), following
 //! `NextToken`. An instance seen for the first time is read over the `backfill` window
 //! (default 3 days) so its detectors are warm at once; afterwards each poll re-reads a

@@ -85,9 +85,11 @@ impl Poller {
         batches: &mpsc::Sender<SourceBatch>,
     ) -> Result<PollOutcome, Closed> {
         let mut outcome = PollOutcome::default();
-        let due = self
-            .discovered_at
-            .is_none_or(|at| at.elapsed() >= REDISCOVER_EVERY);
+        // Without instances, look again at every poll (a fleet may be starting).
+        let due = self.instances.is_empty()
+            || self
+                .discovered_at
+                .is_none_or(|at| at.elapsed() >= REDISCOVER_EVERY);
         if due {
             match self.discover().await {
                 Ok(problems) => outcome.problems.extend(problems),
