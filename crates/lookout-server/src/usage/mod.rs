@@ -202,12 +202,7 @@ impl UsageTracker {
 
     /// The machine a CPU series belongs to, or `None` when it is not a CPU series.
     pub fn machine_of(&self, key: &SeriesKey) -> Option<String> {
-        if !self
-            .options
-            .cpu_metrics
-            .iter()
-            .any(|name| *name == key.name)
-        {
+        if !self.options.cpu_metrics.contains(&key.name) {
             return None;
         }
         self.options
