@@ -110,8 +110,19 @@ CREATE INDEX IF NOT EXISTS delivery_errors_notifier ON delivery_errors (notifier
 ";
 
 impl AlertDb {
-    /// Opens (creating if needed) the database file.
+    /// Opens (creating if needed) the database file; every commit is fsynced.
     pub fn open(path: &Path) -> Result<AlertDb, OutboxError> {
+        AlertDb::open_with(path, "FULL")
+    }
+
+    /// A connection for delivery marks and reads: commits are not fsynced one by one
+    /// (`synchronous=NORMAL`, still crash-safe in WAL mode); a mark lost to a power cut
+    /// only re-sends a message with the same id.
+    pub fn open_for_delivery(path: &Path) -> Result<AlertDb, OutboxError> {
+        AlertDb::open_with(path, "NORMAL")
+    }
+
+    fn open_with(path: &Path, synchronous: &str) -> Result<AlertDb, OutboxError> {
         let open_error = |source| OutboxError::Open {
             path: path.display().to_string(),
             source,
@@ -121,7 +132,7 @@ impl AlertDb {
             .map_err(open_error)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_error)?;
-        conn.pragma_update(None, "synchronous", "FULL")
+        conn.pragma_update(None, "synchronous", synchronous)
             .map_err(open_error)?;
         conn.execute_batch(SCHEMA).map_err(open_error)?;
         Ok(AlertDb {

@@ -142,7 +142,7 @@ impl AlertService {
     /// an earlier run (even one killed with `kill -9`) are delivered first.
     pub fn start(config: AlertingConfig) -> Result<AlertService, AlertError> {
         let writer = AlertDb::open(&config.db_path)?;
-        let db = Arc::new(AlertDb::open(&config.db_path)?);
+        let db = Arc::new(AlertDb::open_for_delivery(&config.db_path)?);
         let names: Vec<String> = config.notifiers.iter().map(|n| n.name.clone()).collect();
         let metrics = Arc::new(AlertMetrics::new(&names, FAILURE_REASONS));
         let mut evaluator = Evaluator::new(config.rules.clone(), config.inhibit, config.options);
@@ -352,8 +352,17 @@ async fn deliver(
             }
             continue;
         }
-        for row in rows {
-            let result = notifier.deliver(&row.notification).await;
+        // Different groups go out concurrently; a group's messages stay in order (its
+        // later rows wait for the next round).
+        let mut groups = std::collections::BTreeSet::new();
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|row| groups.insert(row.notification.group.clone()))
+            .collect();
+        let results =
+            futures::future::join_all(rows.iter().map(|row| notifier.deliver(&row.notification)))
+                .await;
+        for (row, result) in rows.into_iter().zip(results) {
             let now = now_ms();
             let outcome = match result {
                 Ok(()) => {
