@@ -173,7 +173,20 @@ impl Engine {
     }
 
     fn shard_of(&self, key: &SeriesKey) -> usize {
-        (key.stable_hash() % self.senders.len() as u64) as usize
+        self.shard_of_hash(key.stable_hash())
+    }
+
+    fn shard_of_hash(&self, hash: u64) -> usize {
+        (hash % self.senders.len() as u64) as usize
+    }
+
+    /// Each sample's stable key hash, computed once: it picks the shard and keys the
+    /// worker's series table.
+    fn hashes(samples: &[Sample]) -> Vec<u64> {
+        samples
+            .iter()
+            .map(|sample| sample.key.stable_hash())
+            .collect()
     }
 
     /// Like [`Engine::submit`], but leaves the batch in `samples` when the engine is
@@ -186,19 +199,16 @@ impl Engine {
         let Some(batch) = samples.as_ref() else {
             return Ok(());
         };
-        let shards: Vec<u32> = batch
-            .iter()
-            .map(|sample| self.shard_of(&sample.key) as u32)
-            .collect();
-        self.check_capacity(&shards)?;
+        let hashes = Self::hashes(batch);
+        self.check_capacity(&hashes)?;
         let batch = samples.take().expect("checked above");
-        self.dispatch(batch, &shards, on_done)
+        self.dispatch(batch, &hashes, on_done)
     }
 
-    fn check_capacity(&self, shards: &[u32]) -> Result<(), EngineError> {
+    fn check_capacity(&self, hashes: &[u64]) -> Result<(), EngineError> {
         let mut involved = vec![false; self.senders.len()];
-        for shard in shards {
-            involved[*shard as usize] = true;
+        for hash in hashes {
+            involved[self.shard_of_hash(*hash)] = true;
         }
         for (worker, used) in involved.into_iter().enumerate() {
             if used && self.senders[worker].len() >= self.queue_capacity {
@@ -214,25 +224,22 @@ impl Engine {
     /// Scores a batch; `on_done` gets one outcome per sample, in input order.
     /// Returns at once; fails without side effects when a worker queue is full.
     pub fn submit(&self, samples: Vec<Sample>, on_done: Callback) -> Result<(), EngineError> {
-        let shards: Vec<u32> = samples
-            .iter()
-            .map(|sample| self.shard_of(&sample.key) as u32)
-            .collect();
-        self.check_capacity(&shards)?;
-        self.dispatch(samples, &shards, on_done)
+        let hashes = Self::hashes(&samples);
+        self.check_capacity(&hashes)?;
+        self.dispatch(samples, &hashes, on_done)
     }
 
     fn dispatch(
         &self,
         samples: Vec<Sample>,
-        shards: &[u32],
+        hashes: &[u64],
         on_done: Callback,
     ) -> Result<(), EngineError> {
         let total = samples.len();
-        let mut parts: Vec<Vec<(usize, Sample)>> =
+        let mut parts: Vec<Vec<(usize, u64, Sample)>> =
             (0..self.senders.len()).map(|_| Vec::new()).collect();
-        for (position, (sample, shard)) in samples.into_iter().zip(shards).enumerate() {
-            parts[*shard as usize].push((position, sample));
+        for (position, (sample, hash)) in samples.into_iter().zip(hashes).enumerate() {
+            parts[self.shard_of_hash(*hash)].push((position, *hash, sample));
         }
         let shards_involved = parts.iter().filter(|part| !part.is_empty()).count();
         if shards_involved == 0 {

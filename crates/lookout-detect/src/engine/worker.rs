@@ -4,41 +4,70 @@ use super::{Feedback, Gather, RejectReason, SampleOutcome};
 use crate::pipeline::{PipelineConfig, SeriesPipeline};
 use crossbeam_channel::{Receiver, Sender};
 use lookout_model::{Sample, SeriesKey};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// FNV-1a: series keys are short strings, for which it beats SipHash several times
-/// over; keys come from our own ingestion, so flooding resistance is not needed here
-/// (the series limit bounds the table).
-#[derive(Default)]
-struct Fnv(u64);
+/// The map key: a series key with its stable hash, computed once per sample by
+/// [`super::Engine`] (it also picks the shard). Hashing the map key only mixes that
+/// number; equality compares the hash first, then the key.
+pub(super) struct HashedKey {
+    hash: u64,
+    key: SeriesKey,
+}
 
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+impl HashedKey {
+    pub fn new(key: SeriesKey) -> HashedKey {
+        HashedKey {
+            hash: key.stable_hash(),
+            key,
         }
-        self.0 = hash;
     }
 }
 
-type SeriesMap = HashMap<SeriesKey, SeriesState, BuildHasherDefault<Fnv>>;
+impl PartialEq for HashedKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.key == other.key
+    }
+}
+
+impl Eq for HashedKey {}
+
+impl std::hash::Hash for HashedKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Mixes the precomputed hash: its low bits also chose the shard, so they are nearly
+/// constant within one worker and must not pick the table bucket unmixed.
+#[derive(Default)]
+struct Premixed(u64);
+
+impl Hasher for Premixed {
+    fn finish(&self) -> u64 {
+        (self.0 ^ (self.0 >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type SeriesMap = HashMap<HashedKey, SeriesState, BuildHasherDefault<Premixed>>;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 pub(super) struct ShardJob {
-    pub samples: Vec<(usize, Sample)>,
+    /// Position in the submitted batch, stable hash of the key, sample.
+    pub samples: Vec<(usize, u64, Sample)>,
     pub gather: Arc<Gather>,
 }
 
@@ -111,17 +140,18 @@ impl Worker {
             match job {
                 Job::Score(job) => self.score(job),
                 Job::Feedback(key, Feedback::FalsePositive) => {
-                    if let Some(state) = self.series.get_mut(&key) {
+                    if let Some(state) = self.series.get_mut(&HashedKey::new(key)) {
                         state.pipeline.widen_tolerance();
                     }
                 }
                 Job::Tolerance(key, reply) => {
-                    let _ = reply.send(self.series.get(&key).map(|state| state.pipeline.open_at()));
+                    let state = self.series.get(&HashedKey::new(key));
+                    let _ = reply.send(state.map(|state| state.pipeline.open_at()));
                 }
                 Job::Snapshot(key, reply) => {
                     let snapshot = self
                         .series
-                        .get(&key)
+                        .get(&HashedKey::new(key))
                         .and_then(|state| serde_json::to_string(&state.pipeline).ok());
                     let _ = reply.send(snapshot);
                 }
@@ -131,7 +161,7 @@ impl Worker {
                     stats.state_bytes = self
                         .series
                         .iter()
-                        .map(|(key, state)| state.pipeline.state_bytes() + key_bytes(key))
+                        .map(|(key, state)| state.pipeline.state_bytes() + key_bytes(&key.key))
                         .sum();
                     let _ = reply.send(stats);
                 }
@@ -143,8 +173,8 @@ impl Worker {
     fn score(&mut self, job: ShardJob) {
         let started = Instant::now();
         let mut outcomes = Vec::with_capacity(job.samples.len());
-        for (position, sample) in job.samples {
-            let outcome = self.score_one(sample);
+        for (position, hash, sample) in job.samples {
+            let outcome = self.score_one(hash, sample);
             match &outcome {
                 SampleOutcome::Rejected(reason) => self.stats.rejected[reject_index(*reason)] += 1,
                 SampleOutcome::Scored(verdict) => {
@@ -160,25 +190,28 @@ impl Worker {
         job.gather.deliver(outcomes);
     }
 
-    fn score_one(&mut self, sample: Sample) -> SampleOutcome {
+    fn score_one(&mut self, hash: u64, sample: Sample) -> SampleOutcome {
         if !sample.value.is_finite() {
             return SampleOutcome::Rejected(RejectReason::NonFinite);
         }
-        let state = match self.series.get_mut(&sample.key) {
-            Some(state) => state,
-            None => {
+        let probe = HashedKey {
+            hash,
+            key: sample.key,
+        };
+        // One probe: the sample's own key becomes the map key of a new series.
+        let state = match self.series.entry(probe) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
                 if !self.budget.take() {
                     return SampleOutcome::Rejected(RejectReason::SeriesLimit);
                 }
-                let seed = self.seed ^ sample.key.stable_hash() ^ (self.index as u64);
+                let seed = self.seed ^ hash ^ (self.index as u64);
                 let pipeline = SeriesPipeline::new(&self.pipeline, seed)
                     .expect("pipeline config validated at start");
-                self.series
-                    .entry(sample.key.clone())
-                    .or_insert(SeriesState {
-                        pipeline,
-                        newest_ms: i64::MIN,
-                    })
+                entry.insert(SeriesState {
+                    pipeline,
+                    newest_ms: i64::MIN,
+                })
             }
         };
         if sample.timestamp_ms < state.newest_ms {
