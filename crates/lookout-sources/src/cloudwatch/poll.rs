@@ -45,6 +45,9 @@ pub struct Poller {
     /// Instances whose backfill is done.
     warm: HashSet<String>,
     last: HashMap<SeriesKey, i64>,
+    /// End of the window of the last poll that read every warm series: after an outage
+    /// the next poll reads from there (up to the backfill window), not only the lookback.
+    caught_up_to: Option<i64>,
 }
 
 impl Poller {
@@ -57,6 +60,7 @@ impl Poller {
             discovered_at: None,
             warm: HashSet::new(),
             last: HashMap::new(),
+            caught_up_to: None,
         }
     }
 
@@ -123,7 +127,11 @@ impl Poller {
             .cloned()
             .partition(|query| !self.warm.contains(&query.instance_id));
         let mut failed_instances = HashSet::new();
-        for (group, span_ms) in [(&cold, backfill_ms), (&warm, lookback_ms)] {
+        let warm_span_ms = self.caught_up_to.map_or(lookback_ms, |caught_up| {
+            (end_ms - caught_up + lookback_ms).clamp(lookback_ms, backfill_ms)
+        });
+        let mut warm_failed = false;
+        for (group, span_ms) in [(&cold, backfill_ms), (&warm, warm_span_ms)] {
             let window = Window {
                 start_ms: end_ms.saturating_sub(span_ms),
                 end_ms,
@@ -139,6 +147,7 @@ impl Poller {
                             outcome.problems.push(message);
                         }
                         failed_instances.extend(chunk.iter().map(|q| q.instance_id.clone()));
+                        warm_failed |= std::ptr::eq(group, &warm);
                     }
                 }
             }
@@ -147,6 +156,9 @@ impl Poller {
             if !failed_instances.contains(&query.instance_id) {
                 self.warm.insert(query.instance_id.clone());
             }
+        }
+        if !warm_failed {
+            self.caught_up_to = Some(end_ms);
         }
         outcome.failed = outcome.samples == 0 && !failed_instances.is_empty();
         Ok(outcome)
