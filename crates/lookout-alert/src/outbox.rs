@@ -40,6 +40,9 @@ pub enum OutboxError {
     Json(#[from] serde_json::Error),
 }
 
+/// Live alerts (slot, alert) and groups saved by an earlier run.
+pub type SavedState = (Vec<(String, AlertInstance)>, Vec<GroupState>);
+
 /// One pending delivery.
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
@@ -216,9 +219,7 @@ impl AlertDb {
     }
 
     /// The live alerts and groups of an earlier run.
-    pub fn load_state(
-        &self,
-    ) -> Result<(Vec<(String, AlertInstance)>, Vec<GroupState>), OutboxError> {
+    pub fn load_state(&self) -> Result<SavedState, OutboxError> {
         let conn = self.lock();
         let mut alerts = Vec::new();
         let mut statement = conn.prepare("SELECT slot, body FROM alerts")?;

@@ -200,8 +200,7 @@ pub fn inhibited(rules: &[InhibitRule], firing: &[&AlertInstance]) -> BTreeMap<S
         }
         for alert in firing {
             let key = alert_key(alert);
-            if rule.source.matches(&key) || !rule.target.as_ref().map_or(true, |t| t.matches(&key))
-            {
+            if rule.source.matches(&key) || !rule.target.as_ref().is_none_or(|t| t.matches(&key)) {
                 continue;
             }
             let Some(values) = rule.shared_labels(alert) else {
