@@ -175,7 +175,7 @@ pub async fn list_alerts(
             .filter(|alert| {
                 wanted_state
                     .as_deref()
-                    .map_or(true, |s| s == alert.state.as_str())
+                    .is_none_or(|s| s == alert.state.as_str())
             })
             .map(|alert| alert_json(alert, &silences))
             .collect::<Vec<_>>())

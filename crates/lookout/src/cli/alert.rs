@@ -76,7 +76,10 @@ fn test(args: TestArgs) -> anyhow::Result<()> {
             .find(|notifier| &notifier.name == name)
             .map_or("?", |notifier| notifier.type_name());
         match result {
-            Ok(()) => println!("{name} ({kind}): delivered (message id {})", notification.id),
+            Ok(()) => println!(
+                "{name} ({kind}): delivered (message id {})",
+                notification.id
+            ),
             Err(error) => {
                 failures += 1;
                 println!("{name} ({kind}): FAILED: {error}");
