@@ -27,7 +27,15 @@ fn pipelines(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_per_point");
     group.throughput(Throughput::Elements(POINTS as u64));
     group.sample_size(10);
-    for name in ["default", "ewma", "robust_z", "seasonal", "changepoint", "knn", "usage"] {
+    for name in [
+        "default",
+        "ewma",
+        "robust_z",
+        "seasonal",
+        "changepoint",
+        "knn",
+        "usage",
+    ] {
         let config = PipelineConfig::named(name).unwrap();
         group.bench_function(name, |b| {
             b.iter_batched(
@@ -49,8 +57,9 @@ fn pipelines(c: &mut Criterion) {
 fn engine(c: &mut Criterion) {
     const SERIES: usize = 10_000;
     const STEPS: usize = 20;
-    let keys: Vec<SeriesKey> =
-        (0..SERIES).map(|i| SeriesKey::new("bench").with_label("host", format!("h{i}"))).collect();
+    let keys: Vec<SeriesKey> = (0..SERIES)
+        .map(|i| SeriesKey::new("bench").with_label("host", format!("h{i}")))
+        .collect();
     let batches: Vec<Vec<Sample>> = (0..STEPS)
         .map(|step| {
             keys.iter()

@@ -43,7 +43,10 @@ pub struct Score {
 }
 
 impl Score {
-    pub const WARMING_UP: Score = Score { raw: 0.0, expected: None };
+    pub const WARMING_UP: Score = Score {
+        raw: 0.0,
+        expected: None,
+    };
 }
 
 /// A univariate streaming detector.

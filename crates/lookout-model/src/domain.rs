@@ -40,7 +40,15 @@ impl Domain {
             Domain::Memory
         } else if has(&["disk", "filesystem", "storage", "volume"]) {
             Domain::Storage
-        } else if has(&["net", "packet", "bytes_in", "bytes_out", "syn", "udp", "tcp"]) {
+        } else if has(&[
+            "net",
+            "packet",
+            "bytes_in",
+            "bytes_out",
+            "syn",
+            "udp",
+            "tcp",
+        ]) {
             Domain::Network
         } else if has(&["login", "auth", "ssh"]) {
             Domain::Login
@@ -85,7 +93,10 @@ mod tests {
         assert_eq!(Domain::infer("node_cpu_seconds_total"), Domain::Cpu);
         assert_eq!(Domain::infer("CPUUtilization"), Domain::Cpu);
         assert_eq!(Domain::infer("mem_used_percent"), Domain::Memory);
-        assert_eq!(Domain::infer("node_filesystem_avail_bytes"), Domain::Storage);
+        assert_eq!(
+            Domain::infer("node_filesystem_avail_bytes"),
+            Domain::Storage
+        );
         assert_eq!(Domain::infer("NetworkIn"), Domain::Network);
         assert_eq!(Domain::infer("temperature"), Domain::Other);
     }

@@ -20,7 +20,11 @@ pub struct HysteresisConfig {
 
 impl Default for HysteresisConfig {
     fn default() -> Self {
-        HysteresisConfig { open_at: 0.6, close_below: 0.3, cooldown: 5 }
+        HysteresisConfig {
+            open_at: 0.6,
+            close_below: 0.3,
+            cooldown: 5,
+        }
     }
 }
 
@@ -43,7 +47,11 @@ pub struct Hysteresis {
 
 impl Hysteresis {
     pub fn new(config: HysteresisConfig) -> Self {
-        Hysteresis { config, open: false, quiet_points: 0 }
+        Hysteresis {
+            config,
+            open: false,
+            quiet_points: 0,
+        }
     }
 
     /// `may_open` lets the caller veto opening (minimum deviation guard).
@@ -52,9 +60,17 @@ impl Hysteresis {
             if score >= self.config.open_at && may_open {
                 self.open = true;
                 self.quiet_points = 0;
-                return Decision { is_anomaly: true, started: true, ended: false };
+                return Decision {
+                    is_anomaly: true,
+                    started: true,
+                    ended: false,
+                };
             }
-            return Decision { is_anomaly: false, started: false, ended: false };
+            return Decision {
+                is_anomaly: false,
+                started: false,
+                ended: false,
+            };
         }
         if score < self.config.close_below {
             self.quiet_points += 1;
@@ -64,9 +80,17 @@ impl Hysteresis {
         if self.quiet_points >= self.config.cooldown.max(1) {
             self.open = false;
             self.quiet_points = 0;
-            return Decision { is_anomaly: false, started: false, ended: true };
+            return Decision {
+                is_anomaly: false,
+                started: false,
+                ended: true,
+            };
         }
-        Decision { is_anomaly: true, started: false, ended: false }
+        Decision {
+            is_anomaly: true,
+            started: false,
+            ended: false,
+        }
     }
 
     pub fn is_open(&self) -> bool {
@@ -91,8 +115,13 @@ mod tests {
     #[test]
     fn a_flapping_incident_is_one_anomaly() {
         let mut hysteresis = Hysteresis::new(HysteresisConfig::default());
-        let scores = [0.1, 0.9, 0.2, 0.8, 0.1, 0.95, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
-        let starts = scores.iter().filter(|s| hysteresis.decide(**s, true).started).count();
+        let scores = [
+            0.1, 0.9, 0.2, 0.8, 0.1, 0.95, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1,
+        ];
+        let starts = scores
+            .iter()
+            .filter(|s| hysteresis.decide(**s, true).started)
+            .count();
         assert_eq!(starts, 1);
         assert!(!hysteresis.is_open());
     }

@@ -42,7 +42,12 @@ pub enum TailModel {
 
 impl Default for LikelihoodConfig {
     fn default() -> Self {
-        LikelihoodConfig { warmup: 150, memory: 2000, short_window: 1, tail: TailModel::Gaussian }
+        LikelihoodConfig {
+            warmup: 150,
+            memory: 2000,
+            short_window: 1,
+            tail: TailModel::Gaussian,
+        }
     }
 }
 
@@ -64,7 +69,10 @@ impl Likelihood {
     pub fn new(config: LikelihoodConfig) -> Self {
         let short = (config.short_window.max(1) as usize).min(MAX_SHORT_WINDOW);
         Likelihood {
-            config: LikelihoodConfig { short_window: short as u32, ..config },
+            config: LikelihoodConfig {
+                short_window: short as u32,
+                ..config
+            },
             seen: 0,
             mean: 0.0,
             variance: 0.0,
@@ -81,7 +89,11 @@ impl Likelihood {
         self.seen += 1;
         let warm = self.seen > u64::from(self.config.warmup);
         if let Some(histogram) = &mut self.histogram {
-            let score = if warm { log_likelihood(1.0 - histogram.tail_probability(short)) } else { 0.0 };
+            let score = if warm {
+                log_likelihood(1.0 - histogram.tail_probability(short))
+            } else {
+                0.0
+            };
             histogram.add(x);
             return score;
         }
@@ -118,7 +130,10 @@ impl Likelihood {
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.recent.capacity() * std::mem::size_of::<f64>()
-            + self.histogram.as_ref().map_or(0, |h| h.bins.capacity() * std::mem::size_of::<f32>())
+            + self
+                .histogram
+                .as_ref()
+                .map_or(0, |h| h.bins.capacity() * std::mem::size_of::<f32>())
     }
 }
 
@@ -160,7 +175,9 @@ impl Histogram {
         self.weight *= self.growth;
         if self.weight > 1e30 {
             let scale = 1.0 / self.weight;
-            self.bins.iter_mut().for_each(|b| *b = (f64::from(*b) * scale) as f32);
+            self.bins
+                .iter_mut()
+                .for_each(|b| *b = (f64::from(*b) * scale) as f32);
             self.total *= scale;
             self.weight = 1.0;
         }
@@ -182,7 +199,11 @@ impl Histogram {
             return (mass / self.total).clamp(0.0, 1.0);
         }
         // Beyond everything seen: the last occupied bin's mass decays exponentially.
-        let top = self.bins.iter().rposition(|b| f64::from(*b) > 0.0).unwrap_or(0);
+        let top = self
+            .bins
+            .iter()
+            .rposition(|b| f64::from(*b) > 0.0)
+            .unwrap_or(0);
         let top_edge = (top + 1) as f64 * BIN_WIDTH;
         let top_mass = f64::from(self.bins[top]).max(floor);
         let excess = (x - top_edge).max(0.0);

@@ -146,7 +146,9 @@ impl Combiner {
     pub fn new(config: CombinerConfig, detector_count: usize) -> Self {
         Combiner {
             config,
-            calibrations: (0..detector_count).map(|_| Likelihood::new(config.likelihood)).collect(),
+            calibrations: (0..detector_count)
+                .map(|_| Likelihood::new(config.likelihood))
+                .collect(),
             hysteresis: Hysteresis::new(config.hysteresis),
             refractory_left: 0,
         }
@@ -157,14 +159,24 @@ impl Combiner {
         debug_assert_eq!(scores.len(), self.calibrations.len());
         let mut combined = Combined {
             score: 0.0,
-            decision: Decision { is_anomaly: false, started: false, ended: false },
+            decision: Decision {
+                is_anomaly: false,
+                started: false,
+                ended: false,
+            },
             band: None,
             detector_count: scores.len().min(MAX_DETECTORS),
             raw: [0.0; MAX_DETECTORS],
             likelihood: [0.0; MAX_DETECTORS],
             open_at: self.hysteresis.config().open_at,
         };
-        for (index, (calibration, score)) in self.calibrations.iter_mut().zip(scores).enumerate().take(MAX_DETECTORS) {
+        for (index, (calibration, score)) in self
+            .calibrations
+            .iter_mut()
+            .zip(scores)
+            .enumerate()
+            .take(MAX_DETECTORS)
+        {
             let likelihood = calibration.update(score.raw);
             combined.raw[index] = score.raw;
             combined.likelihood[index] = likelihood;
@@ -172,7 +184,10 @@ impl Combiner {
                 combined.band = score.expected;
             }
         }
-        combined.score = combine(self.config.combine, &combined.likelihood[..combined.detector_count]);
+        combined.score = combine(
+            self.config.combine,
+            &combined.likelihood[..combined.detector_count],
+        );
         let may_open = self.deviation_is_material(value, combined.band);
         combined.decision = self.hysteresis.decide(combined.score, may_open);
         if self.refractory_left > 0 {
@@ -204,6 +219,11 @@ impl Combiner {
     }
 
     pub fn state_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.calibrations.iter().map(Likelihood::state_bytes).sum::<usize>()
+        std::mem::size_of::<Self>()
+            + self
+                .calibrations
+                .iter()
+                .map(Likelihood::state_bytes)
+                .sum::<usize>()
     }
 }
