@@ -62,6 +62,9 @@ async fn main() {
         notify: vec!["hook".into()],
         repeat_interval: Duration::from_secs(4 * 3600),
         group_by: vec!["host".into()],
+        group_wait: Duration::from_millis(200),
+        group_interval: Duration::from_secs(300),
+        resolve_hold: Duration::from_secs(60),
     };
     let notifier = NotifierConfig {
         name: "hook".into(),
@@ -72,13 +75,13 @@ async fn main() {
             secret: None,
         },
     };
+    let group_wait = rule.group_wait;
     let http = lookout_alert::notify::http_client();
     let config = AlertingConfig::new(
         compile_rules(&[rule]).unwrap(),
         vec![Notifier::from_config(&notifier, &http)],
         dir.path().join("alerts.db"),
     );
-    let group_wait = config.options.group_wait;
     let service = AlertService::start(config).unwrap();
     let alerts = service.handle();
 

@@ -12,7 +12,7 @@
 //! - [`rules`]: `[[alert.rule]]` compiled (Prometheus selectors via `lookout_protocol`);
 //! - [`evaluator`]: the pure state machine (time passed in);
 //! - [`silence`]: silences, maintenance windows, inhibition rules;
-//! - [`outbox`]: the durable store (`alerts.db`);
+//! - [`outbox`]: the durable store (`alerts.db`); [`persist`]: outbox first, state in batches;
 //! - [`notify`]: Alertmanager, webhook, Slack, email (SMTP), SNS;
 //! - [`content`]: what a message says; [`sample`]: test messages;
 //! - [`service`]: the running thread and tasks; [`metrics`]: counters for `/metrics`.
@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod outbox;
+pub mod persist;
 pub mod rules;
 pub mod sample;
 pub mod service;

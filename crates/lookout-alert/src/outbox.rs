@@ -1,24 +1,30 @@
 //! The durable side of alerting, one SQLite file (`alerts.db` in the data directory):
 //!
-//! - `outbox`: one row per notification × notifier, written in the **same transaction**
-//!   as the alert and group state that produced it, before any delivery is attempted.
-//!   A row stays `pending` until its notifier accepted it (`delivered`) or it expired
-//!   (`failed`, after [`GIVE_UP_AFTER_MS`]). `UNIQUE(notification_id, notifier)` makes a
-//!   re-insert harmless. After a crash, pending rows are simply delivered again; a row
-//!   that was delivered but not yet marked is re-sent with the same notification id, which
-//!   receivers use to drop the duplicate.
-//! - `alerts`, `groups`: the evaluator's live state, restored at start.
-//! - `history`: every alert transition and message; `silences`; `delivery_errors`.
+//! - `outbox`: one row per notification × notifier, written with the group schedules
+//!   that produced it in one small transaction, committed (and fsynced) **before** any
+//!   delivery is attempted. The row carries the whole notification, alerts included, so it
+//!   alone is enough to deliver after a crash. A row stays `pending` until its notifier
+//!   accepted it (`delivered`) or it expired (`failed`, after [`GIVE_UP_AFTER_MS`]).
+//!   `UNIQUE(notification_id, notifier)` makes a re-insert harmless. After a crash, pending
+//!   rows are simply delivered again; a row that was delivered but not yet marked is
+//!   re-sent with the same notification id, which receivers use to drop the duplicate.
+//! - `alerts`, `groups`: the evaluator's live state, restored at start. Alert state and
+//!   `history` (every alert transition and message) are written after the outbox, in
+//!   batched transactions ([`AlertDb::apply_state`]); `silences`; `delivery_errors`.
 //!
-//! WAL journal with `synchronous=FULL`: a committed row survives `kill -9` and power loss.
+//! WAL journal. Outbox commits use `synchronous=FULL` (they survive `kill -9` and power
+//! loss); state, history and delivery marks use `synchronous=NORMAL` (they survive
+//! `kill -9`; a power cut may lose the last of them, which at worst re-sends a message
+//! with the same id or forgets the newest history lines).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::evaluator::{Changes, GroupState, HistoryEntry};
+use crate::evaluator::{Changes, GroupState, HistoryEntry, Outgoing};
 use crate::model::{AlertInstance, Notification};
 use crate::silence::Silence;
 
@@ -113,9 +119,12 @@ CREATE INDEX IF NOT EXISTS delivery_errors_notifier ON delivery_errors (notifier
 ";
 
 impl AlertDb {
-    /// Opens (creating if needed) the database file; every commit is fsynced.
+    /// Opens (creating if needed) the database file for the evaluator's writes: outbox
+    /// commits are fsynced ([`AlertDb::apply_outbox`]), alert state and history commits
+    /// are not (`synchronous=NORMAL`: in WAL mode a commit survives `kill -9`; a power cut
+    /// may lose the last state commits, never an outbox row).
     pub fn open(path: &Path) -> Result<AlertDb, OutboxError> {
-        AlertDb::open_with(path, "FULL")
+        AlertDb::open_with(path, "NORMAL")
     }
 
     /// A connection for delivery marks and reads: commits are not fsynced one by one
@@ -149,73 +158,97 @@ impl AlertDb {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Persists the evaluator's changes and queues their notifications, in one transaction.
-    /// Returns the notifiers that got new rows.
+    /// Persists the evaluator's changes: the outbox rows and group state first (one
+    /// transaction, [`AlertDb::apply_outbox`]), then the alert state and history
+    /// ([`AlertDb::apply_state`]). Returns the notifiers that got new rows.
     pub fn apply(&self, changes: &Changes) -> Result<Vec<String>, OutboxError> {
+        let queued =
+            self.apply_outbox(&changes.outgoing, &changes.groups, &changes.removed_groups)?;
+        let alerts: Vec<(String, Option<AlertInstance>)> = changes
+            .alerts
+            .iter()
+            .map(|(slot, alert)| (slot.clone(), Some(alert.clone())))
+            .chain(
+                changes
+                    .removed_alerts
+                    .iter()
+                    .map(|slot| (slot.clone(), None)),
+            )
+            .collect();
+        self.apply_state(&alerts, &changes.history)?;
+        Ok(queued)
+    }
+
+    /// Queues notifications and saves the group schedules that sent them, in one small
+    /// transaction, committed before any delivery (`synchronous=FULL` for this commit: the
+    /// outbox survives power loss as well as `kill -9`). Re-queuing a notification id is
+    /// harmless. Returns the notifiers that got new rows.
+    pub fn apply_outbox(
+        &self,
+        outgoing: &[Outgoing],
+        groups: &BTreeMap<String, GroupState>,
+        removed_groups: &BTreeSet<String>,
+    ) -> Result<Vec<String>, OutboxError> {
+        if outgoing.is_empty() && groups.is_empty() && removed_groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.lock();
+        let fsync = !outgoing.is_empty();
+        if fsync {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        let result = write_outbox(&mut conn, outgoing, groups, removed_groups);
+        if fsync {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        result
+    }
+
+    /// Saves alert state (`None` deletes the slot) and appends history, in one
+    /// transaction with prepared statements and multi-row history inserts.
+    pub fn apply_state(
+        &self,
+        alerts: &[(String, Option<AlertInstance>)],
+        history: &[HistoryEntry],
+    ) -> Result<(), OutboxError> {
+        if alerts.is_empty() && history.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let mut queued = Vec::new();
         {
             let mut upsert_alert = tx.prepare_cached(
                 "INSERT INTO alerts (slot, rule, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT (slot) DO UPDATE SET rule = excluded.rule, body = excluded.body",
             )?;
-            for (slot, alert) in &changes.alerts {
-                upsert_alert.execute(params![slot, alert.rule, serde_json::to_string(alert)?])?;
-            }
             let mut delete_alert = tx.prepare_cached("DELETE FROM alerts WHERE slot = ?1")?;
-            for slot in &changes.removed_alerts {
-                delete_alert.execute(params![slot])?;
-            }
-            let mut upsert_group = tx.prepare_cached(
-                "INSERT INTO groups (key, body) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET body = excluded.body",
-            )?;
-            for (key, group) in &changes.groups {
-                upsert_group.execute(params![key, serde_json::to_string(group)?])?;
-            }
-            let mut delete_group = tx.prepare_cached("DELETE FROM groups WHERE key = ?1")?;
-            for key in &changes.removed_groups {
-                delete_group.execute(params![key])?;
-            }
-            let mut insert_history = tx.prepare_cached(
-                "INSERT INTO history (at_ms, rule, fingerprint, series, event, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for entry in &changes.history {
-                insert_history.execute(params![
-                    entry.at_ms,
-                    entry.rule,
-                    entry.fingerprint,
-                    entry.series,
-                    entry.event,
-                    entry.detail
-                ])?;
-            }
-            let mut insert_outbox = tx.prepare_cached(
-                "INSERT OR IGNORE INTO outbox
-                 (notification_id, notifier, rule, payload, created_ms, next_attempt_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            )?;
-            for outgoing in &changes.outgoing {
-                let payload = serde_json::to_string(&outgoing.notification)?;
-                for notifier in &outgoing.notifiers {
-                    let n = &outgoing.notification;
-                    insert_outbox.execute(params![
-                        n.id,
-                        notifier,
-                        n.rule,
-                        payload,
-                        n.created_ms
-                    ])?;
-                    if !queued.contains(notifier) {
-                        queued.push(notifier.clone());
+            for (slot, alert) in alerts {
+                match alert {
+                    Some(alert) => {
+                        upsert_alert.execute(params![
+                            slot,
+                            alert.rule,
+                            serde_json::to_string(alert)?
+                        ])?;
+                    }
+                    None => {
+                        delete_alert.execute(params![slot])?;
                     }
                 }
             }
+            let mut full = tx.prepare_cached(&history_insert(HISTORY_ROWS_PER_INSERT))?;
+            let mut chunks = history.chunks_exact(HISTORY_ROWS_PER_INSERT);
+            for chunk in &mut chunks {
+                full.execute(rusqlite::params_from_iter(history_params(chunk)))?;
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                tx.prepare_cached(&history_insert(rest.len()))?
+                    .execute(rusqlite::params_from_iter(history_params(rest)))?;
+            }
         }
         tx.commit()?;
-        Ok(queued)
+        Ok(())
     }
 
     /// The live alerts and groups of an earlier run.
@@ -474,6 +507,78 @@ impl AlertDb {
         conn.execute("DELETE FROM history WHERE at_ms < ?1", params![before_ms])?;
         Ok(())
     }
+}
+
+/// History rows per `INSERT` statement (6 parameters each).
+const HISTORY_ROWS_PER_INSERT: usize = 64;
+
+fn history_insert(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO history (at_ms, rule, fingerprint, series, event, detail) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?)");
+    }
+    sql
+}
+
+fn history_params(
+    entries: &[HistoryEntry],
+) -> impl Iterator<Item = rusqlite::types::ToSqlOutput<'_>> {
+    use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+    entries.iter().flat_map(|entry| {
+        [
+            ToSqlOutput::Owned(Value::Integer(entry.at_ms)),
+            ToSqlOutput::Borrowed(ValueRef::Text(entry.rule.as_bytes())),
+            ToSqlOutput::Borrowed(ValueRef::Text(entry.fingerprint.as_bytes())),
+            ToSqlOutput::Borrowed(ValueRef::Text(entry.series.as_bytes())),
+            ToSqlOutput::Borrowed(ValueRef::Text(entry.event.as_bytes())),
+            ToSqlOutput::Borrowed(ValueRef::Text(entry.detail.as_bytes())),
+        ]
+    })
+}
+
+fn write_outbox(
+    conn: &mut Connection,
+    outgoing: &[Outgoing],
+    groups: &BTreeMap<String, GroupState>,
+    removed_groups: &BTreeSet<String>,
+) -> Result<Vec<String>, OutboxError> {
+    let tx = conn.transaction()?;
+    let mut queued: Vec<String> = Vec::new();
+    {
+        let mut insert_outbox = tx.prepare_cached(
+            "INSERT OR IGNORE INTO outbox
+             (notification_id, notifier, rule, payload, created_ms, next_attempt_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )?;
+        for outgoing in outgoing {
+            let n = &outgoing.notification;
+            let payload = serde_json::to_string(n)?;
+            for notifier in &outgoing.notifiers {
+                insert_outbox.execute(params![n.id, notifier, n.rule, payload, n.created_ms])?;
+                if !queued.contains(notifier) {
+                    queued.push(notifier.clone());
+                }
+            }
+        }
+        let mut upsert_group = tx.prepare_cached(
+            "INSERT INTO groups (key, body) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+        )?;
+        for (key, group) in groups {
+            upsert_group.execute(params![key, serde_json::to_string(group)?])?;
+        }
+        let mut delete_group = tx.prepare_cached("DELETE FROM groups WHERE key = ?1")?;
+        for key in removed_groups {
+            delete_group.execute(params![key])?;
+        }
+    }
+    tx.commit()?;
+    Ok(queued)
 }
 
 #[cfg(test)]

@@ -41,6 +41,12 @@ pub struct CompiledRule {
     pub notify: Vec<String>,
     pub repeat_interval: Duration,
     pub group_by: Vec<String>,
+    /// How long a new group waits for more alerts before its first message.
+    pub group_wait: Duration,
+    /// Least time between two messages of a group whose alerts changed.
+    pub group_interval: Duration,
+    /// How long a closed anomaly's alert stays `resolving` before it resolves.
+    pub resolve_hold: Duration,
 }
 
 impl CompiledRule {
@@ -62,6 +68,9 @@ impl CompiledRule {
             notify: rule.notify.clone(),
             repeat_interval: rule.repeat_interval,
             group_by: rule.group_by.clone(),
+            group_wait: rule.group_wait,
+            group_interval: rule.group_interval,
+            resolve_hold: rule.resolve_hold,
         })
     }
 
@@ -141,6 +150,9 @@ mod tests {
             notify: vec![],
             repeat_interval: Duration::from_secs(3600),
             group_by: vec!["host".into()],
+            group_wait: Duration::from_millis(200),
+            group_interval: Duration::from_secs(300),
+            resolve_hold: Duration::from_secs(60),
         }
     }
 

@@ -1,11 +1,11 @@
 //! The running alerting: one evaluator thread and one delivery task per notifier.
 //!
 //! ```text
-//!  anomaly tracker ──(bounded channel)──► evaluator thread ──(one transaction)──► alerts.db
-//!   (engine threads)                       rules, groups,         alerts, groups,      │ outbox
-//!                                          silences, timers       history, outbox rows │
-//!                                                                  wake ──► delivery task per notifier
-//!                                                                           due rows → notifier → mark
+//!  anomaly tracker ──(bounded channel)──► evaluator thread ──(1: outbox + groups)──► alerts.db
+//!   (engine threads)                       rules, groups,    ──(2: state, history,      │ outbox
+//!                                          silences, timers       in batches)           │
+//!                                                   wake after 1 ──► delivery task per notifier
+//!                                                                    due rows → notifier → mark
 //! ```
 //!
 //! The channel is bounded: when it is full the sender waits (back-pressure on the engine,
@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use futures::StreamExt;
 use tokio::sync::Notify;
 
 use crate::backoff::{jitter_rng, Backoff};
@@ -28,6 +29,7 @@ use crate::metrics::AlertMetrics;
 use crate::model::{now_ms, AnomalyEvent};
 use crate::notify::{Notifier, FAILURE_REASONS};
 use crate::outbox::{AlertDb, OutboxError};
+use crate::persist::{persist_outbox, write_state_batch, StateBacklog};
 use crate::rules::CompiledRule;
 use crate::silence::{InhibitRule, Silence, SilenceError};
 
@@ -232,7 +234,9 @@ impl Drop for AlertService {
     }
 }
 
-/// The evaluator thread: events and control messages in, transactions out.
+/// The evaluator thread: events and control messages in, transactions out. Each pass
+/// commits the outbox first and then at most one batch of alert state and history
+/// ([`crate::persist`]); while a backlog remains, the thread does not sleep.
 fn evaluate(
     mut evaluator: Evaluator,
     db: AlertDb,
@@ -242,14 +246,34 @@ fn evaluate(
     wakers: BTreeMap<String, Arc<Notify>>,
     metrics: Arc<AlertMetrics>,
 ) {
+    let mut backlog = StateBacklog::default();
     let mut next_tick = Instant::now();
     let mut last_prune = Instant::now();
+    let finish = |evaluator: &mut Evaluator, backlog: &mut StateBacklog| {
+        persist_outbox(
+            &mut evaluator.take_changes(),
+            &db,
+            backlog,
+            &wakers,
+            &metrics,
+        );
+        let mut failures = 0;
+        while !backlog.is_empty() && failures < 5 {
+            if !write_state_batch(&db, backlog, &metrics) {
+                failures += 1;
+            }
+        }
+    };
     loop {
-        let wait = next_tick.saturating_duration_since(Instant::now());
+        let wait = if backlog.is_empty() {
+            next_tick.saturating_duration_since(Instant::now())
+        } else {
+            Duration::ZERO
+        };
         crossbeam_channel::select! {
             recv(events) -> event => match event {
                 Ok(event) => evaluator.handle(&event, now_ms()),
-                Err(_) => return persist(&mut evaluator, &db, &wakers, &metrics),
+                Err(_) => return finish(&mut evaluator, &mut backlog),
             },
             recv(control) -> message => match message {
                 Ok(Control::Silence(silence)) => {
@@ -260,11 +284,11 @@ fn evaluate(
                 Ok(Control::Expire(id)) => {
                     evaluator.silences_mut().expire(id, now_ms());
                 }
-                Ok(Control::Stop) | Err(_) => return persist(&mut evaluator, &db, &wakers, &metrics),
+                Ok(Control::Stop) | Err(_) => return finish(&mut evaluator, &mut backlog),
             },
             default(wait) => {}
         }
-        // Take what else is waiting, so a burst becomes one transaction.
+        // Take what else is waiting, so a burst becomes one pass.
         for _ in 0..16_384 {
             match events.try_recv() {
                 Ok(event) => evaluator.handle(&event, now_ms()),
@@ -275,7 +299,16 @@ fn evaluate(
             evaluator.tick(now_ms());
             next_tick = Instant::now() + tick;
         }
-        persist(&mut evaluator, &db, &wakers, &metrics);
+        persist_outbox(
+            &mut evaluator.take_changes(),
+            &db,
+            &mut backlog,
+            &wakers,
+            &metrics,
+        );
+        if !write_state_batch(&db, &mut backlog, &metrics) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         if last_prune.elapsed() >= Duration::from_secs(3600) {
             last_prune = Instant::now();
             if let Err(error) = db.prune(now_ms() - 30 * 86_400_000) {
@@ -285,38 +318,10 @@ fn evaluate(
     }
 }
 
-/// Writes the evaluator's changes and wakes the notifiers that got rows.
-fn persist(
-    evaluator: &mut Evaluator,
-    db: &AlertDb,
-    wakers: &BTreeMap<String, Arc<Notify>>,
-    metrics: &AlertMetrics,
-) {
-    let changes = evaluator.take_changes();
-    if changes.is_empty() {
-        return;
-    }
-    for attempt in 0..5u32 {
-        match db.apply(&changes) {
-            Ok(queued) => {
-                metrics
-                    .notifications
-                    .fetch_add(changes.outgoing.len() as u64, Ordering::Relaxed);
-                for name in queued {
-                    if let Some(waker) = wakers.get(&name) {
-                        waker.notify_one();
-                    }
-                }
-                return;
-            }
-            Err(error) => {
-                metrics.outbox_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(%error, attempt, "writing alert state and outbox failed");
-                std::thread::sleep(Duration::from_millis(50 << attempt));
-            }
-        }
-    }
-}
+/// Pending rows read per delivery round.
+const DUE_ROWS_PER_ROUND: usize = 256;
+/// Requests a notifier has in flight at once (different groups).
+const DELIVERY_CONCURRENCY: usize = 64;
 
 /// One notifier's delivery loop.
 async fn deliver(
@@ -332,7 +337,7 @@ async fn deliver(
         let due = {
             let db = Arc::clone(&db);
             let name = name.clone();
-            tokio::task::spawn_blocking(move || db.due(&name, now_ms(), 32)).await
+            tokio::task::spawn_blocking(move || db.due(&name, now_ms(), DUE_ROWS_PER_ROUND)).await
         };
         let rows = match due {
             Ok(Ok(rows)) => rows,
@@ -352,17 +357,22 @@ async fn deliver(
             }
             continue;
         }
-        // Different groups go out concurrently; a group's messages stay in order (its
-        // later rows wait for the next round).
+        // Different groups go out concurrently (up to DELIVERY_CONCURRENCY requests), each
+        // marked as soon as its answer arrives; a group's messages stay in order (its later
+        // rows wait for the next round).
         let mut groups = std::collections::BTreeSet::new();
         let rows: Vec<_> = rows
             .into_iter()
             .filter(|row| groups.insert(row.notification.group.clone()))
             .collect();
-        let results =
-            futures::future::join_all(rows.iter().map(|row| notifier.deliver(&row.notification)))
-                .await;
-        for (row, result) in rows.into_iter().zip(results) {
+        let notifier = &notifier;
+        let mut answers = futures::stream::iter(rows)
+            .map(|row| async move {
+                let result = notifier.deliver(&row.notification).await;
+                (row, result)
+            })
+            .buffer_unordered(DELIVERY_CONCURRENCY);
+        while let Some((row, result)) = answers.next().await {
             let now = now_ms();
             let outcome = match result {
                 Ok(()) => {

@@ -188,29 +188,33 @@ pub fn inhibited(rules: &[InhibitRule], firing: &[&AlertInstance]) -> BTreeMap<S
     let mut muted = BTreeMap::new();
     for rule in rules {
         let mut sources: BTreeMap<Vec<String>, &str> = BTreeMap::new();
+        // The `equal` labels first: an alert without them takes no part (cheap, and the
+        // common case in a storm of alerts without an instance label).
         for alert in firing {
+            let Some(values) = rule.shared_labels(alert) else {
+                continue;
+            };
             if rule.source.matches(&alert_key(alert)) {
-                if let Some(values) = rule.shared_labels(alert) {
-                    sources.entry(values).or_insert(&alert.fingerprint);
-                }
+                sources.entry(values).or_insert(&alert.fingerprint);
             }
         }
         if sources.is_empty() {
             continue;
         }
         for alert in firing {
+            let Some(values) = rule.shared_labels(alert) else {
+                continue;
+            };
+            let Some(source) = sources.get(&values) else {
+                continue;
+            };
             let key = alert_key(alert);
             if rule.source.matches(&key) || !rule.target.as_ref().is_none_or(|t| t.matches(&key)) {
                 continue;
             }
-            let Some(values) = rule.shared_labels(alert) else {
-                continue;
-            };
-            if let Some(source) = sources.get(&values) {
-                muted
-                    .entry(alert.fingerprint.clone())
-                    .or_insert_with(|| source.to_string());
-            }
+            muted
+                .entry(alert.fingerprint.clone())
+                .or_insert_with(|| source.to_string());
         }
     }
     muted

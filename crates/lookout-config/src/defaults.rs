@@ -71,6 +71,9 @@ pub const SNS_REGION: &str = "us-east-1";
 pub const RULE_MIN_SCORE: f64 = 0.9;
 pub const RULE_FOR: Duration = Duration::ZERO;
 pub const RULE_REPEAT_INTERVAL: Duration = Duration::from_secs(4 * 3_600);
+pub const RULE_GROUP_WAIT: Duration = Duration::from_millis(200);
+pub const RULE_GROUP_INTERVAL: Duration = Duration::from_secs(300);
+pub const RULE_RESOLVE_HOLD: Duration = Duration::from_secs(60);
 
 /// The configuration `lookout serve` runs without a file.
 pub const EMBEDDED_DEFAULT_TOML: &str = include_str!("default.toml");

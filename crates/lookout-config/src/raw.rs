@@ -214,4 +214,7 @@ pub struct RawRule {
     pub notify: Field<Vec<String>>,
     pub repeat_interval: Field<String>,
     pub group_by: Field<Vec<String>>,
+    pub group_wait: Field<String>,
+    pub group_interval: Field<String>,
+    pub resolve_hold: Field<String>,
 }

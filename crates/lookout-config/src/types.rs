@@ -319,6 +319,12 @@ pub struct AlertRule {
     pub notify: Vec<String>,
     pub repeat_interval: Duration,
     pub group_by: Vec<String>,
+    /// How long a new group waits for more alerts before its first message.
+    pub group_wait: Duration,
+    /// Least time between two messages of a group whose alerts changed.
+    pub group_interval: Duration,
+    /// How long an ended anomaly's alert waits before it resolves (flap hysteresis).
+    pub resolve_hold: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

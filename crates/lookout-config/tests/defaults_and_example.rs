@@ -99,6 +99,9 @@ fn the_example_file_parses_with_every_section() {
     assert_eq!(rule.notify, ["am", "chat"]);
     assert_eq!(rule.severity, Severity::Warning);
     assert_eq!(rule.repeat_interval, Duration::from_secs(4 * 3600));
+    assert_eq!(rule.group_wait, Duration::from_millis(200));
+    assert_eq!(rule.group_interval, Duration::from_secs(300));
+    assert_eq!(rule.resolve_hold, Duration::from_secs(60));
 }
 
 #[test]

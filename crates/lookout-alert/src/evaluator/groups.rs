@@ -118,6 +118,21 @@ pub fn decide(group: &GroupState, active: &BTreeSet<String>, now_ms: i64, timing
     }
 }
 
+/// Whether [`decide`] can return anything but [`Due::Nothing`] for `group` at `now_ms`,
+/// whatever its active alerts: false while its next timer is in the future and it has
+/// neither resolved alerts to announce nor members left (an empty group is removed).
+/// Lets a tick skip the groups that wait without computing their active alerts.
+pub fn may_be_due(group: &GroupState, now_ms: i64, timing: Timing) -> bool {
+    if !group.resolved.is_empty() || group.members.is_empty() {
+        return true;
+    }
+    let earliest_ms = match group.last_sent_ms {
+        None => group.first_firing_ms.unwrap_or(now_ms) + timing.group_wait_ms,
+        Some(last) => last + timing.group_interval_ms.min(timing.repeat_interval_ms),
+    };
+    now_ms >= earliest_ms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +178,43 @@ mod tests {
         group.closed();
         assert_eq!(group.last_sent_ms, None);
         assert_eq!(decide(&group, &set(&[]), 60, TIMING), Due::Nothing);
+    }
+
+    fn group_strategy() -> impl Strategy<Value = (GroupState, BTreeSet<String>, i64)> {
+        let fingerprints = || proptest::collection::btree_set("[a-d]", 0..4);
+        (
+            fingerprints(),
+            fingerprints(),
+            fingerprints(),
+            proptest::option::of(0i64..5_000),
+            proptest::option::of(0i64..5_000),
+            0usize..2,
+            0i64..20_000,
+        )
+            .prop_map(|(members, notified, active, first, last, resolved, now)| {
+                let mut group = GroupState::new("g".into(), "r".into(), BTreeMap::new());
+                group.members = members;
+                group.notified = notified;
+                group.first_firing_ms = first;
+                group.last_sent_ms = last;
+                for fingerprint in (0..resolved).map(|i| format!("r{i}")) {
+                    group
+                        .resolved
+                        .push(crate::test_support::alert(&fingerprint));
+                }
+                (group, active, now)
+            })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Skipping a group that is not [`may_be_due`] never skips a message.
+        #[test]
+        fn a_group_not_due_decides_nothing((group, active, now) in group_strategy()) {
+            if !may_be_due(&group, now, TIMING) {
+                prop_assert_eq!(decide(&group, &active, now, TIMING), Due::Nothing);
+            }
+        }
     }
 }

@@ -16,7 +16,9 @@
 //! alert (one fingerprint) instead of paging on each reopening.
 //!
 //! Cost: an event is matched against every rule (one selector run each); a tick visits
-//! every live alert and group (a few hash lookups each). Memory: one [`AlertInstance`]
+//! every live alert (a state check) and every group (a timer check); only the groups
+//! whose timer is due compute their active alerts, and inhibition is computed over the
+//! firing alerts only on a tick where some group is due. Memory: one [`AlertInstance`]
 //! per live alert (~1 KiB with its labels and evidence) and one [`GroupState`] per group.
 
 pub mod groups;
@@ -33,17 +35,12 @@ use crate::model::{
 use crate::rules::CompiledRule;
 use crate::silence::{inhibited, InhibitRule, SilenceSet};
 pub use groups::GroupState;
-use groups::{decide, Due, Timing};
+use groups::{decide, may_be_due, Due, Timing};
 
-/// Timing of grouping and hysteresis.
+/// Settings of the evaluator itself; grouping and hysteresis timers are per rule
+/// ([`CompiledRule::group_wait`], `group_interval`, `resolve_hold`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluatorOptions {
-    /// How long a new group waits for more alerts before its first message.
-    pub group_wait: Duration,
-    /// Least time between two messages of a group whose alerts changed.
-    pub group_interval: Duration,
-    /// How long a closed anomaly's alert stays `resolving` before it resolves.
-    pub resolve_hold: Duration,
     /// Alerts restored at start resolve after this long unless an event confirms them.
     pub restore_grace: Duration,
     /// Dashboard base URL for links, e.g. `http://127.0.0.1:8080`.
@@ -53,9 +50,6 @@ pub struct EvaluatorOptions {
 impl Default for EvaluatorOptions {
     fn default() -> Self {
         EvaluatorOptions {
-            group_wait: Duration::from_millis(200),
-            group_interval: Duration::from_secs(300),
-            resolve_hold: Duration::from_secs(60),
             restore_grace: Duration::from_secs(600),
             dashboard: "http://127.0.0.1:8080".into(),
         }
@@ -314,7 +308,6 @@ impl Evaluator {
 
     /// Advances timers: `for` durations, resolve holds, restored alerts, group messages.
     pub fn tick(&mut self, now_ms: i64) {
-        let hold_ms = self.options.resolve_hold.as_millis() as i64;
         let grace_over = self
             .restored_at_ms
             .is_some_and(|at| now_ms >= at + self.options.restore_grace.as_millis() as i64);
@@ -322,10 +315,7 @@ impl Evaluator {
         for (slot, alert) in self.alerts.iter_mut() {
             match alert.state {
                 AlertState::Pending => {
-                    let rule_for = self
-                        .rules
-                        .iter()
-                        .find(|rule| rule.name == alert.rule)
+                    let rule_for = rule_of(&self.rules, &alert.rule)
                         .map_or(0, |rule| rule.for_duration.as_millis() as i64);
                     if now_ms >= alert.since_ms + rule_for {
                         fire(alert, now_ms, &mut self.changes);
@@ -339,6 +329,8 @@ impl Evaluator {
                 }
                 AlertState::Resolving => {
                     let since = alert.resolving_since_ms.unwrap_or(now_ms);
+                    let hold_ms = rule_of(&self.rules, &alert.rule)
+                        .map_or(0, |rule| rule.resolve_hold.as_millis() as i64);
                     let factor = 1 + i64::from(alert.flaps.min(4));
                     if now_ms >= since + hold_ms * factor {
                         resolved.push(slot.clone());
@@ -369,16 +361,10 @@ impl Evaluator {
     }
 
     fn schedule_groups(&mut self, now_ms: i64) {
-        let firing: Vec<&AlertInstance> = self
-            .alerts
-            .values()
-            .filter(|a| matches!(a.state, AlertState::Firing | AlertState::Resolving))
-            .collect();
-        let muted_by_inhibition = if self.inhibit.is_empty() {
-            BTreeMap::new()
-        } else {
-            inhibited(&self.inhibit, &firing)
-        };
+        // Inhibition needs every firing alert: computed once, and only when a group may be
+        // due, so that a tick where every group waits for its timer costs one pass over the
+        // groups and nothing per alert.
+        let mut muted_by_inhibition: Option<BTreeMap<String, String>> = None;
         let mut sends = Vec::new();
         let mut empty_groups = Vec::new();
         for (key, group) in &self.groups {
@@ -386,16 +372,21 @@ impl Evaluator {
                 continue;
             };
             let timing = Timing {
-                group_wait_ms: self.options.group_wait.as_millis() as i64,
-                group_interval_ms: self.options.group_interval.as_millis() as i64,
+                group_wait_ms: rule.group_wait.as_millis() as i64,
+                group_interval_ms: rule.group_interval.as_millis() as i64,
                 repeat_interval_ms: rule.repeat_interval.as_millis() as i64,
             };
+            if !may_be_due(group, now_ms, timing) {
+                continue;
+            }
+            let muted = muted_by_inhibition
+                .get_or_insert_with(|| inhibited_alerts(&self.inhibit, &self.alerts));
             let active: BTreeSet<String> = group
                 .members
                 .iter()
                 .filter_map(|slot| self.alerts.get(slot))
                 .filter(|a| matches!(a.state, AlertState::Firing | AlertState::Resolving))
-                .filter(|a| !muted_by_inhibition.contains_key(&a.fingerprint))
+                .filter(|a| !muted.contains_key(&a.fingerprint))
                 .filter(|a| {
                     self.silences.is_empty() || self.silences.silencing(a, now_ms).is_empty()
                 })
@@ -449,7 +440,7 @@ impl Evaluator {
             firing,
             resolved: group.resolved.clone(),
             created_ms: now_ms,
-            valid_for_ms: 2 * repeat_ms + self.options.group_interval.as_millis() as i64,
+            valid_for_ms: 2 * repeat_ms + rule.group_interval.as_millis() as i64,
             dashboard: self.options.dashboard.clone(),
             test: false,
         };
@@ -498,6 +489,25 @@ impl Evaluator {
         }
         changes
     }
+}
+
+fn rule_of<'a>(rules: &'a [CompiledRule], name: &str) -> Option<&'a CompiledRule> {
+    rules.iter().find(|rule| rule.name == name)
+}
+
+/// The firing (or resolving) alerts muted by an inhibition rule, with the muting alert.
+fn inhibited_alerts(
+    rules: &[InhibitRule],
+    alerts: &HashMap<String, AlertInstance>,
+) -> BTreeMap<String, String> {
+    if rules.is_empty() {
+        return BTreeMap::new();
+    }
+    let firing: Vec<&AlertInstance> = alerts
+        .values()
+        .filter(|a| matches!(a.state, AlertState::Firing | AlertState::Resolving))
+        .collect();
+    inhibited(rules, &firing)
 }
 
 fn evidence(event: &AnomalyEvent) -> Evidence {

@@ -21,15 +21,15 @@ fn rule(for_ms: u64, repeat_ms: u64) -> CompiledRule {
         notify: vec!["hook".into()],
         repeat_interval: Duration::from_millis(repeat_ms),
         group_by: vec!["host".into()],
+        group_wait: Duration::from_millis(100),
+        group_interval: Duration::from_millis(1_000),
+        resolve_hold: Duration::from_millis(500),
     })
     .unwrap()
 }
 
 fn options() -> EvaluatorOptions {
     EvaluatorOptions {
-        group_wait: Duration::from_millis(100),
-        group_interval: Duration::from_millis(1_000),
-        resolve_hold: Duration::from_millis(500),
         restore_grace: Duration::from_millis(5_000),
         dashboard: "http://127.0.0.1:8080".into(),
     }
@@ -233,6 +233,9 @@ fn a_failing_status_check_inhibits_the_instance() {
         notify: vec![],
         repeat_interval: Duration::from_secs(3600),
         group_by: vec!["__name__".into(), "instance".into()],
+        group_wait: Duration::from_millis(100),
+        group_interval: Duration::from_millis(1_000),
+        resolve_hold: Duration::from_millis(500),
     })
     .unwrap();
     let mut eval = Evaluator::new(
@@ -291,9 +294,9 @@ proptest! {
         steps in proptest::collection::vec((0usize..6, 0u8..3, 0u64..400), 1..80)
     ) {
         let repeat_ms = 2_000;
-        let mut opts = options();
-        opts.group_interval = Duration::from_millis(repeat_ms);
-        let mut eval = Evaluator::new(vec![rule(0, repeat_ms)], vec![], opts);
+        let mut grouped = rule(0, repeat_ms);
+        grouped.group_interval = Duration::from_millis(repeat_ms);
+        let mut eval = Evaluator::new(vec![grouped], vec![], options());
         let mut now = 0i64;
         let mut open_since: BTreeMap<usize, i64> = BTreeMap::new();
         let mut last_firing: BTreeMap<String, i64> = BTreeMap::new();

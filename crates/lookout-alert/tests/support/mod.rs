@@ -227,6 +227,9 @@ pub fn rule(name: &str, selector: &str, notify: &[&str]) -> AlertRule {
         notify: notify.iter().map(|s| s.to_string()).collect(),
         repeat_interval: Duration::from_secs(3600),
         group_by: vec!["host".into()],
+        group_wait: Duration::from_millis(50),
+        group_interval: Duration::from_secs(1),
+        resolve_hold: Duration::from_millis(200),
     }
 }
 
@@ -253,7 +256,8 @@ pub fn webhook(name: &str, url: &str, secret: Option<&str>) -> NotifierConfig {
     )
 }
 
-/// Alerting with short timers (group wait 50 ms, resolve hold 200 ms, back-off from 100 ms).
+/// Alerting with short timers (back-off from 100 ms; the rules of [`rule`] have group wait
+/// 50 ms, group interval 1 s, resolve hold 200 ms).
 pub fn start(rules: &[AlertRule], notifiers: &[NotifierConfig], db: PathBuf) -> AlertService {
     let http = lookout_alert::notify::http_client();
     let notifiers: Vec<Notifier> = notifiers
@@ -265,9 +269,6 @@ pub fn start(rules: &[AlertRule], notifiers: &[NotifierConfig], db: PathBuf) -> 
 
 pub fn start_with(rules: &[AlertRule], notifiers: Vec<Notifier>, db: PathBuf) -> AlertService {
     let mut config = AlertingConfig::new(compile_rules(rules).unwrap(), notifiers, db);
-    config.options.group_wait = Duration::from_millis(50);
-    config.options.group_interval = Duration::from_secs(1);
-    config.options.resolve_hold = Duration::from_millis(200);
     config.tick = Duration::from_millis(10);
     config.backoff = Backoff {
         base: Duration::from_millis(100),

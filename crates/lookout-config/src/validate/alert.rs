@@ -402,6 +402,26 @@ impl Checker<'_, '_, '_> {
                     None => Ok(names.clone()),
                 },
             ),
+            group_wait: self.duration(
+                context,
+                "group_wait",
+                &raw.group_wait,
+                defaults::RULE_GROUP_WAIT,
+                std::time::Duration::ZERO,
+            ),
+            group_interval: self.positive_duration(
+                context,
+                "group_interval",
+                &raw.group_interval,
+                defaults::RULE_GROUP_INTERVAL,
+            ),
+            resolve_hold: self.duration(
+                context,
+                "resolve_hold",
+                &raw.resolve_hold,
+                defaults::RULE_RESOLVE_HOLD,
+                std::time::Duration::ZERO,
+            ),
         }
     }
 }
