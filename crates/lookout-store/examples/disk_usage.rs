@@ -47,7 +47,13 @@ fn table_bytes(path: &std::path::Path) -> Vec<(String, i64, i64)> {
     sizes
         .into_iter()
         .map(|(name, bytes)| {
-            let rows = if name.starts_with("samples") || name == "series" {
+            let rows = if name == "sample_chunks" {
+                // Raw rows, not chunks: one chunk holds many rows of a series.
+                conn.query_row("SELECT coalesce(sum(rows), 0) FROM blocks", [], |row| {
+                    row.get(0)
+                })
+                .unwrap_or(0)
+            } else if name.starts_with("samples") || name == "series" {
                 conn.query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |row| {
                     row.get(0)
                 })
@@ -133,7 +139,7 @@ fn main() {
     let sizes = table_bytes(&path);
     let file = std::fs::metadata(&path).unwrap().len();
 
-    let raw = per_row(&sizes, "samples");
+    let raw = per_row(&sizes, "sample_chunks");
     let minute = per_row(&sizes, "samples_1m");
     let hour = per_row(&sizes, "samples_1h");
     println!("wrote {samples} samples ({series_count} series x {seconds} s) in {elapsed:.1} s: {:.0} samples/s", samples as f64 / elapsed);
