@@ -59,6 +59,15 @@ pub struct OutboxRow {
     pub created_ms: i64,
 }
 
+/// A row [`AlertDb::apply_outbox`] added: the notification `outgoing[outgoing]` for
+/// `notifier`, row `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRow {
+    pub outgoing: usize,
+    pub notifier: String,
+    pub id: i64,
+}
+
 /// Delivery figures of one notifier.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NotifierStatus {
@@ -164,31 +173,37 @@ impl AlertDb {
     pub fn apply(&self, changes: &Changes) -> Result<Vec<String>, OutboxError> {
         let queued =
             self.apply_outbox(&changes.outgoing, &changes.groups, &changes.removed_groups)?;
-        let alerts: Vec<(String, Option<AlertInstance>)> = changes
+        let mut notifiers: Vec<String> = Vec::new();
+        for row in queued {
+            if !notifiers.contains(&row.notifier) {
+                notifiers.push(row.notifier);
+            }
+        }
+        let alerts: Vec<(&str, Option<&AlertInstance>)> = changes
             .alerts
             .iter()
-            .map(|(slot, alert)| (slot.clone(), Some(alert.clone())))
+            .map(|(slot, alert)| (slot.as_str(), Some(alert)))
             .chain(
                 changes
                     .removed_alerts
                     .iter()
-                    .map(|slot| (slot.clone(), None)),
+                    .map(|slot| (slot.as_str(), None)),
             )
             .collect();
         self.apply_state(&alerts, &changes.history)?;
-        Ok(queued)
+        Ok(notifiers)
     }
 
     /// Queues notifications and saves the group schedules that sent them, in one small
     /// transaction, committed before any delivery (`synchronous=FULL` for this commit: the
     /// outbox survives power loss as well as `kill -9`). Re-queuing a notification id is
-    /// harmless. Returns the notifiers that got new rows.
+    /// harmless. Returns the rows actually added.
     pub fn apply_outbox(
         &self,
         outgoing: &[Outgoing],
         groups: &BTreeMap<String, GroupState>,
         removed_groups: &BTreeSet<String>,
-    ) -> Result<Vec<String>, OutboxError> {
+    ) -> Result<Vec<QueuedRow>, OutboxError> {
         if outgoing.is_empty() && groups.is_empty() && removed_groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -208,7 +223,7 @@ impl AlertDb {
     /// transaction with prepared statements and multi-row history inserts.
     pub fn apply_state(
         &self,
-        alerts: &[(String, Option<AlertInstance>)],
+        alerts: &[(&str, Option<&AlertInstance>)],
         history: &[HistoryEntry],
     ) -> Result<(), OutboxError> {
         if alerts.is_empty() && history.is_empty() {
@@ -546,22 +561,32 @@ fn write_outbox(
     outgoing: &[Outgoing],
     groups: &BTreeMap<String, GroupState>,
     removed_groups: &BTreeSet<String>,
-) -> Result<Vec<String>, OutboxError> {
+) -> Result<Vec<QueuedRow>, OutboxError> {
     let tx = conn.transaction()?;
-    let mut queued: Vec<String> = Vec::new();
+    let mut queued = Vec::new();
     {
         let mut insert_outbox = tx.prepare_cached(
             "INSERT OR IGNORE INTO outbox
              (notification_id, notifier, rule, payload, created_ms, next_attempt_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         )?;
-        for outgoing in outgoing {
+        for (index, outgoing) in outgoing.iter().enumerate() {
             let n = &outgoing.notification;
             let payload = serde_json::to_string(n)?;
             for notifier in &outgoing.notifiers {
-                insert_outbox.execute(params![n.id, notifier, n.rule, payload, n.created_ms])?;
-                if !queued.contains(notifier) {
-                    queued.push(notifier.clone());
+                let added = insert_outbox.execute(params![
+                    n.id,
+                    notifier,
+                    n.rule,
+                    payload,
+                    n.created_ms
+                ])?;
+                if added == 1 {
+                    queued.push(QueuedRow {
+                        outgoing: index,
+                        notifier: notifier.clone(),
+                        id: tx.last_insert_rowid(),
+                    });
                 }
             }
         }

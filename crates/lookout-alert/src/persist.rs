@@ -3,10 +3,11 @@
 //! Each pass of the evaluator loop takes the evaluator's [`Changes`] and
 //!
 //! 1. commits the notifications to send and the group schedules that sent them in one
-//!    small transaction ([`AlertDb::apply_outbox`], fsynced), then wakes their notifiers:
-//!    nothing else stands between an alert and its delivery;
-//! 2. queues the per-alert state and history in a [`StateBacklog`] (an alert changed
-//!    several times keeps only its newest state), written in bounded transactions
+//!    small transaction ([`AlertDb::apply_outbox`], fsynced), then hands the new rows to
+//!    their notifiers' delivery tasks in memory: nothing else stands between an alert and
+//!    its delivery (the tasks read the database only at start and for retries);
+//! 2. queues the changed alerts' slots and the history in a [`StateBacklog`], written in
+//!    bounded transactions (each alert's newest state, read from the evaluator then)
 //!    ([`AlertDb::apply_state`], at most [`StateBacklog::BATCH_ALERTS`] alerts and
 //!    [`StateBacklog::BATCH_HISTORY`] history lines each), one per pass, so that an
 //!    incident on thousands of series never holds the next outbox commit back for long.
@@ -15,28 +16,28 @@
 //! message); it loses the newest alert state and history lines, which the next events of
 //! a still-open anomaly re-create under the same fingerprint.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
 
-use crate::evaluator::{Changes, HistoryEntry};
+use crate::evaluator::{Changes, Evaluator, HistoryEntry, Outgoing};
 use crate::metrics::AlertMetrics;
-use crate::model::AlertInstance;
-use crate::outbox::AlertDb;
+use crate::model::{AlertInstance, Notification};
+use crate::outbox::{AlertDb, OutboxRow, QueuedRow};
 
-/// Alert state and history waiting to be written.
+/// Alert state and history waiting to be written: the slots of the changed alerts (their
+/// newest state is read from the evaluator when written, so an alert changed several
+/// times is written once) and the history lines in order.
 #[derive(Debug, Default)]
 pub struct StateBacklog {
-    /// Slot → the newest state (`None`: the alert is gone).
-    alerts: BTreeMap<String, Option<AlertInstance>>,
+    alerts: BTreeSet<String>,
     history: VecDeque<HistoryEntry>,
 }
 
-/// One batch taken from the backlog.
-pub type StateBatch = (Vec<(String, Option<AlertInstance>)>, Vec<HistoryEntry>);
+/// One batch taken from the backlog: alert slots and history lines.
+pub type StateBatch = (Vec<String>, Vec<HistoryEntry>);
 
 impl StateBacklog {
     /// Alerts written per transaction.
@@ -53,53 +54,60 @@ impl StateBacklog {
         (self.alerts.len(), self.history.len())
     }
 
-    /// Adds the state part of `changes` (newer alert states replace older ones).
-    pub fn push(&mut self, changes: &mut Changes) {
-        for (slot, alert) in std::mem::take(&mut changes.alerts) {
-            self.alerts.insert(slot, Some(alert));
+    /// Adds changed alert slots and the history of `changes`.
+    pub fn push(&mut self, slots: BTreeSet<String>, changes: &mut Changes) {
+        if self.alerts.is_empty() {
+            self.alerts = slots;
+        } else {
+            self.alerts.extend(slots);
         }
-        for slot in std::mem::take(&mut changes.removed_alerts) {
-            self.alerts.insert(slot, None);
-        }
+        self.alerts
+            .extend(std::mem::take(&mut changes.alerts).into_keys());
+        self.alerts
+            .extend(std::mem::take(&mut changes.removed_alerts));
         self.history.extend(std::mem::take(&mut changes.history));
     }
 
-    /// Takes at most `max_alerts` alerts and `max_history` history lines, oldest history
+    /// Takes at most `max_alerts` slots and `max_history` history lines, oldest history
     /// first.
     pub fn take(&mut self, max_alerts: usize, max_history: usize) -> StateBatch {
         let mut alerts = Vec::with_capacity(max_alerts.min(self.alerts.len()));
         while alerts.len() < max_alerts {
-            let Some(entry) = self.alerts.pop_first() else {
+            let Some(slot) = self.alerts.pop_first() else {
                 break;
             };
-            alerts.push(entry);
+            alerts.push(slot);
         }
         let count = max_history.min(self.history.len());
         let history = self.history.drain(..count).collect();
         (alerts, history)
     }
 
-    /// Puts back a batch whose write failed; states queued since then stay newer.
+    /// Puts back a batch whose write failed, in front of what is left.
     pub fn put_back(&mut self, (alerts, history): StateBatch) {
-        for (slot, alert) in alerts {
-            self.alerts.entry(slot).or_insert(alert);
-        }
+        self.alerts.extend(alerts);
         for entry in history.into_iter().rev() {
             self.history.push_front(entry);
         }
     }
 }
 
-/// Commits the outbox part of `changes` (retrying a few times), wakes the notifiers that
-/// got rows, and moves the state part into `backlog`.
+/// The delivery task of each notifier, by name: committed rows are handed to it in
+/// memory, so that it need not read them back from the database.
+pub type DeliveryQueues = BTreeMap<String, UnboundedSender<OutboxRow>>;
+
+/// Takes the evaluator's changes, commits their outbox part (retrying a few times), hands
+/// the new rows to their notifiers' delivery tasks, and moves the state part into
+/// `backlog`.
 pub fn persist_outbox(
-    changes: &mut Changes,
+    evaluator: &mut Evaluator,
     db: &AlertDb,
     backlog: &mut StateBacklog,
-    wakers: &BTreeMap<String, Arc<Notify>>,
+    queues: &DeliveryQueues,
     metrics: &AlertMetrics,
 ) {
-    backlog.push(changes);
+    let (mut changes, slots) = evaluator.take_changes_by_slot();
+    backlog.push(slots, &mut changes);
     if changes.outgoing.is_empty() && changes.groups.is_empty() && changes.removed_groups.is_empty()
     {
         return;
@@ -110,11 +118,7 @@ pub fn persist_outbox(
                 metrics
                     .notifications
                     .fetch_add(changes.outgoing.len() as u64, Ordering::Relaxed);
-                for name in queued {
-                    if let Some(waker) = wakers.get(&name) {
-                        waker.notify_one();
-                    }
-                }
+                hand_over(std::mem::take(&mut changes.outgoing), queued, queues);
                 return;
             }
             Err(error) => {
@@ -126,14 +130,56 @@ pub fn persist_outbox(
     }
 }
 
+/// Sends each committed row to its notifier's delivery task (a notification going to
+/// several notifiers is copied for all but the last). A task that is gone finds the row
+/// in the database at its next start.
+fn hand_over(outgoing: Vec<Outgoing>, queued: Vec<QueuedRow>, queues: &DeliveryQueues) {
+    let mut remaining = vec![0usize; outgoing.len()];
+    for row in &queued {
+        remaining[row.outgoing] += 1;
+    }
+    let mut notifications: Vec<Option<Notification>> = outgoing
+        .into_iter()
+        .map(|outgoing| Some(outgoing.notification))
+        .collect();
+    for row in queued {
+        remaining[row.outgoing] -= 1;
+        let notification = if remaining[row.outgoing] == 0 {
+            notifications[row.outgoing].take()
+        } else {
+            notifications[row.outgoing].clone()
+        };
+        let (Some(notification), Some(queue)) = (notification, queues.get(&row.notifier)) else {
+            continue;
+        };
+        let _ = queue.send(OutboxRow {
+            id: row.id,
+            notifier: row.notifier,
+            created_ms: notification.created_ms,
+            notification,
+            attempts: 0,
+        });
+    }
+}
+
 /// Writes one batch of the backlog; on failure the batch goes back for the next pass.
 /// Returns false when the write failed.
-pub fn write_state_batch(db: &AlertDb, backlog: &mut StateBacklog, metrics: &AlertMetrics) -> bool {
+pub fn write_state_batch(
+    evaluator: &Evaluator,
+    db: &AlertDb,
+    backlog: &mut StateBacklog,
+    metrics: &AlertMetrics,
+) -> bool {
     if backlog.is_empty() {
         return true;
     }
     let batch = backlog.take(StateBacklog::BATCH_ALERTS, StateBacklog::BATCH_HISTORY);
-    match db.apply_state(&batch.0, &batch.1) {
+    let alerts: Vec<(&str, Option<&AlertInstance>)> = batch
+        .0
+        .iter()
+        .map(|slot| (slot.as_str(), evaluator.alert_in_slot(slot)))
+        .collect();
+    match db.apply_state(&alerts, &batch.1) {
         Ok(()) => true,
         Err(error) => {
             metrics.outbox_errors.fetch_add(1, Ordering::Relaxed);
@@ -161,66 +207,60 @@ mod tests {
         }
     }
 
+    fn slots(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
     #[test]
-    fn newest_alert_state_wins_and_history_keeps_its_order() {
+    fn slots_are_kept_once_and_history_keeps_its_order() {
         let mut backlog = StateBacklog::default();
-        let mut first = Changes::default();
-        first.alerts.insert("a".into(), alert("a"));
-        first.alerts.insert("b".into(), alert("b"));
-        first.history = vec![entry("1"), entry("2")];
-        backlog.push(&mut first);
-        let mut second = Changes::default();
-        second.removed_alerts.insert("a".into());
-        second.history = vec![entry("3")];
-        backlog.push(&mut second);
+        let mut first = Changes {
+            history: vec![entry("1"), entry("2")],
+            ..Changes::default()
+        };
+        backlog.push(slots(&["a", "b"]), &mut first);
+        let mut second = Changes {
+            history: vec![entry("3")],
+            ..Changes::default()
+        };
+        backlog.push(slots(&["a"]), &mut second);
         assert_eq!(backlog.len(), (2, 3));
 
         let (alerts, history) = backlog.take(1, 2);
-        assert_eq!(alerts, vec![("a".to_string(), None)]);
+        assert_eq!(alerts, ["a"]);
         let details: Vec<_> = history.iter().map(|h| h.detail.as_str()).collect();
         assert_eq!(details, ["1", "2"]);
 
         // A failed write goes back in front of what is left.
         backlog.put_back((alerts, history));
         let (alerts, history) = backlog.take(10, 10);
-        assert_eq!(alerts.len(), 2);
-        assert_eq!(alerts[0], ("a".to_string(), None));
+        assert_eq!(alerts, ["a", "b"]);
         let details: Vec<_> = history.iter().map(|h| h.detail.as_str()).collect();
         assert_eq!(details, ["1", "2", "3"]);
         assert!(backlog.is_empty());
     }
 
     #[test]
-    fn a_put_back_batch_does_not_override_newer_state() {
-        let mut backlog = StateBacklog::default();
-        let mut changes = Changes::default();
-        changes.alerts.insert("a".into(), alert("old"));
-        backlog.push(&mut changes);
-        let batch = backlog.take(10, 10);
-        let mut newer = Changes::default();
-        newer.removed_alerts.insert("a".into());
-        backlog.push(&mut newer);
-        backlog.put_back(batch);
-        assert_eq!(backlog.take(10, 10).0, vec![("a".to_string(), None)]);
-    }
-
-    #[test]
-    fn batches_are_written_and_restored() {
+    fn batches_write_the_newest_state_and_delete_gone_alerts() {
         let dir = tempfile::tempdir().unwrap();
         let db = AlertDb::open(&dir.path().join("alerts.db")).unwrap();
         let metrics = AlertMetrics::new(&[], &[]);
+        let mut evaluator = Evaluator::new(vec![], vec![], Default::default());
+        let saved: Vec<(String, AlertInstance)> = (0..2_500)
+            .map(|index| (format!("slot-{index}"), alert(&format!("f{index}"))))
+            .collect();
+        evaluator.restore(saved.clone(), vec![], 0);
         let mut backlog = StateBacklog::default();
-        let mut changes = Changes::default();
-        for index in 0..2_500 {
-            changes
-                .alerts
-                .insert(format!("slot-{index}"), alert(&format!("f{index}")));
-        }
-        changes.history = (0..130).map(|i| entry(&i.to_string())).collect();
-        backlog.push(&mut changes);
+        let mut changes = Changes {
+            history: (0..130).map(|i| entry(&i.to_string())).collect(),
+            ..Changes::default()
+        };
+        let mut changed: BTreeSet<String> = saved.iter().map(|(slot, _)| slot.clone()).collect();
+        changed.insert("gone".into());
+        backlog.push(changed, &mut changes);
         let mut passes = 0;
         while !backlog.is_empty() {
-            assert!(write_state_batch(&db, &mut backlog, &metrics));
+            assert!(write_state_batch(&evaluator, &db, &mut backlog, &metrics));
             passes += 1;
         }
         assert_eq!(passes, 3);

@@ -4,8 +4,8 @@
 //!  anomaly tracker ──(bounded channel)──► evaluator thread ──(1: outbox + groups)──► alerts.db
 //!   (engine threads)                       rules, groups,    ──(2: state, history,      │ outbox
 //!                                          silences, timers       in batches)           │
-//!                                                   wake after 1 ──► delivery task per notifier
-//!                                                                    due rows → notifier → mark
+//!                                  rows handed over after 1 ──► delivery task per notifier
+//!                                                                    rows → notifier → mark
 //! ```
 //!
 //! The channel is bounded: when it is full the sender waits (back-pressure on the engine,
@@ -21,15 +21,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use futures::StreamExt;
-use tokio::sync::Notify;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use crate::backoff::{jitter_rng, Backoff};
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::metrics::AlertMetrics;
 use crate::model::{now_ms, AnomalyEvent};
 use crate::notify::{Notifier, FAILURE_REASONS};
-use crate::outbox::{AlertDb, OutboxError};
-use crate::persist::{persist_outbox, write_state_batch, StateBacklog};
+use crate::outbox::{AlertDb, OutboxError, OutboxRow};
+use crate::persist::{persist_outbox, write_state_batch, DeliveryQueues, StateBacklog};
 use crate::rules::CompiledRule;
 use crate::silence::{InhibitRule, Silence, SilenceError};
 
@@ -157,11 +157,13 @@ impl AlertService {
         }
         let (events_tx, events_rx) = bounded(config.event_capacity.max(1));
         let (control_tx, control_rx) = bounded(64);
-        let wakers: BTreeMap<String, Arc<Notify>> = names
-            .iter()
-            .map(|name| (name.clone(), Arc::new(Notify::new())))
-            .collect();
-        let thread_wakers = wakers.clone();
+        let mut queues = DeliveryQueues::new();
+        let mut fresh_rows = BTreeMap::new();
+        for name in &names {
+            let (sender, receiver) = unbounded_channel();
+            queues.insert(name.clone(), sender);
+            fresh_rows.insert(name.clone(), receiver);
+        }
         let thread_metrics = Arc::clone(&metrics);
         let tick = config.tick;
         let thread = std::thread::Builder::new()
@@ -173,7 +175,7 @@ impl AlertService {
                     events_rx,
                     control_rx,
                     tick,
-                    thread_wakers,
+                    queues,
                     thread_metrics,
                 )
             })
@@ -182,11 +184,13 @@ impl AlertService {
             .notifiers
             .into_iter()
             .map(|notifier| {
-                let waker = Arc::clone(&wakers[&notifier.name]);
+                let fresh = fresh_rows
+                    .remove(&notifier.name)
+                    .expect("one queue per notifier name");
                 tokio::spawn(deliver(
                     notifier,
                     Arc::clone(&db),
-                    waker,
+                    fresh,
                     Arc::clone(&metrics),
                     config.backoff,
                 ))
@@ -243,23 +247,17 @@ fn evaluate(
     events: Receiver<AnomalyEvent>,
     control: Receiver<Control>,
     tick: Duration,
-    wakers: BTreeMap<String, Arc<Notify>>,
+    queues: DeliveryQueues,
     metrics: Arc<AlertMetrics>,
 ) {
     let mut backlog = StateBacklog::default();
     let mut next_tick = Instant::now();
     let mut last_prune = Instant::now();
     let finish = |evaluator: &mut Evaluator, backlog: &mut StateBacklog| {
-        persist_outbox(
-            &mut evaluator.take_changes(),
-            &db,
-            backlog,
-            &wakers,
-            &metrics,
-        );
+        persist_outbox(evaluator, &db, backlog, &queues, &metrics);
         let mut failures = 0;
         while !backlog.is_empty() && failures < 5 {
-            if !write_state_batch(&db, backlog, &metrics) {
+            if !write_state_batch(evaluator, &db, backlog, &metrics) {
                 failures += 1;
             }
         }
@@ -299,14 +297,8 @@ fn evaluate(
             evaluator.tick(now_ms());
             next_tick = Instant::now() + tick;
         }
-        persist_outbox(
-            &mut evaluator.take_changes(),
-            &db,
-            &mut backlog,
-            &wakers,
-            &metrics,
-        );
-        if !write_state_batch(&db, &mut backlog, &metrics) {
+        persist_outbox(&mut evaluator, &db, &mut backlog, &queues, &metrics);
+        if !write_state_batch(&evaluator, &db, &mut backlog, &metrics) {
             std::thread::sleep(Duration::from_millis(100));
         }
         if last_prune.elapsed() >= Duration::from_secs(3600) {
@@ -323,48 +315,74 @@ const DUE_ROWS_PER_ROUND: usize = 256;
 /// Requests a notifier has in flight at once (different groups).
 const DELIVERY_CONCURRENCY: usize = 64;
 
-/// One notifier's delivery loop.
+/// One notifier's delivery loop. Rows come from the evaluator in memory right after their
+/// commit, and from the database at start (rows of an earlier run) and when retries are
+/// due (read at least once a second while rows are pending); a row is delivered once per
+/// round whichever way it came (rows are keyed by id).
 async fn deliver(
     notifier: Notifier,
     db: Arc<AlertDb>,
-    waker: Arc<Notify>,
+    mut fresh: UnboundedReceiver<OutboxRow>,
     metrics: Arc<AlertMetrics>,
     backoff: Backoff,
 ) {
     let mut rng = jitter_rng(&notifier.name);
     let name = notifier.name.clone();
+    let mut queue: BTreeMap<i64, OutboxRow> = BTreeMap::new();
+    let mut fresh_open = true;
+    let mut last_db_read: Option<Instant> = None;
     loop {
-        let due = {
-            let db = Arc::clone(&db);
-            let name = name.clone();
-            tokio::task::spawn_blocking(move || db.due(&name, now_ms(), DUE_ROWS_PER_ROUND)).await
-        };
-        let rows = match due {
-            Ok(Ok(rows)) => rows,
-            Ok(Err(error)) => {
-                tracing::error!(notifier = %name, %error, "reading the outbox failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+        while let Ok(row) = fresh.try_recv() {
+            queue.insert(row.id, row);
+        }
+        if last_db_read.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            last_db_read = Some(Instant::now());
+            let due = {
+                let db = Arc::clone(&db);
+                let name = name.clone();
+                tokio::task::spawn_blocking(move || db.due(&name, now_ms(), DUE_ROWS_PER_ROUND))
+                    .await
+            };
+            match due {
+                Ok(Ok(rows)) => {
+                    for row in rows {
+                        queue.entry(row.id).or_insert(row);
+                    }
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(notifier = %name, %error, "reading the outbox failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                Err(_) => return,
             }
-            Err(_) => return,
-        };
-        if rows.is_empty() {
+        }
+        if queue.is_empty() {
             let next = db.next_due(&name).ok().flatten();
             let wait_ms = next.map_or(1_000, |at| (at - now_ms()).clamp(0, 1_000));
+            let sleep = tokio::time::sleep(Duration::from_millis(wait_ms as u64));
             tokio::select! {
-                _ = waker.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
+                row = fresh.recv(), if fresh_open => match row {
+                    Some(row) => {
+                        queue.insert(row.id, row);
+                    }
+                    None => fresh_open = false,
+                },
+                _ = sleep => last_db_read = None,
             }
             continue;
         }
-        // Different groups go out concurrently (up to DELIVERY_CONCURRENCY requests), each
-        // marked as soon as its answer arrives; a group's messages stay in order (its later
-        // rows wait for the next round).
+        // The oldest row of each group (a group's later rows wait for the next round).
         let mut groups = std::collections::BTreeSet::new();
-        let rows: Vec<_> = rows
-            .into_iter()
-            .filter(|row| groups.insert(row.notification.group.clone()))
+        let ids: Vec<i64> = queue
+            .values()
+            .filter(|row| groups.insert(row.notification.group.as_str()))
+            .take(DUE_ROWS_PER_ROUND)
+            .map(|row| row.id)
             .collect();
+        let rows: Vec<OutboxRow> = ids.iter().filter_map(|id| queue.remove(id)).collect();
+        // Different groups go out concurrently (up to DELIVERY_CONCURRENCY requests), each
+        // marked as soon as its answer arrives.
         let notifier = &notifier;
         let mut answers = futures::stream::iter(rows)
             .map(|row| async move {

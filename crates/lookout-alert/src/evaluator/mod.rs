@@ -464,6 +464,33 @@ impl Evaluator {
         });
     }
 
+    /// What changed since the last call, except the alerts themselves: their slots are
+    /// returned instead (read their newest state with [`Evaluator::alert_in_slot`] when
+    /// writing it), which saves a copy of every changed alert.
+    pub fn take_changes_by_slot(&mut self) -> (Changes, BTreeSet<String>) {
+        let mut changes = std::mem::take(&mut self.changes);
+        self.take_groups(&mut changes);
+        (changes, std::mem::take(&mut self.dirty_alerts))
+    }
+
+    /// The live alert of a slot.
+    pub fn alert_in_slot(&self, slot: &str) -> Option<&AlertInstance> {
+        self.alerts.get(slot)
+    }
+
+    fn take_groups(&mut self, changes: &mut Changes) {
+        for key in std::mem::take(&mut self.dirty_groups) {
+            match self.groups.get(&key) {
+                Some(group) => {
+                    changes.groups.insert(key, group.clone());
+                }
+                None => {
+                    changes.removed_groups.insert(key);
+                }
+            }
+        }
+    }
+
     /// Everything that changed since the last call.
     pub fn take_changes(&mut self) -> Changes {
         let mut changes = std::mem::take(&mut self.changes);
@@ -477,16 +504,7 @@ impl Evaluator {
                 }
             }
         }
-        for key in std::mem::take(&mut self.dirty_groups) {
-            match self.groups.get(&key) {
-                Some(group) => {
-                    changes.groups.insert(key, group.clone());
-                }
-                None => {
-                    changes.removed_groups.insert(key);
-                }
-            }
-        }
+        self.take_groups(&mut changes);
         changes
     }
 }
