@@ -235,7 +235,10 @@ fn a_spike_pushed_to_serve_reaches_the_webhook() {
         "the message names the series and its host: {text}"
     );
     assert!(
-        alert["dashboard"].as_str().unwrap().starts_with(&lookout.base),
+        alert["dashboard"]
+            .as_str()
+            .unwrap()
+            .starts_with(&lookout.base),
         "{alert:#}"
     );
 
@@ -270,7 +273,10 @@ fn alert_test_delivers_a_sample_alert_of_the_rule() {
         .expect("running lookout alert test");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(
         stdout.contains("hook (webhook): delivered"),
         "stdout:\n{stdout}"
