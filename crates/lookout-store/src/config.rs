@@ -12,8 +12,8 @@ const DAY: Duration = Duration::from_secs(86_400);
 /// (730 days). Three days of raw data cover a weekend: an incident on Friday evening can
 /// still be examined second by second on Monday. Longer views do not need raw rows: a
 /// 7-day chart of 1,000 points has 10-minute buckets and reads the minute rollups. Raw
-/// rows cost about 54 bytes each, so 100 series sampled every second take 1.3 GiB for
-/// three days (3.1 GiB for seven); see the crate README for the measurement.
+/// rows cost about 42 bytes each, so 100 series sampled every second take 1.0 GiB for
+/// three days (2.4 GiB for seven); see the crate README for the measurement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// Raw samples older than this are deleted by compaction (after their rollups exist).

@@ -167,23 +167,27 @@ fn bad_configuration_is_refused_before_touching_disk() {
 }
 
 #[test]
-fn reads_merge_the_ingest_log_with_merged_samples() {
+fn reads_combine_the_head_with_sealed_blocks_while_sealing_runs_in_steps() {
     let dir = TempDir::new("log-merge");
     let config = lookout_store::StoreConfig {
         log_flush_rows: 12,
+        seal_rows_per_step: 5,
         ..Default::default()
     };
     let store = lookout_store::Store::open(dir.path(), config).unwrap();
     let id = store.series_id(&cpu("log"));
-    // Three batches of 8: the first two end up merged into `samples`, the last stays logged.
+    let other = store.series_id(&cpu("other"));
+    // Three batches of 8 per series: the first ones end up sealed into blocks (in steps of
+    // 5 rows, between commits), the last stay in the head.
     for round in 0..3i64 {
         let mut batch = WriteBatch::new();
         for i in 0..8 {
             batch.push(id, EPOCH + round * 8 + i, (round * 100 + i) as f64);
+            batch.push(other, EPOCH + round * 8 + i, -1.0);
         }
         store.write(batch).unwrap();
     }
-    // Rewrite a merged timestamp and a logged one: the latest write wins either way.
+    // Rewrite a sealed timestamp and a recent one: the latest write wins either way.
     let mut batch = WriteBatch::new();
     batch.push(id, EPOCH + 3, -3.0);
     batch.push(id, EPOCH + 20, -20.0);
@@ -199,8 +203,10 @@ fn reads_merge_the_ingest_log_with_merged_samples() {
     assert_eq!(latest[0].1.unwrap().value, -20.0);
     let older = store.latest_before(&[id], EPOCH + 4, 10).unwrap();
     assert_eq!(older[0].1.unwrap().value, 4.0);
+    let others = &store.range(&[other], EPOCH, EPOCH + 23, None).unwrap()[0].points;
+    assert_eq!(others.len(), 24);
 
-    // After close the log is merged; reopening reads the same answer from `samples`.
+    // Closing seals the head; reopening reads the same answer from blocks alone.
     store.close().unwrap();
     let store = open(&dir);
     let again = &store.range(&[id], EPOCH, EPOCH + 23, None).unwrap()[0].points;
