@@ -1,6 +1,9 @@
 //! Fits lookout's Isolation Forest on a labelled CSV, scores it, and prints one JSON
-//! line `{fit_seconds, score_seconds, auc, ...}` (medians over repeats), for the peer
-//! comparison with scikit-learn in `bench/peers/run.sh`.
+//! line `{fit_seconds, score_seconds, parallel_score_seconds, threads, auc, ...}`
+//! (medians over repeats), for the peer comparison with scikit-learn in
+//! `bench/peers/run.sh`. `score_seconds` is `score_many` on one thread;
+//! `parallel_score_seconds` is `score_many_parallel` over every available core (its
+//! scores are checked to be identical).
 //!
 //! The CSV has a header; every column but the last is a feature, the last is the label
 //! (1 = anomaly, 0 = normal). Fitting includes the training-set pass that sets the
@@ -88,7 +91,9 @@ fn main() {
         }
     };
     let config = IsolationForestConfig::default();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let (mut fit_times, mut score_times, mut aucs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut parallel_times = Vec::new();
     for repeat in 0..repeats {
         let start = Instant::now();
         let model = match IsolationForest::fit(&rows, features, &config, seed + repeat as u64) {
@@ -102,6 +107,13 @@ fn main() {
         let start = Instant::now();
         let scores = model.score_many(&rows);
         score_times.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        let parallel = model.score_many_parallel(&rows, threads);
+        parallel_times.push(start.elapsed().as_secs_f64());
+        if parallel != scores {
+            eprintln!("iforest_peer: {path}: parallel scores differ from single-threaded ones");
+            std::process::exit(1);
+        }
         aucs.push(auc(&scores, &labels));
     }
     let summary = serde_json::json!({
@@ -110,6 +122,8 @@ fn main() {
         "repeats": repeats,
         "fit_seconds": median(fit_times),
         "score_seconds": median(score_times),
+        "parallel_score_seconds": median(parallel_times),
+        "threads": threads,
         "auc": median(aucs),
     });
     println!("{summary}");

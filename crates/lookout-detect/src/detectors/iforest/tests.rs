@@ -1,5 +1,6 @@
 use super::*;
 use crate::detector::{Detector, MultiDetector};
+use crate::detectors::rcf::rng::ForestRng;
 
 /// Gaussian-ish inliers (sum of uniforms) with a labelled share of uniform outliers.
 fn synthetic(n: usize, features: usize, seed: u64) -> (Vec<f64>, Vec<bool>) {
@@ -169,4 +170,27 @@ fn streaming_univariate_flags_a_spike_in_a_sine() {
     let spike = scores[2500];
     let inlier_max = scores[1000..2500].iter().cloned().fold(0.0, f64::max);
     assert!(spike > inlier_max, "spike {spike} vs {inlier_max}");
+}
+
+#[test]
+fn serde_round_trip_keeps_scores_and_rejects_broken_layouts() {
+    let (rows, _) = synthetic(600, 3, 6);
+    let model = IsolationForest::fit(&rows, 3, &IsolationForestConfig::default(), 2).unwrap();
+    let json = serde_json::to_string(&model).unwrap();
+    let back: IsolationForest = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.score_many(&rows), model.score_many(&rows));
+
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["splits"][0]["left"] = serde_json::json!(1_000_000);
+    let err = serde_json::from_value::<IsolationForest>(value).unwrap_err();
+    assert!(err.to_string().contains("node 0 has children"), "{err}");
+
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["splits"][0]["feature"] = serde_json::json!(3);
+    let err = serde_json::from_value::<IsolationForest>(value).unwrap_err();
+    assert!(err.to_string().contains("feature 3 of 3"), "{err}");
+
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["paths"].as_array_mut().unwrap().pop();
+    assert!(serde_json::from_value::<IsolationForest>(value).is_err());
 }

@@ -1,0 +1,178 @@
+//! Scoring rows: one at a time, in batches, and in batches over several threads.
+//!
+//! A batch goes through the forest in blocks of [`BLOCK`] rows, tree by tree, so one
+//! tree's nodes and one block's rows stay in the first-level cache. Inside a tree the
+//! rows of a block advance in lockstep, one level at a time, for exactly the tree's
+//! depth: a leaf points to itself, so a row that reached one stays, and a step is
+//! branch-free. Rows reach a leaf after 7.7 of 8 levels on average with the default
+//! 256-row subsample (measured on the peer-comparison sets), so stopping rows early
+//! would save little and cost a mispredicted branch per row and tree. The steps of
+//! different rows are independent, and the processor overlaps them.
+
+use super::{IsolationForest, Split};
+
+/// Rows per block of a batch.
+const BLOCK: usize = 64;
+
+/// The path length of `row` in the tree rooted at `root`: walk until a leaf (a node
+/// that points to itself), then read the leaf's precomputed `depth + c(size)`.
+#[inline]
+fn path_length(splits: &[Split], paths: &[f64], root: u32, row: &[f64]) -> f64 {
+    let mut index = root;
+    loop {
+        let next = splits[index as usize].next(row);
+        if next == index {
+            return paths[index as usize];
+        }
+        index = next;
+    }
+}
+
+impl IsolationForest {
+    /// The anomaly score of one row, in (0, 1] (exactly 1 only for a model fitted on a
+    /// single row, where every path has length 0). Panics if the row is shorter than
+    /// `n_features`. Equal, to the bit, to the row's score from [`Self::score_many`].
+    pub fn score(&self, row: &[f64]) -> f64 {
+        let row = &row[..self.n_features];
+        let total: f64 = self
+            .roots
+            .iter()
+            .map(|&root| path_length(&self.splits, &self.paths, root, row))
+            .sum();
+        self.score_from_depth(total)
+    }
+
+    /// Scores every row of a row-major slice (a trailing partial row is ignored), on
+    /// the calling thread.
+    pub fn score_many(&self, rows: &[f64]) -> Vec<f64> {
+        let n_rows = rows.len() / self.n_features;
+        let mut scores = vec![0.0; n_rows];
+        self.score_into(&rows[..n_rows * self.n_features], &mut scores);
+        scores
+    }
+
+    /// [`Self::score_many`] split over up to `threads` scoped threads, each scoring a
+    /// contiguous share of the rows (`threads` of 0 or 1: the calling thread only).
+    /// Every row's score is computed the same way whatever the split, so the result is
+    /// identical to [`Self::score_many`]'s.
+    pub fn score_many_parallel(&self, rows: &[f64], threads: usize) -> Vec<f64> {
+        let f = self.n_features;
+        let n_rows = rows.len() / f;
+        let mut scores = vec![0.0; n_rows];
+        let rows = &rows[..n_rows * f];
+        let threads = threads.clamp(1, n_rows.div_ceil(BLOCK).max(1));
+        if threads == 1 {
+            self.score_into(rows, &mut scores);
+            return scores;
+        }
+        // Shares in whole blocks, so every thread runs full blocks but the last.
+        let share = n_rows.div_ceil(BLOCK).div_ceil(threads) * BLOCK;
+        std::thread::scope(|scope| {
+            for (share_scores, share_rows) in scores.chunks_mut(share).zip(rows.chunks(share * f)) {
+                scope.spawn(move || self.score_into(share_rows, share_scores));
+            }
+        });
+        scores
+    }
+
+    /// Writes the scores of `rows` (exactly `scores.len()` rows) into `scores`.
+    fn score_into(&self, rows: &[f64], scores: &mut [f64]) {
+        debug_assert_eq!(rows.len(), scores.len() * self.n_features);
+        let mut at = [0u32; BLOCK];
+        for (block_scores, block_rows) in scores
+            .chunks_mut(BLOCK)
+            .zip(rows.chunks(BLOCK * self.n_features))
+        {
+            block_scores.fill(0.0);
+            for (&root, &depth) in self.roots.iter().zip(&self.depths) {
+                let at = &mut at[..block_scores.len()];
+                self.walk_block(root, depth, block_rows, at);
+                for (total, &index) in block_scores.iter_mut().zip(at.iter()) {
+                    *total += self.paths[index as usize];
+                }
+            }
+            for score in block_scores.iter_mut() {
+                *score = self.score_from_depth(*score);
+            }
+        }
+    }
+
+    /// Moves the rows of a block (`at.len()` rows of `n_features` values) from `root`
+    /// down `depth` levels, leaving in `at` the leaf each row reached.
+    #[inline]
+    fn walk_block(&self, root: u32, depth: u32, block_rows: &[f64], at: &mut [u32]) {
+        let f = self.n_features;
+        assert_eq!(
+            block_rows.len(),
+            at.len() * f,
+            "block rows and slots differ"
+        );
+        // Level 0: every row is at the root.
+        let top = self.splits[root as usize];
+        for (index, row) in at.iter_mut().zip(block_rows.chunks_exact(f)) {
+            *index = top.next(row);
+        }
+        for _ in 1..depth {
+            for (i, index) in at.iter_mut().enumerate() {
+                // SAFETY: `*index` is a node index (the root's child or a node's child),
+                // and `check_layout` (run on every model built or deserialised) proved
+                // that every node's children are in `splits` and every feature is below
+                // `n_features = f`; `i < at.len()`, so `i * f + feature < block_rows.len()`
+                // by the assertion above.
+                let (split, x) = unsafe {
+                    let split = self.splits.get_unchecked(*index as usize);
+                    let x = *block_rows.get_unchecked(i * f + split.feature as usize);
+                    (split, x)
+                };
+                *index = split.left + u32::from(x > split.threshold);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::IsolationForestConfig;
+    use super::*;
+
+    fn rows(n: usize, f: usize) -> Vec<f64> {
+        (0..n * f)
+            .map(|i| ((i * 7919) % 1000) as f64 / 100.0 - 5.0)
+            .collect()
+    }
+
+    #[test]
+    fn batch_parallel_and_single_scores_agree_to_the_bit() {
+        let data = rows(1000, 3);
+        let model = IsolationForest::fit(&data, 3, &IsolationForestConfig::default(), 4).unwrap();
+        // 203 rows: three full blocks and a partial one, plus a trailing partial row.
+        let batch = &data[..203 * 3 + 2];
+        let single: Vec<f64> = batch.chunks_exact(3).map(|r| model.score(r)).collect();
+        assert_eq!(model.score_many(batch), single);
+        for threads in [0, 1, 2, 3, 7, 64] {
+            assert_eq!(
+                model.score_many_parallel(batch, threads),
+                single,
+                "{threads}"
+            );
+        }
+        assert!(model.score_many_parallel(&[], 4).is_empty());
+    }
+
+    #[test]
+    fn rows_with_nan_or_infinities_score_like_their_single_scores() {
+        let data = rows(500, 2);
+        let model = IsolationForest::fit(&data, 2, &IsolationForestConfig::default(), 5).unwrap();
+        let odd = [
+            f64::NAN,
+            1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            f64::NAN,
+        ];
+        let single: Vec<f64> = odd.chunks_exact(2).map(|r| model.score(r)).collect();
+        assert_eq!(model.score_many(&odd), single);
+        assert!(single.iter().all(|s| *s > 0.0 && *s < 1.0), "{single:?}");
+    }
+}
