@@ -9,7 +9,9 @@
 //! Memory: 48 bytes per row plus one small vector per series with rows in the generation,
 //! for at most two generations (`StoreConfig::log_flush_rows` rows each, roughly).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -18,10 +20,33 @@ use lookout_model::SeriesId;
 use crate::chunk::HeadRow;
 use crate::query::Point;
 
+/// Hashes a series id (a small integer) with one multiplication instead of SipHash: ids
+/// are assigned by the store, not chosen by clients.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_i64(&mut self, value: i64) {
+        self.0 = (value as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type SeriesRows = HashMap<SeriesId, Vec<HeadRow>, BuildHasherDefault<IdHasher>>;
+
 /// Rows of one generation, per series in arrival order.
 #[derive(Debug)]
 pub(crate) struct Generation {
-    pub series: HashMap<SeriesId, Vec<HeadRow>>,
+    pub series: SeriesRows,
     pub rows: usize,
     pub started: Instant,
 }
@@ -29,17 +54,22 @@ pub(crate) struct Generation {
 impl Generation {
     fn new() -> Generation {
         Generation {
-            series: HashMap::new(),
+            series: SeriesRows::default(),
             rows: 0,
             started: Instant::now(),
         }
     }
 
-    /// The rows of `series` sorted by time, the later of two equal times kept.
-    pub fn sorted_rows(&self, series: SeriesId) -> Vec<HeadRow> {
-        let mut rows = self.series.get(&series).cloned().unwrap_or_default();
+    /// The rows of `series` sorted by time, the later of two equal times kept (borrowed
+    /// when they arrived in order, the common case).
+    pub fn sorted_rows(&self, series: SeriesId) -> Cow<'_, [HeadRow]> {
+        let rows = self.series.get(&series).map_or(&[][..], Vec::as_slice);
+        if rows.windows(2).all(|pair| pair[0].ts_ms < pair[1].ts_ms) {
+            return Cow::Borrowed(rows);
+        }
+        let mut rows = rows.to_vec();
         sort_keep_last(&mut rows);
-        rows
+        Cow::Owned(rows)
     }
 }
 
