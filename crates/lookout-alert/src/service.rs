@@ -12,7 +12,7 @@
 //! which the server turns into 429s), it never drops an event. A notifier that is down
 //! or slow only delays its own task; its rows are retried with back-off and jitter.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -315,6 +315,15 @@ const DUE_ROWS_PER_ROUND: usize = 256;
 /// Requests a notifier has in flight at once (different groups).
 const DELIVERY_CONCURRENCY: usize = 64;
 
+/// Queues a row handed over in memory, unless it was already tried (read from the
+/// database first); forgets the tried ids below it.
+fn take_fresh(row: OutboxRow, queue: &mut BTreeMap<i64, OutboxRow>, attempted: &mut BTreeSet<i64>) {
+    *attempted = attempted.split_off(&row.id);
+    if !attempted.remove(&row.id) {
+        queue.insert(row.id, row);
+    }
+}
+
 /// One notifier's delivery loop. Rows come from the evaluator in memory right after their
 /// commit, and from the database at start (rows of an earlier run) and when retries are
 /// due (read at least once a second while rows are pending); a row is delivered once per
@@ -329,11 +338,15 @@ async fn deliver(
     let mut rng = jitter_rng(&notifier.name);
     let name = notifier.name.clone();
     let mut queue: BTreeMap<i64, OutboxRow> = BTreeMap::new();
+    // Ids tried in this run: a row committed just before a database read can be read and
+    // delivered before its in-memory copy arrives; that copy is then dropped. Rows arrive
+    // in id order, so ids below an arriving row's can be forgotten.
+    let mut attempted: BTreeSet<i64> = BTreeSet::new();
     let mut fresh_open = true;
     let mut last_db_read: Option<Instant> = None;
     loop {
         while let Ok(row) = fresh.try_recv() {
-            queue.insert(row.id, row);
+            take_fresh(row, &mut queue, &mut attempted);
         }
         if last_db_read.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
             last_db_read = Some(Instant::now());
@@ -363,9 +376,7 @@ async fn deliver(
             let sleep = tokio::time::sleep(Duration::from_millis(wait_ms as u64));
             tokio::select! {
                 row = fresh.recv(), if fresh_open => match row {
-                    Some(row) => {
-                        queue.insert(row.id, row);
-                    }
+                    Some(row) => take_fresh(row, &mut queue, &mut attempted),
                     None => fresh_open = false,
                 },
                 _ = sleep => last_db_read = None,
@@ -373,7 +384,7 @@ async fn deliver(
             continue;
         }
         // The oldest row of each group (a group's later rows wait for the next round).
-        let mut groups = std::collections::BTreeSet::new();
+        let mut groups = BTreeSet::new();
         let ids: Vec<i64> = queue
             .values()
             .filter(|row| groups.insert(row.notification.group.as_str()))
@@ -381,6 +392,7 @@ async fn deliver(
             .map(|row| row.id)
             .collect();
         let rows: Vec<OutboxRow> = ids.iter().filter_map(|id| queue.remove(id)).collect();
+        attempted.extend(ids);
         // Different groups go out concurrently (up to DELIVERY_CONCURRENCY requests), each
         // marked as soon as its answer arrives.
         let notifier = &notifier;
@@ -435,5 +447,48 @@ async fn deliver(
                 tracing::error!(notifier = %name, %error, "recording a delivery result failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Notification, NotificationStatus};
+
+    fn row(id: i64) -> OutboxRow {
+        OutboxRow {
+            id,
+            notifier: "hook".into(),
+            notification: Notification {
+                id: format!("n{id}"),
+                rule: "r".into(),
+                group: "g".into(),
+                group_labels: BTreeMap::new(),
+                status: NotificationStatus::Firing,
+                firing: vec![],
+                resolved: vec![],
+                created_ms: 0,
+                valid_for_ms: 0,
+                dashboard: String::new(),
+                test: false,
+            },
+            attempts: 0,
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_row_already_read_from_the_database_is_not_queued_again() {
+        let mut queue = BTreeMap::new();
+        // Rows 3 and 5 were read from the database and tried before their copies arrived.
+        let mut attempted = BTreeSet::from([1, 3, 5]);
+        take_fresh(row(3), &mut queue, &mut attempted);
+        assert!(queue.is_empty());
+        assert_eq!(attempted, BTreeSet::from([5]), "ids below 3 are forgotten");
+        take_fresh(row(4), &mut queue, &mut attempted);
+        take_fresh(row(5), &mut queue, &mut attempted);
+        take_fresh(row(6), &mut queue, &mut attempted);
+        assert_eq!(queue.keys().copied().collect::<Vec<_>>(), [4, 6]);
+        assert!(attempted.is_empty());
     }
 }
