@@ -5,12 +5,6 @@
 
 mod cli;
 
-/// mimalloc instead of the system allocator: samples are decoded on one thread and
-/// freed on another (engine workers, the store writer), a pattern where glibc's
-/// allocator contends on its arenas; mimalloc's per-thread free lists do not.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
