@@ -17,7 +17,8 @@
 //! a still-open anomaly re-create under the same fingerprint.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -94,7 +95,27 @@ impl StateBacklog {
 
 /// The delivery task of each notifier, by name: committed rows are handed to it in
 /// memory, so that it need not read them back from the database.
-pub type DeliveryQueues = BTreeMap<String, UnboundedSender<OutboxRow>>;
+#[derive(Debug, Default)]
+pub struct DeliveryQueues {
+    senders: BTreeMap<String, UnboundedSender<OutboxRow>>,
+    /// Rows handed over and not yet finished (delivered, failed or dropped) by their task.
+    pub in_flight: Arc<AtomicUsize>,
+}
+
+impl DeliveryQueues {
+    pub fn insert(&mut self, notifier: String, sender: UnboundedSender<OutboxRow>) {
+        self.senders.insert(notifier, sender);
+    }
+
+    /// Whether handed-over rows are still being delivered.
+    pub fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// How long alert state and history may wait while deliveries are in flight: writing them
+/// yields the CPU to the deliveries, but never for longer than this.
+pub const MAX_STATE_DEFERRAL: Duration = Duration::from_secs(1);
 
 /// Takes the evaluator's changes, commits their outbox part (retrying a few times), hands
 /// the new rows to their notifiers' delivery tasks, and moves the state part into
@@ -149,16 +170,21 @@ fn hand_over(outgoing: Vec<Outgoing>, queued: Vec<QueuedRow>, queues: &DeliveryQ
         } else {
             notifications[row.outgoing].clone()
         };
-        let (Some(notification), Some(queue)) = (notification, queues.get(&row.notifier)) else {
+        let (Some(notification), Some(queue)) = (notification, queues.senders.get(&row.notifier))
+        else {
             continue;
         };
-        let _ = queue.send(OutboxRow {
+        queues.in_flight.fetch_add(1, Ordering::Relaxed);
+        let handed = queue.send(OutboxRow {
             id: row.id,
             notifier: row.notifier,
             created_ms: notification.created_ms,
             notification,
             attempts: 0,
         });
+        if handed.is_err() {
+            queues.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 

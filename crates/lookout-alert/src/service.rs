@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,7 +29,9 @@ use crate::metrics::AlertMetrics;
 use crate::model::{now_ms, AnomalyEvent};
 use crate::notify::{Notifier, FAILURE_REASONS};
 use crate::outbox::{AlertDb, OutboxError, OutboxRow};
-use crate::persist::{persist_outbox, write_state_batch, DeliveryQueues, StateBacklog};
+use crate::persist::{
+    persist_outbox, write_state_batch, DeliveryQueues, StateBacklog, MAX_STATE_DEFERRAL,
+};
 use crate::rules::CompiledRule;
 use crate::silence::{InhibitRule, Silence, SilenceError};
 
@@ -157,7 +159,8 @@ impl AlertService {
         }
         let (events_tx, events_rx) = bounded(config.event_capacity.max(1));
         let (control_tx, control_rx) = bounded(64);
-        let mut queues = DeliveryQueues::new();
+        let mut queues = DeliveryQueues::default();
+        let in_flight = Arc::clone(&queues.in_flight);
         let mut fresh_rows = BTreeMap::new();
         for name in &names {
             let (sender, receiver) = unbounded_channel();
@@ -191,6 +194,7 @@ impl AlertService {
                     notifier,
                     Arc::clone(&db),
                     fresh,
+                    Arc::clone(&in_flight),
                     Arc::clone(&metrics),
                     config.backoff,
                 ))
@@ -251,6 +255,7 @@ fn evaluate(
     metrics: Arc<AlertMetrics>,
 ) {
     let mut backlog = StateBacklog::default();
+    let mut deferred_since: Option<Instant> = None;
     let mut next_tick = Instant::now();
     let mut last_prune = Instant::now();
     let finish = |evaluator: &mut Evaluator, backlog: &mut StateBacklog| {
@@ -263,7 +268,7 @@ fn evaluate(
         }
     };
     loop {
-        let wait = if backlog.is_empty() {
+        let wait = if backlog.is_empty() || deferred_since.is_some() {
             next_tick.saturating_duration_since(Instant::now())
         } else {
             Duration::ZERO
@@ -298,8 +303,16 @@ fn evaluate(
             next_tick = Instant::now() + tick;
         }
         persist_outbox(&mut evaluator, &db, &mut backlog, &queues, &metrics);
-        if !write_state_batch(&evaluator, &db, &mut backlog, &metrics) {
-            std::thread::sleep(Duration::from_millis(100));
+        // Deliveries first: state and history wait while handed-over rows are in flight,
+        // up to MAX_STATE_DEFERRAL.
+        let defer = !backlog.is_empty()
+            && queues.busy()
+            && deferred_since.get_or_insert_with(Instant::now).elapsed() < MAX_STATE_DEFERRAL;
+        if !defer {
+            deferred_since = None;
+            if !write_state_batch(&evaluator, &db, &mut backlog, &metrics) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         if last_prune.elapsed() >= Duration::from_secs(3600) {
             last_prune = Instant::now();
@@ -316,11 +329,46 @@ const DUE_ROWS_PER_ROUND: usize = 256;
 const DELIVERY_CONCURRENCY: usize = 64;
 
 /// Queues a row handed over in memory, unless it was already tried (read from the
-/// database first); forgets the tried ids below it.
-fn take_fresh(row: OutboxRow, queue: &mut BTreeMap<i64, OutboxRow>, attempted: &mut BTreeSet<i64>) {
+/// database first); forgets the tried ids below it. Returns whether it was queued.
+fn take_fresh(
+    row: OutboxRow,
+    queue: &mut BTreeMap<i64, OutboxRow>,
+    attempted: &mut BTreeSet<i64>,
+) -> bool {
     *attempted = attempted.split_off(&row.id);
-    if !attempted.remove(&row.id) {
-        queue.insert(row.id, row);
+    if attempted.remove(&row.id) {
+        return false;
+    }
+    queue.insert(row.id, row);
+    true
+}
+
+/// Rows handed over in memory that the delivery task holds, counted in `in_flight` until
+/// they are finished.
+struct HandedOver {
+    ids: BTreeSet<i64>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl HandedOver {
+    fn take(
+        &mut self,
+        row: OutboxRow,
+        queue: &mut BTreeMap<i64, OutboxRow>,
+        attempted: &mut BTreeSet<i64>,
+    ) {
+        let id = row.id;
+        if take_fresh(row, queue, attempted) {
+            self.ids.insert(id);
+        } else {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn finished(&mut self, id: i64) {
+        if self.ids.remove(&id) {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -332,6 +380,7 @@ async fn deliver(
     notifier: Notifier,
     db: Arc<AlertDb>,
     mut fresh: UnboundedReceiver<OutboxRow>,
+    in_flight: Arc<AtomicUsize>,
     metrics: Arc<AlertMetrics>,
     backoff: Backoff,
 ) {
@@ -342,11 +391,15 @@ async fn deliver(
     // delivered before its in-memory copy arrives; that copy is then dropped. Rows arrive
     // in id order, so ids below an arriving row's can be forgotten.
     let mut attempted: BTreeSet<i64> = BTreeSet::new();
+    let mut handed = HandedOver {
+        ids: BTreeSet::new(),
+        in_flight,
+    };
     let mut fresh_open = true;
     let mut last_db_read: Option<Instant> = None;
     loop {
         while let Ok(row) = fresh.try_recv() {
-            take_fresh(row, &mut queue, &mut attempted);
+            handed.take(row, &mut queue, &mut attempted);
         }
         if last_db_read.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
             last_db_read = Some(Instant::now());
@@ -376,7 +429,7 @@ async fn deliver(
             let sleep = tokio::time::sleep(Duration::from_millis(wait_ms as u64));
             tokio::select! {
                 row = fresh.recv(), if fresh_open => match row {
-                    Some(row) => take_fresh(row, &mut queue, &mut attempted),
+                    Some(row) => handed.take(row, &mut queue, &mut attempted),
                     None => fresh_open = false,
                 },
                 _ = sleep => last_db_read = None,
@@ -446,6 +499,7 @@ async fn deliver(
             if let Err(error) = outcome {
                 tracing::error!(notifier = %name, %error, "recording a delivery result failed");
             }
+            handed.finished(row.id);
         }
     }
 }
