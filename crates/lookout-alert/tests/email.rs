@@ -107,8 +107,17 @@ async fn email_goes_through_starttls_and_auth_with_headers_and_body() {
     );
     assert_eq!(header("From").as_deref(), Some("lookout@example.com"));
     assert!(header("To").unwrap().contains("ops@example.com"));
-    let id = alerts.db.notifier_status(&["mail".into()]).unwrap();
-    assert_eq!(id[0].delivered, 1);
+    // The delivery is marked in the outbox once the SMTP transaction has returned,
+    // which can be a moment after the server wrote the message down.
+    let delivered = eventually(Duration::from_secs(10), || {
+        let db = alerts.db.clone();
+        async move {
+            let status = db.notifier_status(&["mail".into()]).unwrap();
+            (status[0].delivered == 1).then_some(())
+        }
+    })
+    .await;
+    assert!(delivered.is_some(), "the outbox marks the email delivered");
     let message_id = header("Message-ID").unwrap();
     assert!(message_id.ends_with("@example.com>"), "{message_id}");
     let body = quoted_printable(body);
