@@ -24,7 +24,7 @@ const METRICS: &str =
 fn main() {
     let mut args = std::env::args().skip(1);
     let instances: usize = args.next().map_or(1000, |a| a.parse().expect("instances"));
-    let minutes: usize = args.next().map_or(3, |a| a.parse().expect("minutes"));
+    let minutes: usize = args.next().map_or(1, |a| a.parse().expect("minutes"));
     let program = moto::moto_server().expect("moto_server in the peers venv");
     let moto = moto::Moto::start(&program, &[]);
     let started = Instant::now();
@@ -64,6 +64,18 @@ fn main() {
             }
             samples
         });
+        let progress_calls = calls.clone();
+        let progress = tokio::spawn(async move {
+            let started = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                eprintln!(
+                    "  … {:.0} s: {} GetMetricData calls so far",
+                    started.elapsed().as_secs_f64(),
+                    progress_calls.get_metric_data()
+                );
+            }
+        });
         for (poll, label) in ["cold: discovery + backfill", "steady", "steady"].iter().enumerate() {
             let before = calls.get_metric_data();
             let describe_before = calls.describe_instances();
@@ -80,6 +92,7 @@ fn main() {
                 outcome.problems
             );
         }
+        progress.abort();
         drop(sender);
         drain.await.unwrap()
     });
