@@ -57,6 +57,7 @@ pub const USAGE_MIN_JUMP_POINTS: f64 = 10.0;
 pub const USAGE_RIGHTSIZE_AFTER: Duration = Duration::from_secs(14 * 86_400);
 pub const USAGE_CPU_METRICS: &[&str] = &[
     "host_cpu_utilization_percent",
+    "aws_ec2_cpu_utilization",
     "CPUUtilization",
     "node_cpu_utilization_percent",
 ];
