@@ -405,6 +405,15 @@ pub(crate) mod test_support {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    /// Feeds `values` one per second from t = 0 and collects the scores.
+    pub fn feed(detector: &mut impl crate::Detector, values: &[f64]) -> Vec<crate::Score> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| detector.update(i as i64 * 1000, v))
+            .collect()
+    }
+
     /// `n` standard normal draws from a fixed seed (Box–Muller).
     pub fn gaussian(seed: u64, n: usize) -> Vec<f64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

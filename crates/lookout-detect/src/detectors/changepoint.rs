@@ -218,15 +218,7 @@ impl Detector for PageHinkley {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::test_support::gaussian;
-
-    fn feed(detector: &mut PageHinkley, values: &[f64]) -> Vec<Score> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| detector.update(i as i64 * 1000, v))
-            .collect()
-    }
+    use crate::stats::test_support::{feed, gaussian};
 
     #[test]
     fn declares_an_upward_shift_within_a_few_points_and_rebaselines() {

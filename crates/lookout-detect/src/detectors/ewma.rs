@@ -148,15 +148,7 @@ impl Detector for EwmaZ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::test_support::gaussian;
-
-    fn feed(detector: &mut EwmaZ, values: &[f64]) -> Vec<Score> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| detector.update(i as i64 * 1000, v))
-            .collect()
-    }
+    use crate::stats::test_support::{feed, gaussian};
 
     #[test]
     fn warms_up_then_reports_a_band() {

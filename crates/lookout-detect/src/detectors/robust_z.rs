@@ -139,15 +139,7 @@ impl Detector for RobustZ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::test_support::gaussian;
-
-    fn feed(detector: &mut RobustZ, values: &[f64]) -> Vec<Score> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| detector.update(i as i64 * 1000, v))
-            .collect()
-    }
+    use crate::stats::test_support::{feed, gaussian};
 
     #[test]
     fn warms_up_with_zero_scores_and_no_band() {
