@@ -5,7 +5,6 @@
 //! [`CRITICAL_SCORE`] raises it to `critical` (so "warning by rule, critical by score").
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use lookout_config::{AlertRule, Severity};
 use lookout_model::SeriesKey;
@@ -27,26 +26,21 @@ pub enum RuleError {
     },
 }
 
-/// A rule ready to match series.
+/// A rule ready to match series: the configured rule plus its parsed selector. The
+/// configured fields (`name`, `min_score`, `group_by`, ...) are reached through `Deref`;
+/// `rule.selector` is the selector's text.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
-    pub name: String,
-    pub selector_text: String,
+    pub rule: AlertRule,
     pub selector: Selector,
-    pub min_score: f64,
-    pub for_duration: Duration,
-    pub severity: Severity,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-    pub notify: Vec<String>,
-    pub repeat_interval: Duration,
-    pub group_by: Vec<String>,
-    /// How long a new group waits for more alerts before its first message.
-    pub group_wait: Duration,
-    /// Least time between two messages of a group whose alerts changed.
-    pub group_interval: Duration,
-    /// How long a closed anomaly's alert stays `resolving` before it resolves.
-    pub resolve_hold: Duration,
+}
+
+impl std::ops::Deref for CompiledRule {
+    type Target = AlertRule;
+
+    fn deref(&self) -> &AlertRule {
+        &self.rule
+    }
 }
 
 impl CompiledRule {
@@ -57,20 +51,8 @@ impl CompiledRule {
             reason: error.to_string(),
         })?;
         Ok(CompiledRule {
-            name: rule.name.clone(),
-            selector_text: rule.selector.clone(),
+            rule: rule.clone(),
             selector,
-            min_score: rule.min_score,
-            for_duration: rule.for_duration,
-            severity: rule.severity,
-            labels: rule.labels.clone(),
-            annotations: rule.annotations.clone(),
-            notify: rule.notify.clone(),
-            repeat_interval: rule.repeat_interval,
-            group_by: rule.group_by.clone(),
-            group_wait: rule.group_wait,
-            group_interval: rule.group_interval,
-            resolve_hold: rule.resolve_hold,
         })
     }
 
@@ -137,6 +119,7 @@ pub fn compile_rules(rules: &[AlertRule]) -> Result<Vec<CompiledRule>, RuleError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     pub(crate) fn rule(name: &str, selector: &str) -> AlertRule {
         AlertRule {

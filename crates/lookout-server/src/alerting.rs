@@ -187,7 +187,7 @@ pub async fn list_alerts(
 fn rule_json(rule: &lookout_alert::CompiledRule) -> Value {
     json!({
         "name": rule.name,
-        "match": rule.selector_text,
+        "match": rule.rule.selector,
         "min_score": rule.min_score,
         "for": humantime_text(rule.for_duration),
         "severity": rule.severity.as_str(),
@@ -242,7 +242,7 @@ pub async fn get_rule(
     let Some(rule) = handle.rules.iter().find(|rule| rule.name == name).cloned() else {
         return Err(not_found());
     };
-    let matched = select_series(&state, &rule.selector_text).unwrap_or_default();
+    let matched = select_series(&state, &rule.rule.selector).unwrap_or_default();
     let series: Vec<SeriesId> = matched
         .iter()
         .filter(|m| !m.is_score)

@@ -295,7 +295,7 @@ proptest! {
     ) {
         let repeat_ms = 2_000;
         let mut grouped = rule(0, repeat_ms);
-        grouped.group_interval = Duration::from_millis(repeat_ms);
+        grouped.rule.group_interval = Duration::from_millis(repeat_ms);
         let mut eval = Evaluator::new(vec![grouped], vec![], options());
         let mut now = 0i64;
         let mut open_since: BTreeMap<usize, i64> = BTreeMap::new();
