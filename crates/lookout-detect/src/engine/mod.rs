@@ -267,15 +267,15 @@ impl Engine {
     /// Scores a batch and waits for the outcomes.
     pub fn score_blocking(&self, samples: Vec<Sample>) -> Result<Vec<SampleOutcome>, EngineError> {
         let (sender, receiver) = bounded(1);
-        loop {
+        // The batch stays with us until a submission is accepted: no copy per attempt.
+        let mut pending = Some(samples);
+        while pending.is_some() {
             let sender = sender.clone();
-            match self.submit(
-                samples.clone(),
-                Box::new(move |outcomes| {
-                    let _ = sender.send(outcomes);
-                }),
-            ) {
-                Ok(()) => break,
+            let on_done = Box::new(move |outcomes| {
+                let _ = sender.send(outcomes);
+            });
+            match self.try_submit(&mut pending, on_done) {
+                Ok(()) => {}
                 Err(EngineError::Overloaded { .. }) => {
                     std::thread::sleep(std::time::Duration::from_millis(1))
                 }
