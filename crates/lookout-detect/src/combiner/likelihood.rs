@@ -282,6 +282,33 @@ mod tests {
     }
 
     #[test]
+    fn empirical_tail_ranks_a_new_extreme_above_a_recurring_spike() {
+        let config = LikelihoodConfig {
+            tail: TailModel::Empirical,
+            ..LikelihoodConfig::default()
+        };
+        let mut calibration = Likelihood::new(config);
+        let mut recurring = 0.0f64;
+        for i in 0..2000 {
+            let raw = if i % 50 == 0 {
+                8.0
+            } else {
+                1.0 + 0.1 * ((i as f64) * 0.7).sin()
+            };
+            let score = calibration.update(raw);
+            if i > 1000 && i % 50 == 0 {
+                recurring = recurring.max(score);
+            }
+        }
+        let extreme = calibration.update(400.0);
+        assert!(
+            extreme > recurring,
+            "new extreme {extreme} vs recurring spike {recurring}"
+        );
+        assert!((0.0..=1.0).contains(&extreme));
+    }
+
+    #[test]
     fn silent_during_warmup() {
         let mut calibration = Likelihood::new(LikelihoodConfig::default());
         for _ in 0..150 {

@@ -227,3 +227,96 @@ impl Combiner {
                 .sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combine_rules() {
+        let likelihoods = [0.2, 0.9, 0.5];
+        assert_eq!(combine(CombineRule::Max, &likelihoods), 0.9);
+        assert!((combine(CombineRule::Mean, &likelihoods) - 1.6 / 3.0).abs() < 1e-12);
+        assert!((combine(CombineRule::TopTwoMean, &likelihoods) - 0.7).abs() < 1e-12);
+        assert_eq!(combine(CombineRule::TopTwoMean, &[0.4]), 0.4);
+        assert_eq!(combine(CombineRule::Max, &[]), 0.0);
+    }
+
+    #[test]
+    fn refractory_damps_the_score_but_keeps_the_anomaly_open() {
+        let config = CombinerConfig {
+            likelihood: LikelihoodConfig {
+                warmup: 0,
+                ..LikelihoodConfig::default()
+            },
+            refractory_points: 3,
+            refractory_damping: 0.0,
+            ..CombinerConfig::default()
+        };
+        let mut combiner = Combiner::new(config, 1);
+        let quiet = Score {
+            raw: 1.0,
+            expected: None,
+        };
+        for _ in 0..500 {
+            combiner.combine(1.0, &[quiet]);
+        }
+        let spike = Score {
+            raw: 1e6,
+            expected: None,
+        };
+        let onset = combiner.combine(1.0, &[spike]);
+        assert!(onset.decision.started && onset.score > 0.6);
+        let next = combiner.combine(1.0, &[spike]);
+        assert!(next.decision.is_anomaly, "the incident stays open");
+        assert_eq!(
+            next.score, 0.0,
+            "its score is damped during the refractory period"
+        );
+    }
+
+    #[test]
+    fn minimum_deviation_vetoes_tiny_changes() {
+        let config = CombinerConfig {
+            likelihood: LikelihoodConfig {
+                warmup: 0,
+                ..LikelihoodConfig::default()
+            },
+            min_deviation: 5.0,
+            ..CombinerConfig::default()
+        };
+        let mut combiner = Combiner::new(config, 1);
+        let band = Some(Band {
+            lower: 9.0,
+            upper: 11.0,
+        });
+        for _ in 0..500 {
+            combiner.combine(
+                10.0,
+                &[Score {
+                    raw: 1.0,
+                    expected: band,
+                }],
+            );
+        }
+        let tiny = combiner.combine(
+            12.0,
+            &[Score {
+                raw: 1e6,
+                expected: band,
+            }],
+        );
+        assert!(
+            tiny.score > 0.6 && !tiny.decision.is_anomaly,
+            "1 outside the band is under 5"
+        );
+        let large = combiner.combine(
+            30.0,
+            &[Score {
+                raw: 1e6,
+                expected: band,
+            }],
+        );
+        assert!(large.decision.started);
+    }
+}
