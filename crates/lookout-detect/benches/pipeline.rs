@@ -3,9 +3,9 @@
 //! throughput` reports the same engine figure from the command line.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use lookout_detect::engine::{Engine, EngineConfig};
+use lookout_detect::engine::{Engine, EngineConfig, Point};
 use lookout_detect::pipeline::{PipelineConfig, SeriesPipeline};
-use lookout_model::{Sample, SeriesKey};
+use lookout_model::SeriesId;
 
 const POINTS: usize = 5000;
 
@@ -57,15 +57,11 @@ fn pipelines(c: &mut Criterion) {
 fn engine(c: &mut Criterion) {
     const SERIES: usize = 10_000;
     const STEPS: usize = 20;
-    let keys: Vec<SeriesKey> = (0..SERIES)
-        .map(|i| SeriesKey::new("bench").with_label("host", format!("h{i}")))
-        .collect();
-    let batches: Vec<Vec<Sample>> = (0..STEPS)
+    let batches: Vec<Vec<Point>> = (0..STEPS)
         .map(|step| {
-            keys.iter()
-                .enumerate()
-                .map(|(i, key)| Sample {
-                    key: key.clone(),
+            (0..SERIES)
+                .map(|i| Point {
+                    series: SeriesId(i as i64),
                     timestamp_ms: step as i64 * 1000,
                     value: 50.0 + ((i + step) % 17) as f64,
                 })

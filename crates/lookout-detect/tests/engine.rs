@@ -1,16 +1,18 @@
 //! The sharded engine: ordering policy, rejected values, limits, feedback, stats.
 
-use lookout_detect::engine::{Engine, EngineConfig, Feedback, RejectReason, SampleOutcome};
+use lookout_detect::engine::{
+    id_of_key, Engine, EngineConfig, Feedback, Point, RejectReason, SampleOutcome,
+};
 use lookout_detect::pipeline::PipelineConfig;
-use lookout_model::{Sample, SeriesKey};
+use lookout_model::{SeriesId, SeriesKey};
 
-fn key(host: &str) -> SeriesKey {
-    SeriesKey::new("cpu").with_label("host", host)
+fn key(host: &str) -> SeriesId {
+    id_of_key(&SeriesKey::new("cpu").with_label("host", host))
 }
 
-fn sample(host: &str, timestamp_ms: i64, value: f64) -> Sample {
-    Sample {
-        key: key(host),
+fn sample(host: &str, timestamp_ms: i64, value: f64) -> Point {
+    Point {
+        series: key(host),
         timestamp_ms,
         value,
     }
@@ -35,7 +37,7 @@ fn rejected(outcome: &SampleOutcome) -> Option<RejectReason> {
 #[test]
 fn outcomes_come_back_in_input_order_across_shards() {
     let engine = engine(1000);
-    let samples: Vec<Sample> = (0..200)
+    let samples: Vec<Point> = (0..200)
         .map(|i| sample(&format!("h{}", i % 17), 1000 + i, i as f64))
         .collect();
     let outcomes = engine.score_blocking(samples.clone()).unwrap();
@@ -87,7 +89,7 @@ fn out_of_order_duplicates_and_non_finite_values_are_rejected_and_counted() {
 #[test]
 fn series_beyond_the_limit_are_rejected_and_known_ones_keep_working() {
     let engine = engine(4);
-    let first: Vec<Sample> = (0..4)
+    let first: Vec<Point> = (0..4)
         .map(|i| sample(&format!("h{i}"), 1000, 1.0))
         .collect();
     assert!(engine
@@ -95,7 +97,7 @@ fn series_beyond_the_limit_are_rejected_and_known_ones_keep_working() {
         .unwrap()
         .iter()
         .all(|o| rejected(o).is_none()));
-    let more: Vec<Sample> = (0..40)
+    let more: Vec<Point> = (0..40)
         .map(|i| sample(&format!("new{i}"), 1000, 1.0))
         .collect();
     let outcomes = engine.score_blocking(more).unwrap();
@@ -113,11 +115,11 @@ fn series_beyond_the_limit_are_rejected_and_known_ones_keep_working() {
 fn false_positive_feedback_raises_the_series_threshold() {
     let engine = engine(1000);
     engine.score_blocking(vec![sample("a", 1000, 1.0)]).unwrap();
-    let before = engine.tolerance(&key("a")).unwrap().unwrap();
+    let before = engine.tolerance(key("a")).unwrap().unwrap();
     engine.feedback(key("a"), Feedback::FalsePositive).unwrap();
-    let after = engine.tolerance(&key("a")).unwrap().unwrap();
+    let after = engine.tolerance(key("a")).unwrap().unwrap();
     assert!(after > before, "{after} should exceed {before}");
-    assert_eq!(engine.tolerance(&key("unknown")).unwrap(), None);
+    assert_eq!(engine.tolerance(key("unknown")).unwrap(), None);
 }
 
 #[test]
@@ -153,9 +155,39 @@ fn snapshots_are_json_of_the_pipeline() {
     engine
         .score_blocking(vec![sample("a", 1000, 1.0), sample("a", 2000, 2.0)])
         .unwrap();
-    let snapshot = engine.snapshot(&key("a")).unwrap().unwrap();
+    let snapshot = engine.snapshot(key("a")).unwrap().unwrap();
     let value: serde_json::Value = serde_json::from_str(&snapshot).unwrap();
     assert!(value["detectors"].as_array().unwrap().len() >= 3);
     let _: lookout_detect::pipeline::SeriesPipeline = serde_json::from_str(&snapshot).unwrap();
     assert!(PipelineConfig::default().validate().is_ok());
+}
+
+#[test]
+fn consecutive_store_ids_spread_over_the_workers_and_stay_separate() {
+    let engine = engine(10_000);
+    let points: Vec<Point> = (0..1000)
+        .map(|id| Point {
+            series: SeriesId(id),
+            timestamp_ms: 1000,
+            value: id as f64,
+        })
+        .collect();
+    let outcomes = engine.score_blocking(points).unwrap();
+    for (id, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            SampleOutcome::Scored(verdict) => assert_eq!(verdict.value, id as f64),
+            SampleOutcome::Rejected(reason) => panic!("series {id} rejected: {reason:?}"),
+        }
+    }
+    assert_eq!(engine.stats().unwrap().series, 1000);
+    // Each id is its own series: a second point of every id is scored, not a duplicate.
+    let again: Vec<Point> = (0..1000)
+        .map(|id| Point {
+            series: SeriesId(id),
+            timestamp_ms: 2000,
+            value: 1.0,
+        })
+        .collect();
+    let outcomes = engine.score_blocking(again).unwrap();
+    assert!(outcomes.iter().all(|o| rejected(o).is_none()));
 }

@@ -1,7 +1,7 @@
 //! [`Scorer`] for lookout's sharded detection engine.
 
-use lookout_detect::engine::{Engine, EngineError, Feedback, SampleOutcome};
-use lookout_model::{Sample, SeriesKey};
+use lookout_detect::engine::{Engine, EngineError, Feedback, Point, SampleOutcome};
+use lookout_model::SeriesId;
 
 use crate::scorer::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
 
@@ -13,10 +13,10 @@ fn convert(error: EngineError) -> ScorerError {
 }
 
 impl Scorer for Engine {
-    fn submit(&self, samples: Vec<Sample>, on_done: ScoreCallback) -> Result<(), ScorerError> {
+    fn submit(&self, points: Vec<Point>, on_done: ScoreCallback) -> Result<(), ScorerError> {
         Engine::submit(
             self,
-            samples,
+            points,
             Box::new(move |outcomes: Vec<SampleOutcome>| {
                 let outcomes = outcomes
                     .into_iter()
@@ -31,13 +31,13 @@ impl Scorer for Engine {
         .map_err(convert)
     }
 
-    fn false_positive(&self, key: &SeriesKey) -> Result<(), ScorerError> {
-        self.feedback(key.clone(), Feedback::FalsePositive)
+    fn false_positive(&self, series: SeriesId) -> Result<(), ScorerError> {
+        self.feedback(series, Feedback::FalsePositive)
             .map_err(convert)
     }
 
-    fn tolerance(&self, key: &SeriesKey) -> Result<Option<f64>, ScorerError> {
-        Engine::tolerance(self, key).map_err(convert)
+    fn tolerance(&self, series: SeriesId) -> Result<Option<f64>, ScorerError> {
+        Engine::tolerance(self, series).map_err(convert)
     }
 
     fn stats(&self) -> Result<ScorerStats, ScorerError> {

@@ -7,12 +7,14 @@
 //! contract; [`lookout_detect::engine::Engine`] implements it (see `engine_scorer`), and
 //! tests can substitute an engine that is always overloaded.
 
-use lookout_model::{Sample, SeriesKey, Verdict};
+pub use lookout_detect::engine::Point;
+use lookout_model::{SeriesId, Verdict};
 
 /// The engine's answer for one sample.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // by value: no allocation per scored sample
 pub enum ScoreOutcome {
-    Scored(Box<Verdict>),
+    Scored(Verdict),
     /// Not scored; the value is still stored. The reason is a counter label
     /// (`out_of_order`, `duplicate`, `non_finite`, `series_limit`).
     NotScored(&'static str),
@@ -43,14 +45,15 @@ pub type ScoreCallback = Box<dyn FnOnce(Vec<ScoreOutcome>) + Send>;
 /// A detection engine as the server uses it. Implementations must be cheap to call
 /// from async code: `submit` never blocks on scoring.
 pub trait Scorer: Send + Sync + 'static {
-    /// Queues a batch; `on_done` receives the outcomes, on some other thread.
-    fn submit(&self, samples: Vec<Sample>, on_done: ScoreCallback) -> Result<(), ScorerError>;
+    /// Queues a batch of points addressed by store series id; `on_done` receives the
+    /// outcomes, on some other thread.
+    fn submit(&self, points: Vec<Point>, on_done: ScoreCallback) -> Result<(), ScorerError>;
 
-    /// Tells the engine that an anomaly of `key` was a false positive.
-    fn false_positive(&self, key: &SeriesKey) -> Result<(), ScorerError>;
+    /// Tells the engine that an anomaly of `series` was a false positive.
+    fn false_positive(&self, series: SeriesId) -> Result<(), ScorerError>;
 
-    /// The score threshold at which `key` currently opens an anomaly (`None`: unknown series).
-    fn tolerance(&self, key: &SeriesKey) -> Result<Option<f64>, ScorerError>;
+    /// The score threshold at which `series` currently opens an anomaly (`None`: unknown series).
+    fn tolerance(&self, series: SeriesId) -> Result<Option<f64>, ScorerError>;
 
     fn stats(&self) -> Result<ScorerStats, ScorerError>;
 

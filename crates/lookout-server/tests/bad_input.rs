@@ -6,8 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{counter, now_ms, TestServer};
-use lookout_model::{Sample, SeriesKey};
+use lookout_model::{Sample, SeriesId, SeriesKey};
 use lookout_protocol::remote_write::encode_write_request;
+use lookout_server::scorer::Point;
 use lookout_server::{ScoreCallback, Scorer, ScorerError, ScorerStats, ServerOptions};
 
 struct Case {
@@ -166,13 +167,13 @@ async fn each_bad_input_is_refused_named_and_counted() {
 struct Saturated;
 
 impl Scorer for Saturated {
-    fn submit(&self, _samples: Vec<Sample>, _on_done: ScoreCallback) -> Result<(), ScorerError> {
+    fn submit(&self, _points: Vec<Point>, _on_done: ScoreCallback) -> Result<(), ScorerError> {
         Err(ScorerError::Overloaded("every worker queue is full".into()))
     }
-    fn false_positive(&self, _key: &SeriesKey) -> Result<(), ScorerError> {
+    fn false_positive(&self, _series: SeriesId) -> Result<(), ScorerError> {
         Ok(())
     }
-    fn tolerance(&self, _key: &SeriesKey) -> Result<Option<f64>, ScorerError> {
+    fn tolerance(&self, _series: SeriesId) -> Result<Option<f64>, ScorerError> {
         Ok(None)
     }
     fn stats(&self) -> Result<ScorerStats, ScorerError> {

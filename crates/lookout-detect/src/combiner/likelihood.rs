@@ -76,7 +76,9 @@ impl Likelihood {
             seen: 0,
             mean: 0.0,
             variance: 0.0,
-            recent: Vec::with_capacity(short),
+            // Without smoothing the current score is the average: no window to keep
+            // (one heap block and one cache miss less per detector and point).
+            recent: Vec::with_capacity(if short > 1 { short } else { 0 }),
             recent_next: 0,
             histogram: (config.tail == TailModel::Empirical).then(|| Histogram::new(config.memory)),
         }
@@ -110,6 +112,9 @@ impl Likelihood {
 
     fn push_recent(&mut self, x: f64) -> f64 {
         let capacity = self.config.short_window as usize;
+        if capacity <= 1 {
+            return x;
+        }
         if self.recent.len() < capacity {
             self.recent.push(x);
         } else {

@@ -1,56 +1,36 @@
 //! One detection worker: owns the pipelines of its shard.
 
+use super::Point;
 use super::{Feedback, Gather, RejectReason, SampleOutcome};
 use crate::pipeline::{PipelineConfig, SeriesPipeline};
 use crossbeam_channel::{Receiver, Sender};
-use lookout_model::{Sample, SeriesKey};
+use lookout_model::SeriesId;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The map key: a series key with its stable hash, computed once per sample by
-/// [`super::Engine`] (it also picks the shard). Hashing the map key only mixes that
-/// number; equality compares the hash first, then the key.
-pub(super) struct HashedKey {
-    hash: u64,
-    key: SeriesKey,
+/// Spreads a series id over 64 bits (splitmix64's finaliser): store ids are small
+/// consecutive numbers, and both the shard (`mix % workers`) and the table bucket must
+/// not see them unmixed.
+pub(super) fn mix(series: SeriesId) -> u64 {
+    let mut x = series.0 as u64;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
-impl HashedKey {
-    pub fn new(key: SeriesKey) -> HashedKey {
-        HashedKey {
-            hash: key.stable_hash(),
-            key,
-        }
-    }
-}
-
-impl PartialEq for HashedKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.key == other.key
-    }
-}
-
-impl Eq for HashedKey {}
-
-impl std::hash::Hash for HashedKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// Mixes the precomputed hash: its low bits also chose the shard, so they are nearly
-/// constant within one worker and must not pick the table bucket unmixed.
+/// Table hasher for series ids: the id is mixed once, with the shard's bits rotated
+/// away (they are constant within one worker).
 #[derive(Default)]
-struct Premixed(u64);
+struct IdHasher(u64);
 
-impl Hasher for Premixed {
+impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
-        (self.0 ^ (self.0 >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        self.0
     }
 
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
+    fn write_i64(&mut self, value: i64) {
+        self.0 = mix(SeriesId(value)).rotate_right(17);
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -60,22 +40,22 @@ impl Hasher for Premixed {
     }
 }
 
-type SeriesMap = HashMap<HashedKey, SeriesState, BuildHasherDefault<Premixed>>;
+type SeriesMap = HashMap<SeriesId, SeriesState, BuildHasherDefault<IdHasher>>;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 pub(super) struct ShardJob {
-    /// Position in the submitted batch, stable hash of the key, sample.
-    pub samples: Vec<(usize, u64, Sample)>,
+    /// Position in the submitted batch, point.
+    pub points: Vec<(usize, Point)>,
     pub gather: Arc<Gather>,
 }
 
 pub(super) enum Job {
     Score(ShardJob),
-    Feedback(SeriesKey, Feedback),
-    Tolerance(SeriesKey, Sender<Option<f64>>),
-    Snapshot(SeriesKey, Sender<Option<String>>),
+    Feedback(SeriesId, Feedback),
+    Tolerance(SeriesId, Sender<Option<f64>>),
+    Snapshot(SeriesId, Sender<Option<String>>),
     Stats(Sender<ShardStats>),
     Stop,
 }
@@ -139,19 +119,19 @@ impl Worker {
         while let Ok(job) = jobs.recv() {
             match job {
                 Job::Score(job) => self.score(job),
-                Job::Feedback(key, Feedback::FalsePositive) => {
-                    if let Some(state) = self.series.get_mut(&HashedKey::new(key)) {
+                Job::Feedback(series, Feedback::FalsePositive) => {
+                    if let Some(state) = self.series.get_mut(&series) {
                         state.pipeline.widen_tolerance();
                     }
                 }
-                Job::Tolerance(key, reply) => {
-                    let state = self.series.get(&HashedKey::new(key));
+                Job::Tolerance(series, reply) => {
+                    let state = self.series.get(&series);
                     let _ = reply.send(state.map(|state| state.pipeline.open_at()));
                 }
-                Job::Snapshot(key, reply) => {
+                Job::Snapshot(series, reply) => {
                     let snapshot = self
                         .series
-                        .get(&HashedKey::new(key))
+                        .get(&series)
                         .and_then(|state| serde_json::to_string(&state.pipeline).ok());
                     let _ = reply.send(snapshot);
                 }
@@ -160,8 +140,8 @@ impl Worker {
                     stats.series = self.series.len();
                     stats.state_bytes = self
                         .series
-                        .iter()
-                        .map(|(key, state)| state.pipeline.state_bytes() + key_bytes(&key.key))
+                        .values()
+                        .map(|state| state.pipeline.state_bytes() + TABLE_ENTRY_BYTES)
                         .sum();
                     let _ = reply.send(stats);
                 }
@@ -172,9 +152,9 @@ impl Worker {
 
     fn score(&mut self, job: ShardJob) {
         let started = Instant::now();
-        let mut outcomes = Vec::with_capacity(job.samples.len());
-        for (position, hash, sample) in job.samples {
-            let outcome = self.score_one(hash, sample);
+        let mut outcomes = Vec::with_capacity(job.points.len());
+        for (position, point) in job.points {
+            let outcome = self.score_one(point);
             match &outcome {
                 SampleOutcome::Rejected(reason) => self.stats.rejected[reject_index(*reason)] += 1,
                 SampleOutcome::Scored(verdict) => {
@@ -190,22 +170,17 @@ impl Worker {
         job.gather.deliver(outcomes);
     }
 
-    fn score_one(&mut self, hash: u64, sample: Sample) -> SampleOutcome {
-        if !sample.value.is_finite() {
+    fn score_one(&mut self, point: Point) -> SampleOutcome {
+        if !point.value.is_finite() {
             return SampleOutcome::Rejected(RejectReason::NonFinite);
         }
-        let probe = HashedKey {
-            hash,
-            key: sample.key,
-        };
-        // One probe: the sample's own key becomes the map key of a new series.
-        let state = match self.series.entry(probe) {
+        let state = match self.series.entry(point.series) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
                 if !self.budget.take() {
                     return SampleOutcome::Rejected(RejectReason::SeriesLimit);
                 }
-                let seed = self.seed ^ hash ^ (self.index as u64);
+                let seed = self.seed ^ mix(point.series) ^ (self.index as u64);
                 let pipeline = SeriesPipeline::new(&self.pipeline, seed)
                     .expect("pipeline config validated at start");
                 entry.insert(SeriesState {
@@ -214,16 +189,14 @@ impl Worker {
                 })
             }
         };
-        if sample.timestamp_ms < state.newest_ms {
+        if point.timestamp_ms < state.newest_ms {
             return SampleOutcome::Rejected(RejectReason::OutOfOrder);
         }
-        if sample.timestamp_ms == state.newest_ms {
+        if point.timestamp_ms == state.newest_ms {
             return SampleOutcome::Rejected(RejectReason::Duplicate);
         }
-        state.newest_ms = sample.timestamp_ms;
-        SampleOutcome::Scored(Box::new(
-            state.pipeline.verdict(sample.timestamp_ms, sample.value),
-        ))
+        state.newest_ms = point.timestamp_ms;
+        SampleOutcome::Scored(state.pipeline.verdict(point.timestamp_ms, point.value))
     }
 }
 
@@ -234,12 +207,7 @@ fn reject_index(reason: RejectReason) -> usize {
         .unwrap_or(0)
 }
 
-fn key_bytes(key: &SeriesKey) -> usize {
-    std::mem::size_of::<SeriesKey>()
-        + key.name.capacity()
-        + key
-            .labels
-            .iter()
-            .map(|(n, v)| n.capacity() + v.capacity() + 48)
-            .sum::<usize>()
-}
+/// Table overhead per series: the id, the newest timestamp, the pipeline header and
+/// the hash table's control byte, rounded up.
+const TABLE_ENTRY_BYTES: usize =
+    std::mem::size_of::<SeriesId>() + std::mem::size_of::<SeriesState>() + 8;

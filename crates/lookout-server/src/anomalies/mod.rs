@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use lookout_model::{AnomalyId, AnomalyRecord, FeedbackLabel, FeedbackRecord, SeriesKey};
+use lookout_model::{AnomalyId, AnomalyRecord, FeedbackLabel, FeedbackRecord};
 use lookout_store::{now_ms, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -149,7 +149,7 @@ pub async fn get_one(
     let (record, feedback, tolerance) = blocking(move || {
         let record = state.store.anomaly(id).map_err(store_error)?;
         let feedback = state.store.feedback(id).map_err(store_error)?;
-        let tolerance = state.scorer.tolerance(&record.series).ok().flatten();
+        let tolerance = state.scorer.tolerance(record.series_id).ok().flatten();
         Ok((record, feedback, tolerance))
     })
     .await?;
@@ -186,20 +186,20 @@ pub async fn feedback(
         .map_err(|error| ApiError::bad_data(format!("invalid feedback label: {error}")))?;
     let answer = blocking(move || {
         let record = state.store.anomaly(id).map_err(store_error)?;
-        let key: SeriesKey = record.series.clone();
-        let before = state.scorer.tolerance(&key).ok().flatten();
+        let series = record.series_id;
+        let before = state.scorer.tolerance(series).ok().flatten();
         let stored = state
             .store
             .record_feedback(id, label, &body.note)
             .map_err(store_error)?;
         if label == FeedbackLabel::FalsePositive {
-            state.scorer.false_positive(&key).map_err(|error| {
+            state.scorer.false_positive(series).map_err(|error| {
                 ApiError::internal(format!(
                     "feedback stored, but the engine refused it: {error}"
                 ))
             })?;
         }
-        let after = state.scorer.tolerance(&key).ok().flatten();
+        let after = state.scorer.tolerance(series).ok().flatten();
         Ok(json!({
             "feedback": feedback_json(&stored),
             "status": label.implied_status().as_str(),

@@ -38,7 +38,7 @@ use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 use crate::index::SeriesEntry;
-use crate::scorer::{ScoreOutcome, ScorerError};
+use crate::scorer::{Point, ScoreOutcome, ScorerError};
 use crate::state::AppState;
 use acker::PendingCommit;
 
@@ -169,12 +169,22 @@ pub(crate) async fn commit(
         });
     }
     let values: Vec<(i64, f64)> = samples.iter().map(|s| (s.timestamp_ms, s.value)).collect();
+    let points: Vec<Point> = entries
+        .iter()
+        .zip(&values)
+        .map(|(entry, (timestamp_ms, value))| Point {
+            series: entry.id,
+            timestamp_ms: *timestamp_ms,
+            value: *value,
+        })
+        .collect();
+    let count = samples.len() as u64;
+    drop(samples);
     let (reply, answer) = oneshot::channel::<Result<usize, ApiError>>();
     let callback_state = Arc::clone(state);
     let submitted = Instant::now();
-    let count = samples.len() as u64;
     let submit = state.scorer.submit(
-        samples,
+        points,
         Box::new(move |outcomes| {
             callback_state
                 .metrics

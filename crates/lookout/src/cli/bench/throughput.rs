@@ -1,9 +1,9 @@
 //! `lookout bench throughput`: points per second through the sharded engine and bytes
 //! of state per series, for the default pipeline and each detector.
 
-use lookout_detect::engine::{Engine, EngineConfig, SampleOutcome};
+use lookout_detect::engine::{Engine, EngineConfig, Point, SampleOutcome};
 use lookout_detect::pipeline::{PipelineConfig, DETECTOR_NAMES, PROFILE_NAMES};
-use lookout_model::{Sample, SeriesKey};
+use lookout_model::SeriesId;
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -63,7 +63,7 @@ pub fn run(args: ThroughputArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn measure(name: &str, batches: &[Vec<Sample>], series: usize) -> anyhow::Result<Measurement> {
+fn measure(name: &str, batches: &[Vec<Point>], series: usize) -> anyhow::Result<Measurement> {
     let pipeline = PipelineConfig::named(name)?;
     let engine = Engine::start(EngineConfig {
         pipeline,
@@ -72,7 +72,7 @@ fn measure(name: &str, batches: &[Vec<Sample>], series: usize) -> anyhow::Result
     })?;
     let (sender, receiver) = crossbeam_channel::unbounded();
     // Copies are made before the clock starts: the engine takes ownership of batches.
-    let mut owned: Vec<Vec<Sample>> = batches.to_vec();
+    let mut owned: Vec<Vec<Point>> = batches.to_vec();
     let started = Instant::now();
     let mut points = 0;
     for batch in owned.drain(..) {
@@ -113,10 +113,7 @@ fn measure(name: &str, batches: &[Vec<Sample>], series: usize) -> anyhow::Result
 }
 
 /// Seeded synthetic series: daily-ish sine plus noise, interleaved in time order.
-fn synthetic_batches(series: usize, points: usize, batch: usize) -> Vec<Vec<Sample>> {
-    let keys: Vec<SeriesKey> = (0..series)
-        .map(|i| SeriesKey::new("bench_metric").with_label("host", format!("host-{i}")))
-        .collect();
+fn synthetic_batches(series: usize, points: usize, batch: usize) -> Vec<Vec<Point>> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut noise = move || {
         state ^= state << 13;
@@ -126,14 +123,14 @@ fn synthetic_batches(series: usize, points: usize, batch: usize) -> Vec<Vec<Samp
     };
     let mut all = Vec::with_capacity(series * points);
     for step in 0..points {
-        for (index, key) in keys.iter().enumerate() {
+        for index in 0..series {
             let phase = (step as f64 + index as f64) / 60.0;
-            all.push(Sample {
-                key: key.clone(),
+            all.push(Point {
+                series: SeriesId(index as i64),
                 timestamp_ms: 1_700_000_000_000 + step as i64 * 10_000,
                 value: 50.0 + 20.0 * phase.sin() + 5.0 * noise(),
             });
         }
     }
-    all.chunks(batch).map(<[Sample]>::to_vec).collect()
+    all.chunks(batch).map(<[Point]>::to_vec).collect()
 }
