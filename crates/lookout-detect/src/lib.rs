@@ -18,6 +18,7 @@ pub mod detectors;
 pub mod engine;
 pub mod multi;
 pub mod pipeline;
+mod prefetch;
 pub mod stats;
 
 pub use detector::{sanitize_raw, Band, Detector, MultiDetector, MultiScore, Score};

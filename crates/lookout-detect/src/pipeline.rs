@@ -161,6 +161,16 @@ impl AnyDetector {
     pub fn state_bytes(&self) -> usize {
         each_detector!(self, d => d.state_bytes())
     }
+
+    /// Hints that this detector's windows are about to be read (see `crate::prefetch`).
+    fn prefetch_windows(&self) {
+        match self {
+            AnyDetector::RobustZ(d) => d.prefetch(),
+            AnyDetector::Seasonal(d) => d.prefetch(),
+            AnyDetector::Knn(d) => d.prefetch(),
+            _ => {}
+        }
+    }
 }
 
 impl Detector for AnyDetector {
@@ -321,6 +331,20 @@ impl SeriesPipeline {
 
     pub fn names(&self) -> Vec<&'static str> {
         self.detectors.iter().map(Detector::name).collect()
+    }
+
+    /// First prefetch stage: the detector and calibration blocks this pipeline points to.
+    pub(crate) fn prefetch_parts(&self) {
+        crate::prefetch::slice(&self.detectors, 1024);
+        self.combiner.prefetch();
+    }
+
+    /// Second prefetch stage (after [`SeriesPipeline::prefetch_parts`] had time to
+    /// land): the windows inside the detectors.
+    pub(crate) fn prefetch_windows(&self) {
+        for detector in &self.detectors {
+            detector.prefetch_windows();
+        }
     }
 
     pub fn widen_tolerance(&mut self) {

@@ -257,6 +257,15 @@ impl RollingMedian {
         self.sorted.is_empty()
     }
 
+    /// Hints that the next push will read this window (see [`crate::prefetch`]).
+    pub(crate) fn prefetch(&self) {
+        crate::prefetch::slice(
+            &self.ring.values[self.ring.next.min(self.ring.values.len())..],
+            64,
+        );
+        crate::prefetch::slice(&self.sorted, 1024);
+    }
+
     /// The window's values in ascending order.
     pub fn sorted(&self) -> &[f64] {
         &self.sorted

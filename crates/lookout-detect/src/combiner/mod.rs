@@ -218,6 +218,10 @@ impl Combiner {
         self.hysteresis.config().open_at
     }
 
+    pub(crate) fn prefetch(&self) {
+        crate::prefetch::slice(&self.calibrations, 1024);
+    }
+
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self

@@ -86,6 +86,10 @@ impl RobustZ {
     }
 
     /// Approximate bytes of state (inline and heap).
+    pub(crate) fn prefetch(&self) {
+        self.window.prefetch();
+    }
+
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() - std::mem::size_of::<RollingMedian>()
             + self.window.state_bytes()

@@ -344,6 +344,10 @@ impl SeasonalBaseline {
     }
 
     /// Approximate bytes of state (inline and heap).
+    pub(crate) fn prefetch(&self) {
+        crate::prefetch::slice(&self.models, 256);
+    }
+
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self

@@ -17,6 +17,15 @@
 //! without a registry may use [`id_of_key`], the key's stable 64-bit hash; two keys of
 //! one engine collide with probability ~n²/2⁶⁴ (10⁻¹⁰ for 100,000 series).
 //!
+//! ## Memory access
+//! At thousands of series, a point's state (~8 KB: detector windows, calibrations) is
+//! not in cache, and waiting for it cost ~40 % of the time. Each worker keeps its
+//! series in a slab (id → slot map, states in one vector), resolves the slots of a
+//! whole shard job first, and while it scores point i it prefetches the state block of
+//! point i + 8 and the detector windows of point i + 4 (see `crate::prefetch`). Over
+//! 10,000 interleaved series this raised throughput by ~1.4–1.6× without changing any
+//! result.
+//!
 //! ## Ordering policy
 //! A sample whose timestamp is older than the series' newest scored sample is
 //! rejected as `out_of_order`; a sample with the same timestamp as the newest one is

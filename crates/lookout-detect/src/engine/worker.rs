@@ -40,7 +40,17 @@ impl Hasher for IdHasher {
     }
 }
 
-type SeriesMap = HashMap<SeriesId, SeriesState, BuildHasherDefault<IdHasher>>;
+/// Series id → index into the worker's slab of series states.
+type SlotMap = HashMap<SeriesId, u32, BuildHasherDefault<IdHasher>>;
+
+/// Slot placeholders for points that reach no series.
+const NO_SLOT_NON_FINITE: u32 = u32::MAX;
+const NO_SLOT_OVER_LIMIT: u32 = u32::MAX - 1;
+
+/// How many points ahead the worker prefetches a series' state block, and the
+/// detector windows it points to (see [`crate::prefetch`]).
+const PREFETCH_STATE_AHEAD: usize = 8;
+const PREFETCH_WINDOWS_AHEAD: usize = 4;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -99,7 +109,9 @@ pub(super) struct Worker {
     pipeline: PipelineConfig,
     seed: u64,
     budget: SeriesBudget,
-    series: SeriesMap,
+    slots: SlotMap,
+    /// Series states, in order of first appearance; never shrinks.
+    series: Vec<SeriesState>,
     stats: ShardStats,
 }
 
@@ -110,7 +122,8 @@ impl Worker {
             pipeline,
             seed,
             budget,
-            series: SeriesMap::default(),
+            slots: SlotMap::default(),
+            series: Vec::new(),
             stats: ShardStats::default(),
         }
     }
@@ -120,18 +133,17 @@ impl Worker {
             match job {
                 Job::Score(job) => self.score(job),
                 Job::Feedback(series, Feedback::FalsePositive) => {
-                    if let Some(state) = self.series.get_mut(&series) {
+                    if let Some(state) = self.state_mut(series) {
                         state.pipeline.widen_tolerance();
                     }
                 }
                 Job::Tolerance(series, reply) => {
-                    let state = self.series.get(&series);
+                    let state = self.state(series);
                     let _ = reply.send(state.map(|state| state.pipeline.open_at()));
                 }
                 Job::Snapshot(series, reply) => {
                     let snapshot = self
-                        .series
-                        .get(&series)
+                        .state(series)
                         .and_then(|state| serde_json::to_string(&state.pipeline).ok());
                     let _ = reply.send(snapshot);
                 }
@@ -140,7 +152,7 @@ impl Worker {
                     stats.series = self.series.len();
                     stats.state_bytes = self
                         .series
-                        .values()
+                        .iter()
                         .map(|state| state.pipeline.state_bytes() + TABLE_ENTRY_BYTES)
                         .sum();
                     let _ = reply.send(stats);
@@ -150,11 +162,29 @@ impl Worker {
         }
     }
 
+    fn state(&self, series: SeriesId) -> Option<&SeriesState> {
+        let slot = *self.slots.get(&series)?;
+        self.series.get(slot as usize)
+    }
+
+    fn state_mut(&mut self, series: SeriesId) -> Option<&mut SeriesState> {
+        let slot = *self.slots.get(&series)?;
+        self.series.get_mut(slot as usize)
+    }
+
     fn score(&mut self, job: ShardJob) {
         let started = Instant::now();
+        // First the slot of every point (new series are created here, in input order),
+        // so that the scoring pass knows which state comes next and can prefetch it.
+        let slots: Vec<u32> = job
+            .points
+            .iter()
+            .map(|(_, point)| self.slot_of(point))
+            .collect();
         let mut outcomes = Vec::with_capacity(job.points.len());
-        for (position, point) in job.points {
-            let outcome = self.score_one(point);
+        for (index, (position, point)) in job.points.into_iter().enumerate() {
+            self.prefetch(&slots, index);
+            let outcome = self.score_one(slots[index], point);
             match &outcome {
                 SampleOutcome::Rejected(reason) => self.stats.rejected[reject_index(*reason)] += 1,
                 SampleOutcome::Scored(verdict) => {
@@ -170,24 +200,53 @@ impl Worker {
         job.gather.deliver(outcomes);
     }
 
-    fn score_one(&mut self, point: Point) -> SampleOutcome {
-        if !point.value.is_finite() {
-            return SampleOutcome::Rejected(RejectReason::NonFinite);
+    /// Two stages ahead of the point being scored: the state block of a later point,
+    /// and the detector windows of a nearer one (whose block has landed by then).
+    fn prefetch(&self, slots: &[u32], index: usize) {
+        if let Some(state) = slots
+            .get(index + PREFETCH_STATE_AHEAD)
+            .and_then(|slot| self.series.get(*slot as usize))
+        {
+            crate::prefetch::object(state);
         }
-        let state = match self.series.entry(point.series) {
-            Entry::Occupied(entry) => entry.into_mut(),
+        if let Some(state) = slots
+            .get(index + PREFETCH_WINDOWS_AHEAD)
+            .and_then(|slot| self.series.get(*slot as usize))
+        {
+            state.pipeline.prefetch_parts();
+            state.pipeline.prefetch_windows();
+        }
+    }
+
+    /// The slab slot of a point's series, creating the series on its first finite point.
+    fn slot_of(&mut self, point: &Point) -> u32 {
+        if !point.value.is_finite() {
+            return NO_SLOT_NON_FINITE;
+        }
+        match self.slots.entry(point.series) {
+            Entry::Occupied(entry) => *entry.get(),
             Entry::Vacant(entry) => {
                 if !self.budget.take() {
-                    return SampleOutcome::Rejected(RejectReason::SeriesLimit);
+                    return NO_SLOT_OVER_LIMIT;
                 }
                 let seed = self.seed ^ mix(point.series) ^ (self.index as u64);
                 let pipeline = SeriesPipeline::new(&self.pipeline, seed)
                     .expect("pipeline config validated at start");
-                entry.insert(SeriesState {
+                let slot = self.series.len() as u32;
+                self.series.push(SeriesState {
                     pipeline,
                     newest_ms: i64::MIN,
-                })
+                });
+                *entry.insert(slot)
             }
+        }
+    }
+
+    fn score_one(&mut self, slot: u32, point: Point) -> SampleOutcome {
+        let state = match slot {
+            NO_SLOT_NON_FINITE => return SampleOutcome::Rejected(RejectReason::NonFinite),
+            NO_SLOT_OVER_LIMIT => return SampleOutcome::Rejected(RejectReason::SeriesLimit),
+            slot => &mut self.series[slot as usize],
         };
         if point.timestamp_ms < state.newest_ms {
             return SampleOutcome::Rejected(RejectReason::OutOfOrder);
@@ -207,7 +266,7 @@ fn reject_index(reason: RejectReason) -> usize {
         .unwrap_or(0)
 }
 
-/// Table overhead per series: the id, the newest timestamp, the pipeline header and
-/// the hash table's control byte, rounded up.
+/// Table overhead per series: the id → slot entry (id, slot, control byte) and the
+/// slab entry (the newest timestamp and the pipeline header).
 const TABLE_ENTRY_BYTES: usize =
     std::mem::size_of::<SeriesId>() + std::mem::size_of::<SeriesState>() + 8;
