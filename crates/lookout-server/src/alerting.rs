@@ -69,7 +69,7 @@ pub(crate) fn forward(
         let Some(indices) = by_series.get(&series) else {
             continue;
         };
-        let key = entries[indices[0]].key.clone();
+        let key = (*entries[indices[0]].key).clone();
         let event = match op {
             AnomalyOp::Close { end_ms, .. } => {
                 AnomalyEvent::close(key, start_ms, *end_ms, detected_ms)

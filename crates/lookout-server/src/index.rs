@@ -4,9 +4,10 @@
 //! this selector" without touching SQLite, and it enforces the cardinality limit: a
 //! request that would take the number of series past `max_series` is refused whole.
 //!
-//! Memory: one [`SeriesEntry`] per series (the key once, behind an `Arc`), referenced
-//! from a hash table keyed by the key's stable 64-bit hash and from a per-name list; about
-//! the size of the key plus ~100 bytes per series.
+//! Memory: one [`SeriesEntry`] per series, referenced from a hash table keyed by the
+//! key's stable 64-bit hash and from a per-name list. The key itself is the store's copy
+//! (an `Arc` shared with the store's series registry), so the index costs ~100 bytes
+//! per series beyond it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -18,16 +19,16 @@ use lookout_model::{SeriesId, SeriesKey};
 #[derive(Debug)]
 pub struct SeriesEntry {
     pub id: SeriesId,
-    pub key: SeriesKey,
+    pub key: Arc<SeriesKey>,
     latest_score: AtomicU64,
     latest_ms: AtomicI64,
 }
 
 impl SeriesEntry {
-    pub fn new(id: SeriesId, key: SeriesKey) -> Self {
+    pub fn new(id: SeriesId, key: impl Into<Arc<SeriesKey>>) -> Self {
         SeriesEntry {
             id,
-            key,
+            key: key.into(),
             latest_score: AtomicU64::new(f64::NAN.to_bits()),
             latest_ms: AtomicI64::new(i64::MIN),
         }
@@ -74,7 +75,7 @@ impl Inner {
         self.by_hash
             .get(&hash)?
             .iter()
-            .find(|entry| entry.key == *key)
+            .find(|entry| *entry.key == *key)
     }
 
     fn insert(&mut self, entry: Arc<SeriesEntry>) {
@@ -105,9 +106,10 @@ impl SeriesIndex {
     }
 
     /// Adds series known from the store (no limit check: they exist already).
-    pub fn load(&self, series: impl IntoIterator<Item = (SeriesId, SeriesKey)>) {
+    pub fn load<K: Into<Arc<SeriesKey>>>(&self, series: impl IntoIterator<Item = (SeriesId, K)>) {
         let mut inner = self.write();
         for (id, key) in series {
+            let key: Arc<SeriesKey> = key.into();
             if inner.find(&key, key.stable_hash()).is_none() {
                 inner.insert(Arc::new(SeriesEntry::new(id, key)));
             }
@@ -126,12 +128,13 @@ impl SeriesIndex {
         self.max_series
     }
 
-    /// The entries of `keys` (in order), creating the missing ones with ids from
-    /// `assign_id`, or an error and no change when they would exceed the limit.
+    /// The entries of `keys` (in order), creating the missing ones with the id and
+    /// shared key from `register` (the store's), or an error and no change when they
+    /// would exceed the limit.
     pub fn resolve(
         &self,
         keys: &[&SeriesKey],
-        mut assign_id: impl FnMut(&SeriesKey) -> SeriesId,
+        mut register: impl FnMut(&SeriesKey) -> (SeriesId, Arc<SeriesKey>),
     ) -> Result<Vec<Arc<SeriesEntry>>, SeriesLimitError> {
         let hashes: Vec<u64> = keys.iter().map(|key| key.stable_hash()).collect();
         {
@@ -166,8 +169,8 @@ impl SeriesIndex {
             });
         }
         for (key, _) in new_keys {
-            let id = assign_id(key);
-            inner.insert(Arc::new(SeriesEntry::new(id, key.clone())));
+            let (id, shared) = register(key);
+            inner.insert(Arc::new(SeriesEntry::new(id, shared)));
         }
         Ok(keys
             .iter()
@@ -242,11 +245,11 @@ mod tests {
         SeriesKey::new(name).with_label("host", host)
     }
 
-    fn counter() -> impl FnMut(&SeriesKey) -> SeriesId {
+    fn counter() -> impl FnMut(&SeriesKey) -> (SeriesId, Arc<SeriesKey>) {
         let mut next = 0;
-        move |_| {
+        move |key| {
             next += 1;
-            SeriesId(next)
+            (SeriesId(next), Arc::new(key.clone()))
         }
     }
 

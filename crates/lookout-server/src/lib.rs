@@ -75,7 +75,7 @@ impl Server {
     pub fn new(options: ServerOptions, store: Arc<Store>, scorer: Arc<dyn Scorer>) -> Server {
         let metrics = Arc::new(Metrics::default());
         let index = SeriesIndex::new(options.max_series);
-        index.load(store.list_series());
+        index.load(store.list_series_shared());
         let (acker, handle) = Acker::start(Arc::clone(&metrics));
         let usage = usage::UsageTracker::new(options.usage.clone());
         let state = Arc::new(AppState {

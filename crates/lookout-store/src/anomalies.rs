@@ -102,7 +102,7 @@ fn record_from_row(row: &Row<'_>, registry: &SeriesRegistry) -> Result<AnomalyRe
     Ok(AnomalyRecord {
         id,
         series_id,
-        series: series.key.clone(),
+        series: (*series.key).clone(),
         domain: parse_domain(&domain).map_err(corrupt)?,
         start_ms: row.get(2).map_err(read)?,
         end_ms: row.get(3).map_err(read)?,

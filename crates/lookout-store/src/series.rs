@@ -20,7 +20,8 @@ use crate::StoreError;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesInfo {
     pub id: SeriesId,
-    pub key: SeriesKey,
+    /// Shared with the server's series index: one copy of each key in memory.
+    pub key: Arc<SeriesKey>,
     pub domain: Domain,
     pub created_ms: i64,
 }
@@ -45,7 +46,13 @@ impl Inner {
             .get(&hash)?
             .iter()
             .copied()
-            .find(|id| self.by_id.get(id).is_some_and(|info| info.key == *key))
+            .find(|id| self.by_id.get(id).is_some_and(|info| *info.key == *key))
+    }
+
+    fn find_entry(&self, key: &SeriesKey, hash: u64) -> Option<(SeriesId, Arc<SeriesKey>)> {
+        let id = self.find(key, hash)?;
+        let info = self.by_id.get(&id)?;
+        Some((id, Arc::clone(&info.key)))
     }
 
     fn insert(&mut self, info: Arc<SeriesInfo>) {
@@ -116,7 +123,7 @@ impl SeriesRegistry {
             let domain = parse_domain(&domain_text).map_err(corrupt)?;
             let info = SeriesInfo {
                 id: SeriesId(id),
-                key: SeriesKey { name, labels },
+                key: Arc::new(SeriesKey { name, labels }),
                 domain,
                 created_ms,
             };
@@ -130,28 +137,34 @@ impl SeriesRegistry {
 
     /// The id of `key`, assigning one (and queueing its row) on first sight.
     pub fn id_for(&self, key: &SeriesKey, now_ms: i64) -> SeriesId {
+        self.entry_for(key, now_ms).0
+    }
+
+    /// The id of `key` and the registry's shared copy of it, registering it when new.
+    pub fn entry_for(&self, key: &SeriesKey, now_ms: i64) -> (SeriesId, Arc<SeriesKey>) {
         let hash = key.stable_hash();
-        if let Some(id) = self.read().find(key, hash) {
-            return id;
+        if let Some(found) = self.read().find_entry(key, hash) {
+            return found;
         }
         let mut inner = self
             .inner
             .write()
             .unwrap_or_else(|poison| poison.into_inner());
-        if let Some(id) = inner.find(key, hash) {
-            return id;
+        if let Some(found) = inner.find_entry(key, hash) {
+            return found;
         }
         let id = SeriesId(inner.next_id);
         inner.next_id += 1;
+        let shared = Arc::new(key.clone());
         let info = Arc::new(SeriesInfo {
             id,
-            key: key.clone(),
+            key: Arc::clone(&shared),
             domain: domain_of(key),
             created_ms: now_ms,
         });
         inner.insert(Arc::clone(&info));
         inner.pending.push(NewSeries(info));
-        id
+        (id, shared)
     }
 
     /// The id of `key` if it was seen before.

@@ -106,6 +106,12 @@ impl Store {
         self.registry.id_for(key, now_ms())
     }
 
+    /// The id of `key` and the store's shared copy of the key (registering it when new),
+    /// so that other in-memory indexes need not keep their own copy.
+    pub fn series_entry(&self, key: &SeriesKey) -> (SeriesId, std::sync::Arc<SeriesKey>) {
+        self.registry.entry_for(key, now_ms())
+    }
+
     /// The id of `key` if the store has seen it; never creates one (for cardinality limits).
     pub fn lookup_series(&self, key: &SeriesKey) -> Option<SeriesId> {
         self.registry.lookup(key)
@@ -120,7 +126,16 @@ impl Store {
         self.registry
             .all()
             .iter()
-            .map(|info| (info.id, info.key.clone()))
+            .map(|info| (info.id, (*info.key).clone()))
+            .collect()
+    }
+
+    /// Every series with the store's shared copy of its key, ordered by id.
+    pub fn list_series_shared(&self) -> Vec<(SeriesId, std::sync::Arc<SeriesKey>)> {
+        self.registry
+            .all()
+            .iter()
+            .map(|info| (info.id, std::sync::Arc::clone(&info.key)))
             .collect()
     }
 

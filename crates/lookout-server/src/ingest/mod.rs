@@ -115,7 +115,7 @@ pub(crate) fn prepare(
         batch.samples.iter().map(|sample| &sample.key).collect();
     let entries = state
         .index
-        .resolve(&keys, |key| state.store.series_id(key))
+        .resolve(&keys, |key| state.store.series_entry(key))
         .map_err(|error| {
             state.metrics.reject("series_limit", total);
             ApiError::bad_data(format!("series_limit: {error}"))

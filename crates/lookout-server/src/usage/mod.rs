@@ -332,7 +332,7 @@ pub(crate) fn record(
         .zip(outcomes)
         .filter_map(|(entry, outcome)| match outcome {
             ScoreOutcome::Scored(verdict) => {
-                Some((&entry.key, verdict.timestamp_ms, verdict.value))
+                Some((&*entry.key, verdict.timestamp_ms, verdict.value))
             }
             ScoreOutcome::NotScored(_) => None,
         })
@@ -346,7 +346,10 @@ pub(crate) fn record(
         .map(|(machine, _, _)| SeriesKey::new(STATE_CODE_METRIC).with_label("machine", machine))
         .collect();
     let refs: Vec<&SeriesKey> = keys.iter().collect();
-    let Ok(code_entries) = state.index.resolve(&refs, |key| state.store.series_id(key)) else {
+    let Ok(code_entries) = state
+        .index
+        .resolve(&refs, |key| state.store.series_entry(key))
+    else {
         tracing::debug!("usage state series over the series limit; not stored");
         return;
     };
