@@ -107,6 +107,12 @@ print("%-17s %12s %9s %9s %9s %8s %9s" % ("", "samples/s", "p50 ms", "p99 ms", "
 for name, rows in runs.items():
     med = [statistics.median(row[f] for row in rows) for f in fields]
     print("%-17s %12.0f %9.1f %9.1f %9.1f %8.0f %9.0f" % (name, *med))
+steady = ["steady_samples_per_second", "steady_latency_ms_p50", "steady_latency_ms_p99", "steady_latency_ms_max"]
+print("steady state (after the first round, when every series exists), medians:")
+print("%-17s %12s %9s %9s %9s" % ("", "samples/s", "p50 ms", "p99 ms", "max ms"))
+for name, rows in runs.items():
+    med = [statistics.median(row[f] for row in rows) for f in steady]
+    print("%-17s %12.0f %9.1f %9.1f %9.1f" % (name, *med))
 if "victoria-metrics" in runs:
     vm = runs["victoria-metrics"]
     for name in ("lookout", "baseline"):

@@ -7,7 +7,9 @@
 //! starting an hour ago. A 429/503 is retried after a short pause and counted.
 //!
 //! Prints one JSON line: sustained samples/s (acknowledged), requests, retries, and
-//! latency percentiles of acknowledged requests. lookout acknowledges a write only after
+//! latency percentiles of acknowledged requests; then the same for the steady state
+//! (`steady_*`): the requests after the first round, once every series exists (the
+//! first round registers all of them, which is a one-time cost). lookout acknowledges a write only after
 //! it is scored and committed, when it is queryable, so that latency is the time from a
 //! sample's arrival to its verdict being queryable.
 
@@ -71,7 +73,12 @@ async fn main() -> anyhow::Result<()> {
     let next_request = Arc::new(AtomicU64::new(0));
     let acknowledged = Arc::new(AtomicU64::new(0));
     let retries = Arc::new(AtomicU64::new(0));
-    let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let steady_samples = Arc::new(AtomicU64::new(0));
+    // Microseconds from the start to the first request of the second round.
+    let steady_from = Arc::new(AtomicU64::new(u64::MAX));
+    // (round, latency) of every acknowledged request.
+    let latencies = Arc::new(Mutex::new(Vec::<(u64, Duration)>::new()));
+    let per_round = args.series.div_ceil(args.batch);
     let began = Instant::now();
     let deadline = began + Duration::from_secs(args.duration);
     let mut workers = Vec::new();
@@ -83,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
             Arc::clone(&retries),
             Arc::clone(&latencies),
         );
+        let (steady_samples, steady_from) = (Arc::clone(&steady_samples), Arc::clone(&steady_from));
         workers.push(tokio::spawn(async move {
             let mut local = Vec::new();
             while Instant::now() < deadline {
@@ -102,8 +110,13 @@ async fn main() -> anyhow::Result<()> {
                         .await;
                     match response {
                         Ok(response) if response.status().is_success() => {
-                            local.push(sent.elapsed());
+                            local.push((request / per_round, sent.elapsed()));
                             acknowledged.fetch_add(count, Ordering::Relaxed);
+                            if request / per_round >= 1 {
+                                steady_samples.fetch_add(count, Ordering::Relaxed);
+                                let since = sent.duration_since(began).as_micros() as u64;
+                                steady_from.fetch_min(since, Ordering::Relaxed);
+                            }
                             break;
                         }
                         Ok(response) if matches!(response.status().as_u16(), 429 | 503) => {
@@ -129,25 +142,44 @@ async fn main() -> anyhow::Result<()> {
         worker.await?;
     }
     let elapsed = began.elapsed().as_secs_f64();
-    let mut latencies = std::mem::take(&mut *latencies.lock().expect("latency lock"));
+    let all = std::mem::take(&mut *latencies.lock().expect("latency lock"));
+    let mut latencies: Vec<Duration> = all.iter().map(|(_, latency)| *latency).collect();
+    let mut steady: Vec<Duration> = all
+        .iter()
+        .filter(|(round, _)| *round >= 1)
+        .map(|(_, latency)| *latency)
+        .collect();
     latencies.sort();
-    let percentile = |p: f64| -> f64 {
-        if latencies.is_empty() {
+    steady.sort();
+    let percentile = |sorted: &[Duration], p: f64| -> f64 {
+        if sorted.is_empty() {
             return f64::NAN;
         }
-        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies[index].as_secs_f64() * 1000.0
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted[index].as_secs_f64() * 1000.0
     };
     let samples = acknowledged.load(Ordering::Relaxed);
+    let steady_seconds = elapsed - steady_from.load(Ordering::Relaxed).min(u64::MAX / 2) as f64 / 1e6;
+    let steady_rate = if steady_seconds > 0.0 {
+        steady_samples.load(Ordering::Relaxed) as f64 / steady_seconds
+    } else {
+        0.0
+    };
     println!(
         "{{\"samples_per_second\":{:.0},\"samples\":{samples},\"seconds\":{elapsed:.1},\"requests\":{},\"retries\":{},\
-         \"latency_ms_p50\":{:.1},\"latency_ms_p99\":{:.1},\"latency_ms_max\":{:.1}}}",
+         \"latency_ms_p50\":{:.1},\"latency_ms_p99\":{:.1},\"latency_ms_max\":{:.1},\
+         \"steady_samples_per_second\":{steady_rate:.0},\"steady_requests\":{},\
+         \"steady_latency_ms_p50\":{:.1},\"steady_latency_ms_p99\":{:.1},\"steady_latency_ms_max\":{:.1}}}",
         samples as f64 / elapsed,
         latencies.len(),
         retries.load(Ordering::Relaxed),
-        percentile(0.5),
-        percentile(0.99),
-        percentile(1.0)
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0),
+        steady.len(),
+        percentile(&steady, 0.5),
+        percentile(&steady, 0.99),
+        percentile(&steady, 1.0)
     );
     Ok(())
 }
