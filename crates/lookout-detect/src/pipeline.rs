@@ -237,7 +237,7 @@ impl PipelineConfig {
 /// The `default` profile. Its parameters were chosen once for every series alike
 /// (on NAB, through parameters that apply to every file the same way; no label or
 /// future point is seen by any detector): a faster-adapting seasonal level with a
-/// slower, outlier-clipped spread, and a 128-point robust window.
+/// slower, outlier-clipped spread, and a 120-point robust window.
 fn default_profile() -> Vec<DetectorConfig> {
     vec![
         DetectorConfig::Seasonal(SeasonalConfig {
@@ -247,7 +247,7 @@ fn default_profile() -> Vec<DetectorConfig> {
             ..SeasonalConfig::default()
         }),
         DetectorConfig::RobustZ(RobustZConfig {
-            window: 128,
+            window: 120,
             ..RobustZConfig::default()
         }),
         DetectorConfig::Changepoint(PageHinkleyConfig::default()),

@@ -9,11 +9,16 @@
 //! `1.0` means "one in 10^10". This is the construction Numenta's HTM uses; it makes
 //! every detector's output comparable and self-tuning per series.
 //!
+//! A running *record* of the raw scores (a maximum that decays back towards the mean
+//! over `record_memory` points) damps the likelihood of scores that do not beat it:
+//! a burst no larger than one seen recently (the same burst every day, the later
+//! points of one incident) is less news than a new extreme.
+//!
 //! What it catches: anything its detector catches, at a calibrated rate. What it
 //! misses: a detector whose raw score is always high stays "normal"; and while the
 //! history is short (`warmup`), it says nothing.
 //!
-//! Cost: O(1) per point, `16 + 8·short_window` bytes per detector per series.
+//! Cost: O(1) per point, `24 + 8·short_window` bytes per detector per series.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +36,13 @@ pub struct LikelihoodConfig {
     /// history) or `empirical` (a decaying histogram of the history with an
     /// exponential tail beyond it; robust to heavy-tailed scores).
     pub tail: TailModel,
+    /// Memory, in points, of the running record of raw scores (a maximum that decays
+    /// towards the long-run mean with alpha = 1/record_memory); 0 disables. A score
+    /// that does not beat the record is not news: the same burst every day, or the
+    /// later points of one incident.
+    pub record_memory: u32,
+    /// Factor applied to the likelihood of a score that does not beat the record.
+    pub record_damping: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +59,8 @@ impl Default for LikelihoodConfig {
             memory: 2000,
             short_window: 1,
             tail: TailModel::Gaussian,
+            record_memory: 3000,
+            record_damping: 0.8,
         }
     }
 }
@@ -63,6 +77,8 @@ pub struct Likelihood {
     recent: Vec<f64>,
     recent_next: usize,
     histogram: Option<Histogram>,
+    #[serde(default)]
+    record: f64,
 }
 
 impl Likelihood {
@@ -81,6 +97,7 @@ impl Likelihood {
             recent: Vec::with_capacity(if short > 1 { short } else { 0 }),
             recent_next: 0,
             histogram: (config.tail == TailModel::Empirical).then(|| Histogram::new(config.memory)),
+            record: 0.0,
         }
     }
 
@@ -88,6 +105,30 @@ impl Likelihood {
     pub fn update(&mut self, raw: f64) -> f64 {
         let x = compress(raw);
         let short = self.push_recent(x);
+        let damping = self.beat_record(short);
+        damping * self.calibrated(x, short)
+    }
+
+    /// 1 when `short` beats the decaying record (or records are off), else the damping.
+    fn beat_record(&mut self, short: f64) -> f64 {
+        if self.config.record_memory == 0 {
+            return 1.0;
+        }
+        let alpha = 1.0 / f64::from(self.config.record_memory);
+        let beaten = short > self.record;
+        self.record = if beaten {
+            short
+        } else {
+            self.record - alpha * (self.record - self.mean.min(self.record))
+        };
+        if beaten {
+            1.0
+        } else {
+            self.config.record_damping.clamp(0.0, 1.0)
+        }
+    }
+
+    fn calibrated(&mut self, x: f64, short: f64) -> f64 {
         self.seen += 1;
         let warm = self.seen > u64::from(self.config.warmup);
         if let Some(histogram) = &mut self.histogram {
@@ -311,6 +352,39 @@ mod tests {
             "new extreme {extreme} vs recurring spike {recurring}"
         );
         assert!((0.0..=1.0).contains(&extreme));
+    }
+
+    #[test]
+    fn a_score_below_the_running_record_is_damped() {
+        let config = LikelihoodConfig {
+            record_memory: 1000,
+            record_damping: 0.5,
+            ..LikelihoodConfig::default()
+        };
+        let mut damped = Likelihood::new(config);
+        let mut plain = Likelihood::new(LikelihoodConfig {
+            record_memory: 0,
+            ..config
+        });
+        for i in 0..1000 {
+            let raw = 1.0 + 0.3 * ((i as f64) * 0.7).sin();
+            damped.update(raw);
+            plain.update(raw);
+        }
+        // A new record is news at full weight...
+        let first = damped.update(40.0);
+        assert_eq!(first, plain.update(40.0));
+        assert!(first > 0.5);
+        // ...the same burst again shortly after is not.
+        let again = damped.update(30.0);
+        assert_eq!(again, 0.5 * plain.update(30.0));
+        // The record decays: long after, the burst is news again.
+        for i in 0..20_000 {
+            let raw = 1.0 + 0.3 * ((i as f64) * 0.7).sin();
+            damped.update(raw);
+            plain.update(raw);
+        }
+        assert_eq!(damped.update(30.0), plain.update(30.0));
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub struct CombinerConfig {
     /// Minimum distance from the band relative to the band's centre (0.05 = 5%).
     pub min_relative_deviation: f64,
     /// Points after an anomaly opens during which the reported score is damped: the
-    /// incident is already known, so its later points are not news (0 disables).
+    /// incident is already known, so its later points are not news (0 disables). An
+    /// anomaly that opens inside the period does not extend it.
     pub refractory_points: u32,
     /// Factor applied to the score during the refractory period.
     pub refractory_damping: f64,
@@ -193,8 +194,10 @@ impl Combiner {
         if self.refractory_left > 0 {
             self.refractory_left -= 1;
             combined.score *= self.config.refractory_damping;
-        }
-        if combined.decision.started {
+        } else if combined.decision.started {
+            // Only an incident reported at full score starts a refractory period: one
+            // that opens while the score is still damped must not extend it, or events
+            // recurring faster than the period would silence the series for good.
             self.refractory_left = self.config.refractory_points;
         }
         combined
@@ -277,6 +280,46 @@ mod tests {
             next.score, 0.0,
             "its score is damped during the refractory period"
         );
+    }
+
+    #[test]
+    fn events_recurring_within_the_refractory_period_do_not_silence_the_series() {
+        let config = CombinerConfig {
+            likelihood: LikelihoodConfig {
+                warmup: 0,
+                record_memory: 0,
+                ..LikelihoodConfig::default()
+            },
+            refractory_points: 10,
+            refractory_damping: 0.0,
+            hysteresis: HysteresisConfig {
+                cooldown: 1,
+                ..HysteresisConfig::default()
+            },
+            ..CombinerConfig::default()
+        };
+        let mut combiner = Combiner::new(config, 1);
+        let quiet = Score {
+            raw: 1.0,
+            expected: None,
+        };
+        let spike = Score {
+            raw: 1e6,
+            expected: None,
+        };
+        for _ in 0..500 {
+            combiner.combine(1.0, &[quiet]);
+        }
+        // A spike every 6 points: each opens an anomaly inside the previous one's
+        // refractory period. Reported spikes recur once the period has run out.
+        let mut reported = Vec::new();
+        for step in 0..60 {
+            let score = if step % 6 == 0 { spike } else { quiet };
+            if combiner.combine(1.0, &[score]).score > 0.6 {
+                reported.push(step);
+            }
+        }
+        assert_eq!(reported, vec![0, 12, 24, 36, 48]);
     }
 
     #[test]
