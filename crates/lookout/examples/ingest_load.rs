@@ -159,7 +159,8 @@ async fn main() -> anyhow::Result<()> {
         sorted[index].as_secs_f64() * 1000.0
     };
     let samples = acknowledged.load(Ordering::Relaxed);
-    let steady_seconds = elapsed - steady_from.load(Ordering::Relaxed).min(u64::MAX / 2) as f64 / 1e6;
+    let steady_seconds =
+        elapsed - steady_from.load(Ordering::Relaxed).min(u64::MAX / 2) as f64 / 1e6;
     let steady_rate = if steady_seconds > 0.0 {
         steady_samples.load(Ordering::Relaxed) as f64 / steady_seconds
     } else {
