@@ -47,9 +47,11 @@ type SlotMap = HashMap<SeriesId, u32, BuildHasherDefault<IdHasher>>;
 const NO_SLOT_NON_FINITE: u32 = u32::MAX;
 const NO_SLOT_OVER_LIMIT: u32 = u32::MAX - 1;
 
-/// How many points ahead the worker prefetches a series' state block, and the
-/// detector windows it points to (see [`crate::prefetch`]).
-const PREFETCH_STATE_AHEAD: usize = 8;
+/// How many points ahead the worker prefetches a series' state block, then the detector
+/// and calibration blocks it points to, then the windows inside the detectors: each
+/// stage reads only pointers that the previous stage brought in (see [`crate::prefetch`]).
+const PREFETCH_STATE_AHEAD: usize = 12;
+const PREFETCH_PARTS_AHEAD: usize = 8;
 const PREFETCH_WINDOWS_AHEAD: usize = 4;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -200,20 +202,22 @@ impl Worker {
         job.gather.deliver(outcomes);
     }
 
-    /// Two stages ahead of the point being scored: the state block of a later point,
-    /// and the detector windows of a nearer one (whose block has landed by then).
+    /// Three stages ahead of the point being scored, each for a nearer point than the
+    /// last: its state block, then the blocks that state points to, then the detector
+    /// windows (whose pointers have landed by then).
     fn prefetch(&self, slots: &[u32], index: usize) {
-        if let Some(state) = slots
-            .get(index + PREFETCH_STATE_AHEAD)
-            .and_then(|slot| self.series.get(*slot as usize))
-        {
+        let ahead = |distance: usize| {
+            slots
+                .get(index + distance)
+                .and_then(|slot| self.series.get(*slot as usize))
+        };
+        if let Some(state) = ahead(PREFETCH_STATE_AHEAD) {
             crate::prefetch::object(state);
         }
-        if let Some(state) = slots
-            .get(index + PREFETCH_WINDOWS_AHEAD)
-            .and_then(|slot| self.series.get(*slot as usize))
-        {
+        if let Some(state) = ahead(PREFETCH_PARTS_AHEAD) {
             state.pipeline.prefetch_parts();
+        }
+        if let Some(state) = ahead(PREFETCH_WINDOWS_AHEAD) {
             state.pipeline.prefetch_windows();
         }
     }
