@@ -241,9 +241,9 @@ impl PipelineConfig {
 fn default_profile() -> Vec<DetectorConfig> {
     vec![
         DetectorConfig::Seasonal(SeasonalConfig {
-            level_alpha: 0.1,
+            level_alpha: 0.15,
             scale_alpha: 0.01,
-            update_clip_sigmas: 2.5,
+            update_clip_sigmas: 3.5,
             ..SeasonalConfig::default()
         }),
         DetectorConfig::RobustZ(RobustZConfig {
