@@ -3,7 +3,8 @@
 //!
 //! 1. Each detector's raw score goes through its own [`Likelihood`] calibration, which
 //!    learns that detector's score distribution on this series and answers with a
-//!    log-likelihood in `[0, 1]` (0.5 ≈ a one-in-100,000 event).
+//!    log-likelihood in `[0, 1]` (0.5 ≈ a one-in-100,000 event). All share one
+//!    [`LikelihoodConfig`] unless `likelihood_per_detector` replaces it for a detector.
 //! 2. The final score is the largest calibrated score. Taking the maximum keeps the
 //!    meaning of a score ("at least one detector saw something this rare") and lets a
 //!    specialist detector (level shift, seasonality) fire alone.
@@ -44,6 +45,11 @@ pub struct CombinerConfig {
     pub refractory_damping: f64,
     /// How calibrated detector scores become one score.
     pub combine: CombineRule,
+    /// Per-detector replacements of `likelihood`, in pipeline order (`null` keeps the
+    /// shared one): detectors whose raw scores behave differently (a cumulative sum
+    /// that rises over many points, a distance that is noisy point to point) may need
+    /// a different memory or record.
+    pub likelihood_per_detector: [Option<LikelihoodConfig>; MAX_DETECTORS],
 }
 
 /// How calibrated detector scores become one score.
@@ -58,6 +64,17 @@ pub enum CombineRule {
     TopTwoMean,
 }
 
+impl CombinerConfig {
+    /// The likelihood configuration of detector `index` (pipeline order).
+    pub fn likelihood_for(&self, index: usize) -> LikelihoodConfig {
+        self.likelihood_per_detector
+            .get(index)
+            .copied()
+            .flatten()
+            .unwrap_or(self.likelihood)
+    }
+}
+
 impl Default for CombinerConfig {
     fn default() -> Self {
         CombinerConfig {
@@ -68,6 +85,7 @@ impl Default for CombinerConfig {
             refractory_points: 120,
             refractory_damping: 0.0,
             combine: CombineRule::Max,
+            likelihood_per_detector: [None; MAX_DETECTORS],
         }
     }
 }
@@ -135,9 +153,21 @@ fn combine(rule: CombineRule, likelihoods: &[f64]) -> f64 {
     }
 }
 
+/// The parts of [`CombinerConfig`] a running combiner needs (the likelihood
+/// configurations live in each calibration; keeping them here too would cost every
+/// series a few hundred bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Settings {
+    min_deviation: f64,
+    min_relative_deviation: f64,
+    refractory_points: u32,
+    refractory_damping: f64,
+    combine: CombineRule,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Combiner {
-    config: CombinerConfig,
+    config: Settings,
     calibrations: Vec<Likelihood>,
     hysteresis: Hysteresis,
     refractory_left: u32,
@@ -146,9 +176,15 @@ pub struct Combiner {
 impl Combiner {
     pub fn new(config: CombinerConfig, detector_count: usize) -> Self {
         Combiner {
-            config,
+            config: Settings {
+                min_deviation: config.min_deviation,
+                min_relative_deviation: config.min_relative_deviation,
+                refractory_points: config.refractory_points,
+                refractory_damping: config.refractory_damping,
+                combine: config.combine,
+            },
             calibrations: (0..detector_count)
-                .map(|_| Likelihood::new(config.likelihood))
+                .map(|index| Likelihood::new(config.likelihood_for(index)))
                 .collect(),
             hysteresis: Hysteresis::new(config.hysteresis),
             refractory_left: 0,
@@ -320,6 +356,46 @@ mod tests {
             }
         }
         assert_eq!(reported, vec![0, 12, 24, 36, 48]);
+    }
+
+    #[test]
+    fn per_detector_likelihood_replaces_the_shared_one() {
+        let strict = LikelihoodConfig {
+            warmup: 0,
+            record_memory: 0,
+            ..LikelihoodConfig::default()
+        };
+        let silent = LikelihoodConfig {
+            warmup: 10_000,
+            ..strict
+        };
+        let mut config = CombinerConfig {
+            likelihood: strict,
+            ..CombinerConfig::default()
+        };
+        config.likelihood_per_detector[1] = Some(silent);
+        assert_eq!(config.likelihood_for(0), strict);
+        assert_eq!(config.likelihood_for(1), silent);
+        assert_eq!(config.likelihood_for(MAX_DETECTORS + 3), strict);
+        let mut combiner = Combiner::new(config, 2);
+        let quiet = Score {
+            raw: 1.0,
+            expected: None,
+        };
+        for _ in 0..500 {
+            combiner.combine(1.0, &[quiet, quiet]);
+        }
+        let spike = Score {
+            raw: 1e6,
+            expected: None,
+        };
+        let both = combiner.combine(1.0, &[spike, spike]);
+        assert!(both.likelihood(0) > 0.6, "the shared calibration speaks");
+        assert_eq!(
+            both.likelihood(1),
+            0.0,
+            "the replaced one is still warming up"
+        );
     }
 
     #[test]
