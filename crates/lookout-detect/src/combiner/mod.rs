@@ -48,7 +48,12 @@ pub struct CombinerConfig {
     /// Per-detector replacements of `likelihood`, in pipeline order (`null` keeps the
     /// shared one): detectors whose raw scores behave differently (a cumulative sum
     /// that rises over many points, a distance that is noisy point to point) may need
-    /// a different memory or record.
+    /// a different memory or record. A shorter list leaves the remaining detectors on
+    /// the shared one.
+    #[serde(
+        serialize_with = "per_detector_to_list",
+        deserialize_with = "per_detector_from_list"
+    )]
     pub likelihood_per_detector: [Option<LikelihoodConfig>; MAX_DETECTORS],
 }
 
@@ -62,6 +67,41 @@ pub enum CombineRule {
     Mean,
     /// The mean of the two largest: two detectors must agree.
     TopTwoMean,
+}
+
+/// Writes `likelihood_per_detector` as a list without its trailing `null`s (the same
+/// shape [`per_detector_from_list`] reads, in self-describing and binary formats alike).
+fn per_detector_to_list<S>(
+    per_detector: &[Option<LikelihoodConfig>; MAX_DETECTORS],
+    serializer: S,
+) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+{
+    let used = per_detector
+        .iter()
+        .rposition(Option::is_some)
+        .map_or(0, |last| last + 1);
+    serializer.collect_seq(&per_detector[..used])
+}
+
+/// Reads `likelihood_per_detector` from a list of at most [`MAX_DETECTORS`] entries.
+fn per_detector_from_list<'de, D>(
+    deserializer: D,
+) -> Result<[Option<LikelihoodConfig>; MAX_DETECTORS], D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let list = Vec::<Option<LikelihoodConfig>>::deserialize(deserializer)?;
+    if list.len() > MAX_DETECTORS {
+        return Err(serde::de::Error::custom(format!(
+            "likelihood_per_detector has {} entries, at most {MAX_DETECTORS} (one per detector)",
+            list.len()
+        )));
+    }
+    let mut per_detector = [None; MAX_DETECTORS];
+    per_detector[..list.len()].copy_from_slice(&list);
+    Ok(per_detector)
 }
 
 impl CombinerConfig {
@@ -396,6 +436,34 @@ mod tests {
             0.0,
             "the replaced one is still warming up"
         );
+    }
+
+    #[test]
+    fn per_detector_likelihood_reads_a_short_list_and_rejects_a_long_one() {
+        let config: CombinerConfig =
+            serde_json::from_str(r#"{"likelihood_per_detector": [null, {"memory": 4000}]}"#)
+                .unwrap();
+        assert_eq!(config.likelihood_for(0), config.likelihood);
+        assert_eq!(config.likelihood_for(1).memory, 4000);
+        assert_eq!(config.likelihood_for(2), config.likelihood);
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(
+            json.contains(r#""likelihood_per_detector":[null,{"#),
+            "{json}"
+        );
+        let round_trip: CombinerConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(round_trip, config);
+        let bytes = bincode::serialize(&config).unwrap();
+        assert_eq!(
+            bincode::deserialize::<CombinerConfig>(&bytes).unwrap(),
+            config
+        );
+        let too_long = format!(
+            r#"{{"likelihood_per_detector": [{}]}}"#,
+            ["null"; MAX_DETECTORS + 1].join(",")
+        );
+        let err = serde_json::from_str::<CombinerConfig>(&too_long).unwrap_err();
+        assert!(err.to_string().contains("at most 8"), "{err}");
     }
 
     #[test]
