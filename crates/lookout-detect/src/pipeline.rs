@@ -12,7 +12,7 @@
 //! A pipeline owns all of its series' state, is `serde`-serializable (snapshots) and
 //! deterministic for a given seed.
 
-use crate::combiner::{Combined, Combiner, CombinerConfig, MAX_DETECTORS};
+use crate::combiner::{Combined, Combiner, CombinerConfig, LikelihoodConfig, MAX_DETECTORS};
 use crate::detector::{Detector, Score};
 use crate::detectors::{
     changepoint::{PageHinkley, PageHinkleyConfig},
@@ -223,9 +223,13 @@ impl PipelineConfig {
                 }
             },
         };
+        let combiner = match name {
+            "default" | "thorough" => default_combiner(),
+            _ => CombinerConfig::default(),
+        };
         Ok(PipelineConfig {
             detectors,
-            combiner: CombinerConfig::default(),
+            combiner,
         })
     }
 
@@ -234,6 +238,30 @@ impl PipelineConfig {
     }
 }
 
+/// The combiner of the `default` profile (and of `thorough`, which extends it): the
+/// shared likelihood, except a longer memory for the change-point sums (they rise over
+/// many points, so their history needs more points to learn a stable spread) and a
+/// stronger, longer record for the k-NN distances (a shape seen in the last few days
+/// is less news). Chosen like the profile's parameters, for every series alike.
+fn default_combiner() -> CombinerConfig {
+    let shared = LikelihoodConfig::default();
+    let mut combiner = CombinerConfig::default();
+    combiner.likelihood_per_detector[DEFAULT_CHANGEPOINT] = Some(LikelihoodConfig {
+        memory: 4000,
+        ..shared
+    });
+    combiner.likelihood_per_detector[DEFAULT_KNN] = Some(LikelihoodConfig {
+        record_memory: 5000,
+        record_damping: 0.6,
+        ..shared
+    });
+    combiner
+}
+
+/// Positions of detectors in [`default_profile`].
+const DEFAULT_CHANGEPOINT: usize = 2;
+const DEFAULT_KNN: usize = 3;
+
 /// The `default` profile. Its parameters were chosen once for every series alike
 /// (on NAB, through parameters that apply to every file the same way; no label or
 /// future point is seen by any detector): a faster-adapting seasonal level with a
@@ -241,9 +269,9 @@ impl PipelineConfig {
 fn default_profile() -> Vec<DetectorConfig> {
     vec![
         DetectorConfig::Seasonal(SeasonalConfig {
-            level_alpha: 0.1,
+            level_alpha: 0.15,
             scale_alpha: 0.01,
-            update_clip_sigmas: 2.5,
+            update_clip_sigmas: 3.5,
             ..SeasonalConfig::default()
         }),
         DetectorConfig::RobustZ(RobustZConfig {
@@ -363,5 +391,41 @@ impl SeriesPipeline {
                 .iter()
                 .map(|d| d.state_bytes() + std::mem::size_of::<AnyDetector>())
                 .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_combiner_overrides_point_at_the_intended_detectors() {
+        let config = PipelineConfig::named("default").unwrap();
+        assert!(matches!(
+            config.detectors[DEFAULT_CHANGEPOINT],
+            DetectorConfig::Changepoint(_)
+        ));
+        assert!(matches!(
+            config.detectors[DEFAULT_KNN],
+            DetectorConfig::Knn(_)
+        ));
+        let shared = config.combiner.likelihood;
+        assert_eq!(config.combiner.likelihood_for(0), shared);
+        assert_eq!(
+            config.combiner.likelihood_for(DEFAULT_CHANGEPOINT).memory,
+            4000
+        );
+        assert_eq!(
+            config.combiner.likelihood_for(DEFAULT_KNN).record_damping,
+            0.6
+        );
+        let thorough = PipelineConfig::named("thorough").unwrap();
+        assert_eq!(thorough.combiner, config.combiner);
+    }
+
+    #[test]
+    fn single_detectors_keep_the_shared_likelihood() {
+        let config = PipelineConfig::named("knn").unwrap();
+        assert_eq!(config.combiner, CombinerConfig::default());
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! 1. Each detector's raw score goes through its own [`Likelihood`] calibration, which
 //!    learns that detector's score distribution on this series and answers with a
-//!    log-likelihood in `[0, 1]` (0.5 ≈ a one-in-100,000 event).
+//!    log-likelihood in `[0, 1]` (0.5 ≈ a one-in-100,000 event). All share one
+//!    [`LikelihoodConfig`] unless `likelihood_per_detector` replaces it for a detector.
 //! 2. The final score is the largest calibrated score. Taking the maximum keeps the
 //!    meaning of a score ("at least one detector saw something this rare") and lets a
 //!    specialist detector (level shift, seasonality) fire alone.
@@ -44,6 +45,16 @@ pub struct CombinerConfig {
     pub refractory_damping: f64,
     /// How calibrated detector scores become one score.
     pub combine: CombineRule,
+    /// Per-detector replacements of `likelihood`, in pipeline order (`null` keeps the
+    /// shared one): detectors whose raw scores behave differently (a cumulative sum
+    /// that rises over many points, a distance that is noisy point to point) may need
+    /// a different memory or record. A shorter list leaves the remaining detectors on
+    /// the shared one.
+    #[serde(
+        serialize_with = "per_detector_to_list",
+        deserialize_with = "per_detector_from_list"
+    )]
+    pub likelihood_per_detector: [Option<LikelihoodConfig>; MAX_DETECTORS],
 }
 
 /// How calibrated detector scores become one score.
@@ -58,6 +69,52 @@ pub enum CombineRule {
     TopTwoMean,
 }
 
+/// Writes `likelihood_per_detector` as a list without its trailing `null`s (the same
+/// shape [`per_detector_from_list`] reads, in self-describing and binary formats alike).
+fn per_detector_to_list<S>(
+    per_detector: &[Option<LikelihoodConfig>; MAX_DETECTORS],
+    serializer: S,
+) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+{
+    let used = per_detector
+        .iter()
+        .rposition(Option::is_some)
+        .map_or(0, |last| last + 1);
+    serializer.collect_seq(&per_detector[..used])
+}
+
+/// Reads `likelihood_per_detector` from a list of at most [`MAX_DETECTORS`] entries.
+fn per_detector_from_list<'de, D>(
+    deserializer: D,
+) -> Result<[Option<LikelihoodConfig>; MAX_DETECTORS], D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let list = Vec::<Option<LikelihoodConfig>>::deserialize(deserializer)?;
+    if list.len() > MAX_DETECTORS {
+        return Err(serde::de::Error::custom(format!(
+            "likelihood_per_detector has {} entries, at most {MAX_DETECTORS} (one per detector)",
+            list.len()
+        )));
+    }
+    let mut per_detector = [None; MAX_DETECTORS];
+    per_detector[..list.len()].copy_from_slice(&list);
+    Ok(per_detector)
+}
+
+impl CombinerConfig {
+    /// The likelihood configuration of detector `index` (pipeline order).
+    pub fn likelihood_for(&self, index: usize) -> LikelihoodConfig {
+        self.likelihood_per_detector
+            .get(index)
+            .copied()
+            .flatten()
+            .unwrap_or(self.likelihood)
+    }
+}
+
 impl Default for CombinerConfig {
     fn default() -> Self {
         CombinerConfig {
@@ -68,6 +125,7 @@ impl Default for CombinerConfig {
             refractory_points: 120,
             refractory_damping: 0.0,
             combine: CombineRule::Max,
+            likelihood_per_detector: [None; MAX_DETECTORS],
         }
     }
 }
@@ -135,9 +193,21 @@ fn combine(rule: CombineRule, likelihoods: &[f64]) -> f64 {
     }
 }
 
+/// The parts of [`CombinerConfig`] a running combiner needs (the likelihood
+/// configurations live in each calibration; keeping them here too would cost every
+/// series a few hundred bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Settings {
+    min_deviation: f64,
+    min_relative_deviation: f64,
+    refractory_points: u32,
+    refractory_damping: f64,
+    combine: CombineRule,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Combiner {
-    config: CombinerConfig,
+    config: Settings,
     calibrations: Vec<Likelihood>,
     hysteresis: Hysteresis,
     refractory_left: u32,
@@ -146,9 +216,15 @@ pub struct Combiner {
 impl Combiner {
     pub fn new(config: CombinerConfig, detector_count: usize) -> Self {
         Combiner {
-            config,
+            config: Settings {
+                min_deviation: config.min_deviation,
+                min_relative_deviation: config.min_relative_deviation,
+                refractory_points: config.refractory_points,
+                refractory_damping: config.refractory_damping,
+                combine: config.combine,
+            },
             calibrations: (0..detector_count)
-                .map(|_| Likelihood::new(config.likelihood))
+                .map(|index| Likelihood::new(config.likelihood_for(index)))
                 .collect(),
             hysteresis: Hysteresis::new(config.hysteresis),
             refractory_left: 0,
@@ -320,6 +396,74 @@ mod tests {
             }
         }
         assert_eq!(reported, vec![0, 12, 24, 36, 48]);
+    }
+
+    #[test]
+    fn per_detector_likelihood_replaces_the_shared_one() {
+        let strict = LikelihoodConfig {
+            warmup: 0,
+            record_memory: 0,
+            ..LikelihoodConfig::default()
+        };
+        let silent = LikelihoodConfig {
+            warmup: 10_000,
+            ..strict
+        };
+        let mut config = CombinerConfig {
+            likelihood: strict,
+            ..CombinerConfig::default()
+        };
+        config.likelihood_per_detector[1] = Some(silent);
+        assert_eq!(config.likelihood_for(0), strict);
+        assert_eq!(config.likelihood_for(1), silent);
+        assert_eq!(config.likelihood_for(MAX_DETECTORS + 3), strict);
+        let mut combiner = Combiner::new(config, 2);
+        let quiet = Score {
+            raw: 1.0,
+            expected: None,
+        };
+        for _ in 0..500 {
+            combiner.combine(1.0, &[quiet, quiet]);
+        }
+        let spike = Score {
+            raw: 1e6,
+            expected: None,
+        };
+        let both = combiner.combine(1.0, &[spike, spike]);
+        assert!(both.likelihood(0) > 0.6, "the shared calibration speaks");
+        assert_eq!(
+            both.likelihood(1),
+            0.0,
+            "the replaced one is still warming up"
+        );
+    }
+
+    #[test]
+    fn per_detector_likelihood_reads_a_short_list_and_rejects_a_long_one() {
+        let config: CombinerConfig =
+            serde_json::from_str(r#"{"likelihood_per_detector": [null, {"memory": 4000}]}"#)
+                .unwrap();
+        assert_eq!(config.likelihood_for(0), config.likelihood);
+        assert_eq!(config.likelihood_for(1).memory, 4000);
+        assert_eq!(config.likelihood_for(2), config.likelihood);
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(
+            json.contains(r#""likelihood_per_detector":[null,{"#),
+            "{json}"
+        );
+        let round_trip: CombinerConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(round_trip, config);
+        let bytes = bincode::serialize(&config).unwrap();
+        assert_eq!(
+            bincode::deserialize::<CombinerConfig>(&bytes).unwrap(),
+            config
+        );
+        let too_long = format!(
+            r#"{{"likelihood_per_detector": [{}]}}"#,
+            ["null"; MAX_DETECTORS + 1].join(",")
+        );
+        let err = serde_json::from_str::<CombinerConfig>(&too_long).unwrap_err();
+        assert!(err.to_string().contains("at most 8"), "{err}");
     }
 
     #[test]
