@@ -25,11 +25,18 @@ const INSTANCES: &str = "<DescribeInstancesResponse><reservationSet><item><insta
     <instanceId>i-0123</instanceId><instanceType>m5.large</instanceType></item></instancesSet>\
     </item></reservationSet></DescribeInstancesResponse>";
 
-fn metric_data(value: f64) -> String {
+/// The one datapoint's time: two minutes ago, fixed at first use. (Computed per answer, it
+/// moved to the next minute when a test ran across a minute boundary, and the "same"
+/// datapoint arrived twice.)
+static DATAPOINT_AT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let minute = (chrono::Utc::now().timestamp() / 60 - 2) * 60;
-    let at = chrono::DateTime::from_timestamp(minute, 0)
+    chrono::DateTime::from_timestamp(minute, 0)
         .unwrap()
-        .to_rfc3339();
+        .to_rfc3339()
+});
+
+fn metric_data(value: f64) -> String {
+    let at = DATAPOINT_AT.as_str();
     format!(
         "<GetMetricDataResponse><GetMetricDataResult><MetricDataResults><member><Id>q0</Id>\
          <StatusCode>Complete</StatusCode><Timestamps><member>{at}</member></Timestamps>\
