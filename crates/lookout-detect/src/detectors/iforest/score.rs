@@ -79,14 +79,33 @@ impl IsolationForest {
     fn score_into(&self, rows: &[f64], scores: &mut [f64]) {
         debug_assert_eq!(rows.len(), scores.len() * self.n_features);
         let mut at = [0u32; BLOCK];
+        let mut other = [0u32; BLOCK];
         for (block_scores, block_rows) in scores
             .chunks_mut(BLOCK)
             .zip(rows.chunks(BLOCK * self.n_features))
         {
             block_scores.fill(0.0);
-            for (&root, &depth) in self.roots.iter().zip(&self.depths) {
-                let at = &mut at[..block_scores.len()];
-                self.walk_block(root, depth, block_rows, at);
+            // Trees two at a time: two independent walks per row and level keep more
+            // loads in flight than one (~15 % faster; four at a time was slower). Each
+            // tree's path lengths are still added in tree order, so the sums (and
+            // scores) are the same as one tree at a time.
+            let rows = block_scores.len();
+            let trees = self.roots.len();
+            let mut tree = 0;
+            while tree + 1 < trees {
+                let (at_a, at_b) = (&mut at[..rows], &mut other[..rows]);
+                let depth = self.depths[tree].max(self.depths[tree + 1]);
+                let roots = [self.roots[tree], self.roots[tree + 1]];
+                self.walk_pair(roots, depth, block_rows, at_a, at_b);
+                for ((total, &a), &b) in block_scores.iter_mut().zip(at_a.iter()).zip(at_b.iter()) {
+                    *total += self.paths[a as usize];
+                    *total += self.paths[b as usize];
+                }
+                tree += 2;
+            }
+            if tree < trees {
+                let at = &mut at[..rows];
+                self.walk_block(self.roots[tree], self.depths[tree], block_rows, at);
                 for (total, &index) in block_scores.iter_mut().zip(at.iter()) {
                     *total += self.paths[index as usize];
                 }
@@ -125,6 +144,54 @@ impl IsolationForest {
                     (split, x)
                 };
                 *index = split.left + u32::from(x > split.threshold);
+            }
+        }
+    }
+
+    /// [`Self::walk_block`] for two trees at once, `depth` levels (a leaf keeps a row
+    /// where it is, so the shallower tree's rows simply stay).
+    #[inline]
+    fn walk_pair(
+        &self,
+        roots: [u32; 2],
+        depth: u32,
+        block_rows: &[f64],
+        at_a: &mut [u32],
+        at_b: &mut [u32],
+    ) {
+        let f = self.n_features;
+        assert_eq!(
+            block_rows.len(),
+            at_a.len() * f,
+            "block rows and slots differ"
+        );
+        assert_eq!(at_a.len(), at_b.len(), "slot arrays differ");
+        let (top_a, top_b) = (
+            self.splits[roots[0] as usize],
+            self.splits[roots[1] as usize],
+        );
+        for ((a, b), row) in at_a
+            .iter_mut()
+            .zip(at_b.iter_mut())
+            .zip(block_rows.chunks_exact(f))
+        {
+            *a = top_a.next(row);
+            *b = top_b.next(row);
+        }
+        for _ in 1..depth {
+            for (i, (a, b)) in at_a.iter_mut().zip(at_b.iter_mut()).enumerate() {
+                // SAFETY: as in `walk_block`: `*a` and `*b` are node indices whose
+                // children and features `check_layout` proved in range, and
+                // `i * f + feature < block_rows.len()` by the assertion above.
+                let (split_a, x_a, split_b, x_b) = unsafe {
+                    let split_a = self.splits.get_unchecked(*a as usize);
+                    let split_b = self.splits.get_unchecked(*b as usize);
+                    let x_a = *block_rows.get_unchecked(i * f + split_a.feature as usize);
+                    let x_b = *block_rows.get_unchecked(i * f + split_b.feature as usize);
+                    (split_a, x_a, split_b, x_b)
+                };
+                *a = split_a.left + u32::from(x_a > split_a.threshold);
+                *b = split_b.left + u32::from(x_b > split_b.threshold);
             }
         }
     }
