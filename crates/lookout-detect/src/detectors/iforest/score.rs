@@ -67,9 +67,16 @@ impl IsolationForest {
         }
         // Shares in whole blocks, so every thread runs full blocks but the last.
         let share = n_rows.div_ceil(BLOCK).div_ceil(threads) * BLOCK;
+        // The calling thread scores the first share itself: one thread fewer to start,
+        // and that share stays on a core that is already running.
         std::thread::scope(|scope| {
-            for (share_scores, share_rows) in scores.chunks_mut(share).zip(rows.chunks(share * f)) {
+            let mut shares = scores.chunks_mut(share).zip(rows.chunks(share * f));
+            let own = shares.next();
+            for (share_scores, share_rows) in shares {
                 scope.spawn(move || self.score_into(share_rows, share_scores));
+            }
+            if let Some((share_scores, share_rows)) = own {
+                self.score_into(share_rows, share_scores);
             }
         });
         scores
