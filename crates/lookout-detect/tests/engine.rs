@@ -163,7 +163,7 @@ fn snapshots_are_json_of_the_pipeline() {
 }
 
 #[test]
-fn consecutive_store_ids_spread_over_the_workers_and_stay_separate() {
+fn consecutive_store_ids_are_separate_series() {
     let engine = engine(10_000);
     let points: Vec<Point> = (0..1000)
         .map(|id| Point {

@@ -121,12 +121,11 @@ impl Store {
         self.registry.info(id).map(|info| (*info).clone())
     }
 
-    /// Every series, ordered by id.
+    /// Every series, ordered by id, with owned keys (see [`Store::list_series_shared`]).
     pub fn list_series(&self) -> Vec<(SeriesId, SeriesKey)> {
-        self.registry
-            .all()
-            .iter()
-            .map(|info| (info.id, (*info.key).clone()))
+        self.list_series_shared()
+            .into_iter()
+            .map(|(id, key)| (id, (*key).clone()))
             .collect()
     }
 

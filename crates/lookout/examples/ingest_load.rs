@@ -159,12 +159,12 @@ async fn main() -> anyhow::Result<()> {
         sorted[index].as_secs_f64() * 1000.0
     };
     let samples = acknowledged.load(Ordering::Relaxed);
-    let steady_seconds =
-        elapsed - steady_from.load(Ordering::Relaxed).min(u64::MAX / 2) as f64 / 1e6;
-    let steady_rate = if steady_seconds > 0.0 {
-        steady_samples.load(Ordering::Relaxed) as f64 / steady_seconds
-    } else {
-        0.0
+    // No request of the second round acknowledged: no steady state to report.
+    let steady_rate = match steady_from.load(Ordering::Relaxed) {
+        u64::MAX => 0.0,
+        from_micros => {
+            steady_samples.load(Ordering::Relaxed) as f64 / (elapsed - from_micros as f64 / 1e6)
+        }
     };
     println!(
         "{{\"samples_per_second\":{:.0},\"samples\":{samples},\"seconds\":{elapsed:.1},\"requests\":{},\"retries\":{},\

@@ -98,23 +98,19 @@ impl IsolationForest {
             // scores) are the same as one tree at a time.
             let rows = block_scores.len();
             let trees = self.roots.len();
-            let mut tree = 0;
-            while tree + 1 < trees {
+            for first in (0..trees).step_by(2) {
+                // An odd last tree is walked as a pair with itself and counted once.
+                let second = (first + 1).min(trees - 1);
                 let (at_a, at_b) = (&mut at[..rows], &mut other[..rows]);
-                let depth = self.depths[tree].max(self.depths[tree + 1]);
-                let roots = [self.roots[tree], self.roots[tree + 1]];
+                let depth = self.depths[first].max(self.depths[second]);
+                let roots = [self.roots[first], self.roots[second]];
                 self.walk_pair(roots, depth, block_rows, at_a, at_b);
+                let count_second = second != first;
                 for ((total, &a), &b) in block_scores.iter_mut().zip(at_a.iter()).zip(at_b.iter()) {
                     *total += self.paths[a as usize];
-                    *total += self.paths[b as usize];
-                }
-                tree += 2;
-            }
-            if tree < trees {
-                let at = &mut at[..rows];
-                self.walk_block(self.roots[tree], self.depths[tree], block_rows, at);
-                for (total, &index) in block_scores.iter_mut().zip(at.iter()) {
-                    *total += self.paths[index as usize];
+                    if count_second {
+                        *total += self.paths[b as usize];
+                    }
                 }
             }
             for score in block_scores.iter_mut() {
@@ -123,40 +119,10 @@ impl IsolationForest {
         }
     }
 
-    /// Moves the rows of a block (`at.len()` rows of `n_features` values) from `root`
-    /// down `depth` levels, leaving in `at` the leaf each row reached.
-    #[inline]
-    fn walk_block(&self, root: u32, depth: u32, block_rows: &[f64], at: &mut [u32]) {
-        let f = self.n_features;
-        assert_eq!(
-            block_rows.len(),
-            at.len() * f,
-            "block rows and slots differ"
-        );
-        // Level 0: every row is at the root.
-        let top = self.splits[root as usize];
-        for (index, row) in at.iter_mut().zip(block_rows.chunks_exact(f)) {
-            *index = top.next(row);
-        }
-        for _ in 1..depth {
-            for (i, index) in at.iter_mut().enumerate() {
-                // SAFETY: `*index` is a node index (the root's child or a node's child),
-                // and `check_layout` (run on every model built or deserialised) proved
-                // that every node's children are in `splits` and every feature is below
-                // `n_features = f`; `i < at.len()`, so `i * f + feature < block_rows.len()`
-                // by the assertion above.
-                let (split, x) = unsafe {
-                    let split = self.splits.get_unchecked(*index as usize);
-                    let x = *block_rows.get_unchecked(i * f + split.feature as usize);
-                    (split, x)
-                };
-                *index = split.left + u32::from(x > split.threshold);
-            }
-        }
-    }
-
-    /// [`Self::walk_block`] for two trees at once, `depth` levels (a leaf keeps a row
-    /// where it is, so the shallower tree's rows simply stay).
+    /// Moves the rows of a block (`at_a.len()` rows of `n_features` values) from the
+    /// roots of two trees down `depth` levels, leaving in `at_a` and `at_b` the leaf
+    /// each row reached in each tree (a leaf points to itself, so the rows of the
+    /// shallower tree simply stay).
     #[inline]
     fn walk_pair(
         &self,
@@ -187,8 +153,10 @@ impl IsolationForest {
         }
         for _ in 1..depth {
             for (i, (a, b)) in at_a.iter_mut().zip(at_b.iter_mut()).enumerate() {
-                // SAFETY: as in `walk_block`: `*a` and `*b` are node indices whose
-                // children and features `check_layout` proved in range, and
+                // SAFETY: `*a` and `*b` are node indices (a root's child or a node's
+                // child), and `check_layout` (run on every model built or deserialised)
+                // proved that every node's children are in `splits` and every feature
+                // is below `n_features = f`; `i < at_a.len()`, so
                 // `i * f + feature < block_rows.len()` by the assertion above.
                 let (split_a, x_a, split_b, x_b) = unsafe {
                     let split_a = self.splits.get_unchecked(*a as usize);
@@ -231,6 +199,20 @@ mod tests {
             );
         }
         assert!(model.score_many_parallel(&[], 4).is_empty());
+    }
+
+    #[test]
+    fn an_odd_number_of_trees_scores_like_single_rows() {
+        let data = rows(300, 3);
+        for n_trees in [1, 7] {
+            let config = IsolationForestConfig {
+                n_trees,
+                ..IsolationForestConfig::default()
+            };
+            let model = IsolationForest::fit(&data, 3, &config, 9).unwrap();
+            let single: Vec<f64> = data.chunks_exact(3).map(|r| model.score(r)).collect();
+            assert_eq!(model.score_many(&data), single, "{n_trees} trees");
+        }
     }
 
     #[test]
