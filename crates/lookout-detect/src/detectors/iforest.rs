@@ -20,11 +20,16 @@
 //!
 //! **Cost:** fit `O(n_trees × sample_size × log2(sample_size))`, independent of the
 //! training set size (plus one pass over it for the threshold); score
-//! `O(n_trees × log2(sample_size))` per row; batches run in blocks of 64 rows, tree by
-//! tree, in branch-free lockstep (see `score.rs`), optionally over several threads
-//! ([`IsolationForest::score_many_parallel`]). A model holds at most
+//! `O(n_trees × log2(sample_size))` per row. Batches use a plan built on first use
+//! (`plan.rs`): rows ranked once per feature, then walked through eight trees at a
+//! time with AVX2, branch-free; forests or processors the plan does not fit (more
+//! than 16 features, depth over 12, no AVX2) walk the values in branch-free
+//! lockstep (`score.rs`). Either can run over several threads
+//! ([`IsolationForest::score_many_parallel`]); both give the scores of
+//! [`IsolationForest::score`] to the bit. A model holds at most
 //! `n_trees × (2 × sample_size − 1)` nodes of 28 bytes (a 16-byte split, an 8-byte
-//! path length, a 4-byte subsample count): 1.4 MB with the defaults.
+//! path length, a 4-byte subsample count): 1.4 MB with the defaults, plus the plan
+//! once built (~0.5 MB; the streaming detector, which scores row by row, drops it).
 //!
 //! **Contributions.** For each tree, along the row's path, every split sends the row
 //! into a child holding `n_child` of the parent's `n_parent` training rows. The split's
@@ -34,7 +39,10 @@
 //! every split was an even-or-worse halving, the plain `log2(n_parent / n_child)` is
 //! used instead.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod build;
+mod plan;
 mod score;
 mod streaming;
 
@@ -43,6 +51,7 @@ use thiserror::Error;
 
 pub use super::rcf::ForestConfigError;
 use build::{Builder, Layout};
+use plan::BatchPlan;
 pub use streaming::{StreamingIsolationForest, StreamingIsolationForestConfig};
 
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
@@ -167,6 +176,31 @@ pub struct IsolationForest {
     /// Per node, the training rows of the subsample that reached it.
     sizes: Vec<u32>,
     threshold: f64,
+    /// The batch-scoring plan, built by the first batch (not serialised).
+    #[serde(skip)]
+    plan: PlanCache,
+}
+
+/// A lazily built [`BatchPlan`]: derived from the model, so it takes no part in
+/// equality and is rebuilt rather than stored.
+#[derive(Clone, Default)]
+struct PlanCache(std::sync::OnceLock<Option<BatchPlan>>);
+
+impl PartialEq for PlanCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for PlanCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.0.get() {
+            None => "not built",
+            Some(None) => "none (value walk)",
+            Some(Some(_)) => "built",
+        };
+        f.write_str(state)
+    }
 }
 
 /// A leaf's threshold is +∞, which JSON cannot hold: it is stored as `None` (null).
@@ -211,6 +245,7 @@ impl TryFrom<ForestParts> for IsolationForest {
             paths: parts.paths,
             sizes: parts.sizes,
             threshold: parts.threshold,
+            plan: PlanCache::default(),
         };
         model.check_layout()?;
         Ok(model)
@@ -270,6 +305,7 @@ impl IsolationForest {
             paths: layout.paths,
             sizes: layout.sizes,
             threshold: 1.0,
+            plan: PlanCache::default(),
         };
         if let Err(reason) = model.check_layout() {
             unreachable!("a freshly grown forest is inconsistent: {reason}");
@@ -345,6 +381,18 @@ impl IsolationForest {
         Ok(())
     }
 
+    /// The batch-scoring plan, built on first use; `None` for a forest that does not
+    /// fit one (see `plan.rs`).
+    fn batch_plan(&self) -> Option<&BatchPlan> {
+        self.plan.0.get_or_init(|| BatchPlan::build(self)).as_ref()
+    }
+
+    /// Drops the batch-scoring plan (a model that scores row by row does not need it;
+    /// the next batch rebuilds it).
+    pub fn release_batch_plan(&mut self) {
+        self.plan = PlanCache::default();
+    }
+
     pub fn n_features(&self) -> usize {
         self.n_features
     }
@@ -400,6 +448,12 @@ impl IsolationForest {
             + self.splits.capacity() * std::mem::size_of::<Split>()
             + self.paths.capacity() * std::mem::size_of::<f64>()
             + (self.sizes.capacity() + self.roots.capacity() + self.depths.capacity()) * 4
+            + self
+                .plan
+                .0
+                .get()
+                .and_then(Option::as_ref)
+                .map_or(0, BatchPlan::bytes)
     }
 }
 

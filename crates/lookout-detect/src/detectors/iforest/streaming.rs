@@ -161,9 +161,12 @@ impl StreamingIsolationForest {
             let seed = self.rng.next_u64();
             // The window holds only finite rows of the right length, and the config
             // was validated, so fitting cannot fail; keep the old model if it does.
-            if let Ok(model) =
+            if let Ok(mut model) =
                 IsolationForest::fit(&self.window, f, &self.config.forest_config(), seed)
             {
+                // Rows are scored one at a time here: the batch plan would only
+                // take memory in every series' state.
+                model.release_batch_plan();
                 self.model = Some(model);
             }
             self.rows_since_fit = 0;
