@@ -12,6 +12,7 @@ mod compact;
 mod config;
 mod error;
 mod head;
+mod lock;
 mod pool;
 mod query;
 mod raw;
@@ -26,6 +27,7 @@ pub use batch::{AnomalyOp, CommitResult, SampleRow, SampleVerdict, Ticket, Write
 pub use compact::CompactionReport;
 pub use config::StoreConfig;
 pub use error::{Rejected, StoreError};
+pub use lock::LOCK_FILE;
 pub use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId,
 };

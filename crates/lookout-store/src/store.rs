@@ -16,6 +16,7 @@ use crate::checkpoint::Checkpointer;
 use crate::compact::CompactionReport;
 use crate::error::Rejected;
 use crate::head::Head;
+use crate::lock::DirectoryLock;
 use crate::pool::ReadPool;
 use crate::query::{
     bucket_width, latest_point, plan_segments, range_of_series, Point, SeriesPoints,
@@ -40,6 +41,8 @@ pub struct Store {
     head: Arc<Head>,
     readers: ReadPool,
     checkpointer: Option<Checkpointer>,
+    /// Held for the store's life (see `lock.rs`); dropped after the writer stops.
+    _lock: DirectoryLock,
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -52,7 +55,8 @@ pub fn now_ms() -> i64 {
 }
 
 impl Store {
-    /// Opens the store in `dir` (created if missing), file `lookout.db`, and starts the writer.
+    /// Opens the store in `dir` (created if missing), file `lookout.db`, and starts the
+    /// writer. Fails with [`StoreError::InUse`] while another process has the directory.
     pub fn open(dir: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
         config.validate()?;
         let dir = dir.as_ref();
@@ -60,6 +64,7 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         })?;
+        let lock = DirectoryLock::acquire(dir)?;
         let path = dir.join(DATABASE_FILE);
         let conn = open_writer(&path, config.writer_cache_mib)?;
         let registry = Arc::new(SeriesRegistry::load(&conn)?);
@@ -89,6 +94,7 @@ impl Store {
             head,
             readers,
             checkpointer,
+            _lock: lock,
         })
     }
 

@@ -112,6 +112,31 @@ fn import_loads_csv_history_that_serve_then_answers() {
     );
 }
 
+#[test]
+fn import_refuses_a_data_directory_that_serve_is_using() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("history.csv");
+    std::fs::write(&csv, "timestamp,cpu\n1700000000,1\n1700000060,2\n").unwrap();
+    let lookout = Lookout::start(&data, "[detection]\nprofile = \"default\"\n");
+    let output = Command::new(lookout_binary())
+        .args(["import"])
+        .arg(&csv)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "import must fail: {stderr}");
+    assert!(
+        stderr.contains("in use by process") && stderr.contains(&data.display().to_string()),
+        "{stderr}"
+    );
+    // The server is unharmed and still answers.
+    let answer = lookout.get_json("/api/v1/series?match[]=cpu");
+    assert_eq!(answer["status"], "success", "{answer}");
+}
+
 fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("import.toml");
     std::fs::write(&path, "[detection]\nprofile = \"default\"\n").unwrap();

@@ -7,7 +7,8 @@
 //! are scored in file order and stored with their verdicts; anomalies are recorded.
 //! Timestamps are not limited to the live window (history is the point).
 //!
-//! Stop `lookout serve` on the same data directory first: the store has one writer.
+//! The store has one writer: while `lookout serve` runs on the same data directory,
+//! import refuses to start (and says which process holds it).
 
 use std::path::PathBuf;
 
