@@ -19,6 +19,7 @@ pub mod engine;
 pub mod multi;
 pub mod pipeline;
 mod prefetch;
+pub mod settings;
 pub mod stats;
 
 pub use detector::{sanitize_raw, Band, Detector, MultiDetector, MultiScore, Score};

@@ -191,3 +191,44 @@ fn consecutive_store_ids_are_separate_series() {
     let outcomes = engine.score_blocking(again).unwrap();
     assert!(outcomes.iter().all(|o| rejected(o).is_none()));
 }
+
+#[test]
+fn a_chooser_gives_chosen_series_another_pipeline() {
+    use lookout_detect::engine::PipelineChooser;
+    use lookout_detect::settings::PipelineSettings;
+    use std::sync::Arc;
+
+    let strict = PipelineConfig::named("default")
+        .unwrap()
+        .with_settings(&PipelineSettings {
+            open_at: Some(0.97),
+            ..PipelineSettings::default()
+        })
+        .unwrap();
+    let special = key("special");
+    let engine = Engine::start(EngineConfig {
+        workers: 2,
+        alternatives: vec![strict],
+        choose: Some(PipelineChooser(Arc::new(move |series| {
+            usize::from(series == special)
+        }))),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    engine
+        .score_blocking(vec![
+            sample("special", 1000, 1.0),
+            sample("plain", 1000, 1.0),
+        ])
+        .unwrap();
+    assert_eq!(engine.tolerance(key("special")).unwrap(), Some(0.97));
+    let default_open_at = PipelineConfig::named("default")
+        .unwrap()
+        .combiner
+        .hysteresis
+        .open_at;
+    assert_eq!(
+        engine.tolerance(key("plain")).unwrap(),
+        Some(default_open_at)
+    );
+}

@@ -129,8 +129,25 @@ pub struct EngineConfig {
     /// Batches queued per worker before `submit` reports overload.
     pub queue_capacity: usize,
     pub max_series: usize,
+    /// The pipeline of every series that `choose` does not send elsewhere.
     pub pipeline: PipelineConfig,
+    /// Other pipelines, for the series `choose` picks them for.
+    pub alternatives: Vec<PipelineConfig>,
+    /// Which pipeline a series gets, decided once, when its first point arrives.
+    pub choose: Option<PipelineChooser>,
     pub seed: u64,
+}
+
+/// Picks a series' pipeline: 0 for [`EngineConfig::pipeline`], `k` for
+/// `alternatives[k - 1]` (an index past the end means 0). Runs on a detection worker,
+/// once per series.
+#[derive(Clone)]
+pub struct PipelineChooser(pub Arc<dyn Fn(SeriesId) -> usize + Send + Sync>);
+
+impl std::fmt::Debug for PipelineChooser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PipelineChooser")
+    }
 }
 
 impl Default for EngineConfig {
@@ -142,6 +159,8 @@ impl Default for EngineConfig {
             queue_capacity: 64,
             max_series: 1_000_000,
             pipeline: PipelineConfig::default(),
+            alternatives: Vec::new(),
+            choose: None,
             seed: 0x5eed,
         }
     }
@@ -171,6 +190,12 @@ pub struct Engine {
 impl Engine {
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         config.pipeline.validate()?;
+        for alternative in &config.alternatives {
+            alternative.validate()?;
+        }
+        let pipelines: Arc<[PipelineConfig]> = std::iter::once(config.pipeline.clone())
+            .chain(config.alternatives.iter().cloned())
+            .collect();
         let workers = config.workers.max(1);
         let series_count = Arc::new(AtomicUsize::new(0));
         let mut senders = Vec::with_capacity(workers);
@@ -179,7 +204,8 @@ impl Engine {
             let (sender, receiver) = bounded(config.queue_capacity.max(1));
             let worker = Worker::new(
                 index,
-                config.pipeline.clone(),
+                Arc::clone(&pipelines),
+                config.choose.clone(),
                 config.seed,
                 SeriesBudget {
                     count: Arc::clone(&series_count),

@@ -1,7 +1,7 @@
 //! One detection worker: owns the pipelines of its shard.
 
 use super::Point;
-use super::{Feedback, Gather, RejectReason, SampleOutcome};
+use super::{Feedback, Gather, PipelineChooser, RejectReason, SampleOutcome};
 use crate::pipeline::{PipelineConfig, SeriesPipeline};
 use crossbeam_channel::{Receiver, Sender};
 use lookout_model::SeriesId;
@@ -108,7 +108,9 @@ struct SeriesState {
 
 pub(super) struct Worker {
     index: usize,
-    pipeline: PipelineConfig,
+    /// The default pipeline first, then the alternatives.
+    pipelines: Arc<[PipelineConfig]>,
+    choose: Option<PipelineChooser>,
     seed: u64,
     budget: SeriesBudget,
     slots: SlotMap,
@@ -118,10 +120,17 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    pub fn new(index: usize, pipeline: PipelineConfig, seed: u64, budget: SeriesBudget) -> Self {
+    pub fn new(
+        index: usize,
+        pipelines: Arc<[PipelineConfig]>,
+        choose: Option<PipelineChooser>,
+        seed: u64,
+        budget: SeriesBudget,
+    ) -> Self {
         Worker {
             index,
-            pipeline,
+            pipelines,
+            choose,
             seed,
             budget,
             slots: SlotMap::default(),
@@ -234,8 +243,13 @@ impl Worker {
                     return NO_SLOT_OVER_LIMIT;
                 }
                 let seed = self.seed ^ mix(point.series) ^ (self.index as u64);
-                let pipeline = SeriesPipeline::new(&self.pipeline, seed)
-                    .expect("pipeline config validated at start");
+                let chosen = self
+                    .choose
+                    .as_ref()
+                    .map_or(0, |choose| (choose.0)(point.series));
+                let config = self.pipelines.get(chosen).unwrap_or(&self.pipelines[0]);
+                let pipeline =
+                    SeriesPipeline::new(config, seed).expect("pipeline configs validated at start");
                 let slot = self.series.len() as u32;
                 self.series.push(SeriesState {
                     pipeline,
