@@ -218,8 +218,10 @@ mod tests {
             let error = base().with_settings(&settings(params.clone())).unwrap_err();
             assert!(error.to_string().contains(expected), "{params}: {error}");
         }
-        let mut crossed = PipelineSettings::default();
-        crossed.open_at = Some(0.2);
+        let mut crossed = PipelineSettings {
+            open_at: Some(0.2),
+            ..PipelineSettings::default()
+        };
         let error = base().with_settings(&crossed).unwrap_err();
         assert!(
             error
