@@ -42,11 +42,8 @@ pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SCRAPE_METRICS_PATH: &str = "/metrics";
 
 /// The detection profiles known when no list is passed to the loader.
-pub const KNOWN_PROFILES: &[&str] = &["default", "fast", "thorough"];
+pub const KNOWN_PROFILES: &[&str] = &["default", "thorough"];
 pub const PROFILE: &str = "default";
-pub const MIN_DEVIATION: f64 = 0.0;
-pub const HYSTERESIS_ENTER: f64 = 0.9;
-pub const HYSTERESIS_EXIT: f64 = 0.7;
 
 pub const USAGE_IDLE_MAX_PERCENT: f64 = 1.0;
 pub const USAGE_IDLE_SAMPLES: u32 = 3;

@@ -190,13 +190,14 @@ pub fn wildcard_match(pattern: &str, name: &str) -> bool {
 pub struct DetectionConfig {
     /// The detector pipeline every series gets unless an override matches.
     pub profile: String,
-    /// Smallest relative deviation from the expected value that may count as an anomaly.
-    pub min_deviation: f64,
-    /// Score at or above which an anomaly opens.
-    pub hysteresis_enter: f64,
-    /// Score below which an open anomaly closes.
-    pub hysteresis_exit: f64,
-    /// Detector parameters passed through to the detection engine.
+    /// Smallest relative deviation from the expected value that may count as an
+    /// anomaly (`None`: the profile's).
+    pub min_deviation: Option<f64>,
+    /// Score at or above which an anomaly opens (`None`: the profile's).
+    pub hysteresis_enter: Option<f64>,
+    /// Score below which an open anomaly closes (`None`: the profile's).
+    pub hysteresis_exit: Option<f64>,
+    /// Detector parameters by detector name, applied over the profile's.
     pub params: toml::Table,
     /// Per-selector overrides, first match wins.
     pub overrides: Vec<DetectionOverride>,

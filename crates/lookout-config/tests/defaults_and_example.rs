@@ -42,8 +42,10 @@ fn an_empty_file_has_every_default_and_no_source() {
         config.storage.rollup_1h_retention,
         Duration::from_secs(365 * 86_400)
     );
-    assert_eq!(config.detection.hysteresis_enter, 0.9);
-    assert_eq!(config.detection.hysteresis_exit, 0.7);
+    // Left out, the thresholds are the profile's own (the binary fills them in).
+    assert_eq!(config.detection.hysteresis_enter, None);
+    assert_eq!(config.detection.hysteresis_exit, None);
+    assert_eq!(config.detection.min_deviation, None);
 }
 
 #[test]
@@ -78,14 +80,15 @@ fn the_example_file_parses_with_every_section() {
     assert_eq!(config.detection.overrides.len(), 1);
     assert_eq!(
         config.detection.overrides[0].profile.as_deref(),
-        Some("fast")
+        Some("thorough")
     );
     assert_eq!(
-        config.detection.overrides[0]
-            .params
-            .get("seasonality")
-            .and_then(|v| v.as_str()),
-        Some("1d")
+        config.detection.overrides[0].params["seasonal"]["level_alpha"].as_float(),
+        Some(0.2)
+    );
+    assert_eq!(
+        config.detection.params["robust_z"]["window"].as_integer(),
+        Some(240)
     );
     let types: Vec<_> = config
         .alert

@@ -164,3 +164,78 @@ fn serve_collects_this_hosts_metrics() {
             .map(|_| ())
     });
 }
+
+#[test]
+fn serve_applies_detection_settings_and_overrides_per_series() {
+    let dir = tempfile::tempdir().unwrap();
+    // The override's minimum deviation (1000 × the expected value) vetoes every
+    // anomaly of the matching series; the other series keeps the profile's settings.
+    let config = "[detection]\nprofile = \"default\"\nparams = { robust_z = { window = 60 } }\n\n\
+                  [[detection.override]]\nmatch = '{host=\"calm\"}'\nmin_deviation = 1000.0\n";
+    let lookout = Lookout::start(&dir.path().join("data"), config);
+    let client = e2e_support::reqwest::blocking_client();
+    let start = now_ms() - 700 * 10_000;
+    let mut samples = Vec::new();
+    for host in ["calm", "loud"] {
+        for i in 0..700i64 {
+            let value = if i >= 690 {
+                500.0
+            } else {
+                50.0 + ((i * 7919) % 13) as f64 * 0.5
+            };
+            samples.push(format!(
+                r#"{{"name":"spiky","labels":{{"host":"{host}"}},"timestamp":{},"value":{value}}}"#,
+                start + i * 10_000
+            ));
+        }
+    }
+    let response = client
+        .post(lookout.url("/api/v1/samples"))
+        .body(format!("[{}]", samples.join(",")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.text());
+    let anomalies = eventually(
+        "an anomaly on the loud series",
+        Duration::from_secs(20),
+        || {
+            let answer = lookout.get_json(&format!(
+                "/api/v1/anomalies?from={}&to={}",
+                start / 1000,
+                now_ms() / 1000 + 60
+            ));
+            let list = answer["data"].as_array().cloned().unwrap_or_default();
+            list.iter()
+                .any(|a| a["series"].as_str().unwrap_or("").contains("loud"))
+                .then_some(list)
+        },
+    );
+    assert!(
+        anomalies
+            .iter()
+            .all(|a| !a["series"].as_str().unwrap_or("").contains("calm")),
+        "the override's series opened an anomaly: {anomalies:?}"
+    );
+}
+
+#[test]
+fn check_config_reports_detector_parameters_that_do_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[detection]\nparams = { robust_z = { windw = 60 } }\n",
+    )
+    .unwrap();
+    let output = Command::new(lookout_binary())
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("params.robust_z: unknown field `windw`"),
+        "{stderr}"
+    );
+}

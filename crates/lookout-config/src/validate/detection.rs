@@ -18,30 +18,12 @@ impl Checker<'_, '_, '_> {
         let profile = self
             .profile(context, &raw.profile)
             .unwrap_or_else(|| defaults::PROFILE.to_string());
-        let min_deviation = self.number_in(
-            context,
-            "min_deviation",
-            &raw.min_deviation,
-            defaults::MIN_DEVIATION,
-            0.0,
-            f64::MAX,
-        );
-        let enter = self.number_in(
-            context,
-            "hysteresis_enter",
-            &raw.hysteresis_enter,
-            defaults::HYSTERESIS_ENTER,
-            0.0,
-            1.0,
-        );
-        let exit = self.number_in(
-            context,
-            "hysteresis_exit",
-            &raw.hysteresis_exit,
-            defaults::HYSTERESIS_EXIT,
-            0.0,
-            1.0,
-        );
+        let min_deviation =
+            self.optional_number_in(context, "min_deviation", &raw.min_deviation, 0.0, f64::MAX);
+        let enter =
+            self.optional_number_in(context, "hysteresis_enter", &raw.hysteresis_enter, 0.0, 1.0);
+        let exit =
+            self.optional_number_in(context, "hysteresis_exit", &raw.hysteresis_exit, 0.0, 1.0);
         self.check_hysteresis(
             context,
             enter,
@@ -66,14 +48,18 @@ impl Checker<'_, '_, '_> {
         }
     }
 
-    /// Reports `exit > enter` at the key the user wrote (`exit` first).
+    /// Reports `exit > enter` at the key the user wrote (`exit` first). With either
+    /// left to the profile, the binary checks the pair once it knows the profile's.
     fn check_hysteresis(
         &mut self,
         context: &str,
-        enter: f64,
-        exit: f64,
+        enter: Option<f64>,
+        exit: Option<f64>,
         blame: Option<(&str, &Spanned<f64>)>,
     ) {
+        let (Some(enter), Some(exit)) = (enter, exit) else {
+            return;
+        };
         if exit <= enter {
             return;
         }
@@ -88,8 +74,8 @@ impl Checker<'_, '_, '_> {
     fn detection_override(
         &mut self,
         entry: &Located<RawOverride>,
-        enter: f64,
-        exit: f64,
+        enter: Option<f64>,
+        exit: Option<f64>,
     ) -> DetectionOverride {
         let context = format!("[[detection.override]] #{}", entry.index);
         let raw = &entry.value;
@@ -109,8 +95,8 @@ impl Checker<'_, '_, '_> {
         let blame = hysteresis_blame(&raw.hysteresis_enter, &raw.hysteresis_exit);
         self.check_hysteresis(
             &context,
-            hysteresis_enter.unwrap_or(enter),
-            hysteresis_exit.unwrap_or(exit),
+            hysteresis_enter.or(enter),
+            hysteresis_exit.or(exit),
             blame,
         );
         DetectionOverride {

@@ -16,7 +16,7 @@ pub struct CheckConfigArgs {
 }
 
 /// Profiles and single detectors the engine accepts in `[detection] profile`.
-fn profile_names() -> Vec<&'static str> {
+pub(crate) fn profile_names() -> Vec<&'static str> {
     let pipeline = &lookout_detect::pipeline::PROFILE_NAMES;
     let detectors = &lookout_detect::pipeline::DETECTOR_NAMES;
     pipeline.iter().chain(detectors.iter()).copied().collect()
@@ -40,6 +40,11 @@ pub(crate) fn load_checked(path: &Path) -> Result<Config, ConfigErrors> {
 pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
     match load_checked(&args.file) {
         Ok(config) => {
+            // Detector parameters are checked against the detectors themselves.
+            if let Err(error) = super::detection::DetectionPipelines::from_config(&config.detection)
+            {
+                bail!("{}: {error:#}", args.file.display());
+            }
             println!(
                 "{}: OK ({} source{}, {} alert rule{}, listen {}, data in {})",
                 args.file.display(),

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct DetectArgs {
     /// CSV with a header; first column a timestamp, the others numbers.
-    input: PathBuf,
+    #[arg(required_unless_present = "print_pipeline")]
+    input: Option<PathBuf>,
     /// Profile (default, thorough) or single detector (robust_z, ewma, seasonal,
     /// changepoint, rcf, hst, iforest, usage).
     #[arg(long, default_value = "default")]
@@ -28,10 +29,22 @@ pub struct DetectArgs {
     /// Seed of the randomised detectors.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Print the pipeline of `--detector` as JSON (every detector's parameters, as
+    /// `[detection] params` and `lookout bench nab --pipeline` take them) and exit.
+    #[arg(long)]
+    print_pipeline: bool,
 }
 
 pub fn run(args: DetectArgs) -> anyhow::Result<()> {
-    let reader = TableReader::open(&args.input)?;
+    if args.print_pipeline {
+        let config = PipelineConfig::named(&args.detector)?;
+        println!("{}", serde_json::to_string_pretty(&config)?);
+        return Ok(());
+    }
+    let Some(input) = args.input.clone() else {
+        bail!("an INPUT file is needed (or --print-pipeline)");
+    };
+    let reader = TableReader::open(&input)?;
     let columns = reader.columns().to_vec();
     let output: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(
@@ -49,7 +62,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     if rows == 0 {
         bail!(
             "{}: the file has a header but no data rows",
-            args.input.display()
+            input.display()
         );
     }
     Ok(())
@@ -159,7 +172,10 @@ fn check_finite(
         None => Ok(()),
         Some(index) => bail!(
             "{}:{line}: column {:?}: {} is not a finite number",
-            args.input.display(),
+            args.input
+                .as_deref()
+                .unwrap_or(std::path::Path::new("-"))
+                .display(),
             columns[index],
             values[index]
         ),

@@ -5,6 +5,7 @@ mod bench;
 mod check_config;
 mod demo;
 mod detect;
+mod detection;
 mod import;
 mod serve;
 mod usage;

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lookout_config::{Config, SourceConfig};
+
+use super::detection::DetectionPipelines;
 use lookout_detect::engine::{Engine, EngineConfig};
-use lookout_detect::pipeline::PipelineConfig;
 use lookout_server::{Server, ServerOptions, TimeCheck};
 use lookout_sources::SourceBatch;
 use lookout_store::{Store, StoreConfig};
@@ -58,16 +59,20 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         ..StoreConfig::default()
     };
     let data_dir = &config.server.data_dir;
-    let store = Store::open(data_dir, store_config)
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let pipelines = DetectionPipelines::from_config(&config.detection)?;
+    let store = Arc::new(
+        Store::open(data_dir, store_config)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
     let max_series = usize::try_from(config.server.max_series).unwrap_or(usize::MAX);
-    let pipeline = PipelineConfig::named(&config.detection.profile)
-        .with_context(|| format!("[detection] profile {:?}", config.detection.profile))?;
+    let (alternatives, choose) = pipelines.chooser(&store);
     let engine = Engine::start(EngineConfig {
         queue_capacity: config.server.ingest_queue.max(1),
         // The server enforces the limit per request; the engine's own limit is a backstop.
         max_series: max_series.saturating_add(max_series / 10 + 16),
-        pipeline,
+        pipeline: pipelines.default,
+        alternatives,
+        choose,
         ..EngineConfig::default()
     })
     .context("starting the detection engine")?;
@@ -78,7 +83,7 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         usage: super::usage::usage_options(&config.usage),
         ..ServerOptions::default()
     };
-    Ok(Server::new(options, Arc::new(store), Arc::new(engine)))
+    Ok(Server::new(options, store, Arc::new(engine)))
 }
 
 pub(crate) fn init_logging() {
