@@ -44,6 +44,9 @@ pub const SCRAPE_METRICS_PATH: &str = "/metrics";
 /// The detection profiles known when no list is passed to the loader.
 pub const KNOWN_PROFILES: &[&str] = &["default", "thorough"];
 pub const PROFILE: &str = "default";
+/// Stored history replayed into the detectors when `serve` starts.
+pub const WARM_START: Duration = Duration::from_secs(86_400);
+pub const WARM_START_POINTS: u64 = 2_000;
 
 pub const USAGE_IDLE_MAX_PERCENT: f64 = 1.0;
 pub const USAGE_IDLE_SAMPLES: u32 = 3;

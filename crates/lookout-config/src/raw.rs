@@ -144,6 +144,8 @@ pub struct RawDetection {
     pub hysteresis_enter: Field<f64>,
     pub hysteresis_exit: Field<f64>,
     pub params: Field<toml::Table>,
+    pub warm_start: Field<String>,
+    pub warm_start_points: Field<i64>,
 }
 
 /// `[usage]`

@@ -199,6 +199,11 @@ pub struct DetectionConfig {
     pub hysteresis_exit: Option<f64>,
     /// Detector parameters by detector name, applied over the profile's.
     pub params: toml::Table,
+    /// How far back `serve` replays stored history into the detectors at startup
+    /// (zero: not at all).
+    pub warm_start: Duration,
+    /// At most this many of the newest stored points per series are replayed.
+    pub warm_start_points: u64,
     /// Per-selector overrides, first match wins.
     pub overrides: Vec<DetectionOverride>,
 }

@@ -15,7 +15,8 @@
 //!   `lookout_anomaly_score{..., lookout_metric="<name>"}` convention;
 //! - [`anomalies`]: anomaly records from verdicts, listing, feedback;
 //! - [`metrics`]: own health at `/metrics`; [`openapi`]: `/api/openapi.json`;
-//! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`).
+//! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`);
+//! - [`warm`]: at startup, the detectors relearn each series from its stored history.
 //!
 //! [`Server`] ties them together: build it over an opened [`Store`] and a [`Scorer`]
 //! (the detection engine), then [`Server::run`] it on a listener until a shutdown signal.
@@ -34,6 +35,7 @@ pub mod scorer;
 mod state;
 pub mod ui;
 pub mod usage;
+pub mod warm;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -104,6 +106,18 @@ impl Server {
     /// Sends anomaly changes to alerting from now on; false if alerting was already attached.
     pub fn attach_alerts(&self, alerts: lookout_alert::AlertHandle) -> bool {
         self.state.alerts.set(alerts).is_ok()
+    }
+
+    /// Replays stored history into the detectors and the usage tracker (see [`warm`]);
+    /// call it before ingestion starts.
+    pub async fn warm_start(
+        &self,
+        plan: warm::WarmStart,
+    ) -> Result<warm::WarmStartReport, warm::WarmStartError> {
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || warm::warm_start(&state, plan))
+            .await
+            .unwrap_or(Err(warm::WarmStartError::EngineStopped))
     }
 
     pub fn router(&self) -> axum::Router {

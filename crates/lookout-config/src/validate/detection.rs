@@ -34,6 +34,21 @@ impl Checker<'_, '_, '_> {
             .iter()
             .map(|entry| self.detection_override(entry, enter, exit))
             .collect();
+        let warm_start = self.duration(
+            context,
+            "warm_start",
+            &raw.warm_start,
+            defaults::WARM_START,
+            std::time::Duration::ZERO,
+        );
+        let warm_start_points = self.integer_in(
+            context,
+            "warm_start_points",
+            &raw.warm_start_points,
+            defaults::WARM_START_POINTS,
+            1,
+            1_000_000,
+        );
         DetectionConfig {
             profile,
             min_deviation,
@@ -45,6 +60,8 @@ impl Checker<'_, '_, '_> {
                 .map(|p| p.get_ref().clone())
                 .unwrap_or_default(),
             overrides,
+            warm_start,
+            warm_start_points,
         }
     }
 

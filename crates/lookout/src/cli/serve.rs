@@ -19,6 +19,7 @@ use lookout_config::{Config, SourceConfig};
 
 use super::detection::DetectionPipelines;
 use lookout_detect::engine::{Engine, EngineConfig};
+use lookout_server::warm::WarmStart;
 use lookout_server::{Server, ServerOptions, TimeCheck};
 use lookout_sources::SourceBatch;
 use lookout_store::{Store, StoreConfig};
@@ -111,11 +112,35 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(config))
 }
 
+/// Replays stored history into the detectors before anything is ingested (see
+/// `lookout_server::warm`), and says so on stderr: it can take a while.
+async fn warm_start(server: &Server, config: &Config) -> anyhow::Result<()> {
+    let plan = WarmStart {
+        window: config.detection.warm_start,
+        points: usize::try_from(config.detection.warm_start_points).unwrap_or(usize::MAX),
+    };
+    if plan.window.is_zero() {
+        return Ok(());
+    }
+    let report = server
+        .warm_start(plan)
+        .await
+        .context("warming up the detectors from stored history")?;
+    if report.points > 0 {
+        eprintln!(
+            "lookout: detectors warmed up from stored history: {} series, {} points in {:.1} s",
+            report.series, report.points, report.seconds
+        );
+    }
+    Ok(())
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let server = open_server(&config)?;
+    warm_start(&server, &config).await?;
     let alerting = super::alert::start_alerting(&config, &server)?;
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
     let (batches, receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);

@@ -1,0 +1,99 @@
+//! End to end with the real binary: a restart does not send the detectors back
+//! through their warm-up, and machines keep their usage states (warm start from
+//! stored history).
+
+mod e2e_support;
+
+use std::time::Duration;
+
+use e2e_support::reqwest::blocking_client;
+use e2e_support::{eventually, now_ms, Lookout};
+
+const CONFIG: &str = "[detection]\nprofile = \"default\"\n";
+
+fn post(lookout: &Lookout, samples: &[String]) {
+    let response = blocking_client()
+        .post(lookout.url("/api/v1/samples"))
+        .body(format!("[{}]", samples.join(",")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.text());
+}
+
+fn sample(name: &str, host: &str, timestamp_ms: i64, value: f64) -> String {
+    format!(
+        r#"{{"name":"{name}","labels":{{"host":"{host}"}},"timestamp":{timestamp_ms},"value":{value}}}"#
+    )
+}
+
+#[test]
+fn a_restarted_server_scores_with_warm_detectors_and_keeps_usage_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let start = now_ms() - 601 * 10_000;
+    let mut history = Vec::new();
+    for i in 0..600i64 {
+        let at = start + i * 10_000;
+        history.push(sample(
+            "latency",
+            "web",
+            at,
+            50.0 + ((i * 7919) % 13) as f64 * 0.5,
+        ));
+        history.push(sample("host_cpu_utilization_percent", "idle-box", at, 0.5));
+    }
+    let first = Lookout::start(&data, CONFIG);
+    post(&first, &history);
+    drop(first); // SIGKILL: nothing but the store survives
+
+    let second = Lookout::start(&data, CONFIG);
+    let log = second.guard.output();
+    assert!(
+        log.contains("detectors warmed up from stored history: 2 series, 1200 points"),
+        "{log}"
+    );
+    // The machine is still idle, since its third stored sample (three idle samples
+    // make a machine idle), as it was before the restart.
+    let machines = second.get_json("/api/v1/machines");
+    let idle_box = machines["data"]
+        .as_array()
+        .and_then(|list| list.iter().find(|m| m["machine"] == "idle-box"))
+        .unwrap_or_else(|| panic!("{machines}"));
+    assert_eq!(idle_box["state"], "idle", "{idle_box}");
+    assert_eq!(idle_box["since_ms"], start + 20_000, "{idle_box}");
+    // The first live points after the restart are scored by warm detectors: a spike
+    // opens an anomaly at once (cold, the series would still be warming up).
+    let now = now_ms();
+    post(
+        &second,
+        &[
+            sample("latency", "web", now - 2_000, 500.0),
+            sample("latency", "web", now - 1_000, 500.0),
+        ],
+    );
+    eventually("an anomaly on the spike", Duration::from_secs(20), || {
+        let answer = second.get_json(&format!(
+            "/api/v1/anomalies?from={}&to={}",
+            start / 1000,
+            now / 1000 + 60
+        ));
+        answer["data"]
+            .as_array()
+            .filter(|list| {
+                list.iter()
+                    .any(|a| a["series"].as_str().unwrap_or("").contains("latency"))
+            })
+            .map(|_| ())
+    });
+}
+
+#[test]
+fn warm_start_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Lookout::start(&data, CONFIG);
+    post(&first, &[sample("latency", "web", now_ms() - 60_000, 1.0)]);
+    drop(first);
+    let second = Lookout::start(&data, "[detection]\nwarm_start = \"0s\"\n");
+    assert!(!second.guard.output().contains("warmed up"));
+}
