@@ -12,9 +12,9 @@
 //! point that reaches a series first makes that series' older replayed points
 //! out of order (they are then skipped, and the series warms up live).
 //!
-//! Cost: one range read and one engine pass per replayed point, so the engine's own
-//! rate (about 1 M points/s for the default pipeline on 2 cores): 1,000 series × 2,000
-//! points take a few seconds.
+//! Cost: one range read and one engine pass per replayed point, at about the engine's
+//! own rate: 1,000 series × 2,000 points took 1.6 s on 2 cores with the default
+//! pipeline (three restarts, each 1.6 s).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
