@@ -78,6 +78,16 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let index = SeriesIndex::new(options.max_series);
         index.load(store.list_series_shared());
+        let tracker = anomalies::tracker::AnomalyTracker::default();
+        // Anomalies open when the last run stopped go on under their own records.
+        match store.anomalies(i64::MAX, i64::MAX, None, 10_000_000) {
+            Ok(open) => tracker.resume(
+                open.iter()
+                    .filter(|record| record.end_ms.is_none())
+                    .map(|record| (record.series_id, record.start_ms, record.peak_score)),
+            ),
+            Err(error) => tracing::warn!(%error, "cannot read the open anomalies; they stay open"),
+        }
         let (acker, handle) = Acker::start(Arc::clone(&metrics));
         let usage = usage::UsageTracker::new(options.usage.clone());
         let state = Arc::new(AppState {
@@ -86,7 +96,7 @@ impl Server {
             store,
             scorer,
             index,
-            tracker: Default::default(),
+            tracker,
             metrics,
             acker,
             live: Default::default(),

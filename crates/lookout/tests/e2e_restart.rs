@@ -97,3 +97,53 @@ fn warm_start_can_be_turned_off() {
     let second = Lookout::start(&data, "[detection]\nwarm_start = \"0s\"\n");
     assert!(!second.guard.output().contains("warmed up"));
 }
+
+#[test]
+fn an_anomaly_open_at_a_restart_closes_under_its_own_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let start = now_ms() - 700 * 10_000;
+    let history: Vec<String> = (0..660i64)
+        .map(|i| {
+            let value = if i >= 650 {
+                500.0
+            } else {
+                50.0 + ((i * 7919) % 13) as f64 * 0.5
+            };
+            sample("latency", "db", start + i * 10_000, value)
+        })
+        .collect();
+    let first = Lookout::start(&data, CONFIG);
+    post(&first, &history);
+    let open_anomaly = eventually("the spike's anomaly, open", Duration::from_secs(20), || {
+        let answer = first.get_json(&format!(
+            "/api/v1/anomalies?from={}&to={}",
+            start / 1000,
+            now_ms() / 1000 + 60
+        ));
+        answer["data"]
+            .as_array()
+            .and_then(|list| list.iter().find(|a| a["end_ms"].is_null()).cloned())
+    });
+    drop(first); // SIGKILL in the middle of the incident
+
+    let second = Lookout::start(&data, CONFIG);
+    // The series calms down after the restart.
+    let calm: Vec<String> = (660..700i64)
+        .map(|i| sample("latency", "db", start + i * 10_000, 50.0 + (i % 3) as f64))
+        .collect();
+    post(&second, &calm);
+    let closed = eventually("the same anomaly, closed", Duration::from_secs(20), || {
+        let answer = second.get_json(&format!(
+            "/api/v1/anomalies?from={}&to={}",
+            start / 1000,
+            now_ms() / 1000 + 60
+        ));
+        let list = answer["data"].as_array().cloned().unwrap_or_default();
+        list.iter().all(|a| !a["end_ms"].is_null()).then_some(list)
+    });
+    assert!(
+        closed.iter().any(|a| a["id"] == open_anomaly["id"]),
+        "{open_anomaly} not among {closed:?}"
+    );
+}

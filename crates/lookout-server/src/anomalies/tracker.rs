@@ -4,8 +4,11 @@
 //! explanation of the peak verdict) rises while verdicts stay `is_anomaly`, and it
 //! closes at the first verdict that is not anomalous. The changes travel to the store in
 //! the same [`WriteBatch`] as the samples that caused them, so they commit together.
-//! Anomalies are identified by `(series, start_ms)`: after a restart in the middle of
-//! an anomaly the next anomalous verdict re-creates it (`Update` creates when missing).
+//! Anomalies are identified by `(series, start_ms)`. At startup the server hands the
+//! tracker the anomalies the store still has open ([`AnomalyTracker::resume`]), so an
+//! incident that spans a restart goes on under its own record: it rises with the next
+//! anomalous verdicts and closes at the first quiet one. (Without that record, the next
+//! anomalous verdict creates one from there on: `Update` creates when missing.)
 //!
 //! Severity comes from the peak score ([`lookout_model::Severity::from_score`]) and the
 //! domain from the series (its `domain` label, else [`lookout_model::Domain::infer`]);
@@ -98,6 +101,20 @@ impl AnomalyTracker {
         }
     }
 
+    /// Takes over anomalies left open by an earlier run: `(series, start_ms, peak)`.
+    pub fn resume(&self, open: impl IntoIterator<Item = (SeriesId, i64, f64)>) {
+        let mut tracked = self
+            .open
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        for (series, start_ms, peak) in open {
+            let newer = tracked.get(&series).is_none_or(|o| o.start_ms < start_ms);
+            if newer {
+                tracked.insert(series, OpenAnomaly { start_ms, peak });
+            }
+        }
+    }
+
     /// Number of anomalies currently open.
     pub fn open_count(&self) -> usize {
         self.open
@@ -158,6 +175,34 @@ mod tests {
             }
         ));
         assert_eq!(tracker.open_count(), 0);
+    }
+
+    #[test]
+    fn an_anomaly_resumed_after_a_restart_rises_and_closes_under_its_own_record() {
+        let tracker = AnomalyTracker::default();
+        let series = SeriesId(7);
+        tracker.resume([(series, 100, 0.8), (SeriesId(8), 50, 0.9)]);
+        assert_eq!(tracker.open_count(), 2);
+        let ops = ops(
+            &tracker,
+            series,
+            &[
+                verdict(200, 0.85, true, false),
+                verdict(201, 0.7, true, false),
+                verdict(202, 0.1, false, false),
+            ],
+        );
+        assert!(matches!(ops[0], AnomalyOp::Update { start_ms: 100, score, .. } if score == 0.85));
+        assert!(matches!(
+            ops[1],
+            AnomalyOp::Close {
+                start_ms: 100,
+                end_ms: 202,
+                ..
+            }
+        ));
+        assert_eq!(ops.len(), 2, "{ops:?}");
+        assert_eq!(tracker.open_count(), 1);
     }
 
     #[test]
