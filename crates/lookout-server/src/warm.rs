@@ -7,7 +7,9 @@
 //! from the last [`WarmStart::window`], are scored in time order through the same
 //! engine that scores live samples, and each machine's CPU values go through the
 //! usage tracker. Their outcomes are dropped: the points, their verdicts and their
-//! anomalies are already in the store. Series are replayed a chunk at a time, with
+//! anomalies are already in the store. Then every false-positive label in the store
+//! is applied again, which restores the tolerance that feedback widened. Series are
+//! replayed a chunk at a time, with
 //! a bounded number of batches in flight. Run it before ingestion starts: a live
 //! point that reaches a series first makes that series' older replayed points
 //! out of order (they are then skipped, and the series warms up live).
@@ -46,6 +48,8 @@ pub struct WarmStart {
 pub struct WarmStartReport {
     pub series: usize,
     pub points: usize,
+    /// False-positive labels applied again (each widens its series' tolerance).
+    pub false_positives: usize,
     pub seconds: f64,
 }
 
@@ -115,6 +119,20 @@ pub fn warm_start(state: &AppState, plan: WarmStart) -> Result<WarmStartReport, 
     }
     for _ in 0..in_flight {
         answers.recv().map_err(|_| WarmStartError::EngineStopped)?;
+    }
+    // Feedback widened some series' tolerance; the widening is a function of the
+    // count of false positives, so applying them again restores it.
+    for (series, count) in state.store.false_positives_by_series()? {
+        for _ in 0..count {
+            loop {
+                match state.scorer.false_positive(series) {
+                    Ok(()) => break,
+                    Err(ScorerError::ShutDown) => return Err(WarmStartError::EngineStopped),
+                    Err(ScorerError::Overloaded(_)) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+            report.false_positives += 1;
+        }
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

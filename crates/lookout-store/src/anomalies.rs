@@ -119,6 +119,27 @@ fn record_from_row(row: &Row<'_>, registry: &SeriesRegistry) -> Result<AnomalyRe
 }
 
 /// Feedback on one anomaly, oldest first.
+/// Per series, how many of its anomalies' feedback entries say `false_positive`.
+pub(crate) fn false_positives_by_series(
+    conn: &Connection,
+) -> Result<Vec<(SeriesId, usize)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT a.series_id, COUNT(*) FROM feedback f JOIN anomalies a ON a.id = f.anomaly_id \
+             WHERE f.label = 'false_positive' GROUP BY a.series_id ORDER BY a.series_id",
+        )
+        .context("preparing the false-positive count")?;
+    let rows = stmt
+        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+        .context("counting false positives")?;
+    let mut counts = Vec::new();
+    for row in rows {
+        let (series, count) = row.context("counting false positives")?;
+        counts.push((SeriesId(series), count.max(0) as usize));
+    }
+    Ok(counts)
+}
+
 pub(crate) fn feedback_of(
     conn: &Connection,
     anomaly: AnomalyId,

@@ -323,6 +323,13 @@ impl Store {
         anomalies::anomaly_at(&conn, &self.registry, series, start_ms)
     }
 
+    /// Per series, how many false-positive labels its anomalies received (to restore
+    /// the tolerance that feedback widened, after a restart).
+    pub fn false_positives_by_series(&self) -> Result<Vec<(SeriesId, usize)>, StoreError> {
+        let conn = self.readers.get()?;
+        anomalies::false_positives_by_series(&conn)
+    }
+
     /// Feedback on one anomaly, oldest first.
     pub fn feedback(&self, anomaly: AnomalyId) -> Result<Vec<FeedbackRecord>, StoreError> {
         let conn = self.readers.get()?;

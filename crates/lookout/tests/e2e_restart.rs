@@ -49,7 +49,7 @@ fn a_restarted_server_scores_with_warm_detectors_and_keeps_usage_states() {
     let second = Lookout::start(&data, CONFIG);
     let log = second.guard.output();
     assert!(
-        log.contains("detectors warmed up from stored history: 2 series, 1200 points"),
+        log.contains("detectors warmed up from stored history: 2 series, 1200 points, 0 false-positive labels"),
         "{log}"
     );
     // The machine is still idle, since its third stored sample (three idle samples
@@ -125,9 +125,32 @@ fn an_anomaly_open_at_a_restart_closes_under_its_own_record() {
             .as_array()
             .and_then(|list| list.iter().find(|a| a["end_ms"].is_null()).cloned())
     });
+    // A false positive widens the series' tolerance; it must survive the restart.
+    let id = open_anomaly["id"].as_i64().unwrap();
+    let response = blocking_client()
+        .post(first.url(&format!("/api/v1/anomalies/{id}/feedback")))
+        .header("content-type", "application/json")
+        .body(r#"{"label":"false_positive","note":"deploy"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let widened = response.json().unwrap()["data"]["tolerance"]
+        .as_f64()
+        .unwrap();
     drop(first); // SIGKILL in the middle of the incident
 
     let second = Lookout::start(&data, CONFIG);
+    assert!(
+        second.guard.output().contains("1 false-positive labels"),
+        "{}",
+        second.guard.output()
+    );
+    let detail = second.get_json(&format!("/api/v1/anomalies/{id}"));
+    assert_eq!(
+        detail["data"]["tolerance"].as_f64(),
+        Some(widened),
+        "{detail}"
+    );
     // The series calms down after the restart.
     let calm: Vec<String> = (660..700i64)
         .map(|i| sample("latency", "db", start + i * 10_000, 50.0 + (i % 3) as f64))

@@ -126,10 +126,10 @@ async fn warm_start(server: &Server, config: &Config) -> anyhow::Result<()> {
         .warm_start(plan)
         .await
         .context("warming up the detectors from stored history")?;
-    if report.points > 0 {
+    if report.points > 0 || report.false_positives > 0 {
         eprintln!(
-            "lookout: detectors warmed up from stored history: {} series, {} points in {:.1} s",
-            report.series, report.points, report.seconds
+            "lookout: detectors warmed up from stored history: {} series, {} points, {} false-positive labels in {:.1} s",
+            report.series, report.points, report.false_positives, report.seconds
         );
     }
     Ok(())
