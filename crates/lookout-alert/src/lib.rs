@@ -57,10 +57,76 @@ pub fn alerting_config(config: &lookout_config::Config) -> Result<AlertingConfig
     let mut alerting =
         AlertingConfig::new(rules, notifiers, alerts_db_path(&config.server.data_dir));
     alerting.options.dashboard = format!("http://{}", config.server.listen);
+    for (index, inhibit) in config.alert.inhibit.iter().enumerate() {
+        alerting.inhibit.push(compile_inhibit(index + 1, inhibit)?);
+    }
     Ok(alerting)
+}
+
+/// A configured `[[alert.inhibit]]` as a rule.
+fn compile_inhibit(
+    index: usize,
+    config: &lookout_config::InhibitConfig,
+) -> Result<silence::InhibitRule, RuleError> {
+    let parse = |key: &'static str, text: &str| {
+        lookout_protocol::selector::parse_selector(text).map_err(|error| {
+            RuleError::InhibitSelector {
+                index,
+                key,
+                selector: text.to_string(),
+                reason: error.to_string(),
+            }
+        })
+    };
+    Ok(silence::InhibitRule {
+        source: parse("source", &config.source)?,
+        target: config
+            .target
+            .as_deref()
+            .map(|text| parse("target", text))
+            .transpose()?,
+        equal: config.equal.clone(),
+    })
 }
 
 /// Where the alert database lives in a data directory.
 pub fn alerts_db_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("alerts.db")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::alert_with;
+
+    fn config(text: &str) -> lookout_config::Config {
+        lookout_config::Config::from_str_named(text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn configured_inhibition_rules_join_the_built_in_one() {
+        let alerting = alerting_config(&config(
+            "[[alert.inhibit]]\nsource = '{__name__=\"host_down\"}'\ntarget = '{domain=\"network\"}'\nequal = [\"host\"]\n",
+        ))
+        .unwrap();
+        assert_eq!(alerting.inhibit.len(), 2);
+        let down = alert_with("d", "host_down", &[("host", "a")]);
+        let net = alert_with("n", "rx_bytes", &[("host", "a"), ("domain", "network")]);
+        let cpu = alert_with("c", "cpu", &[("host", "a"), ("domain", "cpu")]);
+        let other = alert_with("o", "rx_bytes", &[("host", "b"), ("domain", "network")]);
+        let muted = silence::inhibited(&alerting.inhibit, &[&down, &net, &cpu, &other]);
+        assert_eq!(muted.len(), 1, "{muted:?}");
+        assert_eq!(muted["n"], "d");
+    }
+
+    #[test]
+    fn an_invalid_inhibition_selector_is_named() {
+        let error = alerting_config(&config("[[alert.inhibit]]\nsource = '{host=~\"(\"}'\n"))
+            .err()
+            .expect("refused");
+        assert!(
+            error.to_string().contains("[[alert.inhibit]] #1: source"),
+            "{error}"
+        );
+    }
 }

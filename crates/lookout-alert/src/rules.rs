@@ -24,6 +24,13 @@ pub enum RuleError {
         selector: String,
         reason: String,
     },
+    #[error("[[alert.inhibit]] #{index}: {key} {selector:?} is not a valid selector: {reason}")]
+    InhibitSelector {
+        index: usize,
+        key: &'static str,
+        selector: String,
+        reason: String,
+    },
 }
 
 /// A rule ready to match series: the configured rule plus its parsed selector. The

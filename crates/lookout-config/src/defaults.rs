@@ -78,3 +78,6 @@ pub const RULE_RESOLVE_HOLD: Duration = Duration::from_secs(60);
 
 /// The configuration `lookout serve` runs without a file.
 pub const EMBEDDED_DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// Labels an inhibition rule's source and target must share, when `equal` is left out.
+pub const INHIBIT_EQUAL: &str = "instance";

@@ -43,6 +43,10 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
             with(struct_fields::<RawNotifier>(), &[]),
         ),
         ("[[alert.rule]]", with(struct_fields::<RawRule>(), &[])),
+        (
+            "[[alert.inhibit]]",
+            with(struct_fields::<RawInhibit>(), &[]),
+        ),
     ]
 }
 

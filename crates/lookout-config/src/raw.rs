@@ -31,6 +31,7 @@ pub struct RawConfig {
     pub overrides: Vec<Located<RawOverride>>,
     pub notifiers: Vec<Located<RawNotifier>>,
     pub rules: Vec<Located<RawRule>>,
+    pub inhibits: Vec<Located<RawInhibit>>,
 }
 
 /// A table from an array of tables, with its 1-based position and header line.
@@ -219,4 +220,13 @@ pub struct RawRule {
     pub group_wait: Field<String>,
     pub group_interval: Field<String>,
     pub resolve_hold: Field<String>,
+}
+
+/// `[[alert.inhibit]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInhibit {
+    pub source: Field<String>,
+    pub target: Field<String>,
+    pub equal: Field<Vec<String>>,
 }

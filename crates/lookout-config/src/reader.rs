@@ -19,7 +19,7 @@ type Node<'t> = Spanned<DeValue<'t>>;
 
 pub(crate) const TOP_LEVEL_SECTIONS: &[&str] =
     &["server", "storage", "source", "detection", "usage", "alert"];
-pub(crate) const ALERT_KEYS: &[&str] = &["notifier", "rule"];
+pub(crate) const ALERT_KEYS: &[&str] = &["notifier", "rule", "inhibit"];
 
 /// Converts byte offsets to lines and accumulates errors for one file.
 pub(crate) struct Reporter<'t> {
@@ -156,6 +156,13 @@ fn read_alert(reporter: &mut Reporter<'_>, node: &Node<'_>, raw: &mut RawConfig)
                     let context = format!("[[alert.rule]] #{index}");
                     let value = read_table(reporter, &context, item, &[]);
                     raw.rules.push(Located { index, line, value });
+                }
+            }
+            "inhibit" => {
+                for (index, line, item) in array_of_tables(reporter, "[alert]", name, child) {
+                    let context = format!("[[alert.inhibit]] #{index}");
+                    let value = read_table(reporter, &context, item, &[]);
+                    raw.inhibits.push(Located { index, line, value });
                 }
             }
             _ => {

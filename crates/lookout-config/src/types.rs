@@ -247,6 +247,18 @@ pub struct UsageConfig {
 pub struct AlertConfig {
     pub notifiers: Vec<NotifierConfig>,
     pub rules: Vec<AlertRule>,
+    /// Inhibition rules, besides the built-in one (a failing status check mutes the
+    /// instance's other alerts).
+    pub inhibit: Vec<InhibitConfig>,
+}
+
+/// `[[alert.inhibit]]`: while an alert matching `source` fires, alerts matching
+/// `target` (any alert when absent) that share its `equal` labels are not sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InhibitConfig {
+    pub source: String,
+    pub target: Option<String>,
+    pub equal: Vec<String>,
 }
 
 /// `[[alert.notifier]]`

@@ -78,6 +78,8 @@ fn the_example_file_parses_with_every_section() {
     assert_eq!(kinds, ["host", "cloudwatch", "prometheus_scrape"]);
     assert_eq!(config.server.max_body_bytes, 16 << 20);
     assert_eq!(config.detection.overrides.len(), 1);
+    assert_eq!(config.alert.inhibit.len(), 1);
+    assert_eq!(config.alert.inhibit[0].equal, ["host"]);
     assert_eq!(
         config.detection.overrides[0].profile.as_deref(),
         Some("thorough")

@@ -408,3 +408,50 @@ fn selector_hook_plugs_in_a_real_parser() {
         .contains("regex matchers are not supported here"));
     assert!(errors[1].message.contains("(known: default, seasonal)"));
 }
+
+#[test]
+fn inhibition_rules_need_a_source_and_label_names() {
+    let message = single_error(
+        "[[alert.inhibit]]\nequal = [\"host\"]\n",
+        ErrorKind::MissingKey,
+        1,
+    );
+    assert!(
+        message.contains("[[alert.inhibit]] #1 key \"source\""),
+        "{message}"
+    );
+    let message = single_error(
+        "[[alert.inhibit]]\nsource = 'host_down'\nequal = []\n",
+        ErrorKind::InvalidValue,
+        3,
+    );
+    assert!(
+        message.contains("needs at least one label name"),
+        "{message}"
+    );
+    let message = single_error(
+        "[[alert.inhibit]]\nsource = 'host_down'\nequal = [\"not a label\"]\n",
+        ErrorKind::InvalidValue,
+        3,
+    );
+    assert!(
+        message.contains("\"not a label\" is not a label name"),
+        "{message}"
+    );
+    let message = single_error(
+        "[[alert.inhibit]]\nsource = 'host_down'\nwhen = 1\n",
+        ErrorKind::UnknownKey,
+        3,
+    );
+    assert!(message.contains("when"), "{message}");
+    let config =
+        Config::from_str_named("[[alert.inhibit]]\nsource = 'host_down'\n", "t.toml").unwrap();
+    assert_eq!(
+        config.alert.inhibit,
+        [InhibitConfig {
+            source: "host_down".into(),
+            target: None,
+            equal: vec!["instance".into()],
+        }]
+    );
+}

@@ -424,4 +424,42 @@ impl Checker<'_, '_, '_> {
             ),
         }
     }
+
+    /// `[[alert.inhibit]]` entries.
+    pub(super) fn inhibit_rules(&mut self, entries: &[Located<RawInhibit>]) -> Vec<InhibitConfig> {
+        entries
+            .iter()
+            .map(|entry| {
+                let context = format!("[[alert.inhibit]] #{}", entry.index);
+                let raw = &entry.value;
+                let source = self.selector_at(&context, entry.line, "source", &raw.source);
+                let target = raw
+                    .target
+                    .is_some()
+                    .then(|| self.selector_at(&context, entry.line, "target", &raw.target));
+                let equal = self.value(
+                    &context,
+                    "equal",
+                    &raw.equal,
+                    vec![defaults::INHIBIT_EQUAL.to_string()],
+                    |names| {
+                        if names.is_empty() {
+                            return Err(
+                                "needs at least one label name (e.g. [\"instance\"])".into()
+                            );
+                        }
+                        match names.iter().find(|n| !is_label_name(n)) {
+                            Some(bad) => Err(format!("{bad:?} is not a label name")),
+                            None => Ok(names.clone()),
+                        }
+                    },
+                );
+                InhibitConfig {
+                    source,
+                    target,
+                    equal,
+                }
+            })
+            .collect()
+    }
 }

@@ -60,13 +60,18 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
         .map(|name| name.get_ref().as_str())
         .collect();
     let rules = checker.rules(&raw.rules, &notifier_names);
+    let inhibit = checker.inhibit_rules(&raw.inhibits);
     Config {
         server,
         storage,
         sources,
         detection,
         usage,
-        alert: AlertConfig { notifiers, rules },
+        alert: AlertConfig {
+            notifiers,
+            rules,
+            inhibit,
+        },
     }
 }
 
@@ -263,12 +268,23 @@ impl Checker<'_, '_, '_> {
 
     /// A `match` selector: required, non-empty, and accepted by the selector hook.
     fn selector(&mut self, context: &str, line: usize, field: &Field<String>) -> String {
+        self.selector_at(context, line, "match", field)
+    }
+
+    /// A required selector under `key`.
+    fn selector_at(
+        &mut self,
+        context: &str,
+        line: usize,
+        key: &str,
+        field: &Field<String>,
+    ) -> String {
         let Some(field) = field else {
             self.report_line(
                 ErrorKind::MissingKey,
                 line,
                 context,
-                Some("match"),
+                Some(key),
                 "missing required key".into(),
             );
             return String::new();
@@ -282,7 +298,7 @@ impl Checker<'_, '_, '_> {
             Ok(())
         };
         if let Err(message) = verdict {
-            self.report_at(ErrorKind::InvalidValue, context, "match", field, message);
+            self.report_at(ErrorKind::InvalidValue, context, key, field, message);
         }
         text.to_string()
     }
