@@ -47,6 +47,8 @@ pub const PROFILE: &str = "default";
 /// Stored history replayed into the detectors when `serve` starts.
 pub const WARM_START: Duration = Duration::from_secs(86_400);
 pub const WARM_START_POINTS: u64 = 2_000;
+/// About 15–20 s of replay on 2 cores.
+pub const WARM_START_BUDGET: u64 = 20_000_000;
 
 pub const USAGE_IDLE_MAX_PERCENT: f64 = 1.0;
 pub const USAGE_IDLE_SAMPLES: u32 = 3;

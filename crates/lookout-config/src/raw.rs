@@ -147,6 +147,7 @@ pub struct RawDetection {
     pub params: Field<toml::Table>,
     pub warm_start: Field<String>,
     pub warm_start_points: Field<i64>,
+    pub warm_start_budget: Field<i64>,
 }
 
 /// `[usage]`

@@ -204,6 +204,9 @@ pub struct DetectionConfig {
     pub warm_start: Duration,
     /// At most this many of the newest stored points per series are replayed.
     pub warm_start_points: u64,
+    /// At most this many points in all (each series gets `budget / series` when that is
+    /// fewer than `warm_start_points`), which bounds the startup time.
+    pub warm_start_budget: u64,
     /// Per-selector overrides, first match wins.
     pub overrides: Vec<DetectionOverride>,
 }

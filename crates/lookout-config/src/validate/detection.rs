@@ -49,6 +49,14 @@ impl Checker<'_, '_, '_> {
             1,
             1_000_000,
         );
+        let warm_start_budget = self.integer_in(
+            context,
+            "warm_start_budget",
+            &raw.warm_start_budget,
+            defaults::WARM_START_BUDGET,
+            1,
+            10_000_000_000,
+        );
         DetectionConfig {
             profile,
             min_deviation,
@@ -62,6 +70,7 @@ impl Checker<'_, '_, '_> {
             overrides,
             warm_start,
             warm_start_points,
+            warm_start_budget,
         }
     }
 

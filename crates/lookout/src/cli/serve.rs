@@ -118,6 +118,7 @@ async fn warm_start(server: &Server, config: &Config) -> anyhow::Result<()> {
     let plan = WarmStart {
         window: config.detection.warm_start,
         points: usize::try_from(config.detection.warm_start_points).unwrap_or(usize::MAX),
+        budget: usize::try_from(config.detection.warm_start_budget).unwrap_or(usize::MAX),
     };
     if plan.window.is_zero() {
         return Ok(());
