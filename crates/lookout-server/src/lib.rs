@@ -102,6 +102,7 @@ impl Server {
             live: Default::default(),
             alerts: Default::default(),
             ready: true.into(),
+            warming: false.into(),
         });
         Server {
             state,
@@ -118,16 +119,19 @@ impl Server {
         self.state.alerts.set(alerts).is_ok()
     }
 
-    /// Replays stored history into the detectors and the usage tracker (see [`warm`]);
-    /// call it before ingestion starts.
+    /// Replays stored history into the detectors and the usage tracker (see [`warm`]).
+    /// Ingestion answers 503 with `Retry-After` until it is done; queries are served.
     pub async fn warm_start(
         &self,
         plan: warm::WarmStart,
     ) -> Result<warm::WarmStartReport, warm::WarmStartError> {
+        self.state.warming.store(true, Ordering::Release);
         let state = Arc::clone(&self.state);
-        tokio::task::spawn_blocking(move || warm::warm_start(&state, plan))
+        let result = tokio::task::spawn_blocking(move || warm::warm_start(&state, plan))
             .await
-            .unwrap_or(Err(warm::WarmStartError::EngineStopped))
+            .unwrap_or(Err(warm::WarmStartError::EngineStopped));
+        self.state.warming.store(false, Ordering::Release);
+        result
     }
 
     pub fn router(&self) -> axum::Router {

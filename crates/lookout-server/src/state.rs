@@ -69,6 +69,10 @@ pub struct AppState {
     pub live: crate::ui::live::LiveFeed,
     /// Alerting, once attached ([`crate::Server::attach_alerts`]).
     pub alerts: std::sync::OnceLock<lookout_alert::AlertHandle>,
-    /// False until the index is loaded, and again once shutdown begins.
+    /// False until the index is loaded (and, in `lookout serve`, the warm start is
+    /// done), and again once shutdown begins.
     pub ready: AtomicBool,
+    /// True while the warm start replays stored history: ingestion answers 503 with
+    /// `Retry-After`, since a live point would make that series' history out of order.
+    pub warming: AtomicBool,
 }

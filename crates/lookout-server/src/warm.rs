@@ -11,9 +11,10 @@
 //! anomalies are already in the store. Then every false-positive label in the store
 //! is applied again, which restores the tolerance that feedback widened. Series are
 //! replayed a chunk at a time, with
-//! a bounded number of batches in flight. Run it before ingestion starts: a live
-//! point that reaches a series first makes that series' older replayed points
-//! out of order (they are then skipped, and the series warms up live).
+//! a bounded number of batches in flight. [`crate::Server::warm_start`] refuses
+//! ingestion meanwhile (503 with `Retry-After`): a live point that reached a series
+//! first would make its older replayed points out of order (the engine would skip
+//! them, and the series would warm up live).
 //!
 //! Cost: a range read per series (a few index seeks in the store) and one engine pass
 //! per replayed point. Measured on 2 cores with the default pipeline: 1,000 series ×

@@ -271,3 +271,43 @@ async fn data_survives_a_restart_on_the_same_directory() {
     assert_eq!(answer["data"]["result"][0]["metric"]["room"], "lab");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingestion_waits_while_the_warm_start_replays_history() {
+    let server = TestServer::start().await;
+    let state = server.server.state();
+    state
+        .warming
+        .store(true, std::sync::atomic::Ordering::Release);
+    let body = format!(
+        r#"[{{"name":"queue_depth","labels":{{"queue":"mail"}},"timestamp":{},"value":3}}]"#,
+        now_ms()
+    );
+    let refused = server
+        .client
+        .post(server.url("/api/v1/samples"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("relearning stored history"));
+    // Queries are answered meanwhile.
+    assert_eq!(server.get_json("/api/v1/labels").await["status"], "success");
+    state
+        .warming
+        .store(false, std::sync::atomic::Ordering::Release);
+    let accepted = server
+        .client
+        .post(server.url("/api/v1/samples"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+}

@@ -86,6 +86,13 @@ pub(crate) fn prepare(
     mut batch: Batch,
     time_check: TimeCheck,
 ) -> Result<Prepared, ApiError> {
+    if state.warming.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the detectors are relearning stored history after a restart; retry shortly",
+            state.options.retry_after_seconds,
+        ));
+    }
     for (reason, count) in batch.ignored.iter() {
         if count > 0 {
             state.metrics.ignored_samples.add(reason.reason(), count);

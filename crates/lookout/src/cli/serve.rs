@@ -112,9 +112,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(config))
 }
 
-/// Replays stored history into the detectors before anything is ingested (see
-/// `lookout_server::warm`), and says so on stderr: it can take a while.
-async fn warm_start(server: &Server, config: &Config) -> anyhow::Result<()> {
+/// Replays stored history into the detectors (see `lookout_server::warm`) while the
+/// server answers queries (and 503 to ingestion), says so on stderr, then marks the
+/// server ready and lets the sources' batches in.
+async fn warm_start(server: Server, config: Config, warmed: tokio::sync::watch::Sender<bool>) {
+    if let Err(error) = replay_history(&server, &config).await {
+        eprintln!("lookout: warm start failed ({error:#}); the detectors warm up on live data");
+    }
+    server
+        .state()
+        .ready
+        .store(true, std::sync::atomic::Ordering::Release);
+    let _ = warmed.send(true);
+}
+
+async fn replay_history(server: &Server, config: &Config) -> anyhow::Result<()> {
     let plan = WarmStart {
         window: config.detection.warm_start,
         points: usize::try_from(config.detection.warm_start_points).unwrap_or(usize::MAX),
@@ -141,7 +153,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let server = open_server(&config)?;
-    warm_start(&server, &config).await?;
+    // Not ready (and no ingestion) until the detectors have relearned stored history.
+    server
+        .state()
+        .ready
+        .store(false, std::sync::atomic::Ordering::Release);
+    let (warmed, warmed_watch) = tokio::sync::watch::channel(false);
+    let warm_up = tokio::spawn(warm_start(server.clone(), config.clone(), warmed));
     let alerting = super::alert::start_alerting(&config, &server)?;
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
     let (batches, receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
@@ -183,11 +201,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     drop(batches);
     drop(history_batches);
-    let feeder = tokio::spawn(feed_sources(server.clone(), receiver, TimeCheck::Live));
+    let feeder = tokio::spawn(feed_sources(
+        server.clone(),
+        receiver,
+        TimeCheck::Live,
+        warmed_watch.clone(),
+    ));
     let history_feeder = tokio::spawn(feed_sources(
         server.clone(),
         history_receiver,
         TimeCheck::History,
+        warmed_watch,
     ));
     eprintln!(
         "lookout: listening on http://{} (data in {}, {} series known)",
@@ -210,17 +234,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let _ = feeder.await;
     let _ = history_feeder.await;
+    warm_up.abort();
     result.context("serving")?;
     eprintln!("lookout: stopped cleanly");
     Ok(())
 }
 
-/// Ingests the sources' batches; an overloaded server is retried a few times.
+/// Ingests the sources' batches once the warm start is done (until then the bounded
+/// channel holds the sources back); an overloaded server is retried a few times.
 async fn feed_sources(
     server: Server,
     mut receiver: tokio::sync::mpsc::Receiver<SourceBatch>,
     time_check: TimeCheck,
+    mut warmed: tokio::sync::watch::Receiver<bool>,
 ) {
+    let _ = warmed.wait_for(|done| *done).await;
     while let Some(batch) = receiver.recv().await {
         for error in &batch.errors {
             tracing::debug!(source = %batch.source, %error, "source collection problem");
