@@ -38,6 +38,8 @@ const SERIES_PER_READ: usize = 256;
 const IN_FLIGHT: usize = 4;
 /// The first span read back from now; it doubles for series with fewer points.
 const FIRST_WINDOW_MS: i64 = 3_600_000;
+/// A series without a point in this last span is not read further back.
+const STALE_AFTER_MS: i64 = 4 * 3_600_000;
 
 /// What to replay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +163,8 @@ pub fn warm_start(state: &AppState, plan: WarmStart) -> Result<WarmStartReport, 
 /// The stored points of each series in `[from_ms, to_ms]`, enough to hold its newest
 /// `wanted` when it has them: the window starts at [`FIRST_WINDOW_MS`] and doubles,
 /// for the series still short, up to the whole span (reading a day of 1-second data
-/// for 200 points would be 400 times the work).
+/// for 200 points would be 400 times the work), except for series with no point in
+/// the last [`STALE_AFTER_MS`].
 fn newest_points(
     state: &AppState,
     ids: &[lookout_model::SeriesId],
@@ -179,7 +182,10 @@ fn newest_points(
         let whole_span = start == from_ms;
         let mut still_short = Vec::new();
         for (at, answer) in pending.into_iter().zip(answers) {
-            if answer.points.len() < wanted && !whole_span {
+            // Nothing for hours: a series that stopped (a machine gone); not worth
+            // reading back the whole span.
+            let stale = answer.points.is_empty() && window >= STALE_AFTER_MS;
+            if answer.points.len() < wanted && !whole_span && !stale {
                 still_short.push(at);
             }
             found[at] = Some(answer);
