@@ -38,6 +38,8 @@ const SERIES_PER_READ: usize = 256;
 const IN_FLIGHT: usize = 4;
 /// The first span read back from now; it doubles for series with fewer points.
 const FIRST_WINDOW_MS: i64 = 3_600_000;
+/// Most CPU points per machine replayed into the usage tracker (four weeks of minutes).
+const MAX_USAGE_POINTS: usize = 40_320;
 /// A series without a point in this last span is not read further back.
 const STALE_AFTER_MS: i64 = 4 * 3_600_000;
 
@@ -52,6 +54,10 @@ pub struct WarmStart {
     /// `budget / series` (so that startup stays short; the engine replays about a
     /// million points a second).
     pub budget: usize,
+    /// How far back machines' CPU history is read for their usage states (a
+    /// right-sizing hint needs weeks: `[usage] rightsize_after`); minute rollups stand
+    /// in for raw samples past the raw retention.
+    pub usage_window: Duration,
 }
 
 impl WarmStart {
@@ -65,6 +71,8 @@ impl WarmStart {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WarmStartReport {
     pub series: usize,
+    /// Machines whose usage state was rebuilt from their CPU history.
+    pub machines: usize,
     pub points: usize,
     /// False-positive labels applied again (each widens its series' tolerance).
     pub false_positives: usize,
@@ -96,6 +104,7 @@ pub fn warm_start(state: &AppState, plan: WarmStart) -> Result<WarmStartReport, 
         .into_iter()
         .filter(|(_, key)| key.name != STATE_CODE_METRIC)
         .collect();
+    report.machines = replay_usage(state, &series, to_ms, plan)?;
     let per_series = plan.points_per_series(series.len());
     if per_series == 0 {
         return Ok(report);
@@ -106,8 +115,7 @@ pub fn warm_start(state: &AppState, plan: WarmStart) -> Result<WarmStartReport, 
         let ids: Vec<_> = chunk.iter().map(|(id, _)| *id).collect();
         let stored = newest_points(state, &ids, from_ms, to_ms, per_series)?;
         let mut points = Vec::new();
-        let mut cpu = Vec::new();
-        for ((_, key), series_points) in chunk.iter().zip(&stored) {
+        for series_points in &stored {
             let newest =
                 &series_points.points[series_points.points.len().saturating_sub(per_series)..];
             let before = points.len();
@@ -121,13 +129,7 @@ pub fn warm_start(state: &AppState, plan: WarmStart) -> Result<WarmStartReport, 
             if points.len() > before {
                 report.series += 1;
             }
-            if state.usage.machine_of(key).is_some() {
-                cpu.extend(newest.iter().map(|p| (Arc::clone(key), p.ts_ms, p.value)));
-            }
         }
-        state
-            .usage
-            .observe(cpu.iter().map(|(key, ts, value)| (&**key, *ts, *value)));
         if points.is_empty() {
             continue;
         }
@@ -158,6 +160,41 @@ pub fn warm_start(state: &AppState, plan: WarmStart) -> Result<WarmStartReport, 
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Feeds each machine's CPU history of the last `usage_window` to the usage tracker,
+/// so that "idle for 14 days" survives a restart; returns the machines followed. A
+/// rolled-up bucket counts as its highest value (a machine is idle only if it never
+/// rose above the threshold).
+fn replay_usage(
+    state: &AppState,
+    series: &[(lookout_model::SeriesId, Arc<SeriesKey>)],
+    to_ms: i64,
+    plan: WarmStart,
+) -> Result<usize, StoreError> {
+    let cpu: Vec<_> = series
+        .iter()
+        .filter(|(_, key)| state.usage.machine_of(key).is_some())
+        .collect();
+    let window = i64::try_from(plan.usage_window.max(plan.window).as_millis()).unwrap_or(i64::MAX);
+    let from_ms = to_ms.saturating_sub(window);
+    for chunk in cpu.chunks(SERIES_PER_READ) {
+        let ids: Vec<_> = chunk.iter().map(|(id, _)| *id).collect();
+        let stored = state.store.range(&ids, from_ms, to_ms, None)?;
+        for ((_, key), series_points) in chunk.iter().zip(&stored) {
+            let newest = &series_points.points
+                [series_points.points.len().saturating_sub(MAX_USAGE_POINTS)..];
+            state.usage.observe(newest.iter().map(|point| {
+                let value = if point.count > 1 {
+                    point.max
+                } else {
+                    point.value
+                };
+                (&**key, point.ts_ms, value)
+            }));
+        }
+    }
+    Ok(cpu.len())
 }
 
 /// The stored points of each series in `[from_ms, to_ms]`, enough to hold its newest
@@ -228,6 +265,7 @@ mod tests {
             window: Duration::from_secs(86_400),
             points: 2_000,
             budget: 20_000_000,
+            usage_window: Duration::from_secs(28 * 86_400),
         };
         assert_eq!(plan.points_per_series(0), 2_000);
         assert_eq!(plan.points_per_series(1_000), 2_000);

@@ -170,3 +170,41 @@ fn an_anomaly_open_at_a_restart_closes_under_its_own_record() {
         "{open_anomaly} not among {closed:?}"
     );
 }
+
+#[test]
+fn a_right_sizing_hint_built_over_weeks_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Fifteen days of an idle machine's CPU, every 5 minutes, loaded as history.
+    let config = dir.path().join("usage.toml");
+    std::fs::write(&config, "[usage]\nmachine_labels = [\"column\"]\n").unwrap();
+    let csv = dir.path().join("cpu.csv");
+    let now_s = now_ms() / 1000;
+    let mut text = String::from("timestamp,idle-box\n");
+    for i in (0..15 * 288).rev() {
+        text.push_str(&format!("{},0.5\n", now_s - 300 - i * 300));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let output = std::process::Command::new(e2e_support::lookout_binary())
+        .args(["import", "--name", "host_cpu_utilization_percent"])
+        .arg(&csv)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lookout = Lookout::start(&data, "[usage]\nmachine_labels = [\"column\"]\n");
+    let machines = lookout.get_json("/api/v1/machines");
+    let idle_box = machines["data"]
+        .as_array()
+        .and_then(|list| list.iter().find(|m| m["machine"] == "idle-box"))
+        .unwrap_or_else(|| panic!("{machines}"));
+    assert_eq!(idle_box["state"], "idle", "{idle_box}");
+    assert_eq!(idle_box["hint"]["action"], "stop", "{idle_box}");
+}

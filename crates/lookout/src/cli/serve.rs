@@ -131,6 +131,8 @@ async fn replay_history(server: &Server, config: &Config) -> anyhow::Result<()> 
         window: config.detection.warm_start,
         points: usize::try_from(config.detection.warm_start_points).unwrap_or(usize::MAX),
         budget: usize::try_from(config.detection.warm_start_budget).unwrap_or(usize::MAX),
+        // Twice the span a right-sizing hint needs, so a hint survives a restart.
+        usage_window: config.usage.rightsize_after.saturating_mul(2),
     };
     if plan.window.is_zero() {
         return Ok(());
@@ -139,10 +141,10 @@ async fn replay_history(server: &Server, config: &Config) -> anyhow::Result<()> 
         .warm_start(plan)
         .await
         .context("warming up the detectors from stored history")?;
-    if report.points > 0 || report.false_positives > 0 {
+    if report.points > 0 || report.false_positives > 0 || report.machines > 0 {
         eprintln!(
-            "lookout: detectors warmed up from stored history: {} series, {} points, {} false-positive labels in {:.1} s",
-            report.series, report.points, report.false_positives, report.seconds
+            "lookout: detectors warmed up from stored history: {} series, {} points, {} false-positive labels, usage of {} machines in {:.1} s",
+            report.series, report.points, report.false_positives, report.machines, report.seconds
         );
     }
     Ok(())
