@@ -70,6 +70,21 @@ pub enum DetectorConfig {
 }
 
 impl DetectorConfig {
+    /// The detector's name: its `type` tag, as [`DetectorConfig::named`] takes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DetectorConfig::RobustZ(_) => "robust_z",
+            DetectorConfig::Ewma(_) => "ewma",
+            DetectorConfig::Seasonal(_) => "seasonal",
+            DetectorConfig::Changepoint(_) => "changepoint",
+            DetectorConfig::Rcf(_) => "rcf",
+            DetectorConfig::Hst(_) => "hst",
+            DetectorConfig::Iforest(_) => "iforest",
+            DetectorConfig::Knn(_) => "knn",
+            DetectorConfig::Usage(_) => "usage",
+        }
+    }
+
     /// The default configuration of a detector by its name.
     pub fn named(name: &str) -> Option<DetectorConfig> {
         Some(match name {
@@ -96,32 +111,30 @@ impl DetectorConfig {
                 reason: error.to_string(),
             })
         }
+        let name = self.name();
         Ok(match self {
             DetectorConfig::RobustZ(c) => {
-                AnyDetector::RobustZ(wrap("robust_z", RobustZ::new(c.clone()))?)
+                AnyDetector::RobustZ(wrap(name, RobustZ::new(c.clone()))?)
             }
-            DetectorConfig::Ewma(c) => AnyDetector::Ewma(wrap("ewma", EwmaZ::new(c.clone()))?),
+            DetectorConfig::Ewma(c) => AnyDetector::Ewma(wrap(name, EwmaZ::new(c.clone()))?),
             DetectorConfig::Seasonal(c) => {
-                AnyDetector::Seasonal(wrap("seasonal", SeasonalBaseline::new(c.clone()))?)
+                AnyDetector::Seasonal(wrap(name, SeasonalBaseline::new(c.clone()))?)
             }
             DetectorConfig::Changepoint(c) => {
-                AnyDetector::Changepoint(wrap("changepoint", PageHinkley::new(c.clone()))?)
+                AnyDetector::Changepoint(wrap(name, PageHinkley::new(c.clone()))?)
             }
-            DetectorConfig::Rcf(c) => AnyDetector::Rcf(Box::new(wrap(
-                "rcf",
-                RandomCutForest::new(c.clone(), seed),
-            )?)),
+            DetectorConfig::Rcf(c) => {
+                AnyDetector::Rcf(Box::new(wrap(name, RandomCutForest::new(c.clone(), seed))?))
+            }
             DetectorConfig::Hst(c) => {
-                AnyDetector::Hst(Box::new(wrap("hst", HalfSpaceTrees::new(c.clone(), seed))?))
+                AnyDetector::Hst(Box::new(wrap(name, HalfSpaceTrees::new(c.clone(), seed))?))
             }
             DetectorConfig::Iforest(c) => AnyDetector::Iforest(Box::new(wrap(
-                "iforest",
+                name,
                 StreamingIsolationForest::new(c.clone(), seed),
             )?)),
-            DetectorConfig::Knn(c) => AnyDetector::Knn(wrap("knn", KnnShingle::new(c.clone()))?),
-            DetectorConfig::Usage(c) => {
-                AnyDetector::Usage(wrap("usage", UsageRules::new(c.clone()))?)
-            }
+            DetectorConfig::Knn(c) => AnyDetector::Knn(wrap(name, KnnShingle::new(c.clone()))?),
+            DetectorConfig::Usage(c) => AnyDetector::Usage(wrap(name, UsageRules::new(c.clone()))?),
         })
     }
 }
@@ -397,6 +410,15 @@ impl SeriesPipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_detectors_name_is_the_name_it_is_built_from_and_its_type_tag() {
+        for name in DETECTOR_NAMES {
+            let config = DetectorConfig::named(name).unwrap();
+            assert_eq!(config.name(), name);
+            assert_eq!(serde_json::to_value(&config).unwrap()["type"], name);
+        }
+    }
 
     #[test]
     fn default_combiner_overrides_point_at_the_intended_detectors() {

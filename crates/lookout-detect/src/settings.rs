@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::pipeline::{PipelineConfig, PipelineError};
+use crate::pipeline::{DetectorConfig, PipelineConfig, PipelineError};
 
 /// Settings applied over a profile (see the module doc); `None` keeps the profile's.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -88,8 +88,8 @@ impl PipelineConfig {
     }
 
     /// The detector type names of this pipeline, in order.
-    pub fn detector_names(&self) -> Vec<String> {
-        self.detectors.iter().map(detector_name).collect()
+    pub fn detector_names(&self) -> Vec<&'static str> {
+        self.detectors.iter().map(DetectorConfig::name).collect()
     }
 
     /// Replaces fields of every detector named `detector` with those of `fields`.
@@ -105,7 +105,7 @@ impl PipelineConfig {
         };
         let mut found = false;
         for config in &mut self.detectors {
-            if detector_name(config) != detector {
+            if config.name() != detector {
                 continue;
             }
             found = true;
@@ -132,23 +132,9 @@ impl PipelineConfig {
     }
 }
 
-/// The `type` tag of a detector configuration (`seasonal`, `robust_z`, …).
-fn detector_name(config: &crate::pipeline::DetectorConfig) -> String {
-    serde_json::to_value(config)
-        .ok()
-        .and_then(|value| {
-            value
-                .get("type")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::DetectorConfig;
     use serde_json::json;
 
     fn settings(params: Value) -> PipelineSettings {

@@ -80,10 +80,9 @@ impl Server {
         index.load(store.list_series_shared());
         let tracker = anomalies::tracker::AnomalyTracker::default();
         // Anomalies open when the last run stopped go on under their own records.
-        match store.anomalies(i64::MAX, i64::MAX, None, 10_000_000) {
+        match store.open_anomalies() {
             Ok(open) => tracker.resume(
                 open.iter()
-                    .filter(|record| record.end_ms.is_none())
                     .map(|record| (record.series_id, record.start_ms, record.peak_score)),
             ),
             Err(error) => tracing::warn!(%error, "cannot read the open anomalies; they stay open"),
@@ -120,18 +119,24 @@ impl Server {
     }
 
     /// Replays stored history into the detectors and the usage tracker (see [`warm`]).
-    /// Ingestion answers 503 with `Retry-After` until it is done; queries are served.
-    pub async fn warm_start(
+    /// Ingestion answers 503 with `Retry-After` from this call until the returned
+    /// future is done (marked at once, so no live point can slip in before the replay
+    /// starts); queries are served.
+    pub fn warm_start(
         &self,
         plan: warm::WarmStart,
-    ) -> Result<warm::WarmStartReport, warm::WarmStartError> {
+    ) -> impl Future<Output = Result<warm::WarmStartReport, warm::WarmStartError>> + Send + 'static
+    {
         self.state.warming.store(true, Ordering::Release);
         let state = Arc::clone(&self.state);
-        let result = tokio::task::spawn_blocking(move || warm::warm_start(&state, plan))
-            .await
-            .unwrap_or(Err(warm::WarmStartError::EngineStopped));
-        self.state.warming.store(false, Ordering::Release);
-        result
+        async move {
+            let replay_state = Arc::clone(&state);
+            let result = tokio::task::spawn_blocking(move || warm::warm_start(&replay_state, plan))
+                .await
+                .unwrap_or(Err(warm::WarmStartError::Panicked));
+            state.warming.store(false, Ordering::Release);
+            result
+        }
     }
 
     pub fn router(&self) -> axum::Router {

@@ -86,6 +86,8 @@ pub enum WarmStartError {
     Store(#[from] StoreError),
     #[error("detection engine is shut down")]
     EngineStopped,
+    #[error("the warm-start thread panicked")]
+    Panicked,
 }
 
 /// Replays stored history into the detectors and the usage tracker (see the module

@@ -283,13 +283,7 @@ async fn ingestion_waits_while_the_warm_start_replays_history() {
         r#"[{{"name":"queue_depth","labels":{{"queue":"mail"}},"timestamp":{},"value":3}}]"#,
         now_ms()
     );
-    let refused = server
-        .client
-        .post(server.url("/api/v1/samples"))
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let refused = server.post("/api/v1/samples", body.clone()).await;
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
     assert!(refused
@@ -302,12 +296,6 @@ async fn ingestion_waits_while_the_warm_start_replays_history() {
     state
         .warming
         .store(false, std::sync::atomic::Ordering::Release);
-    let accepted = server
-        .client
-        .post(server.url("/api/v1/samples"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let accepted = server.post("/api/v1/samples", body).await;
     assert_eq!(accepted.status(), 200);
 }

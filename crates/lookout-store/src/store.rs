@@ -307,6 +307,12 @@ impl Store {
         anomalies::anomalies_between(&conn, &self.registry, from_ms, to_ms, series, limit)
     }
 
+    /// Every anomaly that has not ended (the server takes them over at startup).
+    pub fn open_anomalies(&self) -> Result<Vec<AnomalyRecord>, StoreError> {
+        // Overlapping the end of time: only those with no end overlap it.
+        self.anomalies(i64::MAX, i64::MAX, None, usize::MAX)
+    }
+
     /// One anomaly; [`StoreError::AnomalyNotFound`] when no such id.
     pub fn anomaly(&self, id: AnomalyId) -> Result<AnomalyRecord, StoreError> {
         let conn = self.readers.get()?;

@@ -70,6 +70,11 @@ fn anomalies_open_grow_close_and_list_newest_first() {
         later.iter().map(|r| r.series_id).collect::<Vec<_>>(),
         vec![b]
     );
+    let open_now = store.open_anomalies().unwrap();
+    assert_eq!(
+        open_now.iter().map(|r| r.series_id).collect::<Vec<_>>(),
+        vec![b]
+    );
 
     assert_eq!(store.anomaly(first.id).unwrap(), *first);
     assert_eq!(store.anomaly_at(a, EPOCH).unwrap().as_ref(), Some(first));

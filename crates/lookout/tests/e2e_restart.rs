@@ -20,6 +20,15 @@ fn post(lookout: &Lookout, samples: &[String]) {
     assert_eq!(response.status(), 200, "{:?}", response.text());
 }
 
+/// One machine of `/api/v1/machines`.
+fn machine(lookout: &Lookout, name: &str) -> serde_json::Value {
+    let machines = lookout.get_json("/api/v1/machines");
+    machines["data"]
+        .as_array()
+        .and_then(|list| list.iter().find(|m| m["machine"] == name).cloned())
+        .unwrap_or_else(|| panic!("no machine {name} in {machines}"))
+}
+
 fn sample(name: &str, host: &str, timestamp_ms: i64, value: f64) -> String {
     format!(
         r#"{{"name":"{name}","labels":{{"host":"{host}"}},"timestamp":{timestamp_ms},"value":{value}}}"#
@@ -54,11 +63,7 @@ fn a_restarted_server_scores_with_warm_detectors_and_keeps_usage_states() {
     );
     // The machine is still idle, since its third stored sample (three idle samples
     // make a machine idle), as it was before the restart.
-    let machines = second.get_json("/api/v1/machines");
-    let idle_box = machines["data"]
-        .as_array()
-        .and_then(|list| list.iter().find(|m| m["machine"] == "idle-box"))
-        .unwrap_or_else(|| panic!("{machines}"));
+    let idle_box = machine(&second, "idle-box");
     assert_eq!(idle_box["state"], "idle", "{idle_box}");
     assert_eq!(idle_box["since_ms"], start + 20_000, "{idle_box}");
     // The first live points after the restart are scored by warm detectors: a spike
@@ -200,11 +205,7 @@ fn a_right_sizing_hint_built_over_weeks_survives_a_restart() {
         String::from_utf8_lossy(&output.stderr)
     );
     let lookout = Lookout::start(&data, "[usage]\nmachine_labels = [\"column\"]\n");
-    let machines = lookout.get_json("/api/v1/machines");
-    let idle_box = machines["data"]
-        .as_array()
-        .and_then(|list| list.iter().find(|m| m["machine"] == "idle-box"))
-        .unwrap_or_else(|| panic!("{machines}"));
+    let idle_box = machine(&lookout, "idle-box");
     assert_eq!(idle_box["state"], "idle", "{idle_box}");
     assert_eq!(idle_box["hint"]["action"], "stop", "{idle_box}");
 }

@@ -91,6 +91,16 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// POSTs `body` to `path`.
+    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"))
+    }
+
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         let response = self
             .client

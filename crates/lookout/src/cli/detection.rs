@@ -38,9 +38,11 @@ impl DetectionPipelines {
             close_below: config.hysteresis_exit,
             params: base_params.clone(),
         };
+        let context = || format!("[detection] (profile {:?})", config.profile);
         let default = PipelineConfig::named(&config.profile)
-            .and_then_settings(&settings)
-            .with_context(|| format!("[detection] (profile {:?})", config.profile))?;
+            .with_context(context)?
+            .with_settings(&settings)
+            .with_context(context)?;
         let overrides = config
             .overrides
             .iter()
@@ -114,17 +116,6 @@ fn json_table(table: &toml::Table, what: &str) -> anyhow::Result<Map<String, Val
     match serde_json::to_value(table).with_context(|| format!("{what}: not representable"))? {
         Value::Object(map) => Ok(map),
         other => bail!("{what}: expected a table, got {other}"),
-    }
-}
-
-/// `PipelineConfig::named(..).with_settings(..)` as one fallible step.
-trait AndThenSettings {
-    fn and_then_settings(self, settings: &PipelineSettings) -> anyhow::Result<PipelineConfig>;
-}
-
-impl<E: std::error::Error + Send + Sync + 'static> AndThenSettings for Result<PipelineConfig, E> {
-    fn and_then_settings(self, settings: &PipelineSettings) -> anyhow::Result<PipelineConfig> {
-        Ok(self?.with_settings(settings)?)
     }
 }
 

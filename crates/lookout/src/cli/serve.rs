@@ -19,7 +19,7 @@ use lookout_config::{Config, SourceConfig};
 
 use super::detection::DetectionPipelines;
 use lookout_detect::engine::{Engine, EngineConfig};
-use lookout_server::warm::WarmStart;
+use lookout_server::warm::{WarmStart, WarmStartError, WarmStartReport};
 use lookout_server::{Server, ServerOptions, TimeCheck};
 use lookout_sources::SourceBatch;
 use lookout_store::{Store, StoreConfig};
@@ -112,42 +112,42 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(config))
 }
 
-/// Replays stored history into the detectors (see `lookout_server::warm`) while the
-/// server answers queries (and 503 to ingestion), says so on stderr, then marks the
-/// server ready and lets the sources' batches in.
-async fn warm_start(server: Server, config: Config, warmed: tokio::sync::watch::Sender<bool>) {
-    if let Err(error) = replay_history(&server, &config).await {
-        eprintln!("lookout: warm start failed ({error:#}); the detectors warm up on live data");
+/// What the warm start replays (see `lookout_server::warm`).
+fn warm_plan(config: &Config) -> WarmStart {
+    WarmStart {
+        window: config.detection.warm_start,
+        points: usize::try_from(config.detection.warm_start_points).unwrap_or(usize::MAX),
+        budget: usize::try_from(config.detection.warm_start_budget).unwrap_or(usize::MAX),
+        // Twice the span a right-sizing hint needs, so a hint survives a restart.
+        usage_window: config.usage.rightsize_after.saturating_mul(2),
+    }
+}
+
+/// Waits for the warm start (the server answers queries meanwhile, and 503 to
+/// ingestion), says on stderr what it did, then marks the server ready and lets the
+/// sources' batches in.
+async fn finish_warm_start(
+    server: Server,
+    replay: impl std::future::Future<Output = Result<WarmStartReport, WarmStartError>>,
+    warmed: tokio::sync::watch::Sender<bool>,
+) {
+    match replay.await {
+        Ok(report) if report.points > 0 || report.false_positives > 0 || report.machines > 0 => {
+            eprintln!(
+                "lookout: detectors warmed up from stored history: {} series, {} points, {} false-positive labels, usage of {} machines in {:.1} s",
+                report.series, report.points, report.false_positives, report.machines, report.seconds
+            );
+        }
+        Ok(_) => {}
+        Err(error) => eprintln!(
+            "lookout: warm start failed (warming up the detectors from stored history: {error}); the detectors warm up on live data"
+        ),
     }
     server
         .state()
         .ready
         .store(true, std::sync::atomic::Ordering::Release);
     let _ = warmed.send(true);
-}
-
-async fn replay_history(server: &Server, config: &Config) -> anyhow::Result<()> {
-    let plan = WarmStart {
-        window: config.detection.warm_start,
-        points: usize::try_from(config.detection.warm_start_points).unwrap_or(usize::MAX),
-        budget: usize::try_from(config.detection.warm_start_budget).unwrap_or(usize::MAX),
-        // Twice the span a right-sizing hint needs, so a hint survives a restart.
-        usage_window: config.usage.rightsize_after.saturating_mul(2),
-    };
-    if plan.window.is_zero() {
-        return Ok(());
-    }
-    let report = server
-        .warm_start(plan)
-        .await
-        .context("warming up the detectors from stored history")?;
-    if report.points > 0 || report.false_positives > 0 || report.machines > 0 {
-        eprintln!(
-            "lookout: detectors warmed up from stored history: {} series, {} points, {} false-positive labels, usage of {} machines in {:.1} s",
-            report.series, report.points, report.false_positives, report.machines, report.seconds
-        );
-    }
-    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -161,7 +161,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .ready
         .store(false, std::sync::atomic::Ordering::Release);
     let (warmed, warmed_watch) = tokio::sync::watch::channel(false);
-    let warm_up = tokio::spawn(warm_start(server.clone(), config.clone(), warmed));
+    let replay = server.warm_start(warm_plan(&config));
+    let warm_up = tokio::spawn(finish_warm_start(server.clone(), replay, warmed));
     let alerting = super::alert::start_alerting(&config, &server)?;
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
     let (batches, receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);

@@ -362,7 +362,9 @@ mod tests {
         assert_eq!(restored.score_many(&data), model.score_many(&data));
         let mut released = model.clone();
         released.release_batch_plan();
-        assert!(released.state_bytes() <= model.state_bytes());
+        if model.batch_plan().is_some() {
+            assert!(released.state_bytes() < model.state_bytes());
+        }
         assert_eq!(released.score_many(&data), model.score_many(&data));
     }
 
