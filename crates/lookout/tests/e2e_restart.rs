@@ -20,6 +20,16 @@ fn post(lookout: &Lookout, samples: &[String]) {
     assert_eq!(response.status(), 200, "{:?}", response.text());
 }
 
+/// The anomalies from `start_ms` to a minute from now.
+fn anomalies_since(lookout: &Lookout, start_ms: i64) -> Vec<serde_json::Value> {
+    let answer = lookout.get_json(&format!(
+        "/api/v1/anomalies?from={}&to={}",
+        start_ms / 1000,
+        now_ms() / 1000 + 60
+    ));
+    answer["data"].as_array().cloned().unwrap_or_default()
+}
+
 /// One machine of `/api/v1/machines`.
 fn machine(lookout: &Lookout, name: &str) -> serde_json::Value {
     let machines = lookout.get_json("/api/v1/machines");
@@ -77,18 +87,10 @@ fn a_restarted_server_scores_with_warm_detectors_and_keeps_usage_states() {
         ],
     );
     eventually("an anomaly on the spike", Duration::from_secs(20), || {
-        let answer = second.get_json(&format!(
-            "/api/v1/anomalies?from={}&to={}",
-            start / 1000,
-            now / 1000 + 60
-        ));
-        answer["data"]
-            .as_array()
-            .filter(|list| {
-                list.iter()
-                    .any(|a| a["series"].as_str().unwrap_or("").contains("latency"))
-            })
-            .map(|_| ())
+        anomalies_since(&second, start)
+            .iter()
+            .any(|a| a["series"].as_str().unwrap_or("").contains("latency"))
+            .then_some(())
     });
 }
 
@@ -121,14 +123,9 @@ fn an_anomaly_open_at_a_restart_closes_under_its_own_record() {
     let first = Lookout::start(&data, CONFIG);
     post(&first, &history);
     let open_anomaly = eventually("the spike's anomaly, open", Duration::from_secs(20), || {
-        let answer = first.get_json(&format!(
-            "/api/v1/anomalies?from={}&to={}",
-            start / 1000,
-            now_ms() / 1000 + 60
-        ));
-        answer["data"]
-            .as_array()
-            .and_then(|list| list.iter().find(|a| a["end_ms"].is_null()).cloned())
+        anomalies_since(&first, start)
+            .into_iter()
+            .find(|a| a["end_ms"].is_null())
     });
     // A false positive widens the series' tolerance; it must survive the restart.
     let id = open_anomaly["id"].as_i64().unwrap();
@@ -162,12 +159,7 @@ fn an_anomaly_open_at_a_restart_closes_under_its_own_record() {
         .collect();
     post(&second, &calm);
     let closed = eventually("the same anomaly, closed", Duration::from_secs(20), || {
-        let answer = second.get_json(&format!(
-            "/api/v1/anomalies?from={}&to={}",
-            start / 1000,
-            now_ms() / 1000 + 60
-        ));
-        let list = answer["data"].as_array().cloned().unwrap_or_default();
+        let list = anomalies_since(&second, start);
         list.iter().all(|a| !a["end_ms"].is_null()).then_some(list)
     });
     assert!(
