@@ -17,6 +17,26 @@ pub enum Domain {
 }
 
 impl Domain {
+    /// Every domain, in declaration order.
+    pub const ALL: &'static [Domain] = &[
+        Domain::Cpu,
+        Domain::Memory,
+        Domain::Network,
+        Domain::Storage,
+        Domain::Login,
+        Domain::Content,
+        Domain::Traffic,
+        Domain::Other,
+    ];
+
+    /// The domain named `name` (`cpu`, `login`, ...), if there is one.
+    pub fn parse(name: &str) -> Option<Domain> {
+        Domain::ALL
+            .iter()
+            .copied()
+            .find(|domain| domain.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Domain::Cpu => "cpu",
@@ -99,5 +119,13 @@ mod tests {
         );
         assert_eq!(Domain::infer("NetworkIn"), Domain::Network);
         assert_eq!(Domain::infer("temperature"), Domain::Other);
+    }
+
+    #[test]
+    fn every_domain_parses_from_its_name() {
+        for domain in Domain::ALL {
+            assert_eq!(Domain::parse(domain.as_str()), Some(*domain));
+        }
+        assert_eq!(Domain::parse("nope"), None);
     }
 }

@@ -3,10 +3,13 @@
 //! Everything that enters lookout becomes a [`Sample`] of a series identified by a
 //! [`SeriesKey`]: a metric name plus labels, the Prometheus data model, so that every
 //! ingestion protocol maps onto it. The detection engine answers each sample with a
-//! [`Verdict`]. This crate holds only plain data and validation; it has no IO.
+//! [`Verdict`]. Findings that are not numbers (a brute force, an injection, a flood)
+//! are [`Event`]s; a [`Record`] is either. This crate holds only plain data and
+//! validation; it has no IO.
 
 mod anomaly;
 mod domain;
+mod event;
 mod key;
 mod verdict;
 
@@ -15,6 +18,9 @@ pub use anomaly::{
     UnknownName,
 };
 pub use domain::{Domain, UsageState};
+pub use event::{
+    validate_event_kind, Event, EventError, EventId, EventLimits, EventRecord, Evidence, Record,
+};
 pub use key::{validate_label_name, validate_metric_name, KeyError, Labels, SeriesKey};
 pub use verdict::{DetectorContribution, Explanation, FeatureContribution, Verdict};
 

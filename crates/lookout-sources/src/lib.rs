@@ -36,12 +36,15 @@ use tokio::sync::mpsc;
 pub use polling::{Collected, Collector, PollingSource};
 pub use shutdown::{shutdown_channel, Shutdown, ShutdownTrigger};
 
-/// One push from a source: samples collected together, and what went wrong meanwhile.
+/// One push from a source: samples and events collected together, and what went wrong
+/// meanwhile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceBatch {
     /// The source's name (e.g. `host`), for logs and the dashboard's source health.
     pub source: String,
     pub samples: Vec<Sample>,
+    /// Findings that are not numbers (a brute force, a flood, ...).
+    pub events: Vec<lookout_model::Event>,
     /// Problems of this collection that did not stop it (an unreadable file, ...).
     pub errors: Vec<String>,
 }

@@ -11,10 +11,12 @@ use tokio::time::MissedTickBehavior;
 
 use crate::{Shutdown, Source, SourceBatch};
 
-/// What one collection produced: samples, and the problems that did not stop it.
+/// What one collection produced: samples, events, and the problems that did not stop it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Collected {
     pub samples: Vec<Sample>,
+    /// Findings that are not numbers (see [`lookout_model::Event`]).
+    pub events: Vec<lookout_model::Event>,
     /// Each names the thing that failed and why, e.g. `cannot read /proc/diskstats: ...`.
     pub errors: Vec<String>,
 }
@@ -97,6 +99,7 @@ impl<C: Collector> PollingSource<C> {
                 let batch = SourceBatch {
                     source: name.clone(),
                     samples: collected.samples,
+                    events: collected.events,
                     errors: collected.errors,
                 };
                 tokio::select! {
@@ -190,11 +193,11 @@ mod tests {
                         timestamp_ms: 0,
                         value,
                     }],
-                    errors: vec![],
+                    ..Collected::default()
                 },
                 Err(error) => Collected {
-                    samples: vec![],
                     errors: vec![error],
+                    ..Collected::default()
                 },
             }
         }

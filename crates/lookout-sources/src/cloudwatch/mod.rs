@@ -123,6 +123,7 @@ impl CloudWatchSource {
                 let batch = SourceBatch {
                     source: name.clone(),
                     samples: Vec::new(),
+                    events: Vec::new(),
                     errors: fresh,
                 };
                 tokio::select! {

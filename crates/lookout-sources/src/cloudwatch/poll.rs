@@ -247,6 +247,7 @@ impl Poller {
                 let batch = SourceBatch {
                     source: source.to_string(),
                     samples,
+                    events: Vec::new(),
                     errors: Vec::new(),
                 };
                 batches.send(batch).await.map_err(|_| Closed)?;

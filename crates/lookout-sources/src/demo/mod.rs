@@ -198,6 +198,7 @@ async fn send(
     let batch = SourceBatch {
         source: "demo".to_string(),
         samples,
+        events: Vec::new(),
         errors: Vec::new(),
     };
     tokio::select! {

@@ -167,7 +167,11 @@ impl<F: HostFiles> HostCollector<F> {
         }
         let samples = out.samples;
         self.previous = Some(current);
-        Collected { samples, errors }
+        Collected {
+            samples,
+            errors,
+            ..Collected::default()
+        }
     }
 }
 

@@ -185,6 +185,7 @@ impl ScrapeSource {
             let batch = SourceBatch {
                 source: self.name.clone(),
                 samples: outcome.samples,
+                events: Vec::new(),
                 errors: outcome.error.into_iter().collect(),
             };
             tokio::select! {
