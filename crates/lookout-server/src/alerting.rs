@@ -1,8 +1,6 @@
-//! Alerting in the server: anomaly changes forwarded to `lookout-alert`, and its routes.
-//!
-//! [`forward`] runs on the engine thread right after the anomaly tracker: every anomaly
-//! open/update/close of the batch becomes an [`AnomalyEvent`] on alerting's bounded
-//! channel (waiting for room when it is full, never dropping).
+//! Alerting's routes. Anomaly changes reach `lookout-alert` through the pipeline's
+//! alerting subscriber (`lookout_pipeline::alerting`, a back-pressure subscriber on the
+//! fan-out thread), attached by [`crate::Server::attach_alerts`].
 //!
 //! - `GET /api/v1/alerts?rule=&state=`: live alerts (pending, firing, resolving), each with
 //!   the silences muting it;
@@ -16,106 +14,22 @@
 //!
 //! Without alerting attached ([`crate::Server::attach_alerts`]) the lists are empty.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use lookout_alert::{AlertHandle, AnomalyEvent, EventKind, Silence};
+use lookout_alert::{AlertHandle, Silence};
 use lookout_model::SeriesId;
-use lookout_store::{now_ms, AnomalyOp};
+use lookout_store::now_ms;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::anomalies::AnomalyView;
 use crate::error::ApiError;
-use crate::index::SeriesEntry;
 use crate::query::params::Form;
 use crate::query::select_series;
-use crate::scorer::ScoreOutcome;
 use crate::state::AppState;
-
-/// Turns the batch's anomaly changes into alert events.
-pub(crate) fn forward(
-    state: &AppState,
-    entries: &[Arc<SeriesEntry>],
-    outcomes: &[ScoreOutcome],
-    ops: &[AnomalyOp],
-) {
-    let Some(alerts) = state.alerts.get() else {
-        return;
-    };
-    if ops.is_empty() {
-        return;
-    }
-    let mut by_series: HashMap<SeriesId, Vec<usize>> = HashMap::new();
-    for (index, entry) in entries.iter().enumerate() {
-        by_series.entry(entry.id).or_default().push(index);
-    }
-    let detected_ms = now_ms();
-    for op in ops {
-        let (series, start_ms) = match op {
-            AnomalyOp::Open {
-                series, start_ms, ..
-            }
-            | AnomalyOp::Update {
-                series, start_ms, ..
-            }
-            | AnomalyOp::Close {
-                series, start_ms, ..
-            } => (*series, *start_ms),
-        };
-        let Some(indices) = by_series.get(&series) else {
-            continue;
-        };
-        let key = (*entries[indices[0]].key).clone();
-        let event = match op {
-            AnomalyOp::Close { end_ms, .. } => {
-                AnomalyEvent::close(key, start_ms, *end_ms, detected_ms)
-            }
-            AnomalyOp::Open {
-                score, explanation, ..
-            }
-            | AnomalyOp::Update {
-                score, explanation, ..
-            } => {
-                let kind = if matches!(op, AnomalyOp::Open { .. }) {
-                    EventKind::Open
-                } else {
-                    EventKind::Update
-                };
-                // The verdict behind the change: the last one of the series with this score.
-                let verdict = indices
-                    .iter()
-                    .rev()
-                    .find_map(|index| match &outcomes[*index] {
-                        ScoreOutcome::Scored(verdict) if verdict.score == *score => Some(verdict),
-                        _ => None,
-                    });
-                let (at_ms, value, lower, upper) = verdict
-                    .map_or((start_ms, f64::NAN, f64::NAN, f64::NAN), |v| {
-                        (v.timestamp_ms, v.value, v.expected_lower, v.expected_upper)
-                    });
-                AnomalyEvent {
-                    kind,
-                    series: key,
-                    start_ms,
-                    at_ms,
-                    score: *score,
-                    value,
-                    expected_lower: lower,
-                    expected_upper: upper,
-                    explanation: explanation.clone(),
-                    detected_ms,
-                }
-            }
-        };
-        if !alerts.forward(event) {
-            return;
-        }
-    }
-}
 
 fn handle(state: &AppState) -> Option<AlertHandle> {
     state.alerts.get().cloned()

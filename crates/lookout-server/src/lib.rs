@@ -1,16 +1,17 @@
 //! lookout's HTTP server: ingestion, the Prometheus query API subset, anomalies and
-//! lookout's own `/metrics`, over the embedded store and the detection engine.
+//! lookout's own `/metrics`, over the embedded store and the ingestion pipeline
+//! (`lookout-pipeline`: validation, the detection engine, the store stage and the
+//! subscribers of scored batches).
 //!
 //! ```text
-//!  POST /api/v1/write ─┐                                   ┌─► 2xx after the commit
-//!  POST /api/v2/write ─┤ decode + validate ─► series index ─► engine ─► store ─┘
-//!  POST /write        ─┤ (blocking pool)     (cardinality)   (verdicts)  (one writer,
-//!  POST /api/v1/samples┘                                                  batched WAL)
-//!  host source, import ─────────────────────┘
+//!  POST /api/v1/write ─┐                   ┌──────── lookout-pipeline ────────┐
+//!  POST /api/v2/write ─┤ decode            │ validate ─► engine ─► store stage │─► 2xx after
+//!  POST /write        ─┤ (blocking pool) ─►│ (index,     (verdicts) + subscribers│   the commit
+//!  POST /api/v1/samples┘                   └───────────────────────────────────┘
 //! ```
 //!
-//! - [`ingest`]: the pipeline and the ingestion routes (all-or-nothing per request,
-//!   durable acknowledgements, 429 with `Retry-After` on overload);
+//! - [`ingest`]: the ingestion routes and the mapping of the pipeline's refusals to
+//!   status codes (all-or-nothing per request, 429 with `Retry-After` on overload);
 //! - [`query`]: `/api/v1/series|labels|label/{name}/values|query|query_range` and the
 //!   `lookout_anomaly_score{..., lookout_metric="<name>"}` convention;
 //! - [`anomalies`]: anomaly records from verdicts, listing, feedback;
@@ -23,15 +24,11 @@
 
 pub mod alerting;
 pub mod anomalies;
-mod engine_scorer;
 pub mod error;
-pub mod index;
 pub mod ingest;
-pub mod metrics;
 pub mod openapi;
 pub mod query;
 pub mod routes;
-pub mod scorer;
 mod state;
 pub mod ui;
 pub mod usage;
@@ -40,21 +37,16 @@ pub mod warm;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
-use lookout_model::Sample;
-use lookout_protocol::Batch;
+use lookout_pipeline::alerting::AlertSubscriber;
 use lookout_store::{now_ms, Store, StoreError};
 
 pub use error::ApiError;
-pub use ingest::{IngestReport, TimeCheck};
+pub use ingest::{IngestError, IngestReport, TimeCheck};
+pub use lookout_pipeline::{index, metrics, scorer, Pipeline};
+pub use lookout_pipeline::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
 pub use routes::{route_table, router};
-pub use scorer::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
 pub use state::{AppState, ServerOptions};
-
-use index::SeriesIndex;
-use ingest::acker::Acker;
-use metrics::Metrics;
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -69,53 +61,40 @@ pub enum ServerError {
 #[derive(Clone)]
 pub struct Server {
     state: Arc<AppState>,
-    acker: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Server {
-    /// Loads the series index from the store and starts the commit-acknowledging thread.
+    /// Starts the pipeline over `store` and `scorer` (see [`Server::over`]).
     pub fn new(options: ServerOptions, store: Arc<Store>, scorer: Arc<dyn Scorer>) -> Server {
-        let metrics = Arc::new(Metrics::default());
-        let index = SeriesIndex::new(options.max_series);
-        index.load(store.list_series_shared());
-        let tracker = anomalies::tracker::AnomalyTracker::default();
-        // Anomalies open when the last run stopped go on under their own records.
-        match store.open_anomalies() {
-            Ok(open) => tracker.resume(
-                open.iter()
-                    .map(|record| (record.series_id, record.start_ms, record.peak_score)),
-            ),
-            Err(error) => tracing::warn!(%error, "cannot read the open anomalies; they stay open"),
-        }
-        let (acker, handle) = Acker::start(Arc::clone(&metrics));
-        let usage = usage::UsageTracker::new(options.usage.clone());
-        let state = Arc::new(AppState {
-            usage,
-            options,
-            store,
-            scorer,
-            index,
-            tracker,
-            metrics,
-            acker,
-            live: Default::default(),
-            alerts: Default::default(),
-            ready: true.into(),
-            warming: false.into(),
-        });
+        let pipeline = Pipeline::new(options.pipeline_options(), store, scorer);
+        Server::over(options, pipeline)
+    }
+
+    /// Serves over a running pipeline (its series index loaded, its threads started).
+    pub fn over(options: ServerOptions, pipeline: Pipeline) -> Server {
         Server {
-            state,
-            acker: Arc::new(std::sync::Mutex::new(Some(handle))),
+            state: Arc::new(AppState::new(options, pipeline)),
         }
+    }
+
+    /// The pipeline every ingested sample goes through.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.state.pipeline
     }
 
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
     }
 
-    /// Sends anomaly changes to alerting from now on; false if alerting was already attached.
+    /// Sends anomaly changes to alerting from now on (a back-pressure subscriber of the
+    /// pipeline); false if alerting was already attached.
     pub fn attach_alerts(&self, alerts: lookout_alert::AlertHandle) -> bool {
-        self.state.alerts.set(alerts).is_ok()
+        if self.state.alerts.set(alerts.clone()).is_err() {
+            return false;
+        }
+        self.state
+            .pipeline
+            .subscribe(Arc::new(AlertSubscriber::new(alerts)))
     }
 
     /// Replays stored history into the detectors and the usage tracker (see [`warm`]).
@@ -141,32 +120,6 @@ impl Server {
 
     pub fn router(&self) -> axum::Router {
         routes::router(Arc::clone(&self.state))
-    }
-
-    /// Ingests samples that did not come over HTTP (host source, import) through the same
-    /// pipeline: validation, cardinality, engine, store; resolves after the commit.
-    pub async fn ingest(
-        &self,
-        samples: Vec<Sample>,
-        protocol: &'static str,
-        time_check: TimeCheck,
-    ) -> Result<IngestReport, ApiError> {
-        let state = Arc::clone(&self.state);
-        state.metrics.requests.add(protocol, 1);
-        let blocking_state = Arc::clone(&state);
-        let prepared = tokio::task::spawn_blocking(move || {
-            ingest::prepare(
-                &blocking_state,
-                Batch {
-                    samples,
-                    ..Batch::default()
-                },
-                time_check,
-            )
-        })
-        .await
-        .map_err(|error| ApiError::internal(format!("validation task failed: {error}")))??;
-        ingest::commit(&state, prepared, protocol).await
     }
 
     /// Serves on `listener` until `shutdown` resolves, then answers the requests in
@@ -210,21 +163,14 @@ impl Server {
         flushed
     }
 
-    /// Stops taking work: not ready, engine drained (its results stored), store flushed.
+    /// Stops taking work: not ready, the pipeline drained (the engine's queued batches
+    /// stored, subscribers done), the store flushed.
     pub async fn stop(&self) -> Result<(), ServerError> {
         self.state.ready.store(false, Ordering::Release);
-        let state = Arc::clone(&self.state);
-        let acker = Arc::clone(&self.acker);
-        tokio::task::spawn_blocking(move || {
-            state.scorer.shutdown();
-            let flushed = state.store.flush();
-            // Every ticket is resolved once the store flushed; the acker thread idles
-            // until the state is dropped, so it is detached rather than joined.
-            drop(acker.lock().map(|mut handle| handle.take()));
-            flushed
-        })
-        .await
-        .map_err(|error| ServerError::Http(std::io::Error::other(error.to_string())))??;
+        let pipeline = self.state.pipeline.clone();
+        tokio::task::spawn_blocking(move || pipeline.shutdown())
+            .await
+            .map_err(|error| ServerError::Http(std::io::Error::other(error.to_string())))??;
         Ok(())
     }
 }

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
-use crate::metrics::{escape_label_value, format_value, Gauges};
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
 use crate::{alerting, anomalies, ingest, openapi, query, ui, usage};
+use lookout_pipeline::metrics::{escape_label_value, format_value, Gauges};
 
 /// Records each route as it is added, so that the route table and the router cannot
 /// drift apart (the OpenAPI test compares this table with the document).
@@ -162,8 +162,9 @@ pub fn render_metrics(state: &AppState) -> String {
          # TYPE lookout_store_queue_depth gauge\nlookout_store_queue_depth {}",
         state.store.queue_len()
     );
-    usage::routes::render_metrics(&state.usage, &mut out);
+    usage::render_metrics(&state.usage, &mut out);
     state.live.render_metrics(&mut out);
+    state.pipeline.render_metrics(&mut out);
     let _ = writeln!(
         out,
         "# HELP {SCORE_METRIC} Latest anomaly score (0..1) of each series; {SCORE_METRIC_LABEL} holds the series name.\n\

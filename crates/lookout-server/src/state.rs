@@ -1,18 +1,18 @@
-//! What every handler shares: options, store, engine, series index, anomaly tracker, metrics.
+//! What every handler shares: options, the pipeline and the parts of it handlers read
+//! (store, engine, series index, anomaly tracker, usage states, live feed, metrics).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lookout_pipeline::index::SeriesIndex;
+use lookout_pipeline::live::LiveFeed;
+use lookout_pipeline::metrics::Metrics;
+use lookout_pipeline::tracker::AnomalyTracker;
+use lookout_pipeline::usage::{UsageOptions, UsageTracker};
+use lookout_pipeline::{Pipeline, PipelineOptions, Scorer};
 use lookout_protocol::SampleLimits;
 use lookout_store::Store;
-
-use crate::anomalies::tracker::AnomalyTracker;
-use crate::index::SeriesIndex;
-use crate::ingest::acker::Acker;
-use crate::metrics::Metrics;
-use crate::scorer::Scorer;
-use crate::usage::{UsageOptions, UsageTracker};
 
 /// Tunables of the server (the binary fills them from the configuration).
 #[derive(Debug, Clone, PartialEq)]
@@ -54,25 +54,59 @@ impl Default for ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// The pipeline's share of the options.
+    pub fn pipeline_options(&self) -> PipelineOptions {
+        PipelineOptions {
+            max_series: self.max_series,
+            sample_limits: self.sample_limits,
+            retry_after_seconds: self.retry_after_seconds,
+            usage: self.usage.clone(),
+        }
+    }
+}
+
 /// Shared by every handler behind an `Arc`.
 pub struct AppState {
     pub options: ServerOptions,
+    /// Where every ingested sample goes through (the fields below are its parts).
+    pub pipeline: Pipeline,
     pub store: Arc<Store>,
     pub scorer: Arc<dyn Scorer>,
-    pub index: SeriesIndex,
-    pub tracker: AnomalyTracker,
+    pub index: Arc<SeriesIndex>,
+    pub tracker: Arc<AnomalyTracker>,
     /// Each machine's usage state.
-    pub usage: UsageTracker,
+    pub usage: Arc<UsageTracker>,
     pub metrics: Arc<Metrics>,
-    pub(crate) acker: Acker,
-    /// The dashboard's live feed of committed points and anomaly changes.
-    pub live: crate::ui::live::LiveFeed,
+    /// The dashboard's live feed of accepted points and anomaly changes.
+    pub live: Arc<LiveFeed>,
     /// Alerting, once attached ([`crate::Server::attach_alerts`]).
     pub alerts: std::sync::OnceLock<lookout_alert::AlertHandle>,
     /// False until the index is loaded (and, in `lookout serve`, the warm start is
     /// done), and again once shutdown begins.
     pub ready: AtomicBool,
     /// True while the warm start replays stored history: ingestion answers 503 with
-    /// `Retry-After`, since a live point would make that series' history out of order.
-    pub warming: AtomicBool,
+    /// `Retry-After`, since a live point would make that series' history out of order
+    /// (the pipeline's flag).
+    pub warming: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// The state of a server over `pipeline`.
+    pub fn new(options: ServerOptions, pipeline: Pipeline) -> AppState {
+        AppState {
+            options,
+            store: Arc::clone(pipeline.store()),
+            scorer: Arc::clone(pipeline.scorer()),
+            index: Arc::clone(pipeline.index()),
+            tracker: Arc::clone(pipeline.tracker()),
+            usage: Arc::clone(pipeline.usage()),
+            metrics: Arc::clone(pipeline.metrics()),
+            live: Arc::clone(pipeline.live()),
+            warming: Arc::clone(pipeline.warming()),
+            pipeline,
+            alerts: Default::default(),
+            ready: true.into(),
+        }
+    }
 }

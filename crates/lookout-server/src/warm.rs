@@ -28,9 +28,9 @@ use crossbeam_channel::bounded;
 use lookout_model::SeriesKey;
 use lookout_store::{now_ms, SeriesPoints, StoreError};
 
-use crate::scorer::{Point, ScorerError};
 use crate::state::AppState;
-use crate::usage::STATE_CODE_METRIC;
+use lookout_pipeline::scorer::{Point, ScorerError};
+use lookout_pipeline::usage::STATE_CODE_METRIC;
 
 /// Series read from the store at a time.
 const SERIES_PER_READ: usize = 256;

@@ -10,7 +10,7 @@
 //!   status, and for a false positive tells the engine, which widens that series'
 //!   tolerance; the answer shows the tolerance before and after.
 
-pub mod tracker;
+pub use lookout_pipeline::tracker;
 
 use std::sync::Arc;
 

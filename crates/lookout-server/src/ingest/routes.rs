@@ -26,7 +26,7 @@ use lookout_protocol::influx::Precision;
 use lookout_protocol::{Batch, ProtocolError};
 use lookout_store::now_ms;
 
-use super::{commit, prepare, refuse, IngestReport, TimeCheck};
+use super::{IngestReport, TimeCheck};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -62,7 +62,7 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     let limit = state.options.max_body_bytes;
     let too_large = |size: String| {
         let error = ProtocolError::BodyTooLarge { declared: 0, limit };
-        let answer = refuse(state, &error, 0);
+        let answer = ApiError::from(state.pipeline.refuse(&error, 0));
         ApiError {
             message: format!(
                 "body_too_large: request body of {size} bytes is over the limit of {limit} bytes"
@@ -101,14 +101,14 @@ async fn ingest(
     protocol: &'static str,
     decode: impl FnOnce(&[u8], i64) -> Result<Batch, ProtocolError> + Send + 'static,
 ) -> Result<IngestReport, ApiError> {
-    let blocking_state = Arc::clone(&state);
+    let pipeline = state.pipeline.clone();
     let prepared = tokio::task::spawn_blocking(move || {
-        let batch = decode(&body, now_ms()).map_err(|error| refuse(&blocking_state, &error, 0))?;
-        prepare(&blocking_state, batch, TimeCheck::Live)
+        let batch = decode(&body, now_ms()).map_err(|error| pipeline.refuse(&error, 0))?;
+        pipeline.prepare(batch, TimeCheck::Live)
     })
     .await
     .map_err(|error| ApiError::internal(format!("decoding task failed: {error}")))??;
-    commit(&state, prepared, protocol).await
+    Ok(state.pipeline.commit(prepared, protocol).await?)
 }
 
 pub async fn remote_write(

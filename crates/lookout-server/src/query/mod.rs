@@ -36,9 +36,9 @@ use lookout_store::{now_ms, Point};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::index::SeriesEntry;
-use crate::metrics::format_value;
 use crate::state::AppState;
+use lookout_pipeline::index::SeriesEntry;
+use lookout_pipeline::metrics::format_value;
 use params::{parse_duration, Form};
 
 pub use series_api::{label_values, labels, series};

@@ -1,10 +1,10 @@
 //! The dashboard's live feed: `GET /api/v1/stream?match=<selector>` as server-sent events.
 //!
-//! The ingest path hands every committed request's points (value, score, band, anomaly
-//! flag) and anomaly changes (opened, raised, closed) to [`LiveFeed::publish`] — only
-//! while somebody listens: without subscribers [`capture`] returns `None` and costs one
-//! atomic load per request. Batches travel through a bounded `tokio::sync::broadcast`
-//! channel of [`CHANNEL_BATCHES`] batches, shared by every client. A client that falls
+//! The pipeline's live subscriber ([`LiveSubscriber`], in `lookout-pipeline`) hands
+//! every accepted request's points (value, score, band, anomaly flag) and anomaly
+//! changes (opened, raised, closed) to [`LiveFeed::publish`], only while somebody
+//! listens. Batches travel through a bounded `tokio::sync::broadcast` channel of
+//! [`CHANNEL_BATCHES`] batches, shared by every client. A client that falls
 //! that far behind loses the oldest batches (never blocking ingestion): it receives a
 //! `lag` event with the number it missed, and `lookout_live_dropped_batches_total` counts
 //! them, so the page can refetch.
@@ -22,204 +22,23 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use lookout_model::SeriesId;
+use lookout_pipeline::index::SeriesEntry;
+pub use lookout_pipeline::live::{
+    AnomalyChange, LiveBatch, LiveFeed, LivePoint, LiveSubscriber, CHANNEL_BATCHES,
+};
 use lookout_protocol::selector::Selector;
-use lookout_store::AnomalyOp;
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use crate::error::ApiError;
-use crate::index::{SeriesEntry, SeriesIndex};
 use crate::query::params::Form;
-use crate::scorer::ScoreOutcome;
 use crate::state::AppState;
-
-/// Batches held for the slowest client before the oldest are dropped.
-pub const CHANNEL_BATCHES: usize = 1024;
-
-/// One sample as the dashboard draws it.
-#[derive(Debug, Clone)]
-pub struct LivePoint {
-    pub entry: Arc<SeriesEntry>,
-    pub ts_ms: i64,
-    pub value: f64,
-    pub score: Option<f64>,
-    pub lower: Option<f64>,
-    pub upper: Option<f64>,
-    pub is_anomaly: bool,
-}
-
-/// An anomaly opened, raised (higher peak) or closed.
-#[derive(Debug, Clone)]
-pub struct AnomalyChange {
-    pub change: &'static str,
-    pub entry: Arc<SeriesEntry>,
-    pub start_ms: i64,
-    pub end_ms: Option<i64>,
-    pub score: Option<f64>,
-}
-
-/// What one committed request changed.
-#[derive(Debug, Clone, Default)]
-pub struct LiveBatch {
-    pub points: Vec<LivePoint>,
-    pub anomalies: Vec<AnomalyChange>,
-}
-
-impl LiveBatch {
-    /// Adds the anomaly changes of a store batch.
-    pub fn with_anomalies(mut self, index: &SeriesIndex, ops: &[AnomalyOp]) -> LiveBatch {
-        for op in ops {
-            let (change, series, start_ms, end_ms, score) = match op {
-                AnomalyOp::Open {
-                    series,
-                    start_ms,
-                    score,
-                    ..
-                } => ("opened", series, *start_ms, None, Some(*score)),
-                AnomalyOp::Update {
-                    series,
-                    start_ms,
-                    score,
-                    ..
-                } => ("raised", series, *start_ms, None, Some(*score)),
-                AnomalyOp::Close {
-                    series,
-                    start_ms,
-                    end_ms,
-                } => ("closed", series, *start_ms, Some(*end_ms), None),
-            };
-            if let Some(entry) = index.by_id(*series) {
-                self.anomalies.push(AnomalyChange {
-                    change,
-                    entry,
-                    start_ms,
-                    end_ms,
-                    score,
-                });
-            }
-        }
-        self
-    }
-}
-
-/// The broadcast channel and its counters.
-pub struct LiveFeed {
-    sender: broadcast::Sender<Arc<LiveBatch>>,
-    closed: watch::Sender<bool>,
-    published: AtomicU64,
-    dropped: AtomicU64,
-}
-
-impl Default for LiveFeed {
-    fn default() -> Self {
-        LiveFeed::with_capacity(CHANNEL_BATCHES)
-    }
-}
-
-impl LiveFeed {
-    pub fn with_capacity(batches: usize) -> LiveFeed {
-        LiveFeed {
-            sender: broadcast::channel(batches.max(1)).0,
-            closed: watch::channel(false).0,
-            published: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-        }
-    }
-
-    /// Whether any client listens (the ingest path builds nothing otherwise).
-    pub fn is_watched(&self) -> bool {
-        self.sender.receiver_count() > 0
-    }
-
-    /// Sends a committed batch to every client; never blocks.
-    pub fn publish(&self, batch: LiveBatch) {
-        if batch.points.is_empty() && batch.anomalies.is_empty() {
-            return;
-        }
-        if self.sender.send(Arc::new(batch)).is_ok() {
-            self.published.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveBatch>> {
-        self.sender.subscribe()
-    }
-
-    /// Ends every stream (server shutdown).
-    pub fn close(&self) {
-        self.closed.send_replace(true);
-    }
-
-    /// Batches that slow clients missed, summed over clients.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// The feed's lines of `/metrics`.
-    pub fn render_metrics(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP lookout_live_clients Dashboard clients on the live stream.\n\
-             # TYPE lookout_live_clients gauge\nlookout_live_clients {}\n\
-             # HELP lookout_live_batches_published_total Committed batches sent to the live stream.\n\
-             # TYPE lookout_live_batches_published_total counter\nlookout_live_batches_published_total {}\n\
-             # HELP lookout_live_dropped_batches_total Batches slow live clients missed (oldest dropped first).\n\
-             # TYPE lookout_live_dropped_batches_total counter\nlookout_live_dropped_batches_total {}",
-            self.sender.receiver_count(),
-            self.published.load(Ordering::Relaxed),
-            self.dropped(),
-        );
-    }
-}
-
-/// The points of one request's outcomes, or `None` when nobody watches.
-pub fn capture(
-    state: &AppState,
-    entries: &[Arc<SeriesEntry>],
-    values: &[(i64, f64)],
-    outcomes: &[ScoreOutcome],
-) -> Option<LiveBatch> {
-    if !state.live.is_watched() {
-        return None;
-    }
-    let points = entries
-        .iter()
-        .zip(values)
-        .zip(outcomes)
-        .map(|((entry, (ts_ms, value)), outcome)| match outcome {
-            ScoreOutcome::Scored(verdict) => LivePoint {
-                entry: Arc::clone(entry),
-                ts_ms: verdict.timestamp_ms,
-                value: verdict.value,
-                score: Some(verdict.score),
-                lower: Some(verdict.expected_lower),
-                upper: Some(verdict.expected_upper),
-                is_anomaly: verdict.is_anomaly,
-            },
-            ScoreOutcome::NotScored(_) => LivePoint {
-                entry: Arc::clone(entry),
-                ts_ms: *ts_ms,
-                value: *value,
-                score: None,
-                lower: None,
-                upper: None,
-                is_anomaly: false,
-            },
-        })
-        .collect();
-    Some(LiveBatch {
-        points,
-        anomalies: Vec::new(),
-    })
-}
 
 /// What one client asked for, with a memo of which series its selector matches.
 struct Subscription {
@@ -308,7 +127,7 @@ pub async fn stream(
         memo: HashMap::new(),
     };
     let receiver = state.live.subscribe();
-    let closed = state.live.closed.subscribe();
+    let closed = state.live.closed();
     let ready = event("ready", &json!({ "match": text }));
     let updates = futures::stream::unfold(
         (state, receiver, closed, subscription),
@@ -327,7 +146,7 @@ pub async fn stream(
                         None => continue,
                     },
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        state.live.dropped.fetch_add(missed, Ordering::Relaxed);
+                        state.live.record_dropped(missed);
                         event("lag", &json!({ "dropped": missed }))
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
@@ -407,39 +226,5 @@ mod tests {
         assert_eq!(overview["anomalies"][0]["series"], "cpu{host=\"b\"}");
 
         assert!(subscription("mem", true, false).render(&batch).is_none());
-    }
-
-    #[tokio::test]
-    async fn a_slow_client_loses_the_oldest_batches_not_the_newest() {
-        let feed = LiveFeed::with_capacity(2);
-        let mut receiver = feed.subscribe();
-        assert!(feed.is_watched());
-        let a = entry(1, "a");
-        for ts in 0..5 {
-            feed.publish(LiveBatch {
-                points: vec![point(&a, ts, false)],
-                anomalies: Vec::new(),
-            });
-        }
-        assert!(matches!(
-            receiver.recv().await,
-            Err(broadcast::error::RecvError::Lagged(3))
-        ));
-        assert_eq!(receiver.recv().await.unwrap().points[0].ts_ms, 3);
-        assert_eq!(receiver.recv().await.unwrap().points[0].ts_ms, 4);
-        let mut metrics = String::new();
-        feed.render_metrics(&mut metrics);
-        assert!(
-            metrics.contains("lookout_live_batches_published_total 5"),
-            "{metrics}"
-        );
-    }
-
-    #[test]
-    fn nothing_is_published_without_content() {
-        let feed = LiveFeed::default();
-        let _receiver = feed.subscribe();
-        feed.publish(LiveBatch::default());
-        assert_eq!(feed.published.load(Ordering::Relaxed), 0);
     }
 }

@@ -128,7 +128,7 @@ fn metrics_render_one_hot_states_and_candidates() {
     let tracker = tracker(Duration::from_secs(120));
     feed(&tracker, &cpu("db-1"), 0, &[0.1, 0.1, 0.1, 0.1]);
     let mut out = String::new();
-    routes::render_metrics(&tracker, &mut out);
+    metrics::render_metrics(&tracker, &mut out);
     assert!(
         out.contains("lookout_usage_state{machine=\"db-1\",state=\"idle\"} 1"),
         "{out}"

@@ -2,17 +2,21 @@
 //!
 //! The store's writer commits batches in the order they were queued, so one thread
 //! waiting on the tickets in arrival order never holds a finished answer behind an
-//! unfinished one for long. Async handlers only await a `oneshot`.
+//! unfinished one for long. Async handlers only await a `oneshot`. The queue holds
+//! [`ACK_QUEUE`] tickets; past that the fan-out thread waits (back-pressure).
 
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use lookout_store::{StoreError, Ticket};
 
 use std::sync::Arc;
 
 use crate::metrics::Metrics;
+
+/// Tickets waiting for their commit before the fan-out thread waits.
+pub const ACK_QUEUE: usize = 4096;
 
 /// One batch waiting for its commit.
 pub(crate) struct PendingCommit {
@@ -29,7 +33,7 @@ pub(crate) struct Acker {
 
 impl Acker {
     pub fn start(metrics: Arc<Metrics>) -> (Acker, JoinHandle<()>) {
-        let (sender, receiver) = unbounded();
+        let (sender, receiver) = bounded(ACK_QUEUE);
         let handle = std::thread::Builder::new()
             .name("lookout-acker".into())
             .spawn(move || run(receiver, metrics))
