@@ -122,11 +122,12 @@ async fn main() {
                 pending.push(tokio::spawn(async move {
                     for _ in 0..50 {
                         match server
-                            .ingest(batch.samples.clone(), "scrape", TimeCheck::Live)
+                            .pipeline()
+                            .ingest(batch.samples.clone(), "prometheus_scrape", TimeCheck::Live)
                             .await
                         {
                             Ok(_) => return,
-                            Err(error) if error.retry_after.is_some() => {
+                            Err(error) if error.is_retryable() => {
                                 tokio::time::sleep(Duration::from_millis(20)).await
                             }
                             Err(error) => panic!("ingest failed: {error}"),

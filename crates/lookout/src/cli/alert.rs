@@ -1,15 +1,13 @@
 //! `lookout alert test RULE`: sends a sample alert of a rule through each of its
 //! notifiers, so that the wiring (URLs, credentials, TLS, recipients) can be checked
-//! without waiting for an incident. The message says it is a test. Also starts alerting
-//! for `lookout serve` ([`start_alerting`]).
+//! without waiting for an incident. The message says it is a test.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use lookout_alert::compile_rules;
 use lookout_alert::notify::{http_client, Notifier};
 use lookout_alert::sample::{sample_notification, send_to_all};
-use lookout_alert::{compile_rules, AlertService};
-use lookout_config::Config;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AlertCommand {
@@ -33,8 +31,8 @@ pub fn run(command: AlertCommand) -> anyhow::Result<()> {
 }
 
 fn test(args: TestArgs) -> anyhow::Result<()> {
-    super::serve::init_logging();
-    let config = super::serve::load_config(args.config.as_deref())?;
+    super::assembly::init_logging();
+    let config = super::assembly::load_config(args.config.as_deref())?;
     let rules = compile_rules(&config.alert.rules)?;
     let Some(rule) = rules.iter().find(|rule| rule.name == args.rule) else {
         let known: Vec<&str> = rules.iter().map(|rule| rule.name.as_str()).collect();
@@ -95,18 +93,4 @@ fn test(args: TestArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Starts alerting for `lookout serve` (database `<data_dir>/alerts.db`) and attaches it
-/// to the server, so anomaly changes reach it.
-pub(crate) fn start_alerting(
-    config: &Config,
-    server: &lookout_server::Server,
-) -> anyhow::Result<AlertService> {
-    let alerting = lookout_alert::alerting_config(config).context("[alert] configuration")?;
-    let path = alerting.db_path.clone();
-    let service = AlertService::start(alerting)
-        .with_context(|| format!("starting alerting ({})", path.display()))?;
-    server.attach_alerts(service.handle());
-    Ok(service)
 }

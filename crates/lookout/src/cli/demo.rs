@@ -16,11 +16,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use lookout_config::{Config, SourceConfig};
-use lookout_server::{Server, TimeCheck};
+use lookout_config::Config;
+use lookout_server::TimeCheck;
 use lookout_sources::demo::{DemoOptions, DemoPhase, DemoSource};
+use lookout_sources::Source;
 use lookout_sources::SourceBatch;
 use lookout_store::now_ms;
+
+use super::assembly::configured_sources;
+use super::feed::{feed_sources, Retry, SourceKinds};
 
 fn duration(text: &str) -> Result<Duration, String> {
     lookout_config::values::parse_duration(text)
@@ -67,7 +71,7 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
-    super::serve::init_logging();
+    super::assembly::init_logging();
     if !(args.speed >= 1.0 && args.speed.is_finite()) {
         anyhow::bail!("--speed {} must be a number ≥ 1", args.speed);
     }
@@ -114,7 +118,7 @@ async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
-    let server = super::serve::open_server(&config)?;
+    let server = super::assembly::open_server(&config)?;
     let options = DemoOptions {
         seed: args.seed,
         history: args.history,
@@ -131,23 +135,34 @@ async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
 
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
     let (batches, receiver) = tokio::sync::mpsc::channel::<SourceBatch>(16);
+    let mut kinds = SourceKinds::default();
+    kinds.insert(source.name(), "demo");
     let mut tasks = vec![lookout_sources::spawn(
         Box::new(source),
         batches.clone(),
         shutdown.clone(),
     )];
-    for source in &config.sources {
-        if let SourceConfig::Host(host) = source {
-            let host = lookout_sources::host::host_source(host);
+    // Of the configured sources the demo runs this host's (the only default one).
+    for configured in configured_sources(&config)? {
+        if configured.kind == "host" {
+            kinds.insert(configured.source.name(), configured.kind);
             tasks.push(lookout_sources::spawn(
-                Box::new(host),
+                configured.source,
                 batches.clone(),
                 shutdown.clone(),
             ));
         }
     }
     drop(batches);
-    let feeder = tokio::spawn(feed(server.clone(), receiver));
+    // Every batch in order, as history (the replay's timestamps lie in the past).
+    let feeder = tokio::spawn(feed_sources(
+        server.pipeline().clone(),
+        receiver,
+        TimeCheck::History,
+        kinds,
+        Retry::BACKFILL,
+        None,
+    ));
     let address = listener
         .local_addr()
         .context("reading the listening address")?;
@@ -182,7 +197,7 @@ async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         spawn_load(args.load_after, args.load_for, Arc::clone(&burning));
     }
     let stop = async move {
-        super::serve::wait_for_signal().await;
+        super::assembly::wait_for_signal().await;
         eprintln!("lookout demo: shutting down");
         trigger.trigger();
     };
@@ -194,32 +209,6 @@ async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     let _ = feeder.await;
     result.context("serving")?;
     Ok(())
-}
-
-/// Ingests every batch in order, as history (the replay's timestamps lie in the past).
-async fn feed(server: Server, mut receiver: tokio::sync::mpsc::Receiver<SourceBatch>) {
-    while let Some(batch) = receiver.recv().await {
-        if batch.samples.is_empty() {
-            continue;
-        }
-        let mut attempt = 0u32;
-        loop {
-            match server
-                .ingest(batch.samples.clone(), "demo", TimeCheck::History)
-                .await
-            {
-                Ok(_) => break,
-                Err(error) if error.retry_after.is_some() && attempt < 20 => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
-                }
-                Err(error) => {
-                    tracing::warn!(source = %batch.source, %error, "demo batch not stored");
-                    break;
-                }
-            }
-        }
-    }
 }
 
 /// The incidents of the replay, for the reader and for tests.

@@ -71,8 +71,8 @@ fn series_keys(columns: &[String], name: Option<&str>) -> anyhow::Result<Vec<Ser
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
-    super::serve::init_logging();
-    let mut config = super::serve::load_config(args.config.as_deref())?;
+    super::assembly::init_logging();
+    let mut config = super::assembly::load_config(args.config.as_deref())?;
     if let Some(data_dir) = args.data_dir.clone() {
         config.server.data_dir = data_dir;
     }
@@ -82,7 +82,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let server = super::serve::open_server(&config)?;
+    let server = super::assembly::open_server(&config)?;
     let (rows, stored, scored) = runtime.block_on(async {
         let mut batch = Vec::with_capacity(BATCH_SAMPLES);
         let (mut rows, mut stored, mut scored) = (0usize, 0usize, 0usize);
@@ -141,14 +141,15 @@ async fn ingest(
 ) -> anyhow::Result<lookout_server::IngestReport> {
     loop {
         match server
+            .pipeline()
             .ingest(samples.clone(), "import", TimeCheck::History)
             .await
         {
             Ok(report) => return Ok(report),
-            Err(error) if error.retry_after.is_some() => {
+            Err(error) if error.is_retryable() => {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await
             }
-            Err(error) => bail!("importing failed: {}", error.message),
+            Err(error) => bail!("importing failed: {error}"),
         }
     }
 }

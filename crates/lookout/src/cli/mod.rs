@@ -1,11 +1,13 @@
 //! Command-line interface: one module per subcommand.
 
 mod alert;
+mod assembly;
 mod bench;
 mod check_config;
 mod demo;
 mod detect;
 mod detection;
+mod feed;
 mod import;
 mod serve;
 mod usage;

@@ -1,4 +1,5 @@
-//! `lookout serve`: the store, the detection engine, the HTTP API and the sources.
+//! `lookout serve`: the store, the detection engine, the pipeline, the HTTP API and the
+//! sources (assembled by [`super::assembly`], fed by [`super::feed`]).
 //!
 //! Configuration precedence: the file (`--config`, else the embedded default: this
 //! host's metrics every second, data under `./lookout-data`, `127.0.0.1:8080`) <
@@ -10,19 +11,18 @@
 //! nothing that was acknowledged.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use anyhow::Context;
-use lookout_config::{Config, SourceConfig};
+use lookout_config::Config;
 
-use super::detection::DetectionPipelines;
-use lookout_detect::engine::{Engine, EngineConfig};
+use super::assembly::{
+    configured_sources, init_logging, load_config, open_server, start_alerting, wait_for_signal,
+};
+use super::feed::{feed_sources, Retry, SourceKinds};
 use lookout_server::warm::{WarmStart, WarmStartError, WarmStartReport};
-use lookout_server::{Server, ServerOptions, TimeCheck};
+use lookout_server::{Server, TimeCheck};
 use lookout_sources::SourceBatch;
-use lookout_store::{Store, StoreConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -35,65 +35,6 @@ pub struct ServeArgs {
     /// Data directory (overrides the file and LOOKOUT_DATA_DIR).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-}
-
-/// Reads the configuration file (or the embedded default) and applies the environment.
-pub(crate) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
-    let mut config = match path {
-        Some(path) => super::check_config::load_checked(path)
-            .map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))?,
-        None => Config::default(),
-    };
-    config
-        .apply_process_env()
-        .map_err(|errors| anyhow::anyhow!("invalid environment:\n{errors}"))?;
-    Ok(config)
-}
-
-/// The store, engine and server of a configuration, ready to run.
-pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
-    let storage = &config.storage;
-    let store_config = StoreConfig {
-        raw_retention: storage.raw_retention,
-        rollup_1m_retention: storage.rollup_1m_retention,
-        rollup_1h_retention: storage.rollup_1h_retention,
-        ..StoreConfig::default()
-    };
-    let data_dir = &config.server.data_dir;
-    let pipelines = DetectionPipelines::from_config(&config.detection)?;
-    let store = Arc::new(
-        Store::open(data_dir, store_config)
-            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
-    );
-    let max_series = usize::try_from(config.server.max_series).unwrap_or(usize::MAX);
-    let (alternatives, choose) = pipelines.chooser(&store);
-    let engine = Engine::start(EngineConfig {
-        queue_capacity: config.server.ingest_queue.max(1),
-        // The server enforces the limit per request; the engine's own limit is a backstop.
-        max_series: max_series.saturating_add(max_series / 10 + 16),
-        pipeline: pipelines.default,
-        alternatives,
-        choose,
-        ..EngineConfig::default()
-    })
-    .context("starting the detection engine")?;
-    let options = ServerOptions {
-        max_body_bytes: usize::try_from(config.server.max_body_bytes).unwrap_or(usize::MAX),
-        max_series,
-        compaction_interval: Some(storage.compaction_interval),
-        usage: super::usage::usage_options(&config.usage),
-        ..ServerOptions::default()
-    };
-    Ok(Server::new(options, store, Arc::new(engine)))
-}
-
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -163,58 +104,41 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (warmed, warmed_watch) = tokio::sync::watch::channel(false);
     let replay = server.warm_start(warm_plan(&config));
     let warm_up = tokio::spawn(finish_warm_start(server.clone(), replay, warmed));
-    let alerting = super::alert::start_alerting(&config, &server)?;
+    let alerting = start_alerting(&config, &server)?;
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
     let (batches, receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
-    // CloudWatch datapoints are minutes old and its backfill days old: stored as history.
     let (history_batches, history_receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
+    let mut kinds = SourceKinds::default();
     let mut tasks = Vec::new();
-    for source in &config.sources {
-        match source {
-            SourceConfig::Host(host) => {
-                let source = lookout_sources::host::host_source(host);
-                tasks.push(lookout_sources::spawn(
-                    Box::new(source),
-                    batches.clone(),
-                    shutdown.clone(),
-                ));
-            }
-            SourceConfig::CloudWatch(cloudwatch) => {
-                let name = format!("cloudwatch#{}", tasks.len() + 1);
-                let source = lookout_sources::cloudwatch::CloudWatchSource::new(name, cloudwatch);
-                tasks.push(lookout_sources::spawn(
-                    Box::new(source),
-                    history_batches.clone(),
-                    shutdown.clone(),
-                ));
-            }
-            SourceConfig::PrometheusScrape(scrape) => {
-                let source = lookout_sources::scrape::ScrapeSource::new(
-                    "prometheus_scrape",
-                    scrape,
-                    Default::default(),
-                )?;
-                tasks.push(lookout_sources::spawn(
-                    Box::new(source),
-                    batches.clone(),
-                    shutdown.clone(),
-                ));
-            }
-        }
+    for configured in configured_sources(&config)? {
+        kinds.insert(configured.source.name(), configured.kind);
+        let lane = match configured.time_check {
+            TimeCheck::Live => batches.clone(),
+            TimeCheck::History => history_batches.clone(),
+        };
+        tasks.push(lookout_sources::spawn(
+            configured.source,
+            lane,
+            shutdown.clone(),
+        ));
     }
     drop(batches);
     drop(history_batches);
     let feeder = tokio::spawn(feed_sources(
-        server.clone(),
+        server.pipeline().clone(),
         receiver,
         TimeCheck::Live,
-        warmed_watch.clone(),
+        kinds.clone(),
+        Retry::LIVE,
+        Some(warmed_watch.clone()),
     ));
     let history_feeder = tokio::spawn(feed_sources(
-        server.clone(),
+        server.pipeline().clone(),
         history_receiver,
         TimeCheck::History,
-        warmed_watch,
+        kinds,
+        Retry::LIVE,
+        Some(warmed_watch),
     ));
     eprintln!(
         "lookout: listening on http://{} (data in {}, {} series known)",
@@ -241,61 +165,4 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     result.context("serving")?;
     eprintln!("lookout: stopped cleanly");
     Ok(())
-}
-
-/// Ingests the sources' batches once the warm start is done (until then the bounded
-/// channel holds the sources back); an overloaded server is retried a few times.
-async fn feed_sources(
-    server: Server,
-    mut receiver: tokio::sync::mpsc::Receiver<SourceBatch>,
-    time_check: TimeCheck,
-    mut warmed: tokio::sync::watch::Receiver<bool>,
-) {
-    let _ = warmed.wait_for(|done| *done).await;
-    while let Some(batch) = receiver.recv().await {
-        for error in &batch.errors {
-            tracing::debug!(source = %batch.source, %error, "source collection problem");
-        }
-        if batch.samples.is_empty() {
-            continue;
-        }
-        for attempt in 0..5u32 {
-            match server
-                .ingest(batch.samples.clone(), "host", time_check)
-                .await
-            {
-                Ok(_) => break,
-                Err(error) if error.retry_after.is_some() && attempt < 4 => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                }
-                Err(error) => {
-                    tracing::warn!(source = %batch.source, %error, "source batch not stored");
-                    break;
-                }
-            }
-        }
-    }
-}
-
-pub(crate) async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
 }

@@ -1,0 +1,168 @@
+//! Assembly: the parts of a running lookout built from a configuration, in one place
+//! for `serve`, `demo` and `import` (and `alert test`, which reads the configuration).
+//!
+//! - [`load_config`]: the file (or the embedded default) with the environment applied;
+//! - [`open_server`]: the store, the detection engine, the ingestion pipeline over
+//!   them, and the HTTP server over the pipeline;
+//! - [`start_alerting`]: alerting, subscribed to the pipeline;
+//! - [`configured_sources`]: the configured sources, each with its kind (the `protocol`
+//!   label of its samples) and its lane (live, or history for CloudWatch's minutes-old
+//!   datapoints).
+//!
+//! Nothing here runs anything: the subcommands start and stop what they assemble.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use lookout_alert::AlertService;
+use lookout_config::{Config, SourceConfig};
+use lookout_detect::engine::{Engine, EngineConfig};
+use lookout_server::{Pipeline, Server, ServerOptions, TimeCheck};
+use lookout_sources::Source;
+use lookout_store::{Store, StoreConfig};
+
+use super::detection::DetectionPipelines;
+
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Reads the configuration file (or the embedded default) and applies the environment.
+pub(crate) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let mut config = match path {
+        Some(path) => super::check_config::load_checked(path)
+            .map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))?,
+        None => Config::default(),
+    };
+    config
+        .apply_process_env()
+        .map_err(|errors| anyhow::anyhow!("invalid environment:\n{errors}"))?;
+    Ok(config)
+}
+
+/// The store, engine, pipeline and server of a configuration, ready to run.
+pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
+    let storage = &config.storage;
+    let store_config = StoreConfig {
+        raw_retention: storage.raw_retention,
+        rollup_1m_retention: storage.rollup_1m_retention,
+        rollup_1h_retention: storage.rollup_1h_retention,
+        ..StoreConfig::default()
+    };
+    let data_dir = &config.server.data_dir;
+    let pipelines = DetectionPipelines::from_config(&config.detection)?;
+    let store = Arc::new(
+        Store::open(data_dir, store_config)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
+    let max_series = usize::try_from(config.server.max_series).unwrap_or(usize::MAX);
+    let (alternatives, choose) = pipelines.chooser(&store);
+    let engine = Engine::start(EngineConfig {
+        queue_capacity: config.server.ingest_queue.max(1),
+        // The server enforces the limit per request; the engine's own limit is a backstop.
+        max_series: max_series.saturating_add(max_series / 10 + 16),
+        pipeline: pipelines.default,
+        alternatives,
+        choose,
+        ..EngineConfig::default()
+    })
+    .context("starting the detection engine")?;
+    let options = ServerOptions {
+        max_body_bytes: usize::try_from(config.server.max_body_bytes).unwrap_or(usize::MAX),
+        max_series,
+        compaction_interval: Some(storage.compaction_interval),
+        usage: super::usage::usage_options(&config.usage),
+        ..ServerOptions::default()
+    };
+    let pipeline = Pipeline::new(options.pipeline_options(), store, Arc::new(engine));
+    Ok(Server::over(options, pipeline))
+}
+
+/// Starts alerting (database `<data_dir>/alerts.db`) and subscribes it to the server's
+/// pipeline, so anomaly changes reach it.
+pub(crate) fn start_alerting(config: &Config, server: &Server) -> anyhow::Result<AlertService> {
+    let alerting = lookout_alert::alerting_config(config).context("[alert] configuration")?;
+    let path = alerting.db_path.clone();
+    let service = AlertService::start(alerting)
+        .with_context(|| format!("starting alerting ({})", path.display()))?;
+    server.attach_alerts(service.handle());
+    Ok(service)
+}
+
+/// A source built from the configuration, not started yet.
+pub(crate) struct ConfiguredSource {
+    pub source: Box<dyn Source>,
+    /// The `protocol` label of its samples: `host`, `prometheus_scrape`, `cloudwatch`.
+    pub kind: &'static str,
+    /// Live data, or history (any age accepted).
+    pub time_check: TimeCheck,
+}
+
+/// Every `[[source]]` of the configuration, built.
+pub(crate) fn configured_sources(config: &Config) -> anyhow::Result<Vec<ConfiguredSource>> {
+    let mut sources = Vec::new();
+    for source in &config.sources {
+        match source {
+            SourceConfig::Host(host) => {
+                let source = lookout_sources::host::host_source(host);
+                sources.push(ConfiguredSource {
+                    source: Box::new(source),
+                    kind: "host",
+                    time_check: TimeCheck::Live,
+                });
+            }
+            SourceConfig::CloudWatch(cloudwatch) => {
+                let name = format!("cloudwatch#{}", sources.len() + 1);
+                let source = lookout_sources::cloudwatch::CloudWatchSource::new(name, cloudwatch);
+                // CloudWatch datapoints are minutes old and its backfill days old: history.
+                sources.push(ConfiguredSource {
+                    source: Box::new(source),
+                    kind: "cloudwatch",
+                    time_check: TimeCheck::History,
+                });
+            }
+            SourceConfig::PrometheusScrape(scrape) => {
+                let source = lookout_sources::scrape::ScrapeSource::new(
+                    "prometheus_scrape",
+                    scrape,
+                    Default::default(),
+                )?;
+                sources.push(ConfiguredSource {
+                    source: Box::new(source),
+                    kind: "prometheus_scrape",
+                    time_check: TimeCheck::Live,
+                });
+            }
+        }
+    }
+    Ok(sources)
+}
+
+pub(crate) async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

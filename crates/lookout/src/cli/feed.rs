@@ -1,0 +1,144 @@
+//! The one loop that feeds sources' batches into the pipeline, for `serve` and `demo`.
+//!
+//! Batches are ingested in arrival order through [`Pipeline::ingest`], each counted
+//! under its source's kind (`protocol="host"`, `"prometheus_scrape"`, `"cloudwatch"`,
+//! `"demo"`). A refusal with a retry hint (the engine or store full, the warm start)
+//! is retried with doubling waits ([`Retry`]); other refusals are logged and the batch
+//! dropped. While the loop waits, the sources' bounded channel holds them back. Cost:
+//! one hash lookup per batch for its kind, and a copy of the samples for each try
+//! that may still be retried (as before the loops were one).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use lookout_server::{Pipeline, TimeCheck};
+use lookout_sources::SourceBatch;
+use tokio::sync::{mpsc, watch};
+
+/// The `protocol` label of batches from a source of no known kind.
+const UNKNOWN_KIND: &str = "source";
+
+/// How often and how patiently a batch refused with a retry hint is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retry {
+    /// Tries in all, the first included.
+    pub attempts: u32,
+    /// Wait before the second try; it doubles with each try, up to `first_wait << 4`.
+    pub first_wait: Duration,
+}
+
+impl Retry {
+    /// Live sources: a few tries, then the next collection brings fresh data.
+    pub const LIVE: Retry = Retry {
+        attempts: 5,
+        first_wait: Duration::from_millis(200),
+    };
+    /// Backfills (the demo's history): many patient tries, since every point matters.
+    pub const BACKFILL: Retry = Retry {
+        attempts: 21,
+        first_wait: Duration::from_millis(100),
+    };
+
+    /// The wait after the `attempt`-th failed try (0-based).
+    fn wait(self, attempt: u32) -> Duration {
+        self.first_wait.saturating_mul(1 << attempt.min(4))
+    }
+}
+
+/// Which kind each source (by name) is, for the `protocol` label.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourceKinds(HashMap<String, &'static str>);
+
+impl SourceKinds {
+    pub fn insert(&mut self, name: &str, kind: &'static str) {
+        self.0.insert(name.to_string(), kind);
+    }
+
+    pub fn of(&self, source: &str) -> &'static str {
+        self.0.get(source).copied().unwrap_or(UNKNOWN_KIND)
+    }
+}
+
+/// Ingests every batch of `receiver` until it closes; starts once `ready` turns true
+/// (the warm start is done), at once without it.
+pub(crate) async fn feed_sources(
+    pipeline: Pipeline,
+    mut receiver: mpsc::Receiver<SourceBatch>,
+    time_check: TimeCheck,
+    kinds: SourceKinds,
+    retry: Retry,
+    ready: Option<watch::Receiver<bool>>,
+) {
+    if let Some(mut ready) = ready {
+        let _ = ready.wait_for(|done| *done).await;
+    }
+    while let Some(batch) = receiver.recv().await {
+        for error in &batch.errors {
+            tracing::debug!(source = %batch.source, %error, "source collection problem");
+        }
+        if batch.samples.is_empty() {
+            continue;
+        }
+        let kind = kinds.of(&batch.source);
+        let SourceBatch {
+            source, samples, ..
+        } = batch;
+        ingest_with_retry(&pipeline, &source, samples, kind, time_check, retry).await;
+    }
+}
+
+async fn ingest_with_retry(
+    pipeline: &Pipeline,
+    source: &str,
+    samples: Vec<lookout_model::Sample>,
+    kind: &'static str,
+    time_check: TimeCheck,
+    retry: Retry,
+) {
+    let mut samples = Some(samples);
+    let mut attempt = 0;
+    loop {
+        let last = attempt + 1 >= retry.attempts;
+        // A copy only while a refusal may still be retried.
+        let batch = if last {
+            samples.take().unwrap_or_default()
+        } else {
+            samples.clone().unwrap_or_default()
+        };
+        match pipeline.ingest(batch, kind, time_check).await {
+            Ok(_) => return,
+            Err(error) if error.is_retryable() && !last => {
+                tokio::time::sleep(retry.wait(attempt)).await;
+                attempt += 1;
+            }
+            Err(error) => {
+                tracing::warn!(%source, %error, "source batch not stored");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_up_to_a_cap() {
+        let retry = Retry::LIVE;
+        assert_eq!(retry.wait(0), Duration::from_millis(200));
+        assert_eq!(retry.wait(2), Duration::from_millis(800));
+        assert_eq!(retry.wait(9), Duration::from_millis(3_200));
+        assert_eq!(Retry::BACKFILL.wait(20), Duration::from_millis(1_600));
+    }
+
+    #[test]
+    fn kinds_are_looked_up_by_source_name() {
+        let mut kinds = SourceKinds::default();
+        kinds.insert("cloudwatch#2", "cloudwatch");
+        kinds.insert("host", "host");
+        assert_eq!(kinds.of("cloudwatch#2"), "cloudwatch");
+        assert_eq!(kinds.of("host"), "host");
+        assert_eq!(kinds.of("unheard"), "source");
+    }
+}
