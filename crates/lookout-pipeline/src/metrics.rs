@@ -18,6 +18,9 @@
 //! | `lookout_store_commit_latency_seconds` | histogram | one batch's time from store submit to durable commit |
 //! | `lookout_ingest_latency_seconds` | histogram | one request from arrival to answer |
 //! | `lookout_anomaly_score{<labels>, lookout_metric}` | gauge | latest score of every series |
+//! | `lookout_subscriber_delivered_total{subscriber}` | counter | scored batches handed to each subscriber ([`crate::fanout`]) |
+//! | `lookout_subscriber_dropped_total{subscriber}` | counter | batches a load-shedding subscriber missed (its queue was full) |
+//! | `lookout_usage_codes_dropped_total` | counter | usage state codes not stored (the store's queue was full) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

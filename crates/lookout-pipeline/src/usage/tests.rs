@@ -151,3 +151,51 @@ fn spans_read_naturally() {
     assert_eq!(human_span(5 * 60_000), "5 minutes");
     assert_eq!(human_span(1_000), "1 second");
 }
+
+#[test]
+fn the_subscriber_stores_each_changed_machine_state_code() {
+    use crate::fanout::{ScoredBatch, Subscriber};
+    use crate::index::{SeriesEntry, SeriesIndex};
+    use lookout_model::{Explanation, SeriesId, Verdict};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path(), Default::default()).unwrap());
+    let index = Arc::new(SeriesIndex::new(100));
+    let usage = Arc::new(tracker(Duration::from_secs(3600)));
+    let subscriber =
+        UsageSubscriber::new(Arc::clone(&usage), Arc::clone(&index), Arc::clone(&store));
+    let verdict = |timestamp_ms: i64, value: f64| {
+        ScoreOutcome::Scored(Verdict {
+            timestamp_ms,
+            value,
+            score: 0.1,
+            is_anomaly: false,
+            anomaly_started: false,
+            expected_lower: 0.0,
+            expected_upper: 100.0,
+            explanation: Explanation::default(),
+        })
+    };
+    let cpu_entry = Arc::new(SeriesEntry::new(SeriesId(1), cpu("web-1")));
+    let other = Arc::new(SeriesEntry::new(SeriesId(2), SeriesKey::new("mem")));
+    let batch = ScoredBatch {
+        entries: vec![Arc::clone(&cpu_entry), other, cpu_entry],
+        values: vec![(60_000, 50.0), (60_000, 1.0), (120_000, 52.0)],
+        outcomes: vec![
+            verdict(60_000, 50.0),
+            verdict(60_000, 1.0),
+            ScoreOutcome::NotScored("duplicate"),
+        ],
+        anomalies: Vec::new(),
+    };
+    subscriber.on_scored(&batch);
+    assert_eq!(usage.machines().len(), 1, "only scored CPU samples count");
+    let code = index
+        .get(&SeriesKey::new(STATE_CODE_METRIC).with_label("machine", "web-1"))
+        .expect("the state code series is registered");
+    store.flush().unwrap();
+    let stored = store.range(&[code.id], 0, 200_000, None).unwrap();
+    assert_eq!(stored[0].points.len(), 1);
+    assert_eq!(stored[0].points[0].value, UsageCode::of(UsageState::Normal));
+    assert_eq!(subscriber.dropped_codes(), 0);
+}
