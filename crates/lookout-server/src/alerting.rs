@@ -23,8 +23,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lookout_alert::{AlertHandle, AnomalyEvent, EventKind, Silence};
+use lookout_model::clock::now_ms;
 use lookout_model::SeriesId;
-use lookout_store::{now_ms, AnomalyOp};
+use lookout_store::AnomalyOp;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

@@ -42,9 +42,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use lookout_model::clock::now_ms;
 use lookout_model::Sample;
 use lookout_protocol::Batch;
-use lookout_store::{now_ms, Store, StoreError};
+use lookout_store::{Store, StoreError};
 
 pub use error::ApiError;
 pub use ingest::{IngestReport, TimeCheck};

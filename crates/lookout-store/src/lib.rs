@@ -28,9 +28,11 @@ pub use compact::CompactionReport;
 pub use config::StoreConfig;
 pub use error::{Rejected, StoreError};
 pub use lock::LOCK_FILE;
+/// The one wall clock ([`lookout_model::clock::now_ms`]), re-exported for the store's users.
+pub use lookout_model::clock::now_ms;
 pub use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId,
 };
 pub use query::{Point, Resolution, SeriesPoints};
 pub use series::{domain_of, SeriesInfo};
-pub use store::{now_ms, Store, DATABASE_FILE};
+pub use store::{Store, DATABASE_FILE};

@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crossbeam_channel::{bounded, SendTimeoutError, Sender, TrySendError};
+use lookout_model::clock::now_ms;
 use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId, SeriesKey,
 };
@@ -43,15 +44,6 @@ pub struct Store {
     checkpointer: Option<Checkpointer>,
     /// Held for the store's life (see `lock.rs`); dropped after the writer stops.
     _lock: DirectoryLock,
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 impl Store {
