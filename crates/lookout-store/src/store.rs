@@ -15,13 +15,12 @@ use crate::anomalies;
 use crate::batch::{Ticket, WriteBatch};
 use crate::checkpoint::Checkpointer;
 use crate::compact::CompactionReport;
-use crate::error::Rejected;
 use crate::head::Head;
 use crate::lock::DirectoryLock;
 use crate::pool::ReadPool;
-use crate::query::{
-    bucket_width, latest_point, plan_segments, range_of_series, Point, SeriesPoints,
-};
+use crate::query::{bucket_width, latest_point, plan_segments, range_of_series};
+use crate::rejected::Rejected;
+use crate::rows::{Point, SeriesPoints};
 use crate::schema::{open_writer, Horizons};
 use crate::series::{SeriesInfo, SeriesRegistry};
 use crate::writer::{Command, Writer};
