@@ -174,12 +174,8 @@ pub struct Notification {
     pub test: bool,
 }
 
-/// Wall-clock time in unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
-}
+/// The one wall clock, re-exported beside the records it stamps.
+pub use lookout_model::clock::now_ms;
 
 /// FNV-1a 64-bit over parts separated by a byte that never occurs in text; stable
 /// between runs and builds, so fingerprints survive restarts.

@@ -8,16 +8,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lookout_alert::model::{now_ms, EventKind};
-use lookout_alert::notify::sigv4::{authorization, Credentials, Request};
+use lookout_aws::{sign, Credentials, SigningRequest};
 use lookout_config::NotifierKind;
 use support::*;
 
 fn credentials() -> Credentials {
-    Credentials {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-        session_token: None,
-    }
+    Credentials::new("testing", "testing", None)
 }
 
 fn encode(text: &str) -> String {
@@ -32,35 +28,26 @@ async fn call(endpoint: &str, service: &str, params: &[(&str, &str)]) -> String 
         .collect::<Vec<_>>()
         .join("&");
     let host = endpoint.trim_start_matches("http://");
-    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let headers = [
-        ("content-type", content_type),
-        ("x-amz-date", date.as_str()),
-    ];
-    let auth = authorization(
-        &Request {
+    let signed = sign(
+        &SigningRequest {
             method: "POST",
             host,
             path: "/",
             query: "",
-            headers: &headers,
-            payload: form.as_bytes(),
+            headers: &[("content-type", content_type)],
+            body: form.as_bytes(),
         },
         &credentials(),
         "us-east-1",
         service,
-        &date,
+        chrono::Utc::now(),
     );
-    let response = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .post(format!("{endpoint}/"))
-        .header("authorization", auth)
         .header("content-type", content_type)
-        .header("x-amz-date", &date)
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+        .body(form);
+    let response = signed.apply(request).send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
     assert!(status.is_success(), "{service} {params:?}: {status} {text}");

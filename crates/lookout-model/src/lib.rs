@@ -8,6 +8,7 @@
 //! validation; it has no IO.
 
 mod anomaly;
+pub mod clock;
 mod domain;
 mod event;
 mod key;

@@ -10,8 +10,9 @@
 use std::collections::HashMap;
 
 use lookout_alert::{AlertHandle, AnomalyEvent, EventKind};
+use lookout_model::clock::now_ms;
 use lookout_model::SeriesId;
-use lookout_store::{now_ms, AnomalyOp};
+use lookout_store::AnomalyOp;
 
 use crate::fanout::{Policy, ScoredBatch, Subscriber};
 use crate::scorer::ScoreOutcome;

@@ -32,9 +32,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use lookout_model::clock::now_ms;
 use lookout_model::Sample;
 use lookout_protocol::{Batch, ProtocolError, SampleLimits};
-use lookout_store::now_ms;
 use tokio::sync::oneshot;
 
 use crate::error::IngestError;

@@ -4,23 +4,17 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use lookout_detect::engine::{Engine, EngineConfig};
 use lookout_detect::pipeline::{DetectorConfig, PipelineConfig};
+use lookout_model::clock::now_ms;
 use lookout_model::{Event, Sample, SeriesKey};
 use lookout_pipeline::{
     IngestError, Pipeline, PipelineOptions, Policy, ScoredBatch, Subscriber, TimeCheck,
 };
 use lookout_store::{Store, StoreConfig};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn engine(queue_capacity: usize) -> Arc<Engine> {
     Arc::new(

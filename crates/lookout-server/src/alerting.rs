@@ -20,8 +20,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lookout_alert::{AlertHandle, Silence};
+use lookout_model::clock::now_ms;
 use lookout_model::SeriesId;
-use lookout_store::now_ms;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

@@ -38,8 +38,9 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use lookout_model::clock::now_ms;
 use lookout_pipeline::alerting::AlertSubscriber;
-use lookout_store::{now_ms, Store, StoreError};
+use lookout_store::{Store, StoreError};
 
 pub use error::ApiError;
 pub use ingest::{IngestError, IngestReport, TimeCheck};

@@ -25,8 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
+use lookout_model::clock::now_ms;
 use lookout_model::SeriesKey;
-use lookout_store::{now_ms, SeriesPoints, StoreError};
+use lookout_store::{SeriesPoints, StoreError};
 
 use crate::state::AppState;
 use lookout_pipeline::scorer::{Point, ScorerError};

@@ -8,24 +8,13 @@
 use lookout_model::SeriesId;
 
 use crate::batch::SampleRow;
-use crate::query::Point;
+use crate::rows::HeadRow;
 use crate::StoreError;
 
 /// Bytes of one encoded row of a chunk.
 pub(crate) const ROW_BYTES: usize = 8 * 5 + 1;
 /// Bytes of one encoded row of the ingest log (series id + row).
 pub(crate) const LOG_ROW_BYTES: usize = 8 + ROW_BYTES;
-
-/// One stored sample in memory: 48 bytes, NaN standing for a missing value or verdict.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct HeadRow {
-    pub ts_ms: i64,
-    pub value: f64,
-    pub score: f64,
-    pub lower: f64,
-    pub upper: f64,
-    pub is_anomaly: bool,
-}
 
 impl HeadRow {
     pub fn from_sample(row: &SampleRow) -> HeadRow {
@@ -46,18 +35,6 @@ impl HeadRow {
             upper,
             is_anomaly,
         }
-    }
-
-    pub fn point(&self) -> Point {
-        let some = |x: f64| (!x.is_nan()).then_some(x);
-        Point::from_raw(
-            self.ts_ms,
-            some(self.value),
-            some(self.score),
-            self.is_anomaly,
-            some(self.lower),
-            some(self.upper),
-        )
     }
 
     fn encode(&self, out: &mut Vec<u8>) {

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use lookout_model::{AnomalyId, SeriesId};
 
-use crate::batch::WriteBatch;
-
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,42 +55,6 @@ pub enum StoreError {
     Spawn(std::io::Error),
     #[error("the store writer thread panicked")]
     WriterPanicked,
-}
-
-/// A batch that the queue refused, handed back so that nothing is silently lost.
-#[derive(Debug)]
-pub struct Rejected {
-    pub batch: WriteBatch,
-    pub error: StoreError,
-}
-
-impl std::fmt::Display for Rejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "batch of {} samples rejected: {}",
-            self.batch.len(),
-            self.error
-        )
-    }
-}
-
-impl std::error::Error for Rejected {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
-impl From<Rejected> for StoreError {
-    fn from(rejected: Rejected) -> Self {
-        rejected.error
-    }
-}
-
-impl From<Box<Rejected>> for StoreError {
-    fn from(rejected: Box<Rejected>) -> Self {
-        rejected.error
-    }
 }
 
 /// Attaches what the store was doing to a SQLite error.

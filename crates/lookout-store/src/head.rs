@@ -17,8 +17,7 @@ use std::time::Instant;
 
 use lookout_model::SeriesId;
 
-use crate::chunk::HeadRow;
-use crate::query::Point;
+use crate::rows::{HeadRow, Point};
 
 /// Hashes a series id (a small integer) with one multiplication instead of SipHash: ids
 /// are assigned by the store, not chosen by clients.

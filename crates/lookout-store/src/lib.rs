@@ -16,7 +16,9 @@ mod lock;
 mod pool;
 mod query;
 mod raw;
+mod rejected;
 mod rollup;
+mod rows;
 mod schema;
 mod seal;
 mod series;
@@ -26,11 +28,14 @@ mod writer;
 pub use batch::{AnomalyOp, CommitResult, SampleRow, SampleVerdict, Ticket, WriteBatch};
 pub use compact::CompactionReport;
 pub use config::StoreConfig;
-pub use error::{Rejected, StoreError};
+pub use error::StoreError;
 pub use lock::LOCK_FILE;
+/// The one wall clock ([`lookout_model::clock::now_ms`]), re-exported for the store's users.
+pub use lookout_model::clock::now_ms;
 pub use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId,
 };
-pub use query::{Point, Resolution, SeriesPoints};
+pub use rejected::Rejected;
+pub use rows::{Point, Resolution, SeriesPoints};
 pub use series::{domain_of, SeriesInfo};
-pub use store::{now_ms, Store, DATABASE_FILE};
+pub use store::{Store, DATABASE_FILE};

@@ -16,77 +16,13 @@
 use lookout_model::SeriesId;
 use rusqlite::Connection;
 
-use crate::chunk::HeadRow;
 use crate::raw::stored_rows;
 use crate::rollup::{read_rollups, Agg, RollupTable, HOUR_MS, MINUTE_MS};
+use crate::rows::{HeadRow, Point, Resolution, SeriesPoints};
 use crate::schema::HorizonSnapshot;
 use crate::StoreError;
 
-/// One point of a query answer: a raw sample, or the summary of a bucket.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    /// Sample time, or bucket start.
-    pub ts_ms: i64,
-    /// The sample's value, or the last value of the bucket. NaN for a stored NaN.
-    pub value: f64,
-    /// Lowest non-NaN value in the bucket (the value itself for a raw sample).
-    pub min: f64,
-    /// Highest non-NaN value in the bucket.
-    pub max: f64,
-    /// Mean of the non-NaN values in the bucket.
-    pub avg: f64,
-    /// Number of non-NaN samples summarised.
-    pub count: u64,
-    /// Highest anomaly score, if any sample was scored.
-    pub score: Option<f64>,
-    /// Whether any sample in the bucket was anomalous.
-    pub is_anomaly: bool,
-    /// Expected band (lowest lower, highest upper); rollups do not keep the band.
-    pub lower: Option<f64>,
-    pub upper: Option<f64>,
-}
-
-/// Where a query's points came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Resolution {
-    Raw,
-    Minute,
-    Hour,
-}
-
-/// The answer of a range query for one series.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesPoints {
-    pub series: SeriesId,
-    /// Coarsest source read (raw rows, minute or hour rollups).
-    pub resolution: Resolution,
-    pub points: Vec<Point>,
-}
-
 impl Point {
-    pub(crate) fn from_raw(
-        ts_ms: i64,
-        value: Option<f64>,
-        score: Option<f64>,
-        is_anomaly: bool,
-        lower: Option<f64>,
-        upper: Option<f64>,
-    ) -> Point {
-        let value = value.unwrap_or(f64::NAN);
-        Point {
-            ts_ms,
-            value,
-            min: value,
-            max: value,
-            avg: value,
-            count: u64::from(!value.is_nan()),
-            score,
-            is_anomaly,
-            lower,
-            upper,
-        }
-    }
-
     fn from_agg(bucket_ts: i64, agg: &Agg) -> Point {
         let empty = agg.count == 0;
         Point {

@@ -12,9 +12,10 @@
 use lookout_model::SeriesId;
 use rusqlite::Connection;
 
-use crate::chunk::{decode_chunk, HeadRow};
+use crate::chunk::decode_chunk;
 use crate::error::SqlContext;
 use crate::head::sort_keep_last;
+use crate::rows::HeadRow;
 use crate::StoreError;
 
 const SELECT_LEGACY: &str = "SELECT ts_ms, value, score, is_anomaly, lower, upper FROM samples

@@ -20,9 +20,10 @@ use std::sync::Arc;
 use lookout_model::SeriesId;
 use rusqlite::Connection;
 
-use crate::chunk::{decode_chunk, encode_chunk, HeadRow};
+use crate::chunk::{decode_chunk, encode_chunk};
 use crate::error::SqlContext;
 use crate::head::{Generation, Head};
+use crate::rows::HeadRow;
 use crate::StoreError;
 
 /// A block being written.

@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crossbeam_channel::{bounded, SendTimeoutError, Sender, TrySendError};
+use lookout_model::clock::now_ms;
 use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId, SeriesKey,
 };
@@ -14,13 +15,12 @@ use crate::anomalies;
 use crate::batch::{Ticket, WriteBatch};
 use crate::checkpoint::Checkpointer;
 use crate::compact::CompactionReport;
-use crate::error::Rejected;
 use crate::head::Head;
 use crate::lock::DirectoryLock;
 use crate::pool::ReadPool;
-use crate::query::{
-    bucket_width, latest_point, plan_segments, range_of_series, Point, SeriesPoints,
-};
+use crate::query::{bucket_width, latest_point, plan_segments, range_of_series};
+use crate::rejected::Rejected;
+use crate::rows::{Point, SeriesPoints};
 use crate::schema::{open_writer, Horizons};
 use crate::series::{SeriesInfo, SeriesRegistry};
 use crate::writer::{Command, Writer};
@@ -43,15 +43,6 @@ pub struct Store {
     checkpointer: Option<Checkpointer>,
     /// Held for the store's life (see `lock.rs`); dropped after the writer stops.
     _lock: DirectoryLock,
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 impl Store {

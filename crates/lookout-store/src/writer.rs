@@ -16,10 +16,11 @@ use rusqlite::Connection;
 
 use crate::anomalies::{insert_feedback, update_status};
 use crate::batch::{AnomalyOp, CommitResult, WriteBatch};
-use crate::chunk::{encode_log_row, HeadRow, LOG_ROW_BYTES};
+use crate::chunk::{encode_log_row, LOG_ROW_BYTES};
 use crate::compact::{self, CompactionReport, Job, Plan};
 use crate::error::SqlContext;
 use crate::head::Head;
+use crate::rows::HeadRow;
 use crate::schema::{meta, read_meta, Horizons};
 use crate::seal::{recover_blocks, replay_log, Seal};
 use crate::series::{insert_series, SeriesRegistry};

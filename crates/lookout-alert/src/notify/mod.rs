@@ -5,14 +5,13 @@
 //! - [`webhook`]: generic JSON webhook (optional HMAC-SHA256 signature) and Slack-compatible
 //!   incoming webhooks;
 //! - [`email`]: SMTP with STARTTLS and AUTH (lettre, rustls);
-//! - [`sns`]: AWS SNS `Publish` to a topic, signed with SigV4 ([`sigv4`]).
+//! - [`sns`]: AWS SNS `Publish` to a topic, signed with SigV4 ([`lookout_aws::sigv4`]).
 //!
 //! Every error message is built here from the status and reason only: URLs (a Slack URL is
 //! a credential), headers, passwords and keys never appear in errors, logs or the API.
 
 pub mod alertmanager;
 pub mod email;
-pub mod sigv4;
 pub mod sns;
 pub mod webhook;
 

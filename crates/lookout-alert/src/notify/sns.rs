@@ -1,12 +1,16 @@
 //! AWS SNS `Publish` to a topic (email and SMS subscribers receive the text), as one
 //! SigV4-signed form POST of the Query API (`Action=Publish&Version=2010-03-31`).
 //!
-//! Credentials come from the standard environment (`AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, optional `AWS_SESSION_TOKEN`), never from the file. The
+//! Credentials come from the standard AWS chain ([`lookout_aws::CredentialChain`]:
+//! environment, shared profile files, web identity, container role, instance role through
+//! IMDSv2; cached until shortly before they expire), never from the file. The
 //! message carries the notification id as the `lookout_notification_id` message attribute
 //! (and in the text), so subscribers can drop a duplicate sent again after a crash.
 
-use super::sigv4::{authorization, Credentials, Request};
+use std::sync::Arc;
+
+use lookout_aws::{host_header, sign, CredentialChain, SigningRequest};
+
 use super::{post, DeliveryError};
 use crate::content::{body, encode_component, subject};
 use crate::model::Notification;
@@ -20,6 +24,7 @@ pub struct Sns {
     topic_arn: String,
     region: String,
     endpoint: String,
+    credentials: Arc<CredentialChain>,
 }
 
 impl Sns {
@@ -37,6 +42,7 @@ impl Sns {
             topic_arn: topic_arn.to_string(),
             region: region.to_string(),
             endpoint,
+            credentials: Arc::new(CredentialChain::default()),
         }
     }
 
@@ -68,52 +74,44 @@ impl Sns {
     }
 
     pub async fn deliver(&self, notification: &Notification) -> Result<(), DeliveryError> {
-        let credentials = Credentials::from_env().ok_or_else(|| {
-            DeliveryError::new(
-                "credentials",
-                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set in the environment",
-            )
-        })?;
+        let credentials = self
+            .credentials
+            .credentials()
+            .await
+            .map_err(|error| DeliveryError::new("credentials", error.to_string()))?;
         let url = reqwest::Url::parse(&format!("{}/", self.endpoint))
             .map_err(|error| DeliveryError::new("invalid_request", format!("endpoint: {error}")))?;
-        let host = match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            (None, _) => {
-                return Err(DeliveryError::new(
-                    "invalid_request",
-                    "endpoint has no host",
-                ))
-            }
+        let Some(host) = host_header(&url) else {
+            return Err(DeliveryError::new(
+                "invalid_request",
+                "endpoint has no host",
+            ));
         };
         let form = self.form(notification);
-        let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let mut headers = vec![
-            ("content-type", content_type),
-            ("x-amz-date", amz_date.as_str()),
-        ];
-        if let Some(token) = &credentials.session_token {
-            headers.push(("x-amz-security-token", token.as_str()));
-        }
-        let signed = authorization(
-            &Request {
+        let signed = sign(
+            &SigningRequest {
                 method: "POST",
                 host: &host,
                 path: url.path(),
                 query: "",
-                headers: &headers,
-                payload: form.as_bytes(),
+                headers: &[("content-type", content_type)],
+                body: form.as_bytes(),
             },
             &credentials,
             &self.region,
             "sns",
-            &amz_date,
+            chrono::Utc::now(),
         );
-        let mut request = self.http.post(url).header("authorization", signed);
-        for (name, value) in &headers {
-            request = request.header(*name, *value);
+        let request = signed.apply(self.http.post(url).header("content-type", content_type));
+        let delivered = post(request.body(form), &Default::default()).await;
+        // AWS answers refused or expired credentials with 403: read the chain again next time.
+        if delivered
+            .as_ref()
+            .is_err_and(|error| error.message.starts_with("HTTP 403"))
+        {
+            self.credentials.invalidate().await;
         }
-        post(request.body(form), &Default::default()).await
+        delivered
     }
 }

@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
+use lookout_model::clock::now_ms;
 use lookout_model::{AnomalyId, AnomalyRecord, FeedbackLabel, FeedbackRecord};
-use lookout_store::{now_ms, StoreError};
+use lookout_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

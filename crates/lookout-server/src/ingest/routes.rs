@@ -22,9 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
+use lookout_model::clock::now_ms;
 use lookout_protocol::influx::Precision;
 use lookout_protocol::{Batch, ProtocolError};
-use lookout_store::now_ms;
 
 use super::{IngestReport, TimeCheck};
 use crate::error::ApiError;

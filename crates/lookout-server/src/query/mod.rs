@@ -30,9 +30,10 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
+use lookout_model::clock::now_ms;
 use lookout_model::{Labels, SeriesKey};
 use lookout_protocol::selector::{parse_selector, Selector};
-use lookout_store::{now_ms, Point};
+use lookout_store::Point;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;

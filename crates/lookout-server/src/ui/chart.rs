@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use lookout_store::{now_ms, Point, Resolution};
+use lookout_model::clock::now_ms;
+use lookout_store::{Point, Resolution};
 use serde_json::{json, Value};
 
 use crate::anomalies::AnomalyView;

@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
+use lookout_model::clock::now_ms;
 use lookout_model::{Domain, Labels};
-use lookout_store::{domain_of, now_ms};
+use lookout_store::domain_of;
 use serde::Serialize;
 use serde_json::{json, Value};
 

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lookout_detect::engine::{Engine, EngineConfig};
 use lookout_detect::pipeline::{DetectorConfig, PipelineConfig};
@@ -20,12 +19,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
 }
 
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+pub use lookout_model::clock::now_ms;
 
 pub fn engine() -> Arc<dyn Scorer> {
     Arc::new(Engine::start(engine_config()).expect("engine starts"))

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::credentials::{CredentialChain, Credentials, NoCredentials};
-use super::sigv4::{sign, SigningRequest};
+use lookout_aws::{host_header, sign, CredentialChain, Credentials, NoCredentials, SigningRequest};
+
 use super::xml;
 
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -301,16 +301,12 @@ impl AwsClient {
         body: &str,
         credentials: &Credentials,
     ) -> Attempt {
-        let host = match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            (None, _) => {
-                return Attempt::Fail(AwsError::Garbage {
-                    action: action.to_string(),
-                    endpoint: endpoint.to_string(),
-                    reason: "the endpoint has no host".into(),
-                })
-            }
+        let Some(host) = host_header(url) else {
+            return Attempt::Fail(AwsError::Garbage {
+                action: action.to_string(),
+                endpoint: endpoint.to_string(),
+                reason: "the endpoint has no host".into(),
+            });
         };
         let signed = sign(
             &SigningRequest {
@@ -318,7 +314,7 @@ impl AwsClient {
                 path: url.path(),
                 query: "",
                 host: &host,
-                content_type: CONTENT_TYPE,
+                headers: &[("content-type", CONTENT_TYPE)],
                 body: body.as_bytes(),
             },
             credentials,
@@ -326,15 +322,11 @@ impl AwsClient {
             service.signing_name(),
             chrono::Utc::now(),
         );
-        let mut request = self
-            .http
-            .post(url.clone())
-            .header("Content-Type", CONTENT_TYPE)
-            .header("X-Amz-Date", &signed.amz_date)
-            .header("Authorization", &signed.authorization);
-        if let Some(token) = &signed.security_token {
-            request = request.header("X-Amz-Security-Token", token);
-        }
+        let request = signed.apply(
+            self.http
+                .post(url.clone())
+                .header("Content-Type", CONTENT_TYPE),
+        );
         self.calls.count(action);
         let response = match request.body(body.to_string()).send().await {
             Ok(response) => response,

@@ -20,19 +20,18 @@
 //! the interval). A permanently denied call (`AccessDenied`, `UnauthorizedOperation`) is
 //! reported once, naming the missing IAM action. Problems are logged when they appear and
 //! when they clear, not at every poll. Credentials come from the standard AWS chain
-//! ([`credentials`]) and never appear in logs.
+//! ([`lookout_aws::CredentialChain`]) and never appear in logs.
 //!
-//! The client speaks the AWS Query protocol itself ([`client`], [`sigv4`], [`xml`]); see
+//! The client speaks the AWS Query protocol itself ([`client`], [`xml`], signed with
+//! [`lookout_aws::sigv4`]); see
 //! `CLOUDWATCH.md` for why rather than the AWS SDK.
 //!
 //! Cost: one `GetMetricData` call per 500 series per poll (1,000 instances × 6 metrics =
 //! 12 calls); memory is one query (key + dimensions) and one last timestamp per series.
 
 pub mod client;
-pub mod credentials;
 mod poll;
 pub mod queries;
-pub mod sigv4;
 pub mod xml;
 
 use std::collections::BTreeSet;
@@ -45,7 +44,7 @@ use lookout_config::CloudWatchSourceConfig;
 use tokio::sync::mpsc;
 
 pub use client::{AwsClient, AwsError, CallCounts, ClientOptions, Service};
-pub use credentials::{CredentialChain, Credentials, NoCredentials};
+pub use lookout_aws::{CredentialChain, Credentials, NoCredentials};
 pub use poll::{Closed, PollOutcome, Poller};
 
 use crate::polling::backoff_delay;

@@ -23,8 +23,9 @@ pub mod schedule;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use lookout_model::clock::now_ms;
 use tokio::sync::mpsc;
 
 use crate::{Shutdown, Source, SourceBatch};
@@ -148,7 +149,7 @@ impl DemoSource {
         loop {
             let simulated = self.live_start_ms
                 + (replay_started.elapsed().as_secs_f64() * speed * 1000.0) as i64;
-            let real = wall_clock_ms();
+            let real = now_ms();
             if !caught_up && simulated >= real {
                 caught_up = true;
                 self.report(DemoPhase::CaughtUp);
@@ -226,12 +227,6 @@ fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
-fn wall_clock_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +240,7 @@ mod tests {
             speed: 600.0,
             ..DemoOptions::default()
         };
-        let now = wall_clock_ms();
+        let now = now_ms();
         let (progress, mut phases) = mpsc::unbounded_channel();
         let source = DemoSource::new(options, now).with_progress(progress);
         let history_start = source.history_start_ms();
@@ -258,7 +253,7 @@ mod tests {
             let batch = receiver.recv().await.unwrap();
             for sample in &batch.samples {
                 assert!(sample.timestamp_ms >= last);
-                assert!(sample.timestamp_ms <= wall_clock_ms());
+                assert!(sample.timestamp_ms <= now_ms());
                 last = sample.timestamp_ms;
             }
             points += batch.samples.len();

@@ -34,9 +34,10 @@ pub mod procfs;
 pub mod rates;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use lookout_config::HostSourceConfig;
+use lookout_model::clock::now_ms;
 use lookout_model::Labels;
 
 pub use files::{FsUsage, HostFiles, LinuxHost};
@@ -177,10 +178,7 @@ impl<F: HostFiles> HostCollector<F> {
 
 impl<F: HostFiles> Collector for HostCollector<F> {
     fn collect(&mut self) -> Collected {
-        let timestamp_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|since| since.as_millis() as i64)
-            .unwrap_or(0);
+        let timestamp_ms = now_ms();
         let monotonic = self.started.elapsed();
         self.collect_at(timestamp_ms, monotonic)
     }

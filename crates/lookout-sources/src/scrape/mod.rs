@@ -35,10 +35,11 @@ pub mod target;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lookout_config::PrometheusScrapeConfig;
+use lookout_model::clock::now_ms;
 use lookout_model::Labels;
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
@@ -230,12 +231,6 @@ fn target_url(config: &PrometheusScrapeConfig, address: &str) -> Result<String, 
         format!("/{}", config.metrics_path)
     };
     Ok(format!("{}://{address}{path}", config.scheme.as_str()))
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }
 
 /// Logs a target's error when it first appears and once when it clears. Errors are

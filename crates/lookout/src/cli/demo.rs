@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lookout_config::Config;
+use lookout_model::clock::now_ms;
 use lookout_server::TimeCheck;
 use lookout_sources::demo::{DemoOptions, DemoPhase, DemoSource};
 use lookout_sources::Source;
 use lookout_sources::SourceBatch;
-use lookout_store::now_ms;
 
 use super::assembly::configured_sources;
 use super::feed::{feed_sources, Retry, SourceKinds};

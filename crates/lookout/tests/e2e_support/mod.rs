@@ -6,7 +6,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// A child process killed (SIGKILL) and reaped when the guard is dropped.
 pub struct ChildGuard {
@@ -99,12 +99,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
-}
+#[allow(unused_imports)] // not every test binary reads the clock
+pub use lookout_model::clock::now_ms;
 
 pub fn lookout_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lookout"))
