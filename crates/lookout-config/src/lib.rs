@@ -24,6 +24,7 @@ mod error;
 mod keys;
 pub mod raw;
 mod reader;
+mod sources;
 mod types;
 mod validate;
 pub mod values;

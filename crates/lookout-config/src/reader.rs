@@ -15,7 +15,7 @@ use crate::error::{ConfigError, ErrorKind};
 use crate::keys::struct_fields;
 use crate::raw::*;
 
-type Node<'t> = Spanned<DeValue<'t>>;
+pub(crate) type Node<'t> = Spanned<DeValue<'t>>;
 
 pub(crate) const TOP_LEVEL_SECTIONS: &[&str] =
     &["server", "storage", "source", "detection", "usage", "alert"];
@@ -212,32 +212,18 @@ fn read_source(
         );
         return None;
     };
-    match kind {
-        "host" => Some(RawSource::Host(read_table(reporter, &context, node, &[]))),
-        "cloudwatch" => Some(RawSource::CloudWatch(read_table(
-            reporter,
+    let source = crate::sources::read(kind, reporter, &context, node);
+    if source.is_none() {
+        let message = format!("unknown source type {kind:?} (known: {known})");
+        reporter.report(
+            ErrorKind::InvalidValue,
+            Some(kind_line),
             &context,
-            node,
-            &[],
-        ))),
-        "prometheus_scrape" => Some(RawSource::PrometheusScrape(read_table(
-            reporter,
-            &context,
-            node,
-            &[],
-        ))),
-        unknown => {
-            let message = format!("unknown source type {unknown:?} (known: {known})");
-            reporter.report(
-                ErrorKind::InvalidValue,
-                Some(kind_line),
-                &context,
-                Some("type"),
-                message,
-            );
-            None
-        }
+            Some("type"),
+            message,
+        );
     }
+    source
 }
 
 /// The elements of an array of tables, each with its 1-based index and line; reports
@@ -328,7 +314,7 @@ fn expect_table<'n, 't>(
 /// Reads one table into `T`, key by key. Keys listed in `nested` were handled by the
 /// caller and are skipped. Unknown keys and wrongly typed values are reported and left
 /// out; the rest is deserialised.
-fn read_table<T: DeserializeOwned + Default>(
+pub(crate) fn read_table<T: DeserializeOwned + Default>(
     reporter: &mut Reporter<'_>,
     context: &str,
     node: &Node<'_>,
