@@ -67,7 +67,8 @@ pub const USAGE_CPU_METRICS: &[&str] = &[
 pub const USAGE_MACHINE_LABELS: &[&str] = &["instance_id", "host", "instance"];
 
 pub const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
-pub const NOTIFIER_TYPES: &[&str] = &["alertmanager", "webhook", "email", "sns", "slack"];
+/// The notifier types, from their registration list.
+pub use crate::notifiers::NOTIFIER_TYPES;
 pub const SMTP_PORT: u16 = 587;
 pub const STARTTLS: bool = true;
 pub const SNS_REGION: &str = "us-east-1";

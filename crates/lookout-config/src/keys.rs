@@ -33,7 +33,7 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
         ("[alert]", with(&[], ALERT_KEYS)),
         (
             "[[alert.notifier]]",
-            with(struct_fields::<RawNotifier>(), &[]),
+            with(crate::notifiers::COMMON_KEYS, &[]),
         ),
         ("[[alert.rule]]", with(struct_fields::<RawRule>(), &[])),
         (
@@ -41,6 +41,9 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
             with(struct_fields::<RawInhibit>(), &[]),
         ),
     ]);
+    for (section, fields) in crate::notifiers::keys() {
+        sections.push((section, with(fields, &[])));
+    }
     sections
 }
 

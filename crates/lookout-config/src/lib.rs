@@ -22,6 +22,7 @@ pub mod defaults;
 mod env;
 mod error;
 mod keys;
+mod notifiers;
 pub mod raw;
 mod reader;
 mod sources;

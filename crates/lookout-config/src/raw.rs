@@ -120,29 +120,7 @@ pub struct RawOverride {
     pub params: Field<toml::Table>,
 }
 
-/// `[[alert.notifier]]`: the union of every notifier type's keys; validation refuses
-/// keys that do not apply to the chosen `type`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawNotifier {
-    pub name: Field<String>,
-    #[serde(rename = "type")]
-    pub kind: Field<String>,
-    pub timeout: Field<String>,
-    pub url: Field<String>,
-    pub headers: Field<StringMap>,
-    pub secret: Field<String>,
-    pub smtp_host: Field<String>,
-    pub smtp_port: Field<i64>,
-    pub starttls: Field<bool>,
-    pub username: Field<String>,
-    pub password: Field<String>,
-    pub from: Field<String>,
-    pub to: Field<Vec<String>>,
-    pub topic_arn: Field<String>,
-    pub region: Field<String>,
-    pub endpoint: Field<String>,
-}
+pub use crate::notifiers::{RawNotifier, RawNotifierSettings};
 
 /// `[[alert.rule]]`
 #[derive(Debug, Default, Deserialize)]

@@ -147,7 +147,7 @@ fn read_alert(reporter: &mut Reporter<'_>, node: &Node<'_>, raw: &mut RawConfig)
             "notifier" => {
                 for (index, line, item) in array_of_tables(reporter, "[alert]", name, child) {
                     let context = format!("[[alert.notifier]] #{index}");
-                    let value = read_table(reporter, &context, item, &[]);
+                    let value = crate::notifiers::read(reporter, &context, item);
                     raw.notifiers.push(Located { index, line, value });
                 }
             }
@@ -320,6 +320,22 @@ pub(crate) fn read_table<T: DeserializeOwned + Default>(
     node: &Node<'_>,
     nested: &[&str],
 ) -> T {
+    read_table_with(reporter, context, node, nested, &|_, known| {
+        format!("unknown key (known: {})", known.join(", "))
+    })
+}
+
+/// The message of an unknown key: its name and the keys the table accepts, sorted.
+pub(crate) type UnknownKeyMessage<'a> = dyn Fn(&str, &[&str]) -> String + 'a;
+
+/// [`read_table`] with the message given to an unknown key chosen by the caller.
+pub(crate) fn read_table_with<T: DeserializeOwned + Default>(
+    reporter: &mut Reporter<'_>,
+    context: &str,
+    node: &Node<'_>,
+    nested: &[&str],
+    unknown: &UnknownKeyMessage<'_>,
+) -> T {
     let key_name = context.trim_matches(|c| c == '[' || c == ']');
     let Some(table) = expect_table(reporter, "", key_name, node) else {
         return T::default();
@@ -335,7 +351,7 @@ pub(crate) fn read_table<T: DeserializeOwned + Default>(
             let line = reporter.line_of(key.span().start);
             let mut all_known: Vec<&str> = known.iter().chain(nested).copied().collect();
             all_known.sort_unstable();
-            let message = format!("unknown key (known: {})", all_known.join(", "));
+            let message = unknown(name, &all_known);
             reporter.report(
                 ErrorKind::UnknownKey,
                 Some(line),

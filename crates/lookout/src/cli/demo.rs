@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use lookout_config::{Config, SourceConfig};
+use lookout_config::Config;
 use lookout_server::{Server, TimeCheck};
 use lookout_sources::demo::{DemoOptions, DemoPhase, DemoSource};
 use lookout_sources::SourceBatch;
@@ -136,15 +136,13 @@ async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         batches.clone(),
         shutdown.clone(),
     )];
-    for source in &config.sources {
-        if let SourceConfig::Host(host) = source {
-            let host = lookout_sources::host::host_source(host);
-            tasks.push(lookout_sources::spawn(
-                Box::new(host),
-                batches.clone(),
-                shutdown.clone(),
-            ));
-        }
+    // Configured sources run beside the simulated fleet.
+    for built in lookout_sources::build_all(&config)? {
+        tasks.push(lookout_sources::spawn(
+            built.source,
+            batches.clone(),
+            shutdown.clone(),
+        ));
     }
     drop(batches);
     let feeder = tokio::spawn(feed(server.clone(), receiver));

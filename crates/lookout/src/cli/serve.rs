@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use lookout_config::{Config, SourceConfig};
+use lookout_config::Config;
 
 use super::detection::DetectionPipelines;
 use lookout_detect::engine::{Engine, EngineConfig};
@@ -169,38 +169,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // CloudWatch datapoints are minutes old and its backfill days old: stored as history.
     let (history_batches, history_receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
     let mut tasks = Vec::new();
-    for source in &config.sources {
-        match source {
-            SourceConfig::Host(host) => {
-                let source = lookout_sources::host::host_source(host);
-                tasks.push(lookout_sources::spawn(
-                    Box::new(source),
-                    batches.clone(),
-                    shutdown.clone(),
-                ));
-            }
-            SourceConfig::CloudWatch(cloudwatch) => {
-                let name = format!("cloudwatch#{}", tasks.len() + 1);
-                let source = lookout_sources::cloudwatch::CloudWatchSource::new(name, cloudwatch);
-                tasks.push(lookout_sources::spawn(
-                    Box::new(source),
-                    history_batches.clone(),
-                    shutdown.clone(),
-                ));
-            }
-            SourceConfig::PrometheusScrape(scrape) => {
-                let source = lookout_sources::scrape::ScrapeSource::new(
-                    "prometheus_scrape",
-                    scrape,
-                    Default::default(),
-                )?;
-                tasks.push(lookout_sources::spawn(
-                    Box::new(source),
-                    batches.clone(),
-                    shutdown.clone(),
-                ));
-            }
-        }
+    for built in lookout_sources::build_all(&config)? {
+        let channel = match built.delivery {
+            lookout_sources::Delivery::Live => batches.clone(),
+            lookout_sources::Delivery::History => history_batches.clone(),
+        };
+        tasks.push(lookout_sources::spawn(
+            built.source,
+            channel,
+            shutdown.clone(),
+        ));
     }
     drop(batches);
     drop(history_batches);
