@@ -19,6 +19,8 @@
 //!   then the new one from its beginning. A file that shrinks (truncated in place) is
 //!   read again from its start.
 //!
+//! `FILE_SOURCE.md` in this crate documents the format and behaviour for users.
+//!
 //! Cost: one `stat` per followed file and one glob expansion per pattern per tick; 64 KiB
 //! read buffers; at most [`MAX_LINES_PER_TICK`] lines per tick in all (a backlog drains
 //! over several ticks, so a batch stays bounded); memory per file is its open handle
