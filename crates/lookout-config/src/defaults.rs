@@ -41,8 +41,9 @@ pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SCRAPE_METRICS_PATH: &str = "/metrics";
 
-/// The detection profiles known when no list is passed to the loader.
-pub const KNOWN_PROFILES: &[&str] = &["default", "thorough"];
+/// The detection profiles known when no list is passed to the loader: every profile and
+/// every single detector of the detector registry.
+pub const KNOWN_PROFILES: &[&str] = &lookout_detect::registry::PIPELINE_NAMES;
 pub const PROFILE: &str = "default";
 /// Stored history replayed into the detectors when `serve` starts.
 pub const WARM_START: Duration = Duration::from_secs(86_400);
@@ -66,7 +67,8 @@ pub const USAGE_CPU_METRICS: &[&str] = &[
 pub const USAGE_MACHINE_LABELS: &[&str] = &["instance_id", "host", "instance"];
 
 pub const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
-pub const NOTIFIER_TYPES: &[&str] = &["alertmanager", "webhook", "email", "sns", "slack"];
+/// The notifier types, from their registration list.
+pub use crate::notifiers::NOTIFIER_TYPES;
 pub const SMTP_PORT: u16 = 587;
 pub const STARTTLS: bool = true;
 pub const SNS_REGION: &str = "us-east-1";

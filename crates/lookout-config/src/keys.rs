@@ -12,22 +12,15 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
         keys.sort_unstable();
         keys
     };
-    vec![
+    let mut sections = vec![
         ("", with(&[], TOP_LEVEL_SECTIONS)),
         ("[server]", with(struct_fields::<RawServer>(), &[])),
         ("[storage]", with(struct_fields::<RawStorage>(), &[])),
-        (
-            "[[source]] type = \"host\"",
-            with(struct_fields::<RawHostSource>(), &[]),
-        ),
-        (
-            "[[source]] type = \"cloudwatch\"",
-            with(struct_fields::<RawCloudWatchSource>(), &[]),
-        ),
-        (
-            "[[source]] type = \"prometheus_scrape\"",
-            with(struct_fields::<RawPrometheusScrapeSource>(), &[]),
-        ),
+    ];
+    for (section, fields) in crate::sources::keys() {
+        sections.push((section, with(fields, &[])));
+    }
+    sections.extend([
         (
             "[detection]",
             with(struct_fields::<RawDetection>(), &["override"]),
@@ -40,14 +33,18 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
         ("[alert]", with(&[], ALERT_KEYS)),
         (
             "[[alert.notifier]]",
-            with(struct_fields::<RawNotifier>(), &[]),
+            with(crate::notifiers::COMMON_KEYS, &[]),
         ),
         ("[[alert.rule]]", with(struct_fields::<RawRule>(), &[])),
         (
             "[[alert.inhibit]]",
             with(struct_fields::<RawInhibit>(), &[]),
         ),
-    ]
+    ]);
+    for (section, fields) in crate::notifiers::keys() {
+        sections.push((section, with(fields, &[])));
+    }
+    sections
 }
 
 /// The field names of a struct, from its own `Deserialize` implementation.

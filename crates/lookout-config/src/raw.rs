@@ -50,15 +50,11 @@ pub struct RawSourceEntry {
     pub source: RawSource,
 }
 
-#[derive(Debug)]
-pub enum RawSource {
-    Host(RawHostSource),
-    CloudWatch(RawCloudWatchSource),
-    PrometheusScrape(RawPrometheusScrapeSource),
-}
-
-/// The known `[[source]]` types, in the order error messages list them.
-pub const SOURCE_TYPES: &[&str] = &["host", "cloudwatch", "prometheus_scrape"];
+pub use crate::sources::cloudwatch::RawCloudWatchSource;
+pub use crate::sources::file::RawFileSource;
+pub use crate::sources::host::RawHostSource;
+pub use crate::sources::prometheus_scrape::RawPrometheusScrapeSource;
+pub use crate::sources::{RawSource, SOURCE_TYPES};
 
 /// `[server]`
 #[derive(Debug, Default, Deserialize)]
@@ -80,60 +76,6 @@ pub struct RawStorage {
     pub rollup_1m_retention: Field<String>,
     pub rollup_1h_retention: Field<String>,
     pub compaction_interval: Field<String>,
-}
-
-/// `[[source]] type = "host"`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawHostSource {
-    #[serde(rename = "type")]
-    pub kind: Field<String>,
-    pub interval: Field<String>,
-    pub hostname: Field<String>,
-    pub per_cpu: Field<bool>,
-    pub mounts_include: Field<Vec<String>>,
-    pub mounts_exclude: Field<Vec<String>>,
-    pub devices_include: Field<Vec<String>>,
-    pub devices_exclude: Field<Vec<String>>,
-    pub interfaces_include: Field<Vec<String>>,
-    pub interfaces_exclude: Field<Vec<String>>,
-    pub labels: Field<StringMap>,
-}
-
-/// `[[source]] type = "cloudwatch"`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCloudWatchSource {
-    #[serde(rename = "type")]
-    pub kind: Field<String>,
-    pub region: Field<String>,
-    pub endpoint: Field<String>,
-    pub interval: Field<String>,
-    pub period: Field<String>,
-    pub namespace: Field<String>,
-    pub metrics: Field<Vec<String>>,
-    pub statistic: Field<String>,
-    pub dimensions: Field<StringMap>,
-    pub instance_ids: Field<Vec<String>>,
-    pub tag_filters: Field<BTreeMap<String, Vec<String>>>,
-    pub tag_labels: Field<Vec<String>>,
-    pub extra_metrics: Field<BTreeMap<String, Vec<String>>>,
-    pub backfill: Field<String>,
-    pub labels: Field<StringMap>,
-}
-
-/// `[[source]] type = "prometheus_scrape"`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPrometheusScrapeSource {
-    #[serde(rename = "type")]
-    pub kind: Field<String>,
-    pub targets: Field<Vec<String>>,
-    pub interval: Field<String>,
-    pub timeout: Field<String>,
-    pub metrics_path: Field<String>,
-    pub scheme: Field<String>,
-    pub labels: Field<StringMap>,
 }
 
 /// `[detection]` without its `override` array.
@@ -178,29 +120,7 @@ pub struct RawOverride {
     pub params: Field<toml::Table>,
 }
 
-/// `[[alert.notifier]]`: the union of every notifier type's keys; validation refuses
-/// keys that do not apply to the chosen `type`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawNotifier {
-    pub name: Field<String>,
-    #[serde(rename = "type")]
-    pub kind: Field<String>,
-    pub timeout: Field<String>,
-    pub url: Field<String>,
-    pub headers: Field<StringMap>,
-    pub secret: Field<String>,
-    pub smtp_host: Field<String>,
-    pub smtp_port: Field<i64>,
-    pub starttls: Field<bool>,
-    pub username: Field<String>,
-    pub password: Field<String>,
-    pub from: Field<String>,
-    pub to: Field<Vec<String>>,
-    pub topic_arn: Field<String>,
-    pub region: Field<String>,
-    pub endpoint: Field<String>,
-}
+pub use crate::notifiers::{RawNotifier, RawNotifierSettings};
 
 /// `[[alert.rule]]`
 #[derive(Debug, Default, Deserialize)]

@@ -15,7 +15,7 @@ use crate::error::{ConfigError, ErrorKind};
 use crate::keys::struct_fields;
 use crate::raw::*;
 
-type Node<'t> = Spanned<DeValue<'t>>;
+pub(crate) type Node<'t> = Spanned<DeValue<'t>>;
 
 pub(crate) const TOP_LEVEL_SECTIONS: &[&str] =
     &["server", "storage", "source", "detection", "usage", "alert"];
@@ -147,7 +147,7 @@ fn read_alert(reporter: &mut Reporter<'_>, node: &Node<'_>, raw: &mut RawConfig)
             "notifier" => {
                 for (index, line, item) in array_of_tables(reporter, "[alert]", name, child) {
                     let context = format!("[[alert.notifier]] #{index}");
-                    let value = read_table(reporter, &context, item, &[]);
+                    let value = crate::notifiers::read(reporter, &context, item);
                     raw.notifiers.push(Located { index, line, value });
                 }
             }
@@ -212,32 +212,18 @@ fn read_source(
         );
         return None;
     };
-    match kind {
-        "host" => Some(RawSource::Host(read_table(reporter, &context, node, &[]))),
-        "cloudwatch" => Some(RawSource::CloudWatch(read_table(
-            reporter,
+    let source = crate::sources::read(kind, reporter, &context, node);
+    if source.is_none() {
+        let message = format!("unknown source type {kind:?} (known: {known})");
+        reporter.report(
+            ErrorKind::InvalidValue,
+            Some(kind_line),
             &context,
-            node,
-            &[],
-        ))),
-        "prometheus_scrape" => Some(RawSource::PrometheusScrape(read_table(
-            reporter,
-            &context,
-            node,
-            &[],
-        ))),
-        unknown => {
-            let message = format!("unknown source type {unknown:?} (known: {known})");
-            reporter.report(
-                ErrorKind::InvalidValue,
-                Some(kind_line),
-                &context,
-                Some("type"),
-                message,
-            );
-            None
-        }
+            Some("type"),
+            message,
+        );
     }
+    source
 }
 
 /// The elements of an array of tables, each with its 1-based index and line; reports
@@ -328,11 +314,27 @@ fn expect_table<'n, 't>(
 /// Reads one table into `T`, key by key. Keys listed in `nested` were handled by the
 /// caller and are skipped. Unknown keys and wrongly typed values are reported and left
 /// out; the rest is deserialised.
-fn read_table<T: DeserializeOwned + Default>(
+pub(crate) fn read_table<T: DeserializeOwned + Default>(
     reporter: &mut Reporter<'_>,
     context: &str,
     node: &Node<'_>,
     nested: &[&str],
+) -> T {
+    read_table_with(reporter, context, node, nested, &|_, known| {
+        format!("unknown key (known: {})", known.join(", "))
+    })
+}
+
+/// The message of an unknown key: its name and the keys the table accepts, sorted.
+pub(crate) type UnknownKeyMessage<'a> = dyn Fn(&str, &[&str]) -> String + 'a;
+
+/// [`read_table`] with the message given to an unknown key chosen by the caller.
+pub(crate) fn read_table_with<T: DeserializeOwned + Default>(
+    reporter: &mut Reporter<'_>,
+    context: &str,
+    node: &Node<'_>,
+    nested: &[&str],
+    unknown: &UnknownKeyMessage<'_>,
 ) -> T {
     let key_name = context.trim_matches(|c| c == '[' || c == ']');
     let Some(table) = expect_table(reporter, "", key_name, node) else {
@@ -349,7 +351,7 @@ fn read_table<T: DeserializeOwned + Default>(
             let line = reporter.line_of(key.span().start);
             let mut all_known: Vec<&str> = known.iter().chain(nested).copied().collect();
             all_known.sort_unstable();
-            let message = format!("unknown key (known: {})", all_known.join(", "));
+            let message = unknown(name, &all_known);
             reporter.report(
                 ErrorKind::UnknownKey,
                 Some(line),

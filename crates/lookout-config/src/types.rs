@@ -40,106 +40,11 @@ pub struct StorageConfig {
     pub compaction_interval: Duration,
 }
 
-/// One `[[source]]`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SourceConfig {
-    Host(HostSourceConfig),
-    CloudWatch(CloudWatchSourceConfig),
-    PrometheusScrape(PrometheusScrapeConfig),
-}
-
-impl SourceConfig {
-    /// The `type` key of this source.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            SourceConfig::Host(_) => "host",
-            SourceConfig::CloudWatch(_) => "cloudwatch",
-            SourceConfig::PrometheusScrape(_) => "prometheus_scrape",
-        }
-    }
-
-    /// How often the source collects.
-    pub fn interval(&self) -> Duration {
-        match self {
-            SourceConfig::Host(host) => host.interval,
-            SourceConfig::CloudWatch(cloudwatch) => cloudwatch.interval,
-            SourceConfig::PrometheusScrape(scrape) => scrape.interval,
-        }
-    }
-}
-
-/// `[[source]] type = "host"`: this machine's CPU, memory, disks, network and load.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostSourceConfig {
-    pub interval: Duration,
-    /// The `host` label; `None` means the machine's hostname.
-    pub hostname: Option<String>,
-    /// Whether to emit one CPU series per core besides the total.
-    pub per_cpu: bool,
-    /// Mount points to report disk usage for.
-    pub mounts: NameFilter,
-    /// Block devices to report disk IO for.
-    pub devices: NameFilter,
-    /// Network interfaces to report traffic for.
-    pub interfaces: NameFilter,
-    /// Extra labels on every series of this source.
-    pub labels: BTreeMap<String, String>,
-}
-
-/// `[[source]] type = "cloudwatch"`: EC2 (or any namespace) metrics through GetMetricData.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CloudWatchSourceConfig {
-    pub region: String,
-    /// A custom endpoint (a local AWS emulator); `None` means the region's AWS endpoint.
-    pub endpoint: Option<String>,
-    pub interval: Duration,
-    /// The aggregation period of each datapoint.
-    pub period: Duration,
-    pub namespace: String,
-    pub metrics: Vec<String>,
-    pub statistic: String,
-    /// Fixed dimensions every query carries (besides `InstanceId`).
-    pub dimensions: BTreeMap<String, String>,
-    /// Instances to watch; empty means every instance matching `tag_filters` (or all).
-    pub instance_ids: Vec<String>,
-    /// EC2 tag filters: tag name → accepted values.
-    pub tag_filters: BTreeMap<String, Vec<String>>,
-    /// EC2 tags copied onto every series of the instance as `tag_<snake_case name>` labels.
-    pub tag_labels: Vec<String>,
-    /// Further per-instance metrics: namespace → metric names (e.g. `CWAgent` →
-    /// `mem_used_percent`), found with ListMetrics by their `InstanceId` dimension.
-    pub extra_metrics: BTreeMap<String, Vec<String>>,
-    /// How much history to fetch at start.
-    pub backfill: Duration,
-    pub labels: BTreeMap<String, String>,
-}
-
-/// `[[source]] type = "prometheus_scrape"`
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrometheusScrapeConfig {
-    /// `host:port` of each target.
-    pub targets: Vec<String>,
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub metrics_path: String,
-    pub scheme: Scheme,
-    pub labels: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    Http,
-    Https,
-}
-
-impl Scheme {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        }
-    }
-}
+pub use crate::sources::cloudwatch::CloudWatchSourceConfig;
+pub use crate::sources::file::{FileSourceConfig, ReadFrom};
+pub use crate::sources::host::HostSourceConfig;
+pub use crate::sources::prometheus_scrape::{PrometheusScrapeConfig, Scheme};
+pub use crate::sources::SourceConfig;
 
 /// Include/exclude lists of names with `*` wildcards. A name passes when it matches an
 /// include pattern (or the include list is empty) and matches no exclude pattern.

@@ -9,6 +9,7 @@
 //! - [`detectors`]: the algorithms, one module each;
 //! - [`stats`]: small streaming statistics shared by detectors and the combiner;
 //! - `combiner`: raw scores → per-detector anomaly likelihood → one score + hysteresis;
+//! - [`registry`]: the one list of detectors and profiles (names, parameters, constructors);
 //! - `pipeline`: the detectors and combiner of one series, built from a profile;
 //! - `engine`: many series sharded over worker threads.
 
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod multi;
 pub mod pipeline;
 mod prefetch;
+pub mod registry;
 pub mod settings;
 pub mod stats;
 

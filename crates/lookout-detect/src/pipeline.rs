@@ -6,8 +6,9 @@
 //!   level-shift detector, k-NN shingle shape detector;
 //! - `thorough`: `default` plus Random Cut Forest (shape anomalies on shingles),
 //!   ~20–50× the cost per point;
-//! - any single detector name (`robust_z`, `ewma`, `seasonal`, `changepoint`, `rcf`,
-//!   `hst`, `iforest`, `usage`): that detector alone through the combiner.
+//! - any single registered detector name (`robust_z`, `ewma`, `seasonal`, `changepoint`,
+//!   `rcf`, `hst`, `iforest`, `knn`, `usage`; see [`crate::registry`]): that detector
+//!   alone through the combiner.
 //!
 //! A pipeline owns all of its series' state, is `serde`-serializable (snapshots) and
 //! deterministic for a given seed.
@@ -15,31 +16,13 @@
 use crate::combiner::{Combined, Combiner, CombinerConfig, LikelihoodConfig, MAX_DETECTORS};
 use crate::detector::{Detector, Score};
 use crate::detectors::{
-    changepoint::{PageHinkley, PageHinkleyConfig},
-    ewma::{EwmaZ, EwmaZConfig},
-    hst::{HalfSpaceTrees, HstConfig},
-    iforest::{StreamingIsolationForest, StreamingIsolationForestConfig},
-    knn::{KnnShingle, KnnShingleConfig},
-    rcf::{RandomCutForest, RandomCutForestConfig as RcfConfig},
-    robust_z::{RobustZ, RobustZConfig},
-    seasonal::{SeasonalBaseline, SeasonalConfig},
-    usage::{UsageConfig, UsageRules},
+    changepoint::PageHinkleyConfig, knn::KnnShingleConfig, rcf::RandomCutForestConfig as RcfConfig,
+    robust_z::RobustZConfig, seasonal::SeasonalConfig,
 };
 use lookout_model::{Explanation, Verdict};
 use serde::{Deserialize, Serialize};
 
-/// Names accepted by [`PipelineConfig::named`].
-pub const PROFILE_NAMES: [&str; 2] = ["default", "thorough"];
-pub const DETECTOR_NAMES: [&str; 8] = [
-    "robust_z",
-    "ewma",
-    "seasonal",
-    "changepoint",
-    "rcf",
-    "hst",
-    "iforest",
-    "usage",
-];
+pub use crate::registry::{AnyDetector, DetectorConfig, DETECTOR_NAMES, PROFILE_NAMES};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -54,145 +37,10 @@ pub enum PipelineError {
     },
 }
 
-/// One detector's configuration, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum DetectorConfig {
-    RobustZ(RobustZConfig),
-    Ewma(EwmaZConfig),
-    Seasonal(SeasonalConfig),
-    Changepoint(PageHinkleyConfig),
-    Rcf(RcfConfig),
-    Hst(HstConfig),
-    Iforest(StreamingIsolationForestConfig),
-    Knn(KnnShingleConfig),
-    Usage(UsageConfig),
-}
-
 impl DetectorConfig {
-    /// The detector's name: its `type` tag, as [`DetectorConfig::named`] takes it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            DetectorConfig::RobustZ(_) => "robust_z",
-            DetectorConfig::Ewma(_) => "ewma",
-            DetectorConfig::Seasonal(_) => "seasonal",
-            DetectorConfig::Changepoint(_) => "changepoint",
-            DetectorConfig::Rcf(_) => "rcf",
-            DetectorConfig::Hst(_) => "hst",
-            DetectorConfig::Iforest(_) => "iforest",
-            DetectorConfig::Knn(_) => "knn",
-            DetectorConfig::Usage(_) => "usage",
-        }
-    }
-
-    /// The default configuration of a detector by its name.
+    /// The default configuration of a registered detector by its name.
     pub fn named(name: &str) -> Option<DetectorConfig> {
-        Some(match name {
-            "robust_z" => DetectorConfig::RobustZ(RobustZConfig::default()),
-            "ewma" => DetectorConfig::Ewma(EwmaZConfig::default()),
-            "seasonal" => DetectorConfig::Seasonal(SeasonalConfig::default()),
-            "changepoint" => DetectorConfig::Changepoint(PageHinkleyConfig::default()),
-            "rcf" => DetectorConfig::Rcf(RcfConfig::default()),
-            "hst" => DetectorConfig::Hst(HstConfig::default()),
-            "iforest" => DetectorConfig::Iforest(StreamingIsolationForestConfig::default()),
-            "knn" => DetectorConfig::Knn(KnnShingleConfig::default()),
-            "usage" => DetectorConfig::Usage(UsageConfig::default()),
-            _ => return None,
-        })
-    }
-
-    fn build(&self, seed: u64) -> Result<AnyDetector, PipelineError> {
-        fn wrap<T, E: std::fmt::Display>(
-            detector: &'static str,
-            built: Result<T, E>,
-        ) -> Result<T, PipelineError> {
-            built.map_err(|error| PipelineError::Detector {
-                detector,
-                reason: error.to_string(),
-            })
-        }
-        let name = self.name();
-        Ok(match self {
-            DetectorConfig::RobustZ(c) => {
-                AnyDetector::RobustZ(wrap(name, RobustZ::new(c.clone()))?)
-            }
-            DetectorConfig::Ewma(c) => AnyDetector::Ewma(wrap(name, EwmaZ::new(c.clone()))?),
-            DetectorConfig::Seasonal(c) => {
-                AnyDetector::Seasonal(wrap(name, SeasonalBaseline::new(c.clone()))?)
-            }
-            DetectorConfig::Changepoint(c) => {
-                AnyDetector::Changepoint(wrap(name, PageHinkley::new(c.clone()))?)
-            }
-            DetectorConfig::Rcf(c) => {
-                AnyDetector::Rcf(Box::new(wrap(name, RandomCutForest::new(c.clone(), seed))?))
-            }
-            DetectorConfig::Hst(c) => {
-                AnyDetector::Hst(Box::new(wrap(name, HalfSpaceTrees::new(c.clone(), seed))?))
-            }
-            DetectorConfig::Iforest(c) => AnyDetector::Iforest(Box::new(wrap(
-                name,
-                StreamingIsolationForest::new(c.clone(), seed),
-            )?)),
-            DetectorConfig::Knn(c) => AnyDetector::Knn(wrap(name, KnnShingle::new(c.clone()))?),
-            DetectorConfig::Usage(c) => AnyDetector::Usage(wrap(name, UsageRules::new(c.clone()))?),
-        })
-    }
-}
-
-/// Every detector behind one enum, so a pipeline's state serializes as plain data.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum AnyDetector {
-    RobustZ(RobustZ),
-    Ewma(EwmaZ),
-    Seasonal(SeasonalBaseline),
-    Changepoint(PageHinkley),
-    Rcf(Box<RandomCutForest>),
-    Hst(Box<HalfSpaceTrees>),
-    Iforest(Box<StreamingIsolationForest>),
-    Knn(KnnShingle),
-    Usage(UsageRules),
-}
-
-macro_rules! each_detector {
-    ($value:expr, $detector:ident => $body:expr) => {
-        match $value {
-            AnyDetector::RobustZ($detector) => $body,
-            AnyDetector::Ewma($detector) => $body,
-            AnyDetector::Seasonal($detector) => $body,
-            AnyDetector::Changepoint($detector) => $body,
-            AnyDetector::Rcf($detector) => $body,
-            AnyDetector::Hst($detector) => $body,
-            AnyDetector::Iforest($detector) => $body,
-            AnyDetector::Knn($detector) => $body,
-            AnyDetector::Usage($detector) => $body,
-        }
-    };
-}
-
-impl AnyDetector {
-    pub fn state_bytes(&self) -> usize {
-        each_detector!(self, d => d.state_bytes())
-    }
-
-    /// Hints that this detector's windows are about to be read (see `crate::prefetch`).
-    fn prefetch_windows(&self) {
-        match self {
-            AnyDetector::RobustZ(d) => d.prefetch(),
-            AnyDetector::Seasonal(d) => d.prefetch(),
-            AnyDetector::Knn(d) => d.prefetch(),
-            _ => {}
-        }
-    }
-}
-
-impl Detector for AnyDetector {
-    fn name(&self) -> &'static str {
-        each_detector!(self, d => d.name())
-    }
-
-    fn update(&mut self, timestamp_ms: i64, value: f64) -> Score {
-        each_detector!(self, d => d.update(timestamp_ms, value))
+        crate::registry::detector(name).map(|info| (info.default_config)())
     }
 }
 
@@ -211,44 +59,44 @@ impl Default for PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// A profile (`default`, `thorough`) or a single detector by name.
+    /// A registered profile (`default`, `thorough`) or a single registered detector by
+    /// name (see [`crate::registry`]).
     pub fn named(name: &str) -> Result<PipelineConfig, PipelineError> {
-        let detectors = match name {
-            "default" => default_profile(),
-            "thorough" => {
-                let mut detectors = default_profile();
-                detectors.push(DetectorConfig::Rcf(RcfConfig::default()));
-                detectors
-            }
-            other => match DetectorConfig::named(other) {
-                Some(detector) => vec![detector],
-                None => {
-                    let known = PROFILE_NAMES
-                        .iter()
-                        .chain(DETECTOR_NAMES.iter())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    return Err(PipelineError::UnknownName {
-                        name: other.to_string(),
-                        known,
-                    });
-                }
-            },
-        };
-        let combiner = match name {
-            "default" | "thorough" => default_combiner(),
-            _ => CombinerConfig::default(),
-        };
-        Ok(PipelineConfig {
-            detectors,
-            combiner,
-        })
+        if let Some(profile) = crate::registry::profile(name) {
+            return Ok((profile.build)());
+        }
+        match DetectorConfig::named(name) {
+            Some(detector) => Ok(PipelineConfig {
+                detectors: vec![detector],
+                combiner: CombinerConfig::default(),
+            }),
+            None => Err(PipelineError::UnknownName {
+                name: name.to_string(),
+                known: crate::registry::profile_names().join(", "),
+            }),
+        }
     }
 
     pub fn validate(&self) -> Result<(), PipelineError> {
         SeriesPipeline::new(self, 0).map(|_| ())
     }
+}
+
+/// The `default` profile's pipeline.
+pub(crate) fn default_pipeline() -> PipelineConfig {
+    PipelineConfig {
+        detectors: default_profile(),
+        combiner: default_combiner(),
+    }
+}
+
+/// The `thorough` profile's pipeline: `default` plus Random Cut Forest.
+pub(crate) fn thorough_pipeline() -> PipelineConfig {
+    let mut pipeline = default_pipeline();
+    pipeline
+        .detectors
+        .push(DetectorConfig::Rcf(RcfConfig::default()));
+    pipeline
 }
 
 /// The combiner of the `default` profile (and of `thorough`, which extends it): the

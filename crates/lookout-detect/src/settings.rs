@@ -30,6 +30,14 @@ pub struct PipelineSettings {
 /// Why settings do not apply to a pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    #[error("params.{detector}: no detector is named {detector} (known: {known})")]
+    UnknownDetector { detector: String, known: String },
+    #[error("params.{detector}: unknown field `{param}` (its parameters: {known})")]
+    UnknownParameter {
+        detector: String,
+        param: String,
+        known: String,
+    },
     #[error("params.{detector}: the pipeline has no {detector} detector (it has {present})")]
     NoSuchDetector { detector: String, present: String },
     #[error("params.{detector} must be a table of that detector's parameters")]
@@ -99,6 +107,12 @@ impl PipelineConfig {
                 detector: detector.to_string(),
             });
         };
+        let Some(info) = crate::registry::detector(detector) else {
+            return Err(SettingsError::UnknownDetector {
+                detector: detector.to_string(),
+                known: crate::registry::DETECTOR_NAMES.join(", "),
+            });
+        };
         let bad = |reason: String| SettingsError::BadParameter {
             detector: detector.to_string(),
             reason,
@@ -109,6 +123,16 @@ impl PipelineConfig {
                 continue;
             }
             found = true;
+            let unknown = fields
+                .keys()
+                .find(|key| *key != "type" && info.param(key).is_none());
+            if let Some(param) = unknown {
+                return Err(SettingsError::UnknownParameter {
+                    detector: detector.to_string(),
+                    param: param.clone(),
+                    known: info.param_names(),
+                });
+            }
             let mut merged =
                 serde_json::to_value(&*config).map_err(|error| bad(error.to_string()))?;
             let Some(object) = merged.as_object_mut() else {
@@ -195,6 +219,14 @@ mod tests {
             ),
             (json!({"robust_z": {"window": 0}}), "robust_z"),
             (json!({"robust_z": 5}), "params.robust_z must be a table"),
+            (
+                json!({"robust": {"window": 3}}),
+                "params.robust: no detector is named robust (known: robust_z, ewma",
+            ),
+            (
+                json!({"knn": {"kk": 3}}),
+                "unknown field `kk` (its parameters: shingle, history, k, scale_alpha)",
+            ),
             (
                 json!({"robust_z": {"type": "ewma"}}),
                 "`type` cannot be changed",

@@ -18,12 +18,18 @@
 //! - [`cloudwatch`]: EC2 instances' metrics through AWS CloudWatch `GetMetricData`;
 //!   see `CLOUDWATCH.md`.
 //! - [`scrape`]: Prometheus exporters' text exposition, counters turned into rates.
+//! - [`file`]: files of JSON lines (samples and events), followed across rotation.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
+//!
+//! [`registry::build_all`] builds every configured source; each source type's
+//! configuration lives in `lookout-config`'s `sources` module.
 
 pub mod cloudwatch;
 pub mod demo;
+pub mod file;
 pub mod host;
 mod polling;
+pub mod registry;
 pub mod scrape;
 mod shutdown;
 
@@ -34,6 +40,7 @@ use lookout_model::Sample;
 use tokio::sync::mpsc;
 
 pub use polling::{Collected, Collector, PollingSource};
+pub use registry::{build, build_all, BuildError, BuiltSource, Delivery};
 pub use shutdown::{shutdown_channel, Shutdown, ShutdownTrigger};
 
 /// One push from a source: samples and events collected together, and what went wrong

@@ -94,8 +94,9 @@ impl<C: Collector> PollingSource<C> {
             };
             collector = Some(owned);
             log_error_changes(&name, &collected.errors, &mut logged_errors);
-            let failed = collected.samples.is_empty() && !collected.errors.is_empty();
-            if !collected.samples.is_empty() || !collected.errors.is_empty() {
+            let nothing = collected.samples.is_empty() && collected.events.is_empty();
+            let failed = nothing && !collected.errors.is_empty();
+            if !nothing || !collected.errors.is_empty() {
                 let batch = SourceBatch {
                     source: name.clone(),
                     samples: collected.samples,

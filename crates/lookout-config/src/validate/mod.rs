@@ -3,7 +3,6 @@
 
 mod alert;
 mod detection;
-mod sources;
 mod usage;
 
 use std::collections::BTreeMap;
@@ -48,7 +47,10 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
     let sources = raw
         .sources
         .iter()
-        .map(|entry| checker.source(entry))
+        .map(|entry| {
+            let context = format!("[[source]] #{}", entry.index);
+            crate::sources::validate(&entry.source, &mut checker, &context, entry.line)
+        })
         .collect();
     let detection = checker.detection(&raw.detection, &raw.overrides);
     let usage = checker.usage(&raw.usage);
@@ -76,16 +78,16 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
 }
 
 pub(crate) struct Checker<'r, 't, 'h> {
-    reporter: &'r mut Reporter<'t>,
+    pub(crate) reporter: &'r mut Reporter<'t>,
     hooks: &'r Hooks<'h>,
 }
 
 impl Checker<'_, '_, '_> {
-    fn line<T>(&self, field: &Spanned<T>) -> usize {
+    pub(crate) fn line<T>(&self, field: &Spanned<T>) -> usize {
         self.reporter.line_of(field.span().start)
     }
 
-    fn report_at<T>(
+    pub(crate) fn report_at<T>(
         &mut self,
         kind: ErrorKind,
         context: &str,
@@ -98,7 +100,7 @@ impl Checker<'_, '_, '_> {
             .report(kind, Some(line), context, Some(key), message);
     }
 
-    fn report_line(
+    pub(crate) fn report_line(
         &mut self,
         kind: ErrorKind,
         line: usize,
@@ -111,7 +113,7 @@ impl Checker<'_, '_, '_> {
     }
 
     /// The parsed value of an optional key, or `default` when absent or invalid.
-    fn value<T, U>(
+    pub(crate) fn value<T, U>(
         &mut self,
         context: &str,
         key: &str,
@@ -132,7 +134,7 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A duration of at least `min`.
-    fn duration(
+    pub(crate) fn duration(
         &mut self,
         context: &str,
         key: &str,
@@ -151,7 +153,7 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A positive duration.
-    fn positive_duration(
+    pub(crate) fn positive_duration(
         &mut self,
         context: &str,
         key: &str,
@@ -161,7 +163,7 @@ impl Checker<'_, '_, '_> {
         self.duration(context, key, field, default, Duration::from_millis(1))
     }
 
-    fn non_empty_string(
+    pub(crate) fn non_empty_string(
         &mut self,
         context: &str,
         key: &str,
@@ -173,7 +175,7 @@ impl Checker<'_, '_, '_> {
         })
     }
 
-    fn optional_string(
+    pub(crate) fn optional_string(
         &mut self,
         context: &str,
         key: &str,
@@ -182,7 +184,7 @@ impl Checker<'_, '_, '_> {
         self.value(context, key, field, None, |text| non_empty(text).map(Some))
     }
 
-    fn integer_in(
+    pub(crate) fn integer_in(
         &mut self,
         context: &str,
         key: &str,
@@ -200,7 +202,7 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A finite number within `[min, max]`.
-    fn number_in(
+    pub(crate) fn number_in(
         &mut self,
         context: &str,
         key: &str,
@@ -218,7 +220,7 @@ impl Checker<'_, '_, '_> {
         })
     }
 
-    fn optional_number_in(
+    pub(crate) fn optional_number_in(
         &mut self,
         context: &str,
         key: &str,
@@ -232,7 +234,7 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A list of non-empty strings.
-    fn string_list(
+    pub(crate) fn string_list(
         &mut self,
         context: &str,
         key: &str,
@@ -249,7 +251,7 @@ impl Checker<'_, '_, '_> {
     }
 
     /// A label table whose names follow Prometheus' label name rules.
-    fn labels(
+    pub(crate) fn labels(
         &mut self,
         context: &str,
         key: &str,

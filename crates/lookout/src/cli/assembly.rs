@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use lookout_alert::AlertService;
-use lookout_config::{Config, SourceConfig};
+use lookout_config::Config;
 use lookout_detect::engine::{Engine, EngineConfig};
 use lookout_server::{Pipeline, Server, ServerOptions, TimeCheck};
 use lookout_sources::Source;
@@ -98,50 +98,27 @@ pub(crate) fn start_alerting(config: &Config, server: &Server) -> anyhow::Result
 /// A source built from the configuration, not started yet.
 pub(crate) struct ConfiguredSource {
     pub source: Box<dyn Source>,
-    /// The `protocol` label of its samples: `host`, `prometheus_scrape`, `cloudwatch`.
+    /// The `protocol` label of its samples: its `[[source]]` type (`host`, `cloudwatch`, ...).
     pub kind: &'static str,
     /// Live data, or history (any age accepted).
     pub time_check: TimeCheck,
 }
 
-/// Every `[[source]]` of the configuration, built.
+/// Every `[[source]]` of the configuration, built through the source registry.
 pub(crate) fn configured_sources(config: &Config) -> anyhow::Result<Vec<ConfiguredSource>> {
-    let mut sources = Vec::new();
-    for source in &config.sources {
-        match source {
-            SourceConfig::Host(host) => {
-                let source = lookout_sources::host::host_source(host);
-                sources.push(ConfiguredSource {
-                    source: Box::new(source),
-                    kind: "host",
-                    time_check: TimeCheck::Live,
-                });
-            }
-            SourceConfig::CloudWatch(cloudwatch) => {
-                let name = format!("cloudwatch#{}", sources.len() + 1);
-                let source = lookout_sources::cloudwatch::CloudWatchSource::new(name, cloudwatch);
-                // CloudWatch datapoints are minutes old and its backfill days old: history.
-                sources.push(ConfiguredSource {
-                    source: Box::new(source),
-                    kind: "cloudwatch",
-                    time_check: TimeCheck::History,
-                });
-            }
-            SourceConfig::PrometheusScrape(scrape) => {
-                let source = lookout_sources::scrape::ScrapeSource::new(
-                    "prometheus_scrape",
-                    scrape,
-                    Default::default(),
-                )?;
-                sources.push(ConfiguredSource {
-                    source: Box::new(source),
-                    kind: "prometheus_scrape",
-                    time_check: TimeCheck::Live,
-                });
-            }
-        }
-    }
-    Ok(sources)
+    let built = lookout_sources::build_all(config)?;
+    Ok(built
+        .into_iter()
+        .zip(&config.sources)
+        .map(|(built, source)| ConfiguredSource {
+            source: built.source,
+            kind: source.kind(),
+            time_check: match built.delivery {
+                lookout_sources::Delivery::Live => TimeCheck::Live,
+                lookout_sources::Delivery::History => TimeCheck::History,
+            },
+        })
+        .collect())
 }
 
 pub(crate) async fn wait_for_signal() {

@@ -17,9 +17,7 @@ pub struct CheckConfigArgs {
 
 /// Profiles and single detectors the engine accepts in `[detection] profile`.
 pub(crate) fn profile_names() -> Vec<&'static str> {
-    let pipeline = &lookout_detect::pipeline::PROFILE_NAMES;
-    let detectors = &lookout_detect::pipeline::DETECTOR_NAMES;
-    pipeline.iter().chain(detectors.iter()).copied().collect()
+    lookout_detect::registry::profile_names()
 }
 
 /// Loads a configuration file with the server's selector parser and profile list.
@@ -69,6 +67,35 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
                 args.file.display(),
                 if count == 1 { "" } else { "s" }
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `knn` was missing from the profile list, so `check-config` and `serve` refused
+    /// `profile = "knn"` although the engine builds it.
+    #[test]
+    fn knn_is_a_valid_profile_everywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lookout.toml");
+        std::fs::write(
+            &path,
+            "[detection]\nprofile = \"knn\"\nparams = { knn = { k = 3 } }\n\
+             [[detection.override]]\nmatch = '{domain=\"cpu\"}'\nprofile = \"knn\"\n",
+        )
+        .unwrap();
+        let config = load_checked(&path).unwrap_or_else(|errors| panic!("{errors}"));
+        assert_eq!(config.detection.profile, "knn");
+        let pipelines = super::super::detection::DetectionPipelines::from_config(&config.detection)
+            .expect("a knn pipeline builds");
+        assert_eq!(pipelines.default.detector_names(), ["knn"]);
+        assert_eq!(pipelines.overrides[0].1.detector_names(), ["knn"]);
+        run(CheckConfigArgs { file: path }).expect("check-config accepts it");
+        for name in lookout_detect::registry::PIPELINE_NAMES {
+            assert!(profile_names().contains(&name), "{name}");
         }
     }
 }

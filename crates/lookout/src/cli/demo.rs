@@ -142,16 +142,14 @@ async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         batches.clone(),
         shutdown.clone(),
     )];
-    // Of the configured sources the demo runs this host's (the only default one).
+    // Configured sources run beside the simulated fleet.
     for configured in configured_sources(&config)? {
-        if configured.kind == "host" {
-            kinds.insert(configured.source.name(), configured.kind);
-            tasks.push(lookout_sources::spawn(
-                configured.source,
-                batches.clone(),
-                shutdown.clone(),
-            ));
-        }
+        kinds.insert(configured.source.name(), configured.kind);
+        tasks.push(lookout_sources::spawn(
+            configured.source,
+            batches.clone(),
+            shutdown.clone(),
+        ));
     }
     drop(batches);
     // Every batch in order, as history (the replay's timestamps lie in the past).

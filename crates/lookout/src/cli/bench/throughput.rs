@@ -2,7 +2,7 @@
 //! of state per series, for the default pipeline and each detector.
 
 use lookout_detect::engine::{Engine, EngineConfig, Point, SampleOutcome};
-use lookout_detect::pipeline::{PipelineConfig, DETECTOR_NAMES, PROFILE_NAMES};
+use lookout_detect::pipeline::PipelineConfig;
 use lookout_model::SeriesId;
 use std::time::Instant;
 
@@ -36,9 +36,8 @@ struct Measurement {
 
 pub fn run(args: ThroughputArgs) -> anyhow::Result<()> {
     let names: Vec<String> = if args.detector.is_empty() {
-        PROFILE_NAMES
+        lookout_detect::registry::PIPELINE_NAMES
             .iter()
-            .chain(DETECTOR_NAMES.iter())
             .map(|s| s.to_string())
             .collect()
     } else {

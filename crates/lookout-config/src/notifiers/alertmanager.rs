@@ -1,0 +1,34 @@
+//! `type = "alertmanager"`: Prometheus Alertmanager's `/api/v2/alerts`.
+
+use serde::Deserialize;
+
+use super::{secret_headers, NotifierType};
+use crate::raw::{Field, StringMap};
+use crate::types::NotifierKind;
+use crate::validate::Checker;
+
+pub(crate) struct Alertmanager;
+
+/// `[[alert.notifier]] type = "alertmanager"`: its own keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertmanager {
+    pub url: Field<String>,
+    pub headers: Field<StringMap>,
+}
+
+impl NotifierType for Alertmanager {
+    type Raw = RawAlertmanager;
+
+    fn validate(
+        raw: &RawAlertmanager,
+        checker: &mut Checker<'_, '_, '_>,
+        context: &str,
+        line: usize,
+    ) -> Option<NotifierKind> {
+        Some(NotifierKind::Alertmanager {
+            url: checker.url(context, line, &raw.url)?,
+            headers: secret_headers(&raw.headers),
+        })
+    }
+}

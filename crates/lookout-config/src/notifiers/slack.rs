@@ -1,0 +1,32 @@
+//! `type = "slack"`: a Slack incoming-webhook URL (the URL itself is the credential).
+
+use serde::Deserialize;
+
+use super::NotifierType;
+use crate::raw::Field;
+use crate::types::{NotifierKind, Secret};
+use crate::validate::Checker;
+
+pub(crate) struct Slack;
+
+/// `[[alert.notifier]] type = "slack"`: its own keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlack {
+    pub url: Field<String>,
+}
+
+impl NotifierType for Slack {
+    type Raw = RawSlack;
+
+    fn validate(
+        raw: &RawSlack,
+        checker: &mut Checker<'_, '_, '_>,
+        context: &str,
+        line: usize,
+    ) -> Option<NotifierKind> {
+        Some(NotifierKind::Slack {
+            url: Secret::new(checker.url(context, line, &raw.url)?),
+        })
+    }
+}

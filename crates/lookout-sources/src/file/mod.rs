@@ -1,0 +1,233 @@
+//! The `file` source: follows files of JSON lines, each line one `lookout_model::Record`
+//! (a sample or an event), the way `tail -F` follows a log.
+//!
+//! Every `interval` the [`FileCollector`] (run by [`PollingSource`] on the blocking
+//! pool) expands the configured paths (globs allowed), reads what each followed file
+//! gained since the last tick and turns each complete line into a sample or an event:
+//!
+//! - **Start**: files present at startup are read from their end (`read_from = "end"`)
+//!   or their beginning; files that appear later are read from their beginning.
+//! - **Partial lines**: an unfinished last line is kept until its newline arrives.
+//! - **Bad lines** (not JSON, not a record, an invalid series key, an event beyond
+//!   `EventLimits::default()`) are skipped, counted ([`FileStats`]) and reported in the
+//!   batch's errors with their file and line number (at most [`MAX_REPORTED`] a tick,
+//!   then a count); they never stop the source.
+//! - **Long lines**: a line longer than `max_line_bytes` is skipped and counted; at most
+//!   that many bytes of one line are ever held.
+//! - **Rotation**: when the path names another file (renamed away and recreated) or
+//!   disappears, the old file is read to its end (its unfinished last line included),
+//!   then the new one from its beginning. A file that shrinks (truncated in place) is
+//!   read again from its start.
+//!
+//! `FILE_SOURCE.md` in this crate documents the format and behaviour for users.
+//!
+//! Cost: one `stat` per followed file and one glob expansion per pattern per tick; 64 KiB
+//! read buffers; at most [`MAX_LINES_PER_TICK`] lines per tick in all (a backlog drains
+//! over several ticks, so a batch stays bounded); memory per file is its open handle
+//! plus its partial line.
+
+mod parse;
+mod tail;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lookout_config::{FileSourceConfig, ReadFrom};
+use lookout_model::Record;
+
+use crate::{Collected, Collector, PollingSource};
+use tail::{Identity, Tail};
+
+/// Lines read per tick, over all files.
+pub const MAX_LINES_PER_TICK: usize = 100_000;
+/// Bad-line messages per tick; the rest are counted in one message.
+pub const MAX_REPORTED: usize = 10;
+
+/// Counters of one file source since it started.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FileStats {
+    /// Lines that became a record.
+    pub records: u64,
+    /// Lines that were not a valid record.
+    pub bad_lines: u64,
+    /// Lines longer than `max_line_bytes`, skipped.
+    pub too_long: u64,
+    /// Files followed from a new beginning after a rotation or a truncation.
+    pub rotations: u64,
+}
+
+/// The file source as a polling source.
+pub fn file_source(
+    name: impl Into<String>,
+    config: &FileSourceConfig,
+) -> PollingSource<FileCollector> {
+    PollingSource::new(name, config.interval, FileCollector::new(config))
+}
+
+/// Follows the files of one `[[source]] type = "file"`. See the module documentation.
+#[derive(Debug)]
+pub struct FileCollector {
+    patterns: Vec<String>,
+    labels: BTreeMap<String, String>,
+    max_line_bytes: usize,
+    /// The first scan reads files present at startup from their end.
+    first_scan: bool,
+    read_from: ReadFrom,
+    files: BTreeMap<PathBuf, Tail>,
+    stats: FileStats,
+}
+
+impl FileCollector {
+    pub fn new(config: &FileSourceConfig) -> FileCollector {
+        FileCollector {
+            patterns: config.paths.clone(),
+            labels: config.labels.clone(),
+            max_line_bytes: usize::try_from(config.max_line_bytes).unwrap_or(usize::MAX),
+            first_scan: true,
+            read_from: config.read_from,
+            files: BTreeMap::new(),
+            stats: FileStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> FileStats {
+        self.stats
+    }
+
+    /// The files the patterns name now (a pattern without a match names nothing).
+    fn matching_paths(&self, errors: &mut Vec<String>) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        for pattern in &self.patterns {
+            match glob::glob(pattern) {
+                Ok(entries) => paths.extend(entries.flatten().filter(|path| path.is_file())),
+                Err(error) => errors.push(format!("path pattern {pattern:?}: {error}")),
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
+/// Turns lines into records and bad lines into counted, bounded messages.
+struct Lines<'a> {
+    labels: &'a BTreeMap<String, String>,
+    collected: Collected,
+    stats: &'a mut FileStats,
+    reported: usize,
+    unreported: u64,
+}
+
+impl Lines<'_> {
+    fn line(&mut self, path: &Path, number: u64, line: &[u8]) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        match parse::parse_record(line, self.labels) {
+            Ok(Record::Sample(sample)) => {
+                self.stats.records += 1;
+                self.collected.samples.push(sample);
+            }
+            Ok(Record::Event(event)) => {
+                self.stats.records += 1;
+                self.collected.events.push(event);
+            }
+            Err(reason) => {
+                self.stats.bad_lines += 1;
+                if self.reported < MAX_REPORTED {
+                    self.reported += 1;
+                    let message = format!("{}:{number}: skipped: {reason}", path.display());
+                    self.collected.errors.push(message);
+                } else {
+                    self.unreported += 1;
+                }
+            }
+        }
+    }
+}
+
+impl Collector for FileCollector {
+    fn collect(&mut self) -> Collected {
+        let mut errors = Vec::new();
+        let matching = self.matching_paths(&mut errors);
+        let at_end = self.first_scan && self.read_from == ReadFrom::End;
+        self.first_scan = false;
+        let mut lines = Lines {
+            labels: &self.labels,
+            collected: Collected {
+                errors,
+                ..Collected::default()
+            },
+            stats: &mut self.stats,
+            reported: 0,
+            unreported: 0,
+        };
+        let mut budget = MAX_LINES_PER_TICK;
+        // Files whose path now names another file, or nothing: read them to their end.
+        let followed: Vec<PathBuf> = self.files.keys().cloned().collect();
+        for path in followed {
+            let current = std::fs::metadata(&path).ok().map(|m| Identity::of(&m));
+            let tail = self.files.get_mut(&path).expect("followed");
+            if current == Some(tail.identity()) {
+                continue;
+            }
+            let mut tail = self.files.remove(&path).expect("followed");
+            match tail.read_lines(usize::MAX, |number, line| lines.line(&path, number, line)) {
+                Ok(outcome) => lines.stats.too_long += outcome.too_long,
+                Err(error) => lines.collected.errors.push(format!(
+                    "cannot read the rotated {}: {error}",
+                    path.display()
+                )),
+            }
+            tail.finish(|number, line| lines.line(&path, number, line));
+            if current.is_some() {
+                lines.stats.rotations += 1;
+            }
+        }
+        for path in matching {
+            if !self.files.contains_key(&path) {
+                match Tail::open(&path, at_end, self.max_line_bytes) {
+                    Ok(tail) => {
+                        self.files.insert(path.clone(), tail);
+                    }
+                    Err(error) => {
+                        let message = format!("cannot open {}: {error}", path.display());
+                        lines.collected.errors.push(message);
+                        continue;
+                    }
+                }
+            }
+            let tail = self.files.get_mut(&path).expect("just opened");
+            let before = lines.stats.records + lines.stats.bad_lines;
+            let result = tail.read_lines(budget, |number, line| lines.line(&path, number, line));
+            match result {
+                Ok(outcome) => {
+                    lines.stats.too_long += outcome.too_long;
+                    if outcome.truncated {
+                        lines.stats.rotations += 1;
+                    }
+                }
+                Err(error) => {
+                    let message = format!("cannot read {}: {error}", tail.path().display());
+                    lines.collected.errors.push(message);
+                }
+            }
+            let used = (lines.stats.records + lines.stats.bad_lines - before) as usize;
+            budget = budget.saturating_sub(used);
+            if budget == 0 {
+                break;
+            }
+        }
+        if lines.unreported > 0 {
+            let message = format!(
+                "{} more bad lines skipped ({} since the start)",
+                lines.unreported, lines.stats.bad_lines
+            );
+            lines.collected.errors.push(message);
+        }
+        lines.collected
+    }
+}
+
+#[cfg(test)]
+mod tests;

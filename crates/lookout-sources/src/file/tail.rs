@@ -1,0 +1,307 @@
+//! Following one file: new complete lines since the last read, partial lines kept,
+//! over-long lines skipped, truncation noticed.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Bytes read from a file at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Which file a path names: device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Identity {
+    dev: u64,
+    ino: u64,
+}
+
+impl Identity {
+    pub(crate) fn of(metadata: &std::fs::Metadata) -> Identity {
+        Identity {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+        }
+    }
+}
+
+/// What [`Tail::read_lines`] found besides the complete lines it handed out.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadOutcome {
+    /// Lines longer than the limit, skipped.
+    pub too_long: u64,
+    /// The file was shorter than what had been read: it was truncated and read again
+    /// from its start.
+    pub truncated: bool,
+    /// The line budget ran out before the end of the file.
+    pub more: bool,
+}
+
+/// An open file being followed.
+#[derive(Debug)]
+pub(crate) struct Tail {
+    path: PathBuf,
+    file: File,
+    identity: Identity,
+    /// Bytes consumed (complete lines plus `partial`).
+    offset: u64,
+    /// Complete lines consumed so far (their 1-based numbers are `1..=lines`).
+    lines: u64,
+    /// The start of a line whose newline has not been written yet.
+    partial: Vec<u8>,
+    /// Inside a line already longer than the limit: drop bytes until its newline.
+    skipping: bool,
+    max_line_bytes: usize,
+}
+
+impl Tail {
+    /// Opens `path`; with `at_end`, only what is written from now on will be read (the
+    /// lines already there are counted, so that later line numbers are the file's).
+    pub(crate) fn open(path: &Path, at_end: bool, max_line_bytes: usize) -> io::Result<Tail> {
+        let file = File::open(path)?;
+        let identity = Identity::of(&file.metadata()?);
+        let mut tail = Tail {
+            path: path.to_path_buf(),
+            file,
+            identity,
+            offset: 0,
+            lines: 0,
+            partial: Vec::new(),
+            skipping: false,
+            max_line_bytes,
+        };
+        if at_end {
+            tail.skip_existing()?;
+        }
+        Ok(tail)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn identity(&self) -> Identity {
+        self.identity
+    }
+
+    /// Counts the complete lines already in the file and keeps its unfinished last
+    /// line as the partial one, so that reading goes on where the writer is.
+    fn skip_existing(&mut self) -> io::Result<()> {
+        let mut buffer = vec![0; CHUNK];
+        loop {
+            let read = self.file.read(&mut buffer)?;
+            if read == 0 {
+                return Ok(());
+            }
+            self.offset += read as u64;
+            let mut rest = &buffer[..read];
+            while let Some(newline) = rest.iter().position(|byte| *byte == b'\n') {
+                self.lines += 1;
+                self.partial.clear();
+                self.skipping = false;
+                rest = &rest[newline + 1..];
+            }
+            self.keep_partial(rest, &mut 0);
+        }
+    }
+
+    /// Hands each new complete line (without its newline) to `line` with its 1-based
+    /// line number, at most `budget` lines; a line over the limit is skipped and
+    /// counted instead.
+    pub(crate) fn read_lines(
+        &mut self,
+        budget: usize,
+        mut line: impl FnMut(u64, &[u8]),
+    ) -> io::Result<ReadOutcome> {
+        let mut outcome = ReadOutcome::default();
+        let length = self.file.metadata()?.len();
+        if length < self.offset {
+            self.file.seek(SeekFrom::Start(0))?;
+            self.offset = 0;
+            self.lines = 0;
+            self.partial.clear();
+            self.skipping = false;
+            outcome.truncated = true;
+        }
+        let mut handed = 0;
+        let mut buffer = vec![0; CHUNK];
+        while handed < budget {
+            let read = self.file.read(&mut buffer)?;
+            if read == 0 {
+                return Ok(outcome);
+            }
+            let chunk = &buffer[..read];
+            let mut start = 0;
+            while let Some(newline) = chunk[start..].iter().position(|byte| *byte == b'\n') {
+                let end = start + newline;
+                self.lines += 1;
+                if self.skipping {
+                    self.skipping = false;
+                } else if self.partial.len() + (end - start) > self.max_line_bytes {
+                    outcome.too_long += 1;
+                    self.partial.clear();
+                } else if self.partial.is_empty() {
+                    line(self.lines, &chunk[start..end]);
+                    handed += 1;
+                } else {
+                    self.partial.extend_from_slice(&chunk[start..end]);
+                    line(self.lines, &self.partial);
+                    self.partial.clear();
+                    handed += 1;
+                }
+                start = end + 1;
+                if handed >= budget {
+                    break;
+                }
+            }
+            if handed >= budget && start < chunk.len() {
+                // Leave the rest of the chunk for the next read.
+                let unread = (chunk.len() - start) as u64;
+                self.file.seek(SeekFrom::Current(-(unread as i64)))?;
+                self.offset += start as u64;
+                outcome.more = true;
+                return Ok(outcome);
+            }
+            self.offset += read as u64;
+            self.keep_partial(&chunk[start..], &mut outcome.too_long);
+        }
+        outcome.more = self.offset < self.file.metadata()?.len();
+        Ok(outcome)
+    }
+
+    /// Keeps the unfinished end of a chunk; once it exceeds the limit, the line is
+    /// counted in `too_long` and the rest of it dropped.
+    fn keep_partial(&mut self, bytes: &[u8], too_long: &mut u64) {
+        if self.skipping || bytes.is_empty() {
+            return;
+        }
+        if self.partial.len() + bytes.len() > self.max_line_bytes {
+            *too_long += 1;
+            self.partial.clear();
+            self.skipping = true;
+        } else {
+            self.partial.extend_from_slice(bytes);
+        }
+    }
+
+    /// The unfinished last line, handed out when the file will not grow any more (it
+    /// was rotated away and read to its end).
+    pub(crate) fn finish(&mut self, mut line: impl FnMut(u64, &[u8])) {
+        if !self.partial.is_empty() && !self.skipping {
+            self.lines += 1;
+            line(self.lines, &self.partial);
+        }
+        self.partial.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines_of(tail: &mut Tail, budget: usize) -> (Vec<(u64, String)>, ReadOutcome) {
+        let mut lines = Vec::new();
+        let outcome = tail
+            .read_lines(budget, |number, line| {
+                lines.push((number, String::from_utf8_lossy(line).into_owned()))
+            })
+            .unwrap();
+        (lines, outcome)
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn complete_lines_come_out_and_a_partial_one_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        append(&path, "one\ntwo\nthr");
+        let mut tail = Tail::open(&path, false, 100).unwrap();
+        let (lines, outcome) = lines_of(&mut tail, 100);
+        assert_eq!(lines, [(1, "one".into()), (2, "two".into())]);
+        assert_eq!(outcome, ReadOutcome::default());
+        append(&path, "ee\nfour\n");
+        let (lines, _) = lines_of(&mut tail, 100);
+        assert_eq!(lines, [(3, "three".into()), (4, "four".into())]);
+        let (lines, _) = lines_of(&mut tail, 100);
+        assert!(lines.is_empty());
+    }
+
+    #[test]
+    fn at_end_skips_what_is_there_but_keeps_numbering() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        append(&path, "old\nolder\nhalf");
+        let mut tail = Tail::open(&path, true, 100).unwrap();
+        append(&path, " done\nnew\n");
+        let (lines, _) = lines_of(&mut tail, 100);
+        assert_eq!(lines, [(3, "half done".into()), (4, "new".into())]);
+    }
+
+    #[test]
+    fn long_lines_are_skipped_and_counted_whether_or_not_they_end_in_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        append(&path, "short\n0123456789abc\nok\n");
+        let mut tail = Tail::open(&path, false, 8).unwrap();
+        let (lines, outcome) = lines_of(&mut tail, 100);
+        assert_eq!(lines, [(1, "short".into()), (3, "ok".into())]);
+        assert_eq!(outcome.too_long, 1);
+        // A long line written in pieces: counted once, its end dropped.
+        append(&path, "0123456");
+        assert_eq!(lines_of(&mut tail, 100).1.too_long, 0);
+        append(&path, "789");
+        assert_eq!(lines_of(&mut tail, 100).1.too_long, 1);
+        append(&path, "abcdef\nafter\n");
+        let (lines, outcome) = lines_of(&mut tail, 100);
+        assert_eq!(lines, [(5, "after".into())]);
+        assert_eq!(outcome.too_long, 0);
+    }
+
+    #[test]
+    fn the_budget_leaves_the_rest_for_the_next_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        append(&path, "a\nb\nc\nd\n");
+        let mut tail = Tail::open(&path, false, 100).unwrap();
+        let (lines, outcome) = lines_of(&mut tail, 3);
+        assert_eq!(lines.len(), 3);
+        assert!(outcome.more);
+        let (lines, outcome) = lines_of(&mut tail, 3);
+        assert_eq!(lines, [(4, "d".into())]);
+        assert!(!outcome.more);
+    }
+
+    #[test]
+    fn a_truncated_file_is_read_again_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        append(&path, "first\nsecond\n");
+        let mut tail = Tail::open(&path, false, 100).unwrap();
+        lines_of(&mut tail, 100);
+        std::fs::write(&path, "x\n").unwrap();
+        let (lines, outcome) = lines_of(&mut tail, 100);
+        assert!(outcome.truncated);
+        assert_eq!(lines, [(1, "x".into())]);
+    }
+
+    #[test]
+    fn finish_hands_out_the_unfinished_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        append(&path, "a\nlast");
+        let mut tail = Tail::open(&path, false, 100).unwrap();
+        lines_of(&mut tail, 100);
+        let mut finished = Vec::new();
+        tail.finish(|number, line| finished.push((number, line.to_vec())));
+        assert_eq!(finished, [(2, b"last".to_vec())]);
+    }
+}
