@@ -60,6 +60,7 @@ pub const FAILURE_REASONS: &[&str] = &[
 pub struct Notifier {
     pub name: String,
     pub timeout: Duration,
+    type_name: &'static str,
     kind: Kind,
 }
 
@@ -73,7 +74,8 @@ enum Kind {
 }
 
 impl Notifier {
-    /// Builds a notifier over a shared HTTP client.
+    /// Builds a notifier over a shared HTTP client: the one list of notifier factories
+    /// (each type's configuration is validated in `lookout-config`'s `notifiers` module).
     pub fn from_config(config: &NotifierConfig, http: &reqwest::Client) -> Notifier {
         let kind = match &config.kind {
             NotifierKind::Alertmanager { url, headers } => Kind::Alertmanager(
@@ -109,19 +111,14 @@ impl Notifier {
         Notifier {
             name: config.name.clone(),
             timeout: config.timeout,
+            type_name: config.kind.type_name(),
             kind,
         }
     }
 
-    /// The notifier's `type`.
+    /// The notifier's `type`, as its configuration names it.
     pub fn type_name(&self) -> &'static str {
-        match self.kind {
-            Kind::Alertmanager(_) => "alertmanager",
-            Kind::Webhook(_) => "webhook",
-            Kind::Slack(_) => "slack",
-            Kind::Email(_) => "email",
-            Kind::Sns(_) => "sns",
-        }
+        self.type_name
     }
 
     /// Trusts an extra root certificate (PEM) for an email notifier's TLS, besides the

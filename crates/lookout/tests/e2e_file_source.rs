@@ -1,0 +1,61 @@
+//! End to end with the real binary: `lookout serve` follows a file of JSON lines; samples
+//! appended to it (after a bad line, and across a rotation) become queryable series.
+
+mod e2e_support;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use e2e_support::{eventually, now_ms, Lookout};
+
+fn append(path: &Path, text: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+fn sample(name: &str, value: f64) -> String {
+    format!(
+        "{{\"type\":\"sample\",\"key\":{{\"name\":\"{name}\",\"labels\":{{\"queue\":\"mail\"}}}},\"timestamp_ms\":{},\"value\":{value}}}\n",
+        now_ms()
+    )
+}
+
+fn series_of(lookout: &Lookout, name: &str) -> Option<serde_json::Value> {
+    let answer = lookout.get_json(&format!("/api/v1/series?match[]={name}"));
+    answer["data"].as_array().and_then(|s| s.first().cloned())
+}
+
+#[test]
+fn serve_follows_a_file_of_json_lines_across_bad_lines_and_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let path = logs.join("app.jsonl");
+    append(&path, &sample("before_start", 1.0));
+    let config = format!(
+        "[[source]]\ntype = \"file\"\npath = \"{}/*.jsonl\"\ninterval = \"200ms\"\nlabels = {{ app = \"web\" }}\n",
+        logs.display()
+    );
+    let lookout = Lookout::start(&dir.path().join("data"), &config);
+
+    append(&path, "this is not a record\n");
+    append(&path, &sample("queue_depth", 3.0));
+    let labels = eventually("the appended sample", Duration::from_secs(30), || {
+        series_of(&lookout, "queue_depth")
+    });
+    assert_eq!(labels["queue"], "mail", "{labels}");
+    assert_eq!(labels["app"], "web", "{labels}");
+    // Read from the end: the line written before the start is not read.
+    assert!(series_of(&lookout, "before_start").is_none());
+
+    std::fs::rename(&path, logs.join("app.jsonl.1")).unwrap();
+    append(&path, &sample("after_rotation", 4.0));
+    eventually("a sample of the new file", Duration::from_secs(30), || {
+        series_of(&lookout, "after_rotation")
+    });
+}
