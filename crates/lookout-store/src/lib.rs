@@ -11,6 +11,7 @@ mod chunk;
 mod compact;
 mod config;
 mod error;
+mod events;
 mod head;
 mod lock;
 mod pool;
@@ -27,9 +28,11 @@ pub use batch::{AnomalyOp, CommitResult, SampleRow, SampleVerdict, Ticket, Write
 pub use compact::CompactionReport;
 pub use config::StoreConfig;
 pub use error::{Rejected, StoreError};
+pub use events::{BadCursor, EventCursor, EventPage, EventQuery};
 pub use lock::LOCK_FILE;
 pub use lookout_model::{
-    AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId,
+    AnomalyId, AnomalyRecord, AnomalyStatus, Event, EventId, EventRecord, FeedbackLabel,
+    FeedbackRecord, SeriesId,
 };
 pub use query::{Point, Resolution, SeriesPoints};
 pub use series::{domain_of, SeriesInfo};
