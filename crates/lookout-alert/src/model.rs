@@ -130,6 +130,9 @@ pub struct AlertInstance {
     /// Restored from disk and not yet confirmed by a new event.
     #[serde(default)]
     pub restored: bool,
+    /// The event behind an event rule's alert; `None` for an anomaly alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<crate::event_alerts::EventFacts>,
 }
 
 /// Whether a notification announces firing alerts or only resolutions.
