@@ -15,7 +15,7 @@
 
 use std::fmt::Write as _;
 
-use lookout_model::{Domain, EventId, EventRecord, Evidence, Labels, SeriesKey, Severity};
+use lookout_model::{Domain, Event, EventId, EventRecord, Evidence, Labels, SeriesKey, Severity};
 use serde::{Deserialize, Serialize};
 
 /// The event behind an event alert: the latest one, and how many were seen.
@@ -68,8 +68,7 @@ impl EventFacts {
 
 /// The key of an event's alert (one alert per rule × key): named after its kind,
 /// labelled with its entity plus `domain` (the entity's own label wins).
-pub fn event_key(record: &EventRecord) -> SeriesKey {
-    let event = &record.event;
+pub fn event_key(event: &Event) -> SeriesKey {
     let mut key = SeriesKey::new(event.kind.clone());
     key.labels = event.entity.clone();
     key.labels
@@ -79,11 +78,11 @@ pub fn event_key(record: &EventRecord) -> SeriesKey {
 }
 
 /// What a rule's selector sees of an event: [`event_key`] plus `severity`.
-pub fn event_match_key(record: &EventRecord) -> SeriesKey {
-    let mut key = event_key(record);
+pub fn event_match_key(event: &Event) -> SeriesKey {
+    let mut key = event_key(event);
     key.labels
         .entry("severity".into())
-        .or_insert_with(|| record.event.severity.as_str().into());
+        .or_insert_with(|| event.severity.as_str().into());
     key
 }
 
@@ -138,7 +137,6 @@ pub fn evidence_line(evidence: &Evidence) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lookout_model::Event;
 
     fn record() -> EventRecord {
         EventRecord {
@@ -154,11 +152,11 @@ mod tests {
     #[test]
     fn the_key_is_the_kind_with_entity_and_domain_and_rules_see_the_severity() {
         assert_eq!(
-            event_key(&record()).to_string(),
+            event_key(&record().event).to_string(),
             r#"ssh_bruteforce{domain="login",host="web-1"}"#
         );
         assert_eq!(
-            event_match_key(&record()).to_string(),
+            event_match_key(&record().event).to_string(),
             r#"ssh_bruteforce{domain="login",host="web-1",severity="warning"}"#
         );
     }

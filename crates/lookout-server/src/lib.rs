@@ -14,6 +14,8 @@
 //! - [`query`]: `/api/v1/series|labels|label/{name}/values|query|query_range` and the
 //!   `lookout_anomaly_score{..., lookout_metric="<name>"}` convention;
 //! - [`anomalies`]: anomaly records from verdicts, listing, feedback;
+//! - [`events`]: `GET /api/v1/events` and `/api/v1/events/{id}`; events enter through
+//!   `POST /api/v1/events` and [`Server::ingest_events`] ([`ingest::events`]);
 //! - [`metrics`]: own health at `/metrics`; [`openapi`]: `/api/openapi.json`;
 //! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`);
 //! - [`warm`]: at startup, the detectors relearn each series from its stored history.
@@ -25,6 +27,7 @@ pub mod alerting;
 pub mod anomalies;
 mod engine_scorer;
 pub mod error;
+pub mod events;
 pub mod index;
 pub mod ingest;
 pub mod metrics;
@@ -167,6 +170,16 @@ impl Server {
         .await
         .map_err(|error| ApiError::internal(format!("validation task failed: {error}")))??;
         ingest::commit(&state, prepared, protocol).await
+    }
+
+    /// Stores events that did not come over HTTP (sources, detectors) through the same
+    /// path as `POST /api/v1/events`: validated (all or nothing), stored, then handed to
+    /// alerting and the live feed; resolves after the commit with their ids.
+    pub async fn ingest_events(
+        &self,
+        events: Vec<lookout_model::Event>,
+    ) -> Result<ingest::events::EventIngestReport, ApiError> {
+        ingest::events::ingest(&self.state, events).await
     }
 
     /// Serves on `listener` until `shutdown` resolves, then answers the requests in

@@ -8,8 +8,8 @@
 //! they only grow (an id whose write failed is never reused, nor one deleted by retention).
 //!
 //! Listing is newest first (`ts_ms DESC, id DESC`) over the index `events_by_time`, with
-//! SQL filters on time, kind, domain and severity, an optional predicate on the entity
-//! labels applied while reading, and a cursor (`<ts_ms>.<id>` of the last event of a page)
+//! SQL filters on time, kind, domain and severity, an optional predicate (e.g. selectors
+//! over the entity labels) applied while reading, and a cursor (`<ts_ms>.<id>` of the last event of a page)
 //! for the next page. Cost: one index range scan; with an entity predicate, the rows it
 //! refuses are read too. Compaction deletes events older than `event_retention`.
 
@@ -178,8 +178,8 @@ pub struct EventQuery<'a> {
     pub kinds: Vec<String>,
     pub domains: Vec<Domain>,
     pub severities: Vec<Severity>,
-    /// Keeps only events whose entity labels it accepts (e.g. a label selector).
-    pub entity: Option<&'a (dyn Fn(&Labels) -> bool + Sync)>,
+    /// Keeps only the events it accepts (e.g. label selectors over the entity).
+    pub matches: Option<&'a (dyn Fn(&Event) -> bool + Sync)>,
     /// Continue after this cursor (the previous page's `next`).
     pub after: Option<EventCursor>,
     /// Most events in the page (at least 1).
@@ -238,8 +238,8 @@ pub(crate) fn list(conn: &Connection, query: &EventQuery<'_>) -> Result<EventPag
     let mut more = false;
     while let Some(row) = rows.next().context("listing events")? {
         let record = record_from_row(row)?;
-        if let Some(accepts) = query.entity {
-            if !accepts(&record.event.entity) {
+        if let Some(accepts) = query.matches {
+            if !accepts(&record.event) {
                 continue;
             }
         }

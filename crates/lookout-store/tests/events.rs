@@ -4,7 +4,7 @@
 mod common;
 
 use common::{cpu, open, TempDir, DAY, EPOCH, MINUTE};
-use lookout_model::{Domain, Event, EventId, Labels, Severity};
+use lookout_model::{Domain, Event, EventId, Severity};
 use lookout_store::{EventQuery, Store, StoreConfig, StoreError, WriteBatch};
 
 fn event(minute: i64, kind: &str, host: &str, severity: Severity) -> Event {
@@ -99,10 +99,10 @@ fn events_list_newest_first_with_filters() {
         .collect();
     assert_eq!(minutes, [4, 3, 2], "the range is inclusive");
 
-    let on_db = |labels: &Labels| labels.get("host").is_some_and(|host| host == "db-1");
+    let on_db = |event: &Event| event.entity.get("host").is_some_and(|host| host == "db-1");
     let by_entity = store
         .events(&EventQuery {
-            entity: Some(&on_db),
+            matches: Some(&on_db),
             limit: 2,
             ..everything()
         })

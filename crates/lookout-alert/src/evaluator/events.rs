@@ -13,8 +13,8 @@ use crate::rules::CompiledRule;
 impl Evaluator {
     /// Applies one stored event to the event rules of its kind.
     pub fn handle_event(&mut self, record: &EventRecord, now_ms: i64) {
-        let key = event_key(record);
-        let match_key = event_match_key(record);
+        let key = event_key(&record.event);
+        let match_key = event_match_key(&record.event);
         let key_text = key.to_string();
         for index in 0..self.rules.len() {
             let rule = &self.rules[index];
@@ -125,7 +125,7 @@ fn labels(
     record: &EventRecord,
     severity: lookout_config::Severity,
 ) -> std::collections::BTreeMap<String, String> {
-    let mut labels = rule.alert_labels(&event_key(record), severity);
+    let mut labels = rule.alert_labels(&event_key(&record.event), severity);
     labels.remove("metric");
     labels.insert("event".into(), record.event.kind.clone());
     labels

@@ -25,6 +25,7 @@
 //! without a verdict, and counted in `lookout_samples_not_scored_total{reason}`.
 
 pub(crate) mod acker;
+pub mod events;
 pub mod routes;
 
 use std::sync::Arc;

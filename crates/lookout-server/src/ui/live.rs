@@ -15,6 +15,10 @@
 //!   anomaly 0|1], ...]}], "anomalies": [{"change": "opened"|"raised"|"closed", "series_id",
 //!   "series", "start_ms", "end_ms", "score"}]}` with only the series the selector matches
 //!   (`points=false` leaves points out, `anomalies=all` sends every series' anomaly changes);
+//! - `events`: `{"events": [<event as in GET /api/v1/events>, ...]}`, committed events, to
+//!   clients that asked with `events=all` or `events=<selector>` (matched against the
+//!   event's entity labels, `domain`, `severity` and `__name__` = its kind); with
+//!   `events`, `match` may be left out (no points, no anomaly changes);
 //! - `lag`: `{"dropped": n}`.
 //!
 //! Streams end when the server shuts down ([`LiveFeed::close`]), so open dashboards do
@@ -29,7 +33,7 @@ use std::sync::Arc;
 use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use lookout_model::SeriesId;
+use lookout_model::{EventRecord, SeriesId};
 use lookout_protocol::selector::Selector;
 use lookout_store::AnomalyOp;
 use serde_json::{json, Value};
@@ -71,6 +75,8 @@ pub struct AnomalyChange {
 pub struct LiveBatch {
     pub points: Vec<LivePoint>,
     pub anomalies: Vec<AnomalyChange>,
+    /// Committed events (requests of events carry nothing else).
+    pub events: Vec<EventRecord>,
 }
 
 impl LiveBatch {
@@ -141,11 +147,21 @@ impl LiveFeed {
 
     /// Sends a committed batch to every client; never blocks.
     pub fn publish(&self, batch: LiveBatch) {
-        if batch.points.is_empty() && batch.anomalies.is_empty() {
+        if batch.points.is_empty() && batch.anomalies.is_empty() && batch.events.is_empty() {
             return;
         }
         if self.sender.send(Arc::new(batch)).is_ok() {
             self.published.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends committed events to the clients that asked for events; never blocks.
+    pub fn publish_events(&self, events: Vec<EventRecord>) {
+        if self.is_watched() {
+            self.publish(LiveBatch {
+                events,
+                ..LiveBatch::default()
+            });
         }
     }
 
@@ -217,25 +233,52 @@ pub fn capture(
         .collect();
     Some(LiveBatch {
         points,
-        anomalies: Vec::new(),
+        ..LiveBatch::default()
     })
+}
+
+/// Which events a client wants.
+enum EventFilter {
+    All,
+    Matching(Selector),
 }
 
 /// What one client asked for, with a memo of which series its selector matches.
 struct Subscription {
-    selector: Selector,
+    /// `None`: no series (a client of events only).
+    selector: Option<Selector>,
     points: bool,
     all_anomalies: bool,
+    events: Option<EventFilter>,
     memo: HashMap<SeriesId, bool>,
 }
 
 impl Subscription {
     fn wants(&mut self, entry: &SeriesEntry) -> bool {
-        let selector = &self.selector;
+        let Some(selector) = &self.selector else {
+            return false;
+        };
         *self
             .memo
             .entry(entry.id)
             .or_insert_with(|| selector.matches(&entry.key))
+    }
+
+    /// The `events` event's data for one batch, or `None` when no event is wanted.
+    fn render_events(&self, batch: &LiveBatch) -> Option<Value> {
+        let filter = self.events.as_ref()?;
+        let events: Vec<Value> = batch
+            .events
+            .iter()
+            .filter(|record| match filter {
+                EventFilter::All => true,
+                EventFilter::Matching(selector) => {
+                    selector.matches(&lookout_alert::event_alerts::event_match_key(&record.event))
+                }
+            })
+            .map(crate::events::event_json)
+            .collect();
+        (!events.is_empty()).then(|| json!({ "events": events }))
     }
 
     /// The `update` event's data for one batch, or `None` when nothing matched.
@@ -295,16 +338,24 @@ pub async fn stream(
     RawQuery(query): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let form = Form::parse(query.as_deref(), b"");
-    let text = form.get("match").filter(|text| !text.is_empty()).ok_or_else(|| {
-        ApiError::bad_data(
-            "missing parameter \"match\": a series selector such as cpu{host=\"web-1\"} or {__name__=~\".+\"}",
-        )
-    })?;
-    let selector = crate::query::parse(text)?;
+    let events = match form.get("events").filter(|text| !text.is_empty()) {
+        None => None,
+        Some("all") => Some(EventFilter::All),
+        Some(text) => Some(EventFilter::Matching(crate::query::parse(text)?)),
+    };
+    let text = form.get("match").filter(|text| !text.is_empty());
+    if text.is_none() && events.is_none() {
+        return Err(ApiError::bad_data(
+            "missing parameter \"match\": a series selector such as cpu{host=\"web-1\"} or {__name__=~\".+\"} (or \"events\" for events only)",
+        ));
+    }
+    let selector = text.map(crate::query::parse).transpose()?;
+    let text = text.unwrap_or("").to_string();
     let subscription = Subscription {
         selector,
         points: form.get("points") != Some("false"),
         all_anomalies: form.get("anomalies") == Some("all"),
+        events,
         memo: HashMap::new(),
     };
     let receiver = state.live.subscribe();
@@ -322,6 +373,12 @@ pub async fn stream(
                     _ = closed.changed() => return None,
                 };
                 let next = match received {
+                    Ok(batch) if !batch.events.is_empty() => {
+                        match subscription.render_events(&batch) {
+                            Some(data) => event("events", &data),
+                            None => continue,
+                        }
+                    }
                     Ok(batch) => match subscription.render(&batch) {
                         Some(data) => event("update", &data),
                         None => continue,
@@ -368,9 +425,10 @@ mod tests {
 
     fn subscription(selector: &str, points: bool, all_anomalies: bool) -> Subscription {
         Subscription {
-            selector: lookout_protocol::selector::parse_selector(selector).unwrap(),
+            selector: Some(lookout_protocol::selector::parse_selector(selector).unwrap()),
             points,
             all_anomalies,
+            events: None,
             memo: HashMap::new(),
         }
     }
@@ -387,6 +445,7 @@ mod tests {
                 end_ms: None,
                 score: Some(0.99),
             }],
+            events: Vec::new(),
         };
         let data = subscription("cpu{host=\"a\"}", true, false)
             .render(&batch)
@@ -418,7 +477,7 @@ mod tests {
         for ts in 0..5 {
             feed.publish(LiveBatch {
                 points: vec![point(&a, ts, false)],
-                anomalies: Vec::new(),
+                ..LiveBatch::default()
             });
         }
         assert!(matches!(
@@ -433,6 +492,36 @@ mod tests {
             metrics.contains("lookout_live_batches_published_total 5"),
             "{metrics}"
         );
+    }
+
+    #[test]
+    fn event_clients_get_the_events_they_asked_for() {
+        use lookout_model::{Domain, Event, EventId, Severity};
+        let record = |id: i64, kind: &str, host: &str| EventRecord {
+            id: EventId(id),
+            event: Event::new(id, kind, Domain::Login, Severity::Warning).with_entity("host", host),
+        };
+        let batch = LiveBatch {
+            events: vec![
+                record(1, "ssh_bruteforce", "a"),
+                record(2, "syn_flood", "b"),
+            ],
+            ..LiveBatch::default()
+        };
+        let mut all = subscription("cpu", true, false);
+        assert!(all.render_events(&batch).is_none(), "not asked for");
+        all.events = Some(EventFilter::All);
+        let data = all.render_events(&batch).unwrap();
+        assert_eq!(data["events"].as_array().unwrap().len(), 2);
+        let mut some = subscription("cpu", true, false);
+        some.events = Some(EventFilter::Matching(
+            lookout_protocol::selector::parse_selector("ssh_bruteforce{host=\"a\"}").unwrap(),
+        ));
+        let data = some.render_events(&batch).unwrap();
+        assert_eq!(data["events"][0]["id"], 1);
+        assert_eq!(data["events"][0]["kind"], "ssh_bruteforce");
+        some.selector = None;
+        assert!(!some.wants(&entry(1, "a")), "no selector: no series");
     }
 
     #[test]
