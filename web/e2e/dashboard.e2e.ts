@@ -137,6 +137,53 @@ describe.skipIf(skip !== "")("dashboard", () => {
     await browser.screenshot("alerts-silence");
   });
 
+  it("lists events with filters, adds live ones and shows the evidence", async () => {
+    const { page } = browser;
+    const now = Date.now();
+    const event = (host: string, kind: string, severity: string, failures: number) => ({
+      timestamp_ms: now - failures * 1000,
+      kind,
+      domain: kind === "syn_flood" ? "network" : "login",
+      severity,
+      entity: { host, source_ip: "203.0.113.9" },
+      summary: `${failures} findings on ${host}`,
+      evidence: { counts: { failures }, fields: { users_tried: "root,admin" }, examples: [`Failed password for root on ${host}`], first_ms: now - 60_000, last_ms: now },
+    });
+    const post = (events: unknown[]) =>
+      fetch(`${base}/api/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(events) }).then(async (r) => {
+        expect(r.status, await r.clone().text()).toBe(200);
+        return (await r.json()).data as { ids: number[] };
+      });
+    await post([event("web-1", "ssh_bruteforce", "warning", 37), event("db-1", "syn_flood", "critical", 12)]);
+    await page.goto(`${base}/events`);
+    await page.waitForSelector("[data-testid=events-table]");
+    expect(await page.locator("tr[data-event]").count()).toBe(2);
+
+    await page.selectOption("select[data-filter=severity]", "critical");
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-event]").length === 1);
+    expect(await page.locator("tr[data-event] td").nth(1).innerText()).toBe("syn_flood");
+    await page.selectOption("select[data-filter=severity]", "");
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-event]").length === 2);
+
+    // A new event arrives on the live stream without a reload.
+    await page.waitForSelector("body[data-live=ready]");
+    const { ids } = await post([event("web-2", "ssh_bruteforce", "warning", 5)]);
+    await page.waitForSelector(`tr[data-event="${ids[0]}"]`, { timeout: 5000 });
+
+    await page.fill("input[data-filter=entity]", "host=web-2");
+    await page.press("input[data-filter=entity]", "Enter");
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-event]").length === 1);
+    await page.click(`tr[data-event="${ids[0]}"] a`);
+    const detail = page.locator("[data-testid=event-detail]");
+    await detail.waitFor();
+    const evidence = await detail.locator("[data-testid=evidence]").innerText();
+    expect(evidence).toContain("failures");
+    expect(evidence).toContain("users_tried");
+    expect(evidence).toContain("first");
+    expect(await detail.locator("[data-testid=examples]").innerText()).toContain("Failed password for root on web-2");
+    await browser.screenshot("events");
+  });
+
   it("switches to the light theme and shows the machines page", async () => {
     const { page } = browser;
     await page.goto(`${base}/machines`);

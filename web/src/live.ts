@@ -19,6 +19,8 @@ export interface AnomalyChange {
 
 export interface LiveHandlers {
   onUpdate(series: LiveSeries[], anomalies: AnomalyChange[]): void;
+  /** Committed events (subscriptions with `events`). */
+  onEvents?(events: unknown[]): void;
   /** Called when the stream (re)connects or lost events: the page should refetch. */
   onResync?(): void;
 }
@@ -53,6 +55,10 @@ export function subscribe(params: Record<string, string>, handlers: LiveHandlers
     source.addEventListener("update", (event) => {
       const data = JSON.parse((event as MessageEvent).data) as { series: LiveSeries[]; anomalies: AnomalyChange[] };
       handlers.onUpdate(data.series, data.anomalies);
+    });
+    source.addEventListener("events", (event) => {
+      const data = JSON.parse((event as MessageEvent).data) as { events: unknown[] };
+      handlers.onEvents?.(data.events);
     });
     source.addEventListener("lag", () => handlers.onResync?.());
     source.onerror = () => {

@@ -7,6 +7,7 @@ import { renderSeries } from "./pages/series";
 import { renderAnomalies } from "./pages/anomalies";
 import { renderAlerts } from "./pages/alerts";
 import { renderMachines } from "./pages/machines";
+import { renderEvents } from "./pages/events";
 import { navigate, setRouter } from "./nav";
 
 /** A page draws itself into `root` and returns its cleanup (close streams, timers). */
@@ -18,6 +19,7 @@ const PAGES: Record<string, { id: string; title: string; render: Page }> = {
   "/anomalies": { id: "anomalies", title: "Anomalies", render: renderAnomalies },
   "/alerts": { id: "alerts", title: "Alerts", render: renderAlerts },
   "/machines": { id: "machines", title: "Machines", render: renderMachines },
+  "/events": { id: "events", title: "Events", render: renderEvents },
 };
 
 let cleanup: (() => void) | null = null;
@@ -71,7 +73,7 @@ applyTheme(localStorage.getItem("lookout-theme") ?? "dark");
 if (location.hash.startsWith("#/")) history.replaceState(null, "", location.hash.slice(1));
 document.getElementById("theme-toggle")?.addEventListener("click", toggleTheme);
 
-// Keyboard: g then o/s/a/l/m goes to a page, t toggles the theme, / focuses the search.
+// Keyboard: g then o/s/a/l/m/e goes to a page, t toggles the theme, / focuses the search.
 let pendingG = false;
 document.addEventListener("keydown", (event) => {
   const target = event.target as HTMLElement;
@@ -79,7 +81,7 @@ document.addEventListener("keydown", (event) => {
   if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
   if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: "/", s: "/series", a: "/anomalies", l: "/alerts", m: "/machines" };
+    const to: Record<string, string> = { o: "/", s: "/series", a: "/anomalies", l: "/alerts", m: "/machines", e: "/events" };
     if (to[event.key]) {
       event.preventDefault();
       navigate(to[event.key]);

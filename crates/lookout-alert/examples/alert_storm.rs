@@ -53,6 +53,7 @@ async fn main() {
     let rule = AlertRule {
         name: "cpu-storm".into(),
         selector: r#"{domain="cpu"}"#.into(),
+        event: None,
         min_score: 0.9,
         for_duration: Duration::ZERO,
         severity: Severity::Warning,

@@ -1,12 +1,15 @@
 //! What an alert says: what (the series in words), where (host/instance), when (start,
 //! duration), how bad (score, value against the expected band), why (top detectors and
 //! features, and the usage state), and a link to the dashboard view of the series then.
+//! An event alert says what the event says instead of how bad and why: its summary,
+//! evidence (counts, fields, time span) and raw examples, and links to the event.
 
 use std::fmt::Write as _;
 
 use chrono::SecondsFormat;
 use lookout_model::{Domain, SeriesKey};
 
+use crate::event_alerts::{event_how_bad, evidence_line};
 use crate::model::{AlertInstance, Notification, NotificationStatus};
 
 /// Alerts listed in full in one message; the rest are counted.
@@ -43,8 +46,11 @@ pub fn encode_component(text: &str) -> String {
 }
 
 /// The dashboard view of the series around the anomaly: from 30 minutes before its start
-/// to 30 minutes after its end (or its latest evidence).
+/// to 30 minutes after its end (or its latest evidence); for an event alert, the event.
 pub fn dashboard_link(base: &str, alert: &AlertInstance) -> String {
+    if let Some(facts) = &alert.event {
+        return format!("{}/#/events?id={}", base.trim_end_matches('/'), facts.id);
+    }
     let end = alert
         .ends_ms
         .unwrap_or(alert.evidence.at_ms.max(alert.starts_ms));
@@ -185,8 +191,20 @@ pub fn alert_text(alert: &AlertInstance, dashboard: &str, now_ms: i64) -> String
             (end - alert.starts_ms).max(0) as u64
         ))
     );
-    let _ = writeln!(text, "  How bad: {}", how_bad(alert));
-    let _ = writeln!(text, "  Why: {}", why(alert));
+    match &alert.event {
+        Some(facts) => {
+            let _ = writeln!(text, "  How bad: {}", event_how_bad(facts, &alert.severity));
+            let _ = writeln!(text, "  Event: #{} {}", facts.id, facts.summary);
+            let _ = writeln!(text, "  Evidence: {}", evidence_line(&facts.evidence));
+            for example in &facts.evidence.examples {
+                let _ = writeln!(text, "    | {example}");
+            }
+        }
+        None => {
+            let _ = writeln!(text, "  How bad: {}", how_bad(alert));
+            let _ = writeln!(text, "  Why: {}", why(alert));
+        }
+    }
     for (name, value) in &alert.annotations {
         let _ = writeln!(text, "  {name}: {value}");
     }
@@ -267,6 +285,34 @@ mod tests {
             link,
             "http://127.0.0.1:8080/#/series?match=cpu%7Bhost%3D%22web%201%22%7D&from=1800&to=9000"
         );
+    }
+
+    #[test]
+    fn an_event_alert_carries_the_summary_evidence_and_examples() {
+        use crate::event_alerts::EventFacts;
+        use lookout_model::{Event, EventId, EventRecord, Severity};
+        let mut alert = alert_with("f", "ssh_bruteforce", &[]);
+        alert.series = SeriesKey::new("ssh_bruteforce").with_label("host", "web-1");
+        let record = EventRecord {
+            id: EventId(12),
+            event: Event::new(0, "ssh_bruteforce", Domain::Login, Severity::Warning)
+                .with_summary("37 failed logins from 203.0.113.9")
+                .with_count("failures", 37)
+                .with_example("Failed password for root from 203.0.113.9"),
+        };
+        alert.event = Some(EventFacts::new(&record, 0));
+        let text = alert_text(&alert, "http://h:1", 60_000);
+        for expected in [
+            "What: ssh_bruteforce (login) with host=\"web-1\"",
+            "How bad: warning ssh_bruteforce event",
+            "Event: #12 37 failed logins from 203.0.113.9",
+            "Evidence: failures=37",
+            "| Failed password for root from 203.0.113.9",
+            "Dashboard: http://h:1/#/events?id=12",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        assert!(!text.contains("Why:"), "{text}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! how they reach people without being lost or repeated.
 //!
 //! ```text
-//!  anomaly events ─► rules (selector, min_score, for, severity, labels, annotations)
+//!  anomaly events ─┐
+//!  events ─────────┴► rules (selector, min_score, for, severity, labels, annotations)
 //!                 ─► alerts (pending → firing → resolving → resolved; flap hysteresis)
 //!                 ─► groups (group_by labels; group_wait, group_interval, repeat_interval)
 //!                 ─► silences, maintenance windows, inhibition
@@ -10,6 +11,7 @@
 //! ```
 //!
 //! - [`rules`]: `[[alert.rule]]` compiled (Prometheus selectors via `lookout_protocol`);
+//! - [`event_alerts`]: rules with `event = "<kind>"`: what they match, what their alerts carry;
 //! - [`evaluator`]: the pure state machine (time passed in);
 //! - [`silence`]: silences, maintenance windows, inhibition rules;
 //! - [`outbox`]: the durable store (`alerts.db`); [`persist`]: outbox first, state in batches;
@@ -22,6 +24,7 @@
 pub mod backoff;
 pub mod content;
 pub mod evaluator;
+pub mod event_alerts;
 pub mod metrics;
 pub mod model;
 pub mod notify;

@@ -92,10 +92,19 @@ impl AlertState {
 pub struct Evidence {
     pub at_ms: i64,
     pub score: f64,
+    /// NaN when unknown (an event alert has no value or band); stored as JSON `null`.
+    #[serde(deserialize_with = "null_as_nan")]
     pub value: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub expected_lower: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub expected_upper: f64,
     pub explanation: Explanation,
+}
+
+/// JSON has no NaN: `serde_json` writes it as `null`, read back here as NaN.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// One alert: one rule × one series × one incident.
@@ -130,6 +139,9 @@ pub struct AlertInstance {
     /// Restored from disk and not yet confirmed by a new event.
     #[serde(default)]
     pub restored: bool,
+    /// The event behind an event rule's alert; `None` for an anomaly alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<crate::event_alerts::EventFacts>,
 }
 
 /// Whether a notification announces firing alerts or only resolutions.
@@ -209,6 +221,22 @@ mod tests {
         // Part boundaries matter: ("ab","c") differs from ("a","bc").
         assert_ne!(stable_id(&["ab", "c"]), stable_id(&["a", "bc"]));
         assert_eq!(first.len(), 16);
+    }
+
+    #[test]
+    fn unknown_evidence_values_survive_json() {
+        let evidence = Evidence {
+            at_ms: 1,
+            score: 0.5,
+            value: f64::NAN,
+            expected_lower: 1.0,
+            expected_upper: f64::NAN,
+            explanation: Explanation::default(),
+        };
+        let text = serde_json::to_string(&evidence).unwrap();
+        let back: Evidence = serde_json::from_str(&text).unwrap();
+        assert!(back.value.is_nan() && back.expected_upper.is_nan());
+        assert_eq!(back.expected_lower, 1.0);
     }
 
     #[test]

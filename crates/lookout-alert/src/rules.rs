@@ -132,6 +132,7 @@ mod tests {
         AlertRule {
             name: name.into(),
             selector: selector.into(),
+            event: None,
             min_score: 0.9,
             for_duration: Duration::ZERO,
             severity: Severity::Warning,

@@ -76,6 +76,7 @@ pub fn sample_notification(rule: &CompiledRule, dashboard: &str, now_ms: i64) ->
         },
         detected_ms: now_ms,
         restored: false,
+        event: None,
         series,
     };
     Notification {

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //!  anomaly tracker ──(bounded channel)──► evaluator thread ──(1: outbox + groups)──► alerts.db
-//!   (engine threads)                       rules, groups,    ──(2: state, history,      │ outbox
-//!                                          silences, timers       in batches)           │
+//!   (engine threads)  ┌────────────────►  rules, groups,    ──(2: state, history,      │ outbox
+//!  stored events ────┘                    silences, timers       in batches)           │
 //!                                  rows handed over after 1 ──► delivery task per notifier
 //!                                                                    rows → notifier → mark
 //! ```
@@ -34,6 +34,7 @@ use crate::persist::{
 };
 use crate::rules::CompiledRule;
 use crate::silence::{InhibitRule, Silence, SilenceError};
+use lookout_model::EventRecord;
 
 /// Everything alerting needs to start.
 pub struct AlertingConfig {
@@ -77,6 +78,12 @@ pub enum AlertError {
     Thread(std::io::Error),
 }
 
+/// What reaches the evaluator thread on the bounded channel.
+enum Incoming {
+    Anomaly(AnomalyEvent),
+    Event(Box<EventRecord>),
+}
+
 enum Control {
     Silence(Silence),
     Expire(i64),
@@ -86,7 +93,7 @@ enum Control {
 /// The handle the server keeps: forward events, manage silences, read state.
 #[derive(Clone)]
 pub struct AlertHandle {
-    events: Sender<AnomalyEvent>,
+    events: Sender<Incoming>,
     control: Sender<Control>,
     pub db: Arc<AlertDb>,
     pub metrics: Arc<AlertMetrics>,
@@ -98,6 +105,16 @@ impl AlertHandle {
     /// Hands an anomaly event to the evaluator; waits for room when the channel is full
     /// (back-pressure), never drops it. Returns false once alerting has stopped.
     pub fn forward(&self, event: AnomalyEvent) -> bool {
+        self.send(Incoming::Anomaly(event))
+    }
+
+    /// Hands a stored event to the evaluator (event rules), like [`AlertHandle::forward`]:
+    /// waits for room, never drops it; false once alerting has stopped.
+    pub fn forward_event(&self, event: EventRecord) -> bool {
+        self.send(Incoming::Event(Box::new(event)))
+    }
+
+    fn send(&self, event: Incoming) -> bool {
         self.metrics.events.fetch_add(1, Ordering::Relaxed);
         match self.events.try_send(event) {
             Ok(()) => true,
@@ -248,7 +265,7 @@ impl Drop for AlertService {
 fn evaluate(
     mut evaluator: Evaluator,
     db: AlertDb,
-    events: Receiver<AnomalyEvent>,
+    events: Receiver<Incoming>,
     control: Receiver<Control>,
     tick: Duration,
     queues: DeliveryQueues,
@@ -275,7 +292,7 @@ fn evaluate(
         };
         crossbeam_channel::select! {
             recv(events) -> event => match event {
-                Ok(event) => evaluator.handle(&event, now_ms()),
+                Ok(event) => apply(&mut evaluator, event),
                 Err(_) => return finish(&mut evaluator, &mut backlog),
             },
             recv(control) -> message => match message {
@@ -294,7 +311,7 @@ fn evaluate(
         // Take what else is waiting, so a burst becomes one pass.
         for _ in 0..16_384 {
             match events.try_recv() {
-                Ok(event) => evaluator.handle(&event, now_ms()),
+                Ok(event) => apply(&mut evaluator, event),
                 Err(_) => break,
             }
         }
@@ -320,6 +337,13 @@ fn evaluate(
                 tracing::warn!(%error, "pruning the alert database failed");
             }
         }
+    }
+}
+
+fn apply(evaluator: &mut Evaluator, incoming: Incoming) {
+    match incoming {
+        Incoming::Anomaly(event) => evaluator.handle(&event, now_ms()),
+        Incoming::Event(record) => evaluator.handle_event(&record, now_ms()),
     }
 }
 

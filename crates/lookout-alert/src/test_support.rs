@@ -37,6 +37,7 @@ pub(crate) fn alert_with(fingerprint: &str, name: &str, labels: &[(&str, &str)])
         },
         detected_ms: 0,
         restored: false,
+        event: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub const INGEST_QUEUE: usize = 1024;
 pub const RAW_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 pub const ROLLUP_1M_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 pub const ROLLUP_1H_RETENTION: Duration = Duration::from_secs(365 * 86_400);
+pub const EVENT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 pub const COMPACTION_INTERVAL: Duration = Duration::from_secs(600);
 
 pub const HOST_INTERVAL: Duration = Duration::from_secs(1);

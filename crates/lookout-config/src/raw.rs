@@ -75,6 +75,7 @@ pub struct RawStorage {
     pub raw_retention: Field<String>,
     pub rollup_1m_retention: Field<String>,
     pub rollup_1h_retention: Field<String>,
+    pub event_retention: Field<String>,
     pub compaction_interval: Field<String>,
 }
 
@@ -129,6 +130,7 @@ pub struct RawRule {
     pub name: Field<String>,
     #[serde(rename = "match")]
     pub selector: Field<String>,
+    pub event: Field<String>,
     pub min_score: Field<f64>,
     #[serde(rename = "for")]
     pub for_duration: Field<String>,

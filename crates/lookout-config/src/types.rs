@@ -37,6 +37,8 @@ pub struct StorageConfig {
     pub raw_retention: Duration,
     pub rollup_1m_retention: Duration,
     pub rollup_1h_retention: Duration,
+    /// How long events are kept.
+    pub event_retention: Duration,
     pub compaction_interval: Duration,
 }
 
@@ -233,8 +235,11 @@ pub struct EmailNotifier {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRule {
     pub name: String,
-    /// Series selector (`match` key), e.g. `{domain="cpu"}`.
+    /// Series selector (`match` key), e.g. `{domain="cpu"}`; for an event rule, matched
+    /// against the event's entity labels, `domain` and `__name__` (the kind).
     pub selector: String,
+    /// The event kind the rule alerts on (`event` key); `None`: the rule watches anomalies.
+    pub event: Option<String>,
     pub min_score: f64,
     /// How long the anomaly must last before the alert fires (`for` key).
     pub for_duration: Duration,

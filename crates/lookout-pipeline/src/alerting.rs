@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use lookout_alert::{AlertHandle, AnomalyEvent, EventKind};
 use lookout_model::clock::now_ms;
+use lookout_model::EventRecord;
 use lookout_model::SeriesId;
 use lookout_store::AnomalyOp;
 
@@ -40,6 +41,16 @@ impl Subscriber for AlertSubscriber {
     fn on_scored(&self, batch: &ScoredBatch) {
         for event in alert_events(batch) {
             if !self.alerts.forward(event) {
+                return;
+            }
+        }
+    }
+
+    /// Event rules see every committed event; waits for room, never drops.
+    fn on_events(&self, events: &[EventRecord]) {
+        for record in events {
+            if !self.alerts.forward_event(record.clone()) {
+                tracing::warn!(event = %record.id, "alerting has stopped; event not evaluated");
                 return;
             }
         }

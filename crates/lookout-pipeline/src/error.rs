@@ -21,6 +21,13 @@ pub enum IngestError {
         message: String,
     },
     /// The request would create more series than `max_series`.
+    /// A request of events refused whole: `reason` is `malformed_events`,
+    /// `too_many_events` or `invalid_event`; the message names the event and the problem.
+    #[error("{message}")]
+    InvalidEvents {
+        reason: &'static str,
+        message: String,
+    },
     #[error("series_limit: {0}")]
     SeriesLimit(#[from] SeriesLimitError),
     /// The warm start is replaying stored history; live points would arrive out of order.
@@ -54,6 +61,7 @@ impl IngestError {
     pub fn reason(&self) -> &'static str {
         match self {
             IngestError::Invalid { reason, .. } => reason.reason(),
+            IngestError::InvalidEvents { reason, .. } => reason,
             IngestError::SeriesLimit(_) => "series_limit",
             IngestError::Warming { .. } => "warming",
             IngestError::EngineOverloaded { .. } => "engine_overloaded",
@@ -81,6 +89,7 @@ impl IngestError {
             } => Some(*retry_after_seconds),
             IngestError::StoreFailed(_) | IngestError::ShuttingDown => Some(1),
             IngestError::Invalid { .. }
+            | IngestError::InvalidEvents { .. }
             | IngestError::SeriesLimit(_)
             | IngestError::Internal(_) => None,
         }

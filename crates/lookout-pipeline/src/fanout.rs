@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Sender, TrySendError};
-use lookout_model::Event;
+use lookout_model::EventRecord;
 use lookout_store::AnomalyOp;
 
 use crate::index::SeriesEntry;
@@ -48,7 +48,7 @@ pub struct ScoredBatch {
 pub enum Delivery {
     Scored(Arc<ScoredBatch>),
     /// Events the store committed.
-    Events(Arc<[Event]>),
+    Events(Arc<[EventRecord]>),
 }
 
 /// How a subscriber copes with load (see the module doc).
@@ -72,7 +72,7 @@ pub trait Subscriber: Send + Sync + 'static {
     fn on_scored(&self, batch: &ScoredBatch);
 
     /// Events the store committed.
-    fn on_events(&self, events: &[Event]) {
+    fn on_events(&self, events: &[EventRecord]) {
         let _ = events;
     }
 }
@@ -225,7 +225,7 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    use lookout_model::{Domain, SeriesId, SeriesKey, Severity};
+    use lookout_model::{Domain, Event, EventId, SeriesId, SeriesKey, Severity};
 
     use super::*;
 
@@ -264,9 +264,9 @@ mod tests {
             }
             self.seen.lock().unwrap().push(batch.values.len());
         }
-        fn on_events(&self, events: &[Event]) {
+        fn on_events(&self, events: &[EventRecord]) {
             let mut seen = self.events.lock().unwrap();
-            seen.extend(events.iter().map(|event| event.kind.clone()));
+            seen.extend(events.iter().map(|record| record.event.kind.clone()));
         }
     }
 
@@ -280,16 +280,10 @@ mod tests {
         }))
     }
 
-    fn event(kind: &str) -> Event {
-        Event {
-            timestamp_ms: 1,
-            kind: kind.into(),
-            domain: Domain::Login,
-            entity: Default::default(),
-            severity: Severity::Warning,
-            score: None,
-            summary: String::new(),
-            evidence: Default::default(),
+    fn event(kind: &str) -> EventRecord {
+        EventRecord {
+            id: EventId(1),
+            event: Event::new(1, kind, Domain::Login, Severity::Warning),
         }
     }
 

@@ -24,7 +24,7 @@
 //! naming the reason, with a retry hint where a retry can help.
 //!
 //! **Subscribers** ([`fanout`]) hear each batch the store accepted, and committed
-//! events ([`Pipeline::deliver_events`]), off the engine's workers. Policy for a slow
+//! events ([`Pipeline::ingest_events`]), off the engine's workers. Policy for a slow
 //! subscriber: the store stage and [`Policy::Backpressure`] subscribers (alerting)
 //! never lose a record, and hold ingestion back instead (the fan-out's queue fills,
 //! then the engine's, and requests are refused with a retry hint, nothing stored);
@@ -42,6 +42,7 @@ pub mod acker;
 pub mod alerting;
 mod engine_scorer;
 pub mod error;
+pub mod events;
 pub mod fanout;
 pub mod index;
 pub mod ingest;
@@ -62,6 +63,7 @@ use lookout_protocol::{Batch, ProtocolError};
 use lookout_store::{Store, StoreError};
 
 pub use error::IngestError;
+pub use events::{validate_events, EventIngestReport, MAX_EVENTS_PER_REQUEST};
 pub use fanout::{Delivery, Policy, ScoredBatch, Subscriber};
 pub use ingest::{IngestReport, Prepared, TimeCheck};
 pub use scorer::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
@@ -208,16 +210,17 @@ impl Pipeline {
         ingest::refuse(&self.shared, error, samples)
     }
 
-    /// Hands events the store committed to every subscriber, through the fan-out thread
-    /// (in order with the scored batches). Waits while the fan-out's queue is full:
-    /// call it from a blocking thread.
-    pub fn deliver_events(&self, events: Vec<Event>) -> Result<(), IngestError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let jobs = self.shared.jobs().ok_or(IngestError::ShuttingDown)?;
-        jobs.send(Job::Events(Arc::from(events)))
-            .map_err(|_| IngestError::ShuttingDown)
+    /// Validates `events` (all or nothing), stores them in one batch, then hands them
+    /// to the subscribers (alerting's event rules, the live feed); resolves after the
+    /// commit with their ids. The one entry of `POST /api/v1/events` and of sources'
+    /// events (see [`events`]).
+    pub async fn ingest_events(
+        &self,
+        events: Vec<Event>,
+        protocol: &'static str,
+    ) -> Result<EventIngestReport, IngestError> {
+        self.shared.metrics.requests.add(protocol, 1);
+        events::ingest(&self.shared, events).await
     }
 
     pub fn options(&self) -> &PipelineOptions {

@@ -1,5 +1,6 @@
 //! The live feed: every accepted batch's points (value, score, band, anomaly flag) and
-//! anomaly changes (opened, raised, closed), broadcast to the dashboard's streams.
+//! anomaly changes (opened, raised, closed), and committed events, broadcast to the
+//! dashboard's streams.
 //!
 //! [`LiveSubscriber`] is a load-shedding subscriber ([`Policy::Shed`]): it runs on its
 //! own thread behind a bounded queue, and builds nothing unless somebody listens (one
@@ -14,6 +15,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use lookout_model::EventRecord;
 use lookout_store::AnomalyOp;
 use tokio::sync::{broadcast, watch};
 
@@ -51,6 +53,8 @@ pub struct AnomalyChange {
 pub struct LiveBatch {
     pub points: Vec<LivePoint>,
     pub anomalies: Vec<AnomalyChange>,
+    /// Committed events (a batch of events carries nothing else).
+    pub events: Vec<EventRecord>,
 }
 
 impl LiveBatch {
@@ -121,11 +125,21 @@ impl LiveFeed {
 
     /// Sends a committed batch to every client; never blocks.
     pub fn publish(&self, batch: LiveBatch) {
-        if batch.points.is_empty() && batch.anomalies.is_empty() {
+        if batch.points.is_empty() && batch.anomalies.is_empty() && batch.events.is_empty() {
             return;
         }
         if self.sender.send(Arc::new(batch)).is_ok() {
             self.published.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends committed events to every client while somebody listens; never blocks.
+    pub fn publish_events(&self, events: Vec<EventRecord>) {
+        if self.is_watched() {
+            self.publish(LiveBatch {
+                events,
+                ..LiveBatch::default()
+            });
         }
     }
 
@@ -207,7 +221,7 @@ pub fn capture(
         .collect();
     Some(LiveBatch {
         points,
-        anomalies: Vec::new(),
+        ..LiveBatch::default()
     })
 }
 
@@ -243,6 +257,10 @@ impl Subscriber for LiveSubscriber {
                 .publish(live.with_anomalies(&self.index, &batch.anomalies));
         }
     }
+
+    fn on_events(&self, events: &[EventRecord]) {
+        self.feed.publish_events(events.to_vec());
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +268,17 @@ mod tests {
     use lookout_model::{SeriesId, SeriesKey};
 
     use super::*;
+
+    #[test]
+    fn nothing_is_published_without_content_or_listeners() {
+        let feed = LiveFeed::default();
+        feed.publish_events(Vec::new());
+        let mut receiver = feed.subscribe();
+        feed.publish(LiveBatch::default());
+        feed.publish_events(Vec::new());
+        assert!(receiver.try_recv().is_err());
+        assert_eq!(feed.published.load(Ordering::Relaxed), 0);
+    }
 
     fn entry(id: i64, host: &str) -> Arc<SeriesEntry> {
         Arc::new(SeriesEntry::new(
@@ -279,7 +308,7 @@ mod tests {
         for ts in 0..5 {
             feed.publish(LiveBatch {
                 points: vec![point(&a, ts, false)],
-                anomalies: Vec::new(),
+                ..LiveBatch::default()
             });
         }
         assert!(matches!(

@@ -11,7 +11,8 @@
 //! 2. the **subscribers** ([`crate::fanout`]) hear the accepted batch: back-pressure
 //!    ones inline, shedding ones through their own bounded queues.
 //!
-//! Committed events take the same thread ([`Job::Events`]) straight to the subscribers.
+//! A request's events take the same thread ([`Job::Events`]): one store batch, queued
+//! the same way, then the subscribers hear them, in order with the scored batches.
 //! Cost: the store batch (built from the values the request already holds) and one
 //! `Arc` per batch; per sample nothing beyond what the store batch needs.
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Receiver;
-use lookout_model::{Event, SeriesId, Verdict};
+use lookout_model::{EventRecord, SeriesId, Verdict};
 use lookout_store::{Store, StoreError, WriteBatch};
 use tokio::sync::oneshot;
 
@@ -37,7 +38,14 @@ pub const FANOUT_QUEUE: usize = 256;
 /// What the fan-out thread is handed.
 pub(crate) enum Job {
     Scored(ScoredJob),
-    Events(Arc<[Event]>),
+    Events(EventJob),
+}
+
+/// One request's validated events, with their ids, and the channel its answer goes
+/// back on.
+pub(crate) struct EventJob {
+    pub records: Vec<EventRecord>,
+    pub reply: oneshot::Sender<Result<(), IngestError>>,
 }
 
 /// One request's outcomes and the channel its answer goes back on.
@@ -66,12 +74,66 @@ pub(crate) fn run(stage: StoreStage, jobs: Receiver<Job>, subscribers: Arc<Subsc
                     subscribers.deliver(Delivery::Scored(Arc::new(batch)));
                 }
             }
-            Job::Events(events) => subscribers.deliver(Delivery::Events(events)),
+            Job::Events(job) => {
+                if let Some(records) = stage.store_events(job) {
+                    subscribers.deliver(Delivery::Events(records));
+                }
+            }
         }
     }
 }
 
 impl StoreStage {
+    /// Queues a request's events as one store batch; the events for the subscribers
+    /// when the store took them (`None`: refused, and the request answered so).
+    fn store_events(&self, job: EventJob) -> Option<Arc<[EventRecord]>> {
+        let EventJob { records, reply } = job;
+        let shared: Arc<[EventRecord]> = Arc::from(records.clone());
+        let batch = WriteBatch {
+            events: records,
+            ..WriteBatch::default()
+        };
+        match self.store.try_submit(batch) {
+            Ok(ticket) => {
+                let metrics = Arc::clone(&self.metrics);
+                let on_commit = Box::new(move |result: Result<(), StoreError>| {
+                    let answer = result.map_err(|error| {
+                        metrics.reject("store_failed", 0);
+                        IngestError::StoreFailed(error.to_string())
+                    });
+                    let _ = reply.send(answer);
+                });
+                self.acker.wait_for(PendingCommit {
+                    ticket,
+                    submitted: Instant::now(),
+                    on_commit,
+                });
+                Some(shared)
+            }
+            Err(rejected) => {
+                let _ = reply.send(Err(self.refusal(rejected.error, 0)));
+                None
+            }
+        }
+    }
+
+    /// The answer for a batch the store would not queue, counted.
+    fn refusal(&self, error: StoreError, samples: u64) -> IngestError {
+        match error {
+            StoreError::Full { .. } => {
+                self.metrics.reject("store_full", samples);
+                IngestError::StoreFull {
+                    message: error.to_string(),
+                    retry_after_seconds: self.retry_after_seconds,
+                }
+            }
+            other => {
+                self.metrics.reject("store_failed", samples);
+                IngestError::StoreFailed(other.to_string())
+            }
+        }
+    }
+
     /// Builds and queues the store batch; the batch for the subscribers when the store
     /// took it (`None`: refused, and the request answered so).
     fn store(&self, job: ScoredJob) -> Option<ScoredBatch> {
@@ -124,20 +186,7 @@ impl StoreStage {
                 })
             }
             Err(rejected) => {
-                let answer = match rejected.error {
-                    StoreError::Full { .. } => {
-                        self.metrics.reject("store_full", samples);
-                        IngestError::StoreFull {
-                            message: rejected.error.to_string(),
-                            retry_after_seconds: self.retry_after_seconds,
-                        }
-                    }
-                    other => {
-                        self.metrics.reject("store_failed", samples);
-                        IngestError::StoreFailed(other.to_string())
-                    }
-                };
-                let _ = reply.send(Err(answer));
+                let _ = reply.send(Err(self.refusal(rejected.error, samples)));
                 None
             }
         }

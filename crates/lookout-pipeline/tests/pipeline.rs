@@ -10,7 +10,7 @@ use crossbeam_channel::Receiver;
 use lookout_detect::engine::{Engine, EngineConfig};
 use lookout_detect::pipeline::{DetectorConfig, PipelineConfig};
 use lookout_model::clock::now_ms;
-use lookout_model::{Event, Sample, SeriesKey};
+use lookout_model::{EventRecord, Sample, SeriesKey};
 use lookout_pipeline::{
     IngestError, Pipeline, PipelineOptions, Policy, ScoredBatch, Subscriber, TimeCheck,
 };
@@ -86,9 +86,9 @@ impl Subscriber for Recorder {
         self.batches.fetch_add(1, Ordering::SeqCst);
         self.samples.fetch_add(batch.values.len(), Ordering::SeqCst);
     }
-    fn on_events(&self, events: &[Event]) {
+    fn on_events(&self, events: &[EventRecord]) {
         let mut seen = self.events.lock().unwrap();
-        seen.extend(events.iter().map(|event| event.kind.clone()));
+        seen.extend(events.iter().map(|record| record.event.kind.clone()));
     }
 }
 
@@ -129,15 +129,22 @@ async fn samples_are_scored_stored_counted_under_their_kind_and_heard_by_subscri
         .range(&[series.id], start, start + 60_000, None)
         .unwrap();
     assert_eq!(stored[0].points.len(), 20);
-    pipeline
-        .deliver_events(vec![serde_json::from_value(serde_json::json!({
-            "timestamp_ms": start,
-            "kind": "ssh_bruteforce",
-            "domain": "login",
-            "severity": "warning",
-        }))
-        .unwrap()])
+    let report = pipeline
+        .ingest_events(
+            vec![serde_json::from_value(serde_json::json!({
+                "timestamp_ms": start,
+                "kind": "ssh_bruteforce",
+                "domain": "login",
+                "severity": "warning",
+            }))
+            .unwrap()],
+            "events",
+        )
+        .await
         .unwrap();
+    assert_eq!(report.accepted, 1);
+    let stored = pipeline.store().event(report.ids[0]).unwrap();
+    assert_eq!(stored.event.kind, "ssh_bruteforce");
     pipeline.shutdown().expect("flushed");
     assert_eq!(inline.batches.load(Ordering::SeqCst), 2);
     assert_eq!(queued.samples.load(Ordering::SeqCst), 25);

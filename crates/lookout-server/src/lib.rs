@@ -15,6 +15,8 @@
 //! - [`query`]: `/api/v1/series|labels|label/{name}/values|query|query_range` and the
 //!   `lookout_anomaly_score{..., lookout_metric="<name>"}` convention;
 //! - [`anomalies`]: anomaly records from verdicts, listing, feedback;
+//! - [`events`]: `GET /api/v1/events` and `/api/v1/events/{id}`; events enter through
+//!   `POST /api/v1/events` ([`ingest::events`], into `Pipeline::ingest_events`);
 //! - [`metrics`]: own health at `/metrics`; [`openapi`]: `/api/openapi.json`;
 //! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`);
 //! - [`warm`]: at startup, the detectors relearn each series from its stored history.
@@ -25,6 +27,7 @@
 pub mod alerting;
 pub mod anomalies;
 pub mod error;
+pub mod events;
 pub mod ingest;
 pub mod openapi;
 pub mod query;

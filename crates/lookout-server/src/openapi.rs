@@ -30,8 +30,8 @@ fn ingest_responses(success: &str) -> Value {
 fn query_params() -> Vec<Value> {
     vec![
         param("match[]", "query", false, "Series selector; repeatable."),
-        param("start", "query", false, "Unix seconds or RFC 3339."),
-        param("end", "query", false, "Unix seconds or RFC 3339."),
+        param("start", "query", false, "Unix seconds, RFC 3339 or now-1h."),
+        param("end", "query", false, "Unix seconds, RFC 3339 or now."),
     ]
 }
 
@@ -76,14 +76,19 @@ pub fn document() -> Value {
     let instant = || {
         vec![
             param("query", "query", true, "Series selector."),
-            param("time", "query", false, "Evaluation time; default now."),
+            param(
+                "time",
+                "query",
+                false,
+                "Evaluation time (unix seconds, RFC 3339 or now-5m); default now.",
+            ),
         ]
     };
     let range = || {
         vec![
             param("query", "query", true, "Series selector."),
-            param("start", "query", true, "Unix seconds or RFC 3339."),
-            param("end", "query", true, "Unix seconds or RFC 3339."),
+            param("start", "query", true, "Unix seconds, RFC 3339 or now-1h."),
+            param("end", "query", true, "Unix seconds, RFC 3339 or now."),
             param("step", "query", true, "Seconds or a duration such as 15s."),
         ]
     };
@@ -98,6 +103,32 @@ pub fn document() -> Value {
             Some(json!({ "required": true, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } } } } })),
             ingest_responses("200"),
         ) },
+        "/api/v1/events": {
+            "post": operation(
+                "Events: a JSON array of {timestamp_ms, kind, domain, severity, entity?, score?, summary?, evidence?}. All or nothing: the first invalid event refuses the request (400 naming its index and the reason). 200 after the commit, with the events' ids.",
+                vec![],
+                Some(json!({ "required": true, "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } } })),
+                { let mut r = ingest_responses("200"); r["200"] = json!({ "description": "Stored durably: {accepted, ids}." }); r },
+            ),
+            "get": operation(
+                "Stored events, newest first, paginated.",
+                vec![
+                    param("from", "query", false, "Unix seconds, RFC 3339 or now-1h; default: to - 24h."),
+                    param("to", "query", false, "Unix seconds, RFC 3339 or now; default: now."),
+                    param("match[]", "query", false, "Selector over the entity labels, domain, severity and __name__ (the kind); repeatable, any may match."),
+                    param("kind", "query", false, "Event kind; repeatable or comma-separated."),
+                    param("domain", "query", false, "cpu, memory, network, storage, login, content, traffic or other; repeatable or comma-separated."),
+                    param("severity", "query", false, "info, warning or critical; repeatable or comma-separated."),
+                    param("limit", "query", false, "Events per page, 1..1000; default 100."),
+                    param("cursor", "query", false, "next_cursor of the previous page."),
+                ],
+                None,
+                success("{events: [{id, time, timestamp_ms, kind, domain, entity, severity, score, summary, evidence: {fields, counts, examples, first_ms, last_ms}}], next_cursor}."),
+            ),
+        },
+        "/api/v1/events/{id}": { "get": operation("One event.", vec![param("id", "path", true, "Event id.")], None, {
+            let mut r = success("The event."); r["404"] = json!({ "description": "No such event." }); r
+        }) },
         "/api/v1/series": {
             "get": operation("Series matching the selectors.", query_params(), None, success("Label sets.")),
             "post": operation("Series matching the selectors (form body).", vec![], Some(form_body(&["match[]", "start", "end"])), success("Label sets.")),
@@ -124,8 +155,8 @@ pub fn document() -> Value {
         "/api/v1/anomalies": { "get": operation(
             "Anomalies overlapping [from, to], newest first.",
             vec![
-                param("from", "query", false, "Default: to - 24h."),
-                param("to", "query", false, "Default: now."),
+                param("from", "query", false, "Unix seconds, RFC 3339 or now-1h; default: to - 24h."),
+                param("to", "query", false, "Unix seconds, RFC 3339 or now; default: now."),
                 param("match", "query", false, "Series selector."),
                 param("limit", "query", false, "Default 1000."),
             ],
@@ -193,9 +224,10 @@ pub fn document() -> Value {
         "/readyz": { "get": operation("Readiness.", vec![], None, json!({ "200": { "description": "Ready." }, "503": { "description": "Starting or stopping." } })) },
         "/api/openapi.json": { "get": operation("This document.", vec![], None, json!({ "200": { "description": "OpenAPI 3 document." } })) },
         "/api/v1/stream": { "get": operation(
-            "Live feed for the dashboard (server-sent events): `ready`, then `update` events with the committed points ([t_ms, value, score, lower, upper, anomaly]) of the matching series and anomaly changes (opened, raised, closed), and `lag` ({dropped}) when a slow client lost the oldest batches.",
+            "Live feed for the dashboard (server-sent events): `ready`, then `update` events with the committed points ([t_ms, value, score, lower, upper, anomaly]) of the matching series and anomaly changes (opened, raised, closed), `events` events ({events: [...]}, as in GET /api/v1/events) when asked with `events`, and `lag` ({dropped}) when a slow client lost the oldest batches.",
             vec![
-                param("match", "query", true, "Series selector."),
+                param("match", "query", false, "Series selector; required unless `events` is given."),
+                param("events", "query", false, "all, or a selector over the events' entity labels, domain, severity and __name__ (the kind): committed events."),
                 param("points", "query", false, "false: anomaly changes only."),
                 param("anomalies", "query", false, "all: anomaly changes of every series, not only the matching ones."),
             ],
@@ -234,6 +266,7 @@ pub fn document() -> Value {
         "/anomalies": { "get": operation("The web dashboard's anomaly list.", vec![], None, json!({ "200": { "description": "HTML." } })) },
         "/alerts": { "get": operation("The web dashboard's alerts and silences.", vec![], None, json!({ "200": { "description": "HTML." } })) },
         "/machines": { "get": operation("The web dashboard's machines and right-sizing hints.", vec![], None, json!({ "200": { "description": "HTML." } })) },
+        "/events": { "get": operation("The web dashboard's events, with filters and the evidence of each.", vec![], None, json!({ "200": { "description": "HTML." } })) },
         "/assets/{file}": { "get": operation(
             "A file of the dashboard's bundle (content-hashed names, cached for a year).",
             vec![param("file", "path", true, "File name.")],
@@ -251,6 +284,19 @@ pub fn document() -> Value {
             "Sample": { "type": "object", "required": ["name", "value"], "properties": {
                 "name": { "type": "string" }, "labels": { "type": "object", "additionalProperties": { "type": "string" } },
                 "timestamp": { "oneOf": [{ "type": "number" }, { "type": "string", "format": "date-time" }] }, "value": { "type": "number" } } },
+            "Event": { "type": "object", "required": ["timestamp_ms", "kind", "domain", "severity"], "properties": {
+                "timestamp_ms": { "type": "integer", "description": "Time of the finding, unix ms." },
+                "kind": { "type": "string", "description": "snake_case, e.g. ssh_bruteforce." },
+                "domain": { "type": "string", "enum": ["cpu", "memory", "network", "storage", "login", "content", "traffic", "other"] },
+                "severity": { "type": "string", "enum": ["info", "warning", "critical"] },
+                "entity": { "type": "object", "additionalProperties": { "type": "string" }, "description": "What it is about: host, source_ip, route, ..." },
+                "score": { "type": "number", "minimum": 0, "maximum": 1 },
+                "summary": { "type": "string" },
+                "evidence": { "type": "object", "properties": {
+                    "fields": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "counts": { "type": "object", "additionalProperties": { "type": "integer" } },
+                    "examples": { "type": "array", "items": { "type": "string" } },
+                    "first_ms": { "type": "integer" }, "last_ms": { "type": "integer" } } } } },
             "Feedback": { "type": "object", "required": ["label"], "properties": {
                 "label": { "type": "string", "enum": ["false_positive", "expected", "incident", "confirmed"] }, "note": { "type": "string" } } },
         } },

@@ -12,7 +12,7 @@ use axum::Router;
 
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
-use crate::{alerting, anomalies, ingest, openapi, query, ui, usage};
+use crate::{alerting, anomalies, events, ingest, openapi, query, ui, usage};
 use lookout_pipeline::metrics::{escape_label_value, format_value, Gauges};
 
 /// Records each route as it is added, so that the route table and the router cannot
@@ -47,7 +47,8 @@ fn build() -> RouteTable {
         "POST",
         "/api/v1/samples",
         post(ingest::routes::json_samples),
-    );
+    )
+    .add("POST", "/api/v1/events", post(ingest::events::post_events));
     // Ingestion routes read their bodies themselves, with the configured limit and a
     // counted 413; the other routes keep axum's default limit.
     let table = RouteTable {
@@ -76,6 +77,8 @@ fn build() -> RouteTable {
             "/api/v1/anomalies/{id}/feedback",
             post(anomalies::feedback),
         )
+        .add("GET", "/api/v1/events", get(events::list_events))
+        .add("GET", "/api/v1/events/{id}", get(events::get_event))
         .add("GET", "/api/v1/alerts", get(alerting::list_alerts))
         .add("GET", "/api/v1/alerts/rules", get(alerting::list_rules))
         .add(
@@ -104,6 +107,7 @@ fn build() -> RouteTable {
         .add("GET", "/anomalies", get(ui::page))
         .add("GET", "/alerts", get(ui::page))
         .add("GET", "/machines", get(ui::page))
+        .add("GET", "/events", get(ui::page))
         .add("GET", "/assets/{file}", get(ui::asset))
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
-use lookout_model::{Explanation, SeriesId, Verdict};
+use lookout_model::{EventRecord, Explanation, SeriesId, Verdict};
 
 use crate::StoreError;
 
@@ -64,12 +64,14 @@ pub enum AnomalyOp {
     },
 }
 
-/// Samples and anomaly changes committed together (possibly with other batches) in one
-/// transaction. Rows of the same `(series, ts_ms)` replace each other: last write wins.
+/// Samples, anomaly changes and events committed together (possibly with other
+/// batches) in one transaction. Rows of the same `(series, ts_ms)` replace each other:
+/// last write wins. Events carry ids from [`Store::assign_event_ids`](crate::Store::assign_event_ids).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WriteBatch {
     pub samples: Vec<SampleRow>,
     pub anomalies: Vec<AnomalyOp>,
+    pub events: Vec<EventRecord>,
 }
 
 impl WriteBatch {
@@ -81,6 +83,7 @@ impl WriteBatch {
         WriteBatch {
             samples: Vec::with_capacity(samples),
             anomalies: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -148,7 +151,7 @@ impl WriteBatch {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty() && self.anomalies.is_empty()
+        self.samples.is_empty() && self.anomalies.is_empty() && self.events.is_empty()
     }
 }
 

@@ -43,6 +43,8 @@ pub struct CompactionReport {
     pub deleted_1h: u64,
     /// Ended anomalies (and their feedback) deleted after the 1-hour retention.
     pub deleted_anomalies: u64,
+    /// Events deleted after the event retention.
+    pub deleted_events: u64,
     /// Raw samples before this time are now gone (`i64::MIN`: none deleted yet).
     pub raw_horizon: i64,
 }
@@ -59,6 +61,8 @@ pub(crate) struct Plan {
     pub hour_cutoff: i64,
     pub raw_merge_below: i64,
     pub minute_merge_below: i64,
+    /// Events before this time are deleted.
+    pub event_cutoff: i64,
 }
 
 impl Plan {
@@ -85,6 +89,7 @@ impl Plan {
             hour_cutoff: cutoff(config.rollup_1h_retention),
             raw_merge_below: horizons.raw_horizon,
             minute_merge_below: horizons.rollup_1m_horizon,
+            event_cutoff: now_ms.saturating_sub(millis(config.event_retention)),
         }
     }
 }
@@ -205,6 +210,7 @@ pub(crate) fn finish(
             )
             .context("deleting anomalies past retention")? as u64;
     }
+    report.deleted_events = crate::events::delete_before(&tx, plan.event_cutoff)?;
     if plan.raw_cutoff != i64::MIN {
         report.deleted_raw += crate::seal::prune_blocks(&tx, plan.raw_cutoff)?;
     }

@@ -22,6 +22,8 @@ pub struct StoreConfig {
     pub rollup_1m_retention: Duration,
     /// 1-hour rollups, and anomalies that ended, older than this are deleted.
     pub rollup_1h_retention: Duration,
+    /// Events older than this are deleted (default 30 days).
+    pub event_retention: Duration,
     /// How many batches may wait for the writer before `try_submit` answers `Full`.
     pub queue_capacity: usize,
     /// At most this many batches are committed in one transaction.
@@ -51,6 +53,7 @@ impl Default for StoreConfig {
             raw_retention: 3 * DAY,
             rollup_1m_retention: 90 * DAY,
             rollup_1h_retention: 730 * DAY,
+            event_retention: 30 * DAY,
             queue_capacity: 64,
             max_batches_per_commit: 256,
             max_samples_per_commit: 200_000,
@@ -85,6 +88,12 @@ impl StoreConfig {
             return Err(StoreError::Config(format!(
                 "rollup_1h_retention {:?} is shorter than rollup_1m_retention {:?}",
                 self.rollup_1h_retention, self.rollup_1m_retention
+            )));
+        }
+        if self.event_retention < hour {
+            return Err(StoreError::Config(format!(
+                "event_retention {:?} is shorter than one hour",
+                self.event_retention
             )));
         }
         for (name, value) in [

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use lookout_model::{AnomalyId, SeriesId};
+use lookout_model::{AnomalyId, EventId, SeriesId};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,8 @@ pub enum StoreError {
     CompactionFailed { now_ms: i64, reason: String },
     #[error("anomaly {0} not found")]
     AnomalyNotFound(AnomalyId),
+    #[error("event {0} not found")]
+    EventNotFound(EventId),
     #[error("series {0} not found")]
     SeriesNotFound(SeriesId),
     #[error("stored {what} is unreadable: {reason}")]

@@ -11,6 +11,7 @@ mod chunk;
 mod compact;
 mod config;
 mod error;
+mod events;
 mod head;
 mod lock;
 mod pool;
@@ -29,11 +30,13 @@ pub use batch::{AnomalyOp, CommitResult, SampleRow, SampleVerdict, Ticket, Write
 pub use compact::CompactionReport;
 pub use config::StoreConfig;
 pub use error::StoreError;
+pub use events::{BadCursor, EventCursor, EventPage, EventQuery};
 pub use lock::LOCK_FILE;
 /// The one wall clock ([`lookout_model::clock::now_ms`]), re-exported for the store's users.
 pub use lookout_model::clock::now_ms;
 pub use lookout_model::{
-    AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId,
+    AnomalyId, AnomalyRecord, AnomalyStatus, Event, EventId, EventRecord, FeedbackLabel,
+    FeedbackRecord, SeriesId,
 };
 pub use rejected::Rejected;
 pub use rows::{Point, Resolution, SeriesPoints};

@@ -159,6 +159,8 @@ pub(crate) fn open_writer(path: &Path, cache_mib: usize) -> Result<Connection, S
         });
     }
     conn.execute_batch(SCHEMA).map_err(open_error)?;
+    conn.execute_batch(crate::events::SCHEMA)
+        .map_err(open_error)?;
     migrate_v1_log(&conn).map_err(open_error)?;
     conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
         .map_err(open_error)?;

@@ -8,13 +8,15 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, SendTimeoutError, Sender, TrySendError};
 use lookout_model::clock::now_ms;
 use lookout_model::{
-    AnomalyId, AnomalyRecord, AnomalyStatus, FeedbackLabel, FeedbackRecord, SeriesId, SeriesKey,
+    AnomalyId, AnomalyRecord, AnomalyStatus, Event, EventId, EventRecord, FeedbackLabel,
+    FeedbackRecord, SeriesId, SeriesKey,
 };
 
 use crate::anomalies;
 use crate::batch::{Ticket, WriteBatch};
 use crate::checkpoint::Checkpointer;
 use crate::compact::CompactionReport;
+use crate::events::{self, EventIds, EventPage, EventQuery};
 use crate::head::Head;
 use crate::lock::DirectoryLock;
 use crate::pool::ReadPool;
@@ -40,6 +42,7 @@ pub struct Store {
     horizons: Arc<Horizons>,
     head: Arc<Head>,
     readers: ReadPool,
+    event_ids: EventIds,
     checkpointer: Option<Checkpointer>,
     /// Held for the store's life (see `lock.rs`); dropped after the writer stops.
     _lock: DirectoryLock,
@@ -60,6 +63,7 @@ impl Store {
         let conn = open_writer(&path, config.writer_cache_mib)?;
         let registry = Arc::new(SeriesRegistry::load(&conn)?);
         let horizons = Arc::new(Horizons::load(&conn)?);
+        let event_ids = EventIds::load(&conn)?;
         let head = Arc::new(Head::default());
         let writer = Writer::new(
             conn,
@@ -84,6 +88,7 @@ impl Store {
             horizons,
             head,
             readers,
+            event_ids,
             checkpointer,
             _lock: lock,
         })
@@ -369,6 +374,23 @@ impl Store {
             })
             .map_err(|_| StoreError::Closed)?;
         receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Gives each event its id (ids only grow), ready for [`WriteBatch::events`].
+    pub fn assign_event_ids(&self, events: Vec<Event>) -> Vec<EventRecord> {
+        self.event_ids.assign(events)
+    }
+
+    /// A page of events matching `query`, newest first (see [`EventQuery`]).
+    pub fn events(&self, query: &EventQuery<'_>) -> Result<EventPage, StoreError> {
+        let conn = self.readers.get()?;
+        events::list(&conn, query)
+    }
+
+    /// One event; [`StoreError::EventNotFound`] when no such id.
+    pub fn event(&self, id: EventId) -> Result<EventRecord, StoreError> {
+        let conn = self.readers.get()?;
+        events::by_id(&conn, id)?.ok_or(StoreError::EventNotFound(id))
     }
 
     /// Commits what is queued, stops the writer and reports whether it ended cleanly.

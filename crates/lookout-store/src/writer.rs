@@ -416,6 +416,7 @@ fn write_group(
         for op in &batch.anomalies {
             apply_anomaly_op(&tx, registry, op)?;
         }
+        crate::events::insert(&tx, &batch.events)?;
     }
     if earliest_late < dirty_from {
         tx.execute(

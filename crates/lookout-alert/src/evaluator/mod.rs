@@ -21,6 +21,7 @@
 //! firing alerts only on a tick where some group is due. Memory: one [`AlertInstance`]
 //! per live alert (~1 KiB with its labels and evidence) and one [`GroupState`] per group.
 
+mod events;
 pub mod groups;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -179,7 +180,7 @@ impl Evaluator {
     pub fn handle(&mut self, event: &AnomalyEvent, now_ms: i64) {
         let series_text = event.series.to_string();
         for index in 0..self.rules.len() {
-            if !self.rules[index].matches(&event.series) {
+            if self.rules[index].event.is_some() || !self.rules[index].matches(&event.series) {
                 continue;
             }
             let slot = slot(&self.rules[index].name, &series_text);
@@ -242,6 +243,7 @@ impl Evaluator {
             evidence: evidence(event),
             detected_ms: event.detected_ms,
             restored: false,
+            event: None,
         };
         history(
             &mut self.changes,
@@ -253,11 +255,18 @@ impl Evaluator {
         if rule.for_duration.is_zero() {
             fire(&mut alert, now_ms, &mut self.changes);
         }
+        self.insert_alert(index, slot, alert, now_ms);
+    }
+
+    /// Adds a new alert of rule `index` to its group (created when new).
+    fn insert_alert(&mut self, index: usize, slot: String, alert: AlertInstance, now_ms: i64) {
+        let rule = &self.rules[index];
+        let group_key = alert.group.clone();
         let group = self.groups.entry(group_key.clone()).or_insert_with(|| {
             GroupState::new(
                 group_key.clone(),
                 rule.name.clone(),
-                rule.group_labels(&event.series),
+                rule.group_labels(&alert.series),
             )
         });
         group.members.insert(slot.clone());
@@ -333,6 +342,19 @@ impl Evaluator {
                         .map_or(0, |rule| rule.resolve_hold.as_millis() as i64);
                     let factor = 1 + i64::from(alert.flaps.min(4));
                     if now_ms >= since + hold_ms * factor {
+                        resolved.push(slot.clone());
+                    }
+                }
+                // An event alert resolves `resolve_hold` after its last event.
+                AlertState::Firing if alert.event.is_some() => {
+                    let hold_ms = rule_of(&self.rules, &alert.rule)
+                        .map_or(0, |rule| rule.resolve_hold.as_millis() as i64);
+                    let (last_seen_ms, last_ms) =
+                        alert.event.as_ref().map_or((now_ms, now_ms), |facts| {
+                            (facts.last_seen_ms, facts.last_ms)
+                        });
+                    if now_ms >= last_seen_ms + hold_ms {
+                        alert.ends_ms = Some(last_ms);
                         resolved.push(slot.clone());
                     }
                 }

@@ -13,6 +13,7 @@ fn rule(for_ms: u64, repeat_ms: u64) -> CompiledRule {
     CompiledRule::compile(&AlertRule {
         name: "cpu-high".into(),
         selector: r#"{domain="cpu"}"#.into(),
+        event: None,
         min_score: 0.9,
         for_duration: Duration::from_millis(for_ms),
         severity: Severity::Warning,
@@ -225,6 +226,7 @@ fn a_failing_status_check_inhibits_the_instance() {
     let rule = CompiledRule::compile(&AlertRule {
         name: "any".into(),
         selector: r#"{instance=~"i-.*"}"#.into(),
+        event: None,
         min_score: 0.9,
         for_duration: Duration::ZERO,
         severity: Severity::Warning,

@@ -5,7 +5,10 @@
 //! bad/why), `score`, `value`, `expected`, `dashboard` and `fingerprint`. A firing alert's
 //! `endsAt` is `valid_for` ahead (refreshed by each repeat); a resolved alert carries its
 //! end, so Alertmanager resolves it. Alertmanager identifies alerts by their labels, so a
-//! re-sent message is merged, never duplicated.
+//! re-sent message is merged, never duplicated. An event alert is labelled with the
+//! entity, `domain`, `event` (the kind) instead of `metric`; its annotations add
+//! `event_id`, `event_kind`, `evidence` (counts, fields, time span) and `examples`, and
+//! its `summary` is the event's unless the rule sets one.
 
 use std::collections::BTreeMap;
 
@@ -66,6 +69,17 @@ fn alert_json(alert: &AlertInstance, notification: &Notification, ends_ms: i64) 
         if notification.test { " (test)" } else { "" }
     );
     annotations.entry("summary".into()).or_insert(summary);
+    if let Some(facts) = &alert.event {
+        annotations.insert("event_id".into(), facts.id.to_string());
+        annotations.insert("event_kind".into(), facts.kind.clone());
+        annotations.insert(
+            "evidence".into(),
+            crate::event_alerts::evidence_line(&facts.evidence),
+        );
+        if !facts.evidence.examples.is_empty() {
+            annotations.insert("examples".into(), facts.evidence.examples.join("\n"));
+        }
+    }
     annotations.insert(
         "description".into(),
         alert_text(alert, &notification.dashboard, notification.created_ms),

@@ -3,7 +3,8 @@
 //! Webhook body ([`webhook_payload`]): `{"version": "1", "id", "status", "rule", "group",
 //! "group_labels", "test", "text", "alerts": [...]}`; each alert has `fingerprint`, `status`,
 //! `labels`, `annotations`, `series`, `starts_at`, `ends_at`, `score`, `value`,
-//! `expected: {lower, upper}`, `why`, `dashboard`. Headers: `X-Lookout-Notification-Id` and
+//! `expected: {lower, upper}`, `why`, `dashboard`, and for an event alert `event` (id,
+//! kind, domain, severity, score, entity, summary, evidence, count, last time). Headers: `X-Lookout-Notification-Id` and
 //! `Idempotency-Key` (the notification id, the same on every retry), and with a `secret`
 //! `X-Lookout-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes>`.
 //!
@@ -93,6 +94,7 @@ fn alert_json(alert: &AlertInstance, status: &str, notification: &Notification) 
         "why": why(alert),
         "explanation": evidence.explanation,
         "dashboard": dashboard_link(&notification.dashboard, alert),
+        "event": alert.event,
     })
 }
 

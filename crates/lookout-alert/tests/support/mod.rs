@@ -219,6 +219,7 @@ pub fn rule(name: &str, selector: &str, notify: &[&str]) -> AlertRule {
     AlertRule {
         name: name.into(),
         selector: selector.into(),
+        event: None,
         min_score: 0.9,
         for_duration: Duration::ZERO,
         severity: Severity::Warning,

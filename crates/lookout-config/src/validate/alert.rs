@@ -76,14 +76,38 @@ impl Checker<'_, '_, '_> {
                     .collect()
             }
         };
+        let event = self.value(context, "event", &raw.event, None, |kind| {
+            let limit = lookout_model::EventLimits::default().max_kind_bytes;
+            lookout_model::validate_event_kind(kind, limit)
+                .map(|()| Some(kind.clone()))
+                .map_err(|error| error.to_string())
+        });
+        let selector = match (&event, &raw.selector) {
+            // An event rule without `match` watches every entity of its kind.
+            (Some(kind), None) => format!("{{__name__=\"{kind}\"}}"),
+            _ => self.selector(context, entry.line, &raw.selector),
+        };
+        if let (true, Some(field)) = (raw.event.is_some(), &raw.for_duration) {
+            let message =
+                "an event rule fires when the event arrives: `for` applies to anomaly rules only"
+                    .into();
+            self.report_at(ErrorKind::InvalidValue, context, "for", field, message);
+        }
+        // An event without a score always passes; one with a score passes from 0 by default.
+        let min_score_default = if event.is_some() {
+            0.0
+        } else {
+            defaults::RULE_MIN_SCORE
+        };
         AlertRule {
             name: self.non_empty_string(context, "name", &raw.name, &default_name),
-            selector: self.selector(context, entry.line, &raw.selector),
+            selector,
+            event,
             min_score: self.number_in(
                 context,
                 "min_score",
                 &raw.min_score,
-                defaults::RULE_MIN_SCORE,
+                min_score_default,
                 0.0,
                 1.0,
             ),

@@ -383,6 +383,13 @@ impl Checker<'_, '_, '_> {
                 &raw.rollup_1h_retention,
                 defaults::ROLLUP_1H_RETENTION,
             ),
+            event_retention: self.duration(
+                context,
+                "event_retention",
+                &raw.event_retention,
+                defaults::EVENT_RETENTION,
+                Duration::from_secs(3600),
+            ),
             compaction_interval: self.positive_duration(
                 context,
                 "compaction_interval",

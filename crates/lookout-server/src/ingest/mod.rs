@@ -4,6 +4,7 @@
 //! over the limit, 429 with `Retry-After` when the engine or the store is full, 503
 //! with `Retry-After` while warming up, shutting down or when the store fails.
 
+pub mod events;
 pub mod routes;
 
 pub use lookout_pipeline::{IngestError, IngestReport, TimeCheck};
@@ -22,9 +23,9 @@ impl From<IngestError> for ApiError {
                 reason: RejectReason::BodyTooLarge,
                 ..
             } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "bad_data", message),
-            IngestError::Invalid { .. } | IngestError::SeriesLimit(_) => {
-                ApiError::bad_data(message)
-            }
+            IngestError::Invalid { .. }
+            | IngestError::InvalidEvents { .. }
+            | IngestError::SeriesLimit(_) => ApiError::bad_data(message),
             IngestError::EngineOverloaded { .. } | IngestError::StoreFull { .. } => {
                 ApiError::overloaded(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -58,7 +58,11 @@ impl Drop for InFlight<'_> {
 }
 
 /// Reads the body, refusing (413) as soon as it grows past the limit.
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, ApiError> {
     let limit = state.options.max_body_bytes;
     let too_large = |size: String| {
         let error = ProtocolError::BodyTooLarge { declared: 0, limit };

@@ -1,7 +1,8 @@
 //! Parameters of the Prometheus HTTP API: times, durations and the merged GET/POST form.
 //!
 //! Times are unix seconds with an optional fraction (`1700000000.5`) or RFC 3339
-//! (`2023-11-14T22:13:20Z`), as Prometheus accepts them. Durations (`step`) are seconds
+//! (`2023-11-14T22:13:20Z`), as Prometheus accepts them, or relative to the time of the
+//! request: `now`, `now-1h`, `now-15m`, `now-2d`, `now+30s` (a duration as below). Durations (`step`) are seconds
 //! as a float (`15`, `0.5`) or a Prometheus duration (`1m30s`, `500ms`, `1d`).
 
 use std::collections::HashMap;
@@ -109,9 +110,30 @@ fn hex_value(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|digit| digit as u8)
 }
 
-/// Unix seconds (float) or RFC 3339 → milliseconds since the epoch.
+/// Unix seconds (float), RFC 3339 or `now[±duration]` → milliseconds since the epoch.
 pub fn parse_time(text: &str) -> Result<i64, String> {
+    parse_time_at(text, lookout_store::now_ms())
+}
+
+/// [`parse_time`] with `now` given.
+pub fn parse_time_at(text: &str, now_ms: i64) -> Result<i64, String> {
     let text = text.trim();
+    if let Some(offset) = text.strip_prefix("now") {
+        let offset = offset.trim_start();
+        let (sign, duration) = match offset.chars().next() {
+            None => return Ok(now_ms),
+            Some('-') => (-1, &offset[1..]),
+            Some('+') => (1, &offset[1..]),
+            Some(_) => {
+                return Err(format!(
+                    "cannot parse {text:?} to a valid timestamp (`now`, `now-1h`, `now+15m`, ...)"
+                ))
+            }
+        };
+        let millis = parse_duration(duration)
+            .map_err(|reason| format!("cannot parse {text:?} to a relative time: {reason}"))?;
+        return Ok(now_ms.saturating_add(sign * millis));
+    }
     if let Ok(seconds) = text.parse::<f64>() {
         if !seconds.is_finite() {
             return Err(format!("{text:?} is not a finite number of seconds"));
@@ -125,7 +147,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|time| time.timestamp_millis())
         .map_err(|_| {
-            format!("cannot parse {text:?} to a valid timestamp (unix seconds or RFC 3339)")
+            format!("cannot parse {text:?} to a valid timestamp (unix seconds, RFC 3339 or now-1h)")
         })
 }
 
@@ -189,6 +211,24 @@ mod tests {
             Ok(1_700_000_000_500)
         );
         assert!(parse_time("yesterday").unwrap_err().contains("yesterday"));
+    }
+
+    #[test]
+    fn times_relative_to_now() {
+        let now = 1_700_000_000_000;
+        assert_eq!(parse_time_at("now", now), Ok(now));
+        assert_eq!(parse_time_at(" now ", now), Ok(now));
+        assert_eq!(parse_time_at("now-1h", now), Ok(now - 3_600_000));
+        assert_eq!(parse_time_at("now-15m", now), Ok(now - 900_000));
+        assert_eq!(parse_time_at("now-2d", now), Ok(now - 2 * 86_400_000));
+        assert_eq!(parse_time_at("now+30s", now), Ok(now + 30_000));
+        assert_eq!(parse_time_at("now-1h30m", now), Ok(now - 5_400_000));
+        for bad in ["now-", "now-x", "nowish", "now*2"] {
+            let error = parse_time_at(bad, now).unwrap_err();
+            assert!(error.contains(bad), "{bad}: {error}");
+        }
+        let real = parse_time("now-1h").unwrap();
+        assert!((lookout_store::now_ms() - 3_600_000 - real).abs() < 60_000);
         assert!(parse_time("NaN").is_err());
     }
 

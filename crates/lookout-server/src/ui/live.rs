@@ -15,6 +15,10 @@
 //!   anomaly 0|1], ...]}], "anomalies": [{"change": "opened"|"raised"|"closed", "series_id",
 //!   "series", "start_ms", "end_ms", "score"}]}` with only the series the selector matches
 //!   (`points=false` leaves points out, `anomalies=all` sends every series' anomaly changes);
+//! - `events`: `{"events": [<event as in GET /api/v1/events>, ...]}`, committed events, to
+//!   clients that asked with `events=all` or `events=<selector>` (matched against the
+//!   event's entity labels, `domain`, `severity` and `__name__` = its kind); with
+//!   `events`, `match` may be left out (no points, no anomaly changes);
 //! - `lag`: `{"dropped": n}`.
 //!
 //! Streams end when the server shuts down ([`LiveFeed::close`]), so open dashboards do
@@ -40,21 +44,48 @@ use crate::error::ApiError;
 use crate::query::params::Form;
 use crate::state::AppState;
 
+/// Which events a client wants.
+enum EventFilter {
+    All,
+    Matching(Selector),
+}
+
 /// What one client asked for, with a memo of which series its selector matches.
 struct Subscription {
-    selector: Selector,
+    /// `None`: no series (a client of events only).
+    selector: Option<Selector>,
     points: bool,
     all_anomalies: bool,
+    events: Option<EventFilter>,
     memo: HashMap<SeriesId, bool>,
 }
 
 impl Subscription {
     fn wants(&mut self, entry: &SeriesEntry) -> bool {
-        let selector = &self.selector;
+        let Some(selector) = &self.selector else {
+            return false;
+        };
         *self
             .memo
             .entry(entry.id)
             .or_insert_with(|| selector.matches(&entry.key))
+    }
+
+    /// The `events` event's data for one batch, or `None` when no event is wanted.
+    fn render_events(&self, batch: &LiveBatch) -> Option<Value> {
+        let filter = self.events.as_ref()?;
+        let events: Vec<Value> = batch
+            .events
+            .iter()
+            .filter(|record| match filter {
+                EventFilter::All => true,
+                EventFilter::Matching(selector) => {
+                    selector.matches(&lookout_alert::event_alerts::event_match_key(&record.event))
+                }
+            })
+            .map(crate::events::event_json)
+            .collect();
+        (!events.is_empty()).then(|| json!({ "events": events }))
     }
 
     /// The `update` event's data for one batch, or `None` when nothing matched.
@@ -114,16 +145,24 @@ pub async fn stream(
     RawQuery(query): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let form = Form::parse(query.as_deref(), b"");
-    let text = form.get("match").filter(|text| !text.is_empty()).ok_or_else(|| {
-        ApiError::bad_data(
-            "missing parameter \"match\": a series selector such as cpu{host=\"web-1\"} or {__name__=~\".+\"}",
-        )
-    })?;
-    let selector = crate::query::parse(text)?;
+    let events = match form.get("events").filter(|text| !text.is_empty()) {
+        None => None,
+        Some("all") => Some(EventFilter::All),
+        Some(text) => Some(EventFilter::Matching(crate::query::parse(text)?)),
+    };
+    let text = form.get("match").filter(|text| !text.is_empty());
+    if text.is_none() && events.is_none() {
+        return Err(ApiError::bad_data(
+            "missing parameter \"match\": a series selector such as cpu{host=\"web-1\"} or {__name__=~\".+\"} (or \"events\" for events only)",
+        ));
+    }
+    let selector = text.map(crate::query::parse).transpose()?;
+    let text = text.unwrap_or("").to_string();
     let subscription = Subscription {
         selector,
         points: form.get("points") != Some("false"),
         all_anomalies: form.get("anomalies") == Some("all"),
+        events,
         memo: HashMap::new(),
     };
     let receiver = state.live.subscribe();
@@ -141,6 +180,12 @@ pub async fn stream(
                     _ = closed.changed() => return None,
                 };
                 let next = match received {
+                    Ok(batch) if !batch.events.is_empty() => {
+                        match subscription.render_events(&batch) {
+                            Some(data) => event("events", &data),
+                            None => continue,
+                        }
+                    }
                     Ok(batch) => match subscription.render(&batch) {
                         Some(data) => event("update", &data),
                         None => continue,
@@ -187,9 +232,10 @@ mod tests {
 
     fn subscription(selector: &str, points: bool, all_anomalies: bool) -> Subscription {
         Subscription {
-            selector: lookout_protocol::selector::parse_selector(selector).unwrap(),
+            selector: Some(lookout_protocol::selector::parse_selector(selector).unwrap()),
             points,
             all_anomalies,
+            events: None,
             memo: HashMap::new(),
         }
     }
@@ -206,6 +252,7 @@ mod tests {
                 end_ms: None,
                 score: Some(0.99),
             }],
+            events: Vec::new(),
         };
         let data = subscription("cpu{host=\"a\"}", true, false)
             .render(&batch)
@@ -226,5 +273,35 @@ mod tests {
         assert_eq!(overview["anomalies"][0]["series"], "cpu{host=\"b\"}");
 
         assert!(subscription("mem", true, false).render(&batch).is_none());
+    }
+
+    #[test]
+    fn event_clients_get_the_events_they_asked_for() {
+        use lookout_model::{Domain, Event, EventId, EventRecord, Severity};
+        let record = |id: i64, kind: &str, host: &str| EventRecord {
+            id: EventId(id),
+            event: Event::new(id, kind, Domain::Login, Severity::Warning).with_entity("host", host),
+        };
+        let batch = LiveBatch {
+            events: vec![
+                record(1, "ssh_bruteforce", "a"),
+                record(2, "syn_flood", "b"),
+            ],
+            ..LiveBatch::default()
+        };
+        let mut all = subscription("cpu", true, false);
+        assert!(all.render_events(&batch).is_none(), "not asked for");
+        all.events = Some(EventFilter::All);
+        let data = all.render_events(&batch).unwrap();
+        assert_eq!(data["events"].as_array().unwrap().len(), 2);
+        let mut some = subscription("cpu", true, false);
+        some.events = Some(EventFilter::Matching(
+            lookout_protocol::selector::parse_selector("ssh_bruteforce{host=\"a\"}").unwrap(),
+        ));
+        let data = some.render_events(&batch).unwrap();
+        assert_eq!(data["events"][0]["id"], 1);
+        assert_eq!(data["events"][0]["kind"], "ssh_bruteforce");
+        some.selector = None;
+        assert!(!some.wants(&entry(1, "a")), "no selector: no series");
     }
 }

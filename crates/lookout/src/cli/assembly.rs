@@ -53,6 +53,7 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         raw_retention: storage.raw_retention,
         rollup_1m_retention: storage.rollup_1m_retention,
         rollup_1h_retention: storage.rollup_1h_retention,
+        event_retention: storage.event_retention,
         ..StoreConfig::default()
     };
     let data_dir = &config.server.data_dir;

@@ -1,6 +1,7 @@
 //! The one loop that feeds sources' batches into the pipeline, for `serve` and `demo`.
 //!
-//! Batches are ingested in arrival order through [`Pipeline::ingest`], each counted
+//! Batches are ingested in arrival order, their samples through [`Pipeline::ingest`]
+//! and their events through [`Pipeline::ingest_events`], each counted
 //! under its source's kind (`protocol="host"`, `"prometheus_scrape"`, `"cloudwatch"`,
 //! `"demo"`). A refusal with a retry hint (the engine or store full, the warm start)
 //! is retried with doubling waits ([`Retry`]); other refusals are logged and the batch
@@ -9,9 +10,10 @@
 //! that may still be retried (as before the loops were one).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
-use lookout_server::{Pipeline, TimeCheck};
+use lookout_server::{IngestError, Pipeline, TimeCheck};
 use lookout_sources::SourceBatch;
 use tokio::sync::{mpsc, watch};
 
@@ -76,40 +78,53 @@ pub(crate) async fn feed_sources(
         for error in &batch.errors {
             tracing::debug!(source = %batch.source, %error, "source collection problem");
         }
-        if batch.samples.is_empty() {
-            continue;
-        }
         let kind = kinds.of(&batch.source);
         let SourceBatch {
-            source, samples, ..
+            source,
+            samples,
+            events,
+            ..
         } = batch;
-        ingest_with_retry(&pipeline, &source, samples, kind, time_check, retry).await;
+        if !samples.is_empty() {
+            with_retry(&source, samples, retry, |samples| {
+                pipeline.ingest(samples, kind, time_check)
+            })
+            .await;
+        }
+        if !events.is_empty() {
+            with_retry(&source, events, retry, |events| {
+                pipeline.ingest_events(events, kind)
+            })
+            .await;
+        }
     }
 }
 
-async fn ingest_with_retry(
-    pipeline: &Pipeline,
-    source: &str,
-    samples: Vec<lookout_model::Sample>,
-    kind: &'static str,
-    time_check: TimeCheck,
-    retry: Retry,
-) {
-    let mut samples = Some(samples);
-    let mut attempt = 0;
+/// Hands `payload` to `attempt` until it is taken, retrying refusals that carry a
+/// retry hint; the last refusal is logged and the payload dropped.
+async fn with_retry<T, R, F, Fut>(source: &str, payload: T, retry: Retry, mut attempt: F)
+where
+    T: Clone,
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<R, IngestError>>,
+{
+    let mut payload = Some(payload);
+    let mut tries = 0;
     loop {
-        let last = attempt + 1 >= retry.attempts;
+        let last = tries + 1 >= retry.attempts;
         // A copy only while a refusal may still be retried.
-        let batch = if last {
-            samples.take().unwrap_or_default()
+        let Some(this_try) = (if last {
+            payload.take()
         } else {
-            samples.clone().unwrap_or_default()
+            payload.clone()
+        }) else {
+            return;
         };
-        match pipeline.ingest(batch, kind, time_check).await {
+        match attempt(this_try).await {
             Ok(_) => return,
             Err(error) if error.is_retryable() && !last => {
-                tokio::time::sleep(retry.wait(attempt)).await;
-                attempt += 1;
+                tokio::time::sleep(retry.wait(tries)).await;
+                tries += 1;
             }
             Err(error) => {
                 tracing::warn!(%source, %error, "source batch not stored");
