@@ -89,16 +89,6 @@ impl Config {
             None => Ok(config),
         }
     }
-
-    /// The raw form of configuration text, for tools that inspect the file itself.
-    pub fn raw_from_str(text: &str, name: &str) -> Result<raw::RawConfig, ConfigErrors> {
-        let mut reporter = reader::Reporter::new(text, name);
-        let raw = reader::read_raw(&mut reporter);
-        match ConfigErrors::from_vec(reporter.errors) {
-            Some(errors) => Err(errors),
-            None => Ok(raw),
-        }
-    }
 }
 
 impl Default for Config {

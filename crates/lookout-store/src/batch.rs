@@ -1,8 +1,6 @@
 //! What callers hand to the writer: a [`WriteBatch`], answered by a [`Ticket`].
 
-use std::time::Duration;
-
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crossbeam_channel::{Receiver, TryRecvError};
 use lookout_model::{EventRecord, Explanation, SeriesId, Verdict};
 
 use crate::StoreError;
@@ -171,15 +169,6 @@ impl Ticket {
     /// Blocks until the batch is durable (committed to the WAL) or failed.
     pub fn wait(self) -> CommitResult {
         self.receiver.recv().unwrap_or(Err(StoreError::Closed))
-    }
-
-    /// Like [`Ticket::wait`], but gives the ticket back after `timeout`.
-    pub fn wait_timeout(self, timeout: Duration) -> Result<CommitResult, Ticket> {
-        match self.receiver.recv_timeout(timeout) {
-            Ok(result) => Ok(result),
-            Err(RecvTimeoutError::Timeout) => Err(self),
-            Err(RecvTimeoutError::Disconnected) => Ok(Err(StoreError::Closed)),
-        }
     }
 
     /// The result if it is already known.

@@ -315,26 +315,6 @@ impl IsolationForest {
         Ok(model)
     }
 
-    /// Fits on a slice of rows of equal length.
-    pub fn fit_rows(
-        rows: &[Vec<f64>],
-        config: &IsolationForestConfig,
-        seed: u64,
-    ) -> Result<Self, IsolationForestError> {
-        let n_features = rows.first().map_or(0, Vec::len);
-        let mut flat = Vec::with_capacity(rows.len() * n_features);
-        for row in rows {
-            if row.len() != n_features {
-                return Err(IsolationForestError::Ragged {
-                    n_features,
-                    values: flat.len() + row.len(),
-                });
-            }
-            flat.extend_from_slice(row);
-        }
-        Self::fit(&flat, n_features, config, seed)
-    }
-
     /// Checks what batch scoring relies on to skip bounds checks: every node's
     /// children and feature are in range (a leaf is its own child, with an infinite
     /// threshold), roots are nodes, and the per-node and per-tree arrays line up.
