@@ -59,3 +59,39 @@ fn serve_follows_a_file_of_json_lines_across_bad_lines_and_rotation() {
         series_of(&lookout, "after_rotation")
     });
 }
+
+#[test]
+fn an_event_line_of_a_followed_file_is_stored_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("findings.jsonl");
+    append(&path, "");
+    let config = format!(
+        "[[source]]\ntype = \"file\"\npath = \"{}\"\ninterval = \"200ms\"\n",
+        path.display()
+    );
+    let lookout = Lookout::start(&dir.path().join("data"), &config);
+    append(
+        &path,
+        &format!(
+            "{{\"type\":\"event\",\"timestamp_ms\":{},\"kind\":\"ssh_bruteforce\",\"domain\":\"login\",\"severity\":\"warning\",\"entity\":{{\"host\":\"web-1\",\"source_ip\":\"203.0.113.9\"}},\"summary\":\"37 failed logins\",\"evidence\":{{\"counts\":{{\"failures\":37}}}}}}\n",
+            now_ms()
+        ),
+    );
+    let listed = eventually(
+        "the event in the events API",
+        Duration::from_secs(30),
+        || {
+            let answer = lookout.get_json("/api/v1/events?from=now-1h&kind=ssh_bruteforce");
+            answer["data"]["events"]
+                .as_array()
+                .and_then(|events| events.first().cloned())
+        },
+    );
+    assert_eq!(listed["entity"]["source_ip"], "203.0.113.9", "{listed}");
+    assert_eq!(listed["evidence"]["counts"]["failures"], 37, "{listed}");
+    let metrics = lookout.metrics();
+    assert!(
+        metrics.contains("lookout_ingest_requests_total{protocol=\"file\"}"),
+        "events counted under the source's type"
+    );
+}
