@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use lookout_alert::model::{now_ms, AnomalyEvent, EventKind};
+use lookout_alert::model::{AnomalyEvent, EventKind};
 use lookout_alert::{compile_rules, AlertService, AlertingConfig, Notifier};
 use lookout_config::{AlertRule, NotifierConfig, NotifierKind, Severity};
+use lookout_model::clock::now_ms;
 use lookout_model::{Explanation, SeriesKey};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -186,9 +186,6 @@ pub struct Notification {
     pub test: bool,
 }
 
-/// The one wall clock, re-exported beside the records it stamps.
-pub use lookout_model::clock::now_ms;
-
 /// FNV-1a 64-bit over parts separated by a byte that never occurs in text; stable
 /// between runs and builds, so fingerprints survive restarts.
 pub fn stable_id(parts: &[&str]) -> String {

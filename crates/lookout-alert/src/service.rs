@@ -26,7 +26,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use crate::backoff::{jitter_rng, Backoff};
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::metrics::AlertMetrics;
-use crate::model::{now_ms, AnomalyEvent};
+use crate::model::AnomalyEvent;
 use crate::notify::{Notifier, FAILURE_REASONS};
 use crate::outbox::{AlertDb, OutboxError, OutboxRow};
 use crate::persist::{
@@ -34,6 +34,7 @@ use crate::persist::{
 };
 use crate::rules::CompiledRule;
 use crate::silence::{InhibitRule, Silence, SilenceError};
+use lookout_model::clock::now_ms;
 use lookout_model::EventRecord;
 
 /// Everything alerting needs to start.

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lookout_alert::model::{now_ms, EventKind};
+use lookout_alert::model::EventKind;
 use lookout_config::NotifierKind;
+use lookout_model::clock::now_ms;
 use serde_json::Value;
 use support::*;
 

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lookout_alert::model::{now_ms, EventKind};
+use lookout_alert::model::EventKind;
 use lookout_alert::Notifier;
 use lookout_config::{EmailNotifier, NotifierKind, Secret};
+use lookout_model::clock::now_ms;
 use support::*;
 
 fn email_config(port: u16, password: &str) -> lookout_config::NotifierConfig {

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lookout_alert::model::{now_ms, EventKind};
+use lookout_alert::model::EventKind;
 use lookout_alert::outbox::AlertDb;
+use lookout_model::clock::now_ms;
 use support::*;
 
 const CHILD_ENV: &str = "LOOKOUT_ALERT_KILL_CHILD";

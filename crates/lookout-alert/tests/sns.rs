@@ -7,9 +7,10 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lookout_alert::model::{now_ms, EventKind};
+use lookout_alert::model::EventKind;
 use lookout_aws::{sign, Credentials, SigningRequest};
 use lookout_config::NotifierKind;
+use lookout_model::clock::now_ms;
 use support::*;
 
 fn credentials() -> Credentials {

@@ -47,7 +47,7 @@ async fn webhook_is_signed_and_slack_gets_text_then_resolution() {
     );
     let alerts = service.handle();
     let web1 = cpu_series("web-1");
-    let start_ms = lookout_alert::model::now_ms() - 5_000;
+    let start_ms = lookout_model::clock::now_ms() - 5_000;
     alerts.forward(anomaly(EventKind::Open, &web1, start_ms, 0.97));
     let delivered = eventually(Duration::from_secs(10), || async {
         (hook.count() >= 1 && slack.count() >= 1).then_some(())
@@ -159,7 +159,7 @@ async fn failing_receivers_back_off_and_do_not_hold_up_the_others() {
     alerts.forward(anomaly(
         EventKind::Open,
         &cpu_series("db-1"),
-        lookout_alert::model::now_ms(),
+        lookout_model::clock::now_ms(),
         0.99,
     ));
     let healthy_at = eventually(Duration::from_secs(5), || async {

@@ -22,9 +22,10 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use lookout_alert::event_alerts::event_match_key;
+use lookout_model::clock::now_ms;
 use lookout_model::{Domain, Event, EventId, EventRecord, Severity};
 use lookout_protocol::selector::Selector;
-use lookout_store::{now_ms, EventCursor, EventQuery, StoreError};
+use lookout_store::{EventCursor, EventQuery, StoreError};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;

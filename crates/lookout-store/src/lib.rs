@@ -32,8 +32,6 @@ pub use config::StoreConfig;
 pub use error::StoreError;
 pub use events::{BadCursor, EventCursor, EventPage, EventQuery};
 pub use lock::LOCK_FILE;
-/// The one wall clock ([`lookout_model::clock::now_ms`]), re-exported for the store's users.
-pub use lookout_model::clock::now_ms;
 pub use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, Event, EventId, EventRecord, FeedbackLabel,
     FeedbackRecord, SeriesId,

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use lookout_alert::model::{now_ms, AnomalyEvent, EventKind};
+use lookout_alert::model::{AnomalyEvent, EventKind};
+use lookout_model::clock::now_ms;
 use lookout_model::{DetectorContribution, Explanation, SeriesKey};
 
 /// A peer program: its path, or `None` (with a printed reason) when it is missing. Under

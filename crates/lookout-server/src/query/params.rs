@@ -112,7 +112,7 @@ fn hex_value(byte: u8) -> Option<u8> {
 
 /// Unix seconds (float), RFC 3339 or `now[±duration]` → milliseconds since the epoch.
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    parse_time_at(text, lookout_store::now_ms())
+    parse_time_at(text, lookout_model::clock::now_ms())
 }
 
 /// [`parse_time`] with `now` given.
@@ -228,7 +228,7 @@ mod tests {
             assert!(error.contains(bad), "{bad}: {error}");
         }
         let real = parse_time("now-1h").unwrap();
-        assert!((lookout_store::now_ms() - 3_600_000 - real).abs() < 60_000);
+        assert!((lookout_model::clock::now_ms() - 3_600_000 - real).abs() < 60_000);
         assert!(parse_time("NaN").is_err());
     }
 

@@ -61,7 +61,7 @@ fn test(args: TestArgs) -> anyhow::Result<()> {
         .map(|notifier| Notifier::from_config(notifier, &http))
         .collect();
     let dashboard = format!("http://{}", config.server.listen);
-    let notification = sample_notification(rule, &dashboard, lookout_alert::model::now_ms());
+    let notification = sample_notification(rule, &dashboard, lookout_model::clock::now_ms());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
