@@ -4,12 +4,13 @@
 //! each source type owns in `lookout-config`'s `sources` module) into a runnable
 //! [`Source`], and says whether its samples are live or history ([`Delivery`]).
 //! [`build_all`] builds every configured source; `serve` and `demo` both call it.
-//! Adding a source type is its module here plus one arm in [`build`] (the match is
-//! exhaustive, so the compiler asks for it once the configuration side is registered).
+//! Adding a source type is its module here with a [`BuildSource`] impl for its
+//! configuration type; the compiler asks for the impl once the configuration side is
+//! registered, and nothing here changes.
 //!
 //! Cost: construction only; nothing here runs once the sources are started.
 
-use lookout_config::{Config, ReadFrom, SourceConfig};
+use lookout_config::{Config, SourceConfig};
 
 use crate::Source;
 
@@ -48,35 +49,27 @@ pub struct BuildError {
     pub reason: String,
 }
 
+/// How one source type's validated configuration becomes a runnable source.
+///
+/// Each source module implements it for its configuration type, beside the source it
+/// builds; [`build`] reaches every implementation through
+/// [`lookout_config::with_source_config!`], so there is no list here to keep.
+pub trait BuildSource {
+    /// Builds the source of the `index`-th (1-based) `[[source]]` table; the error is the
+    /// reason, which [`build`] places in its [`BuildError`].
+    fn build_source(&self, index: usize) -> Result<(Box<dyn Source>, Delivery), String>;
+}
+
 /// Builds the `index`-th (1-based) configured source.
 pub fn build(index: usize, config: &SourceConfig) -> Result<BuiltSource, BuildError> {
-    let fail = |reason: String| BuildError {
-        index,
-        kind: config.kind(),
-        reason,
-    };
-    let (source, delivery): (Box<dyn Source>, Delivery) = match config {
-        SourceConfig::Host(host) => (Box::new(crate::host::host_source(host)), Delivery::Live),
-        SourceConfig::CloudWatch(cloudwatch) => {
-            let name = format!("cloudwatch#{index}");
-            let source = crate::cloudwatch::CloudWatchSource::new(name, cloudwatch);
-            (Box::new(source), Delivery::History)
-        }
-        SourceConfig::PrometheusScrape(scrape) => {
-            let source =
-                crate::scrape::ScrapeSource::new("prometheus_scrape", scrape, Default::default())
-                    .map_err(|error| fail(error.to_string()))?;
-            (Box::new(source), Delivery::Live)
-        }
-        SourceConfig::File(file) => {
-            let delivery = match file.read_from {
-                ReadFrom::End => Delivery::Live,
-                ReadFrom::Beginning => Delivery::History,
-            };
-            let source = crate::file::file_source(format!("file#{index}"), file);
-            (Box::new(source), delivery)
-        }
-    };
+    let (source, delivery) =
+        lookout_config::with_source_config!(config, typed => typed.build_source(index)).map_err(
+            |reason| BuildError {
+                index,
+                kind: config.kind(),
+                reason,
+            },
+        )?;
     Ok(BuiltSource { source, delivery })
 }
 

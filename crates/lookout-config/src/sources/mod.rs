@@ -9,8 +9,9 @@
 //! answered with), the reader's dispatch and the key listing of [`crate::known_keys`].
 //!
 //! Adding a source type is one module here (implementing `SourceType`) plus one line
-//! in that list; `lookout-sources` then builds it (its own registration list, which the
-//! compiler points at because its match over [`SourceConfig`] is exhaustive).
+//! in that list. The list also generates [`with_source_config!`], through which
+//! `lookout-sources` builds every type without a list of its own: the new type's
+//! configuration then needs its `BuildSource` impl there, which the compiler asks for.
 //!
 //! Cost: reading a table deserialises each key once alone and once together (see
 //! [`crate::reader`]); nothing here runs after the configuration is loaded.
@@ -50,8 +51,24 @@ pub(crate) trait SourceType {
 }
 
 /// Generates the per-type enums and dispatch from the registration list.
+/// `$d` is a literal `$` passed in by the invocation, so that the generated
+/// [`with_source_config!`] can declare metavariables of its own.
 macro_rules! source_types {
-    ($($name:literal => $variant:ident($kind:ty, $raw:ty => $config:ty)),* $(,)?) => {
+    ($d:tt; $($name:literal => $variant:ident($kind:ty, $raw:ty => $config:ty)),* $(,)?) => {
+        /// Runs `$body` with `$binding` bound to the typed configuration inside a
+        /// [`SourceConfig`], whatever its type: `with_source_config!(config, typed =>
+        /// typed.build())`. Crates that act on every source type (building them, say)
+        /// use it with a trait the typed configurations implement, so they need no list
+        /// of their own: the compiler asks for the trait's impl when a type is added.
+        #[macro_export]
+        macro_rules! with_source_config {
+            ($d value:expr, $d binding:ident => $d body:expr) => {
+                match $d value {
+                    $($crate::SourceConfig::$variant($d binding) => $d body,)*
+                }
+            };
+        }
+
         /// One `[[source]]` table, read into the raw struct its `type` selects.
         #[derive(Debug)]
         pub enum RawSource {
@@ -121,6 +138,7 @@ macro_rules! source_types {
 }
 
 source_types! {
+    $;
     "host" => Host(host::Host, host::RawHostSource => host::HostSourceConfig),
     "cloudwatch" => CloudWatch(
         cloudwatch::CloudWatch,

@@ -187,6 +187,14 @@ impl Reporter {
     }
 }
 
+impl crate::registry::BuildSource for CloudWatchSourceConfig {
+    /// CloudWatch datapoints are minutes old and backfill is days old: history.
+    fn build_source(&self, index: usize) -> Result<(Box<dyn Source>, crate::Delivery), String> {
+        let source = CloudWatchSource::new(format!("cloudwatch#{index}"), self);
+        Ok((Box::new(source), crate::Delivery::History))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,6 +64,23 @@ pub fn file_source(
     PollingSource::new(name, config.interval, FileCollector::new(config))
 }
 
+impl crate::registry::BuildSource for FileSourceConfig {
+    /// Read from the end, a file's lines are live; from the beginning, they are history.
+    fn build_source(
+        &self,
+        index: usize,
+    ) -> Result<(Box<dyn crate::Source>, crate::Delivery), String> {
+        let delivery = match self.read_from {
+            ReadFrom::End => crate::Delivery::Live,
+            ReadFrom::Beginning => crate::Delivery::History,
+        };
+        Ok((
+            Box::new(file_source(format!("file#{index}"), self)),
+            delivery,
+        ))
+    }
+}
+
 /// Follows the files of one `[[source]] type = "file"`. See the module documentation.
 #[derive(Debug)]
 pub struct FileCollector {

@@ -56,6 +56,15 @@ pub fn host_source(config: &HostSourceConfig) -> PollingSource<HostCollector<Lin
     )
 }
 
+impl crate::registry::BuildSource for HostSourceConfig {
+    fn build_source(
+        &self,
+        _index: usize,
+    ) -> Result<(Box<dyn crate::Source>, crate::Delivery), String> {
+        Ok((Box::new(host_source(self)), crate::Delivery::Live))
+    }
+}
+
 /// Counters kept from the previous tick to compute rates.
 #[derive(Debug, Default)]
 struct Snapshot {

@@ -254,6 +254,14 @@ fn log_error_changes(source: &str, errors: &[String], logged: &mut BTreeSet<Stri
     *logged = current;
 }
 
+impl crate::registry::BuildSource for PrometheusScrapeConfig {
+    fn build_source(&self, _index: usize) -> Result<(Box<dyn Source>, crate::Delivery), String> {
+        let source = ScrapeSource::new("prometheus_scrape", self, Default::default())
+            .map_err(|error| error.to_string())?;
+        Ok((Box::new(source), crate::Delivery::Live))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
