@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use lookout_alert::model::{AnomalyEvent, EventKind};
 use lookout_alert::{compile_rules, AlertService, AlertingConfig, Notifier};
-use lookout_config::{AlertRule, NotifierConfig, NotifierKind, Severity};
+use lookout_config::{AlertRule, NotifierConfig, NotifierKind, Severity, WebhookNotifier};
 use lookout_model::clock::now_ms;
 use lookout_model::{Explanation, SeriesKey};
 
@@ -70,11 +70,11 @@ async fn main() {
     let notifier = NotifierConfig {
         name: "hook".into(),
         timeout: Duration::from_secs(10),
-        kind: NotifierKind::Webhook {
+        kind: NotifierKind::Webhook(WebhookNotifier {
             url,
             headers: BTreeMap::new(),
             secret: None,
-        },
+        }),
     };
     let group_wait = rule.group_wait;
     let http = lookout_alert::notify::http_client();

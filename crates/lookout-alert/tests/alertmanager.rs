@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lookout_alert::model::EventKind;
-use lookout_config::NotifierKind;
+use lookout_config::{AlertmanagerNotifier, NotifierKind};
 use lookout_model::clock::now_ms;
 use serde_json::Value;
 use support::*;
@@ -69,10 +69,10 @@ async fn alerts_appear_in_alertmanager_and_resolve() {
         &[rule("cpu-high", r#"{domain="cpu"}"#, &["am"])],
         &[notifier(
             "am",
-            NotifierKind::Alertmanager {
+            NotifierKind::Alertmanager(AlertmanagerNotifier {
                 url: base.clone(),
                 headers: Default::default(),
-            },
+            }),
             Duration::from_secs(5),
         )],
         dir.path().join("alerts.db"),
@@ -169,10 +169,10 @@ async fn event_alerts_reach_alertmanager_with_their_evidence_unless_silenced() {
         &[ssh],
         &[notifier(
             "am",
-            NotifierKind::Alertmanager {
+            NotifierKind::Alertmanager(AlertmanagerNotifier {
                 url: base.clone(),
                 headers: Default::default(),
-            },
+            }),
             Duration::from_secs(5),
         )],
         dir.path().join("alerts.db"),

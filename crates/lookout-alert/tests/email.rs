@@ -14,6 +14,22 @@ use lookout_config::{EmailNotifier, NotifierKind, Secret};
 use lookout_model::clock::now_ms;
 use support::*;
 
+/// The email notifier of these tests, trusting the test relay's self-signed certificate.
+fn email_notifier(port: u16, password: &str, pem: &[u8]) -> Notifier {
+    let config = email_config(port, password);
+    let NotifierKind::Email(settings) = &config.kind else {
+        unreachable!("an email configuration");
+    };
+    let mut email = lookout_alert::notify::email::Email::new(settings.clone(), config.timeout);
+    email.trust_root_pem(pem);
+    Notifier::from_delivery(
+        config.name,
+        "email",
+        config.timeout,
+        std::sync::Arc::new(email),
+    )
+}
+
 fn email_config(port: u16, password: &str) -> lookout_config::NotifierConfig {
     notifier(
         "mail",
@@ -62,9 +78,7 @@ async fn email_goes_through_starttls_and_auth_with_headers_and_body() {
     let Some((_smtp, port, pem)) = start_smtp(dir.path()) else {
         return;
     };
-    let http = lookout_alert::notify::http_client();
-    let mut mail = Notifier::from_config(&email_config(port, "correct horse"), &http);
-    mail.trust_root_pem(&pem);
+    let mail = email_notifier(port, "correct horse", &pem);
     let service = start_with(
         &[rule("cpu-high", r#"{domain="cpu"}"#, &["mail"])],
         vec![mail],
@@ -143,9 +157,7 @@ async fn a_wrong_password_is_an_auth_error_without_the_password() {
     let Some((_smtp, port, pem)) = start_smtp(dir.path()) else {
         return;
     };
-    let http = lookout_alert::notify::http_client();
-    let mut mail = Notifier::from_config(&email_config(port, "wrong-password-42"), &http);
-    mail.trust_root_pem(&pem);
+    let mail = email_notifier(port, "wrong-password-42", &pem);
     let rules =
         lookout_alert::compile_rules(&[rule("cpu-high", r#"{domain="cpu"}"#, &["mail"])]).unwrap();
     let sample =
@@ -155,7 +167,10 @@ async fn a_wrong_password_is_an_auth_error_without_the_password() {
     assert!(!error.to_string().contains("wrong-password-42"));
     assert!(!format!("{mail:?}").contains("wrong-password-42"));
     // Without our root certificate the TLS handshake is refused.
-    let untrusted = Notifier::from_config(&email_config(port, "correct horse"), &http);
+    let untrusted = Notifier::from_config(
+        &email_config(port, "correct horse"),
+        &lookout_alert::notify::http_client(),
+    );
     let error = untrusted.deliver(&sample).await.unwrap_err();
     assert_eq!(error.reason, "tls", "{error}");
 }

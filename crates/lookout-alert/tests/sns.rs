@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use lookout_alert::model::EventKind;
 use lookout_aws::{sign, Credentials, SigningRequest};
-use lookout_config::NotifierKind;
+use lookout_config::{NotifierKind, SnsNotifier};
 use lookout_model::clock::now_ms;
 use support::*;
 
@@ -135,11 +135,11 @@ async fn alerts_are_published_to_the_topic() {
         &[rule("cpu-high", r#"{domain="cpu"}"#, &["sns"])],
         &[notifier(
             "sns",
-            NotifierKind::Sns {
+            NotifierKind::Sns(SnsNotifier {
                 topic_arn: topic_arn.clone(),
                 region: "us-east-1".into(),
                 endpoint: Some(endpoint.clone()),
-            },
+            }),
             Duration::from_secs(5),
         )],
         dir.path().join("alerts.db"),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use lookout_alert::model::EventKind;
-use lookout_config::{NotifierKind, Secret};
+use lookout_config::{NotifierKind, Secret, SlackNotifier};
 use sha2::Sha256;
 use support::*;
 
@@ -37,9 +37,9 @@ async fn webhook_is_signed_and_slack_gets_text_then_resolution() {
             webhook("hook", &hook.url, Some("s3cr3t-key")),
             notifier(
                 "slack",
-                NotifierKind::Slack {
+                NotifierKind::Slack(SlackNotifier {
                     url: Secret::new(slack.url.clone()),
-                },
+                }),
                 Duration::from_secs(2),
             ),
         ],

@@ -42,6 +42,9 @@ pub struct StorageConfig {
     pub compaction_interval: Duration,
 }
 
+pub use crate::notifiers::{
+    AlertmanagerNotifier, EmailNotifier, NotifierKind, SlackNotifier, SnsNotifier, WebhookNotifier,
+};
 pub use crate::sources::cloudwatch::CloudWatchSourceConfig;
 pub use crate::sources::file::{FileSourceConfig, ReadFrom};
 pub use crate::sources::host::HostSourceConfig;
@@ -178,57 +181,6 @@ pub struct NotifierConfig {
     /// How long one delivery attempt may take.
     pub timeout: Duration,
     pub kind: NotifierKind,
-}
-
-/// Where and how a notifier delivers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NotifierKind {
-    /// Prometheus Alertmanager's `/api/v2/alerts`.
-    Alertmanager {
-        url: String,
-        headers: BTreeMap<String, Secret>,
-    },
-    /// A JSON POST; with a `secret`, the body is signed (HMAC-SHA256).
-    Webhook {
-        url: String,
-        headers: BTreeMap<String, Secret>,
-        secret: Option<Secret>,
-    },
-    Email(EmailNotifier),
-    /// An AWS SNS topic.
-    Sns {
-        topic_arn: String,
-        region: String,
-        endpoint: Option<String>,
-    },
-    /// A Slack incoming-webhook URL (the URL itself is the credential).
-    Slack {
-        url: Secret,
-    },
-}
-
-impl NotifierKind {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            NotifierKind::Alertmanager { .. } => "alertmanager",
-            NotifierKind::Webhook { .. } => "webhook",
-            NotifierKind::Email(_) => "email",
-            NotifierKind::Sns { .. } => "sns",
-            NotifierKind::Slack { .. } => "slack",
-        }
-    }
-}
-
-/// SMTP delivery settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EmailNotifier {
-    pub smtp_host: String,
-    pub smtp_port: u16,
-    pub starttls: bool,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub from: String,
-    pub to: Vec<String>,
 }
 
 /// `[[alert.rule]]`

@@ -78,9 +78,9 @@ url = "https://hooks.slack.com/services/T/B/sl4ck"
         assert!(!debug.contains(secret), "{secret} leaked into {debug}");
     }
     assert!(debug.contains("***"));
-    let NotifierKind::Webhook {
+    let NotifierKind::Webhook(WebhookNotifier {
         secret, headers, ..
-    } = &config.alert.notifiers[0].kind
+    }) = &config.alert.notifiers[0].kind
     else {
         panic!("not a webhook");
     };

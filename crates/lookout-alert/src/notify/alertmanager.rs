@@ -11,11 +11,15 @@
 //! its `summary` is the event's unless the rule sets one.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
-use lookout_config::Secret;
+use futures::future::BoxFuture;
+
+use lookout_config::{AlertmanagerNotifier, Secret};
 use serde_json::{json, Value};
 
-use super::{post, DeliveryError};
+use super::{post, BuildNotifier, Deliver, DeliveryError};
 use crate::content::{alert_text, dashboard_link, how_bad, location, rfc3339, why};
 use crate::model::{AlertInstance, Notification};
 
@@ -100,4 +104,23 @@ fn alert_json(alert: &AlertInstance, notification: &Notification, ends_ms: i64) 
         "endsAt": rfc3339(ends_ms),
         "generatorURL": dashboard_link(&notification.dashboard, alert),
     })
+}
+
+impl BuildNotifier for AlertmanagerNotifier {
+    fn build_notifier(&self, http: &reqwest::Client, _timeout: Duration) -> Arc<dyn Deliver> {
+        Arc::new(Alertmanager::new(
+            http.clone(),
+            &self.url,
+            self.headers.clone(),
+        ))
+    }
+}
+
+impl Deliver for Alertmanager {
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(Alertmanager::deliver(self, notification))
+    }
 }

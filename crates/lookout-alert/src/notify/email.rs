@@ -3,7 +3,10 @@
 //! username is set. One message per notification, to every recipient; its `Message-ID` is
 //! derived from the notification id, so a copy re-sent after a crash can be recognised.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
@@ -12,7 +15,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use lookout_config::EmailNotifier;
 
-use super::DeliveryError;
+use super::{BuildNotifier, Deliver, DeliveryError};
 use crate::content::{body, subject};
 use crate::model::Notification;
 
@@ -119,4 +122,19 @@ fn classify(error: lettre::transport::smtp::Error) -> DeliveryError {
         "smtp"
     };
     DeliveryError::new(reason, text)
+}
+
+impl BuildNotifier for EmailNotifier {
+    fn build_notifier(&self, _http: &reqwest::Client, timeout: Duration) -> Arc<dyn Deliver> {
+        Arc::new(Email::new(self.clone(), timeout))
+    }
+}
+
+impl Deliver for Email {
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(Email::deliver(self, notification))
+    }
 }

@@ -1,5 +1,6 @@
 //! Notifiers: deliver one [`Notification`] and say whether (and why) it failed, so the
-//! outbox can retry. One module per receiver kind:
+//! outbox can retry. One module per receiver kind, each implementing [`Deliver`] for its
+//! notifier and [`BuildNotifier`] for its configured settings:
 //!
 //! - [`alertmanager`]: `POST {url}/api/v2/alerts`, one Alertmanager alert per lookout alert;
 //! - [`webhook`]: generic JSON webhook (optional HMAC-SHA256 signature) and Slack-compatible
@@ -16,9 +17,11 @@ pub mod sns;
 pub mod webhook;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use lookout_config::{NotifierConfig, NotifierKind, Secret};
+use futures::future::BoxFuture;
+use lookout_config::{NotifierConfig, Secret};
 
 use crate::model::Notification;
 
@@ -55,64 +58,61 @@ pub const FAILURE_REASONS: &[&str] = &[
     "io",
 ];
 
+/// One notifier type's delivery: what the outbox calls for each attempt.
+pub trait Deliver: Send + Sync + std::fmt::Debug {
+    /// One attempt; the caller bounds it with the notifier's timeout.
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
+
+/// How one notifier type's validated settings become its [`Deliver`]. Each notifier
+/// module implements it for its settings type; [`Notifier::from_config`] reaches every
+/// implementation through [`lookout_config::with_notifier_kind!`], so there is no list
+/// here to keep.
+pub trait BuildNotifier {
+    fn build_notifier(&self, http: &reqwest::Client, timeout: Duration) -> Arc<dyn Deliver>;
+}
+
 /// A notifier as configured.
 #[derive(Debug, Clone)]
 pub struct Notifier {
     pub name: String,
     pub timeout: Duration,
     type_name: &'static str,
-    kind: Kind,
-}
-
-#[derive(Debug, Clone)]
-enum Kind {
-    Alertmanager(alertmanager::Alertmanager),
-    Webhook(webhook::Webhook),
-    Slack(webhook::Slack),
-    Email(email::Email),
-    Sns(sns::Sns),
+    delivery: Arc<dyn Deliver>,
 }
 
 impl Notifier {
-    /// Builds a notifier over a shared HTTP client: the one list of notifier factories
-    /// (each type's configuration is validated in `lookout-config`'s `notifiers` module).
+    /// Builds a notifier over a shared HTTP client (each type's configuration is
+    /// validated in `lookout-config`'s `notifiers` module).
     pub fn from_config(config: &NotifierConfig, http: &reqwest::Client) -> Notifier {
-        let kind = match &config.kind {
-            NotifierKind::Alertmanager { url, headers } => Kind::Alertmanager(
-                alertmanager::Alertmanager::new(http.clone(), url, headers.clone()),
-            ),
-            NotifierKind::Webhook {
-                url,
-                headers,
-                secret,
-            } => Kind::Webhook(webhook::Webhook::new(
-                http.clone(),
-                url,
-                headers.clone(),
-                secret.clone(),
-            )),
-            NotifierKind::Slack { url } => {
-                Kind::Slack(webhook::Slack::new(http.clone(), url.clone()))
-            }
-            NotifierKind::Email(settings) => {
-                Kind::Email(email::Email::new(settings.clone(), config.timeout))
-            }
-            NotifierKind::Sns {
-                topic_arn,
-                region,
-                endpoint,
-            } => Kind::Sns(sns::Sns::new(
-                http.clone(),
-                topic_arn,
-                region,
-                endpoint.as_deref(),
-            )),
-        };
+        let delivery = lookout_config::with_notifier_kind!(
+            &config.kind,
+            settings => settings.build_notifier(http, config.timeout)
+        );
         Notifier {
             name: config.name.clone(),
             timeout: config.timeout,
             type_name: config.kind.type_name(),
-            kind,
+            delivery,
+        }
+    }
+
+    /// A notifier over a delivery built by hand (an email notifier trusting a private
+    /// relay's root certificate, say).
+    pub fn from_delivery(
+        name: impl Into<String>,
+        type_name: &'static str,
+        timeout: Duration,
+        delivery: Arc<dyn Deliver>,
+    ) -> Notifier {
+        Notifier {
+            name: name.into(),
+            timeout,
+            type_name,
+            delivery,
         }
     }
 
@@ -121,25 +121,9 @@ impl Notifier {
         self.type_name
     }
 
-    /// Trusts an extra root certificate (PEM) for an email notifier's TLS, besides the
-    /// built-in web PKI roots (e.g. a private mail relay's CA). No effect on other kinds.
-    pub fn trust_root_pem(&mut self, pem: &[u8]) {
-        if let Kind::Email(email) = &mut self.kind {
-            email.trust_root_pem(pem);
-        }
-    }
-
     /// One delivery attempt, bounded by the notifier's timeout.
     pub async fn deliver(&self, notification: &Notification) -> Result<(), DeliveryError> {
-        let attempt = async {
-            match &self.kind {
-                Kind::Alertmanager(n) => n.deliver(notification).await,
-                Kind::Webhook(n) => n.deliver(notification).await,
-                Kind::Slack(n) => n.deliver(notification).await,
-                Kind::Email(n) => n.deliver(notification).await,
-                Kind::Sns(n) => n.deliver(notification).await,
-            }
-        };
+        let attempt = self.delivery.deliver(notification);
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(result) => result,
             Err(_) => Err(DeliveryError::new(

@@ -8,10 +8,14 @@
 //! (and in the text), so subscribers can drop a duplicate sent again after a crash.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use lookout_aws::{host_header, sign, CredentialChain, SigningRequest};
+use lookout_config::SnsNotifier;
 
-use super::{post, DeliveryError};
+use super::{post, BuildNotifier, Deliver, DeliveryError};
 use crate::content::{body, encode_component, subject};
 use crate::model::Notification;
 
@@ -113,5 +117,25 @@ impl Sns {
             self.credentials.invalidate().await;
         }
         delivered
+    }
+}
+
+impl BuildNotifier for SnsNotifier {
+    fn build_notifier(&self, http: &reqwest::Client, _timeout: Duration) -> Arc<dyn Deliver> {
+        Arc::new(Sns::new(
+            http.clone(),
+            &self.topic_arn,
+            &self.region,
+            self.endpoint.as_deref(),
+        ))
+    }
+}
+
+impl Deliver for Sns {
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(Sns::deliver(self, notification))
     }
 }

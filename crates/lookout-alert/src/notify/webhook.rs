@@ -12,13 +12,17 @@
 //! Slack-compatible receivers (Mattermost, Rocket.Chat, ...) display as is.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use hmac::{Hmac, Mac};
-use lookout_config::Secret;
+use lookout_config::{Secret, SlackNotifier, WebhookNotifier};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::{hex, post, DeliveryError};
+use super::{hex, post, BuildNotifier, Deliver, DeliveryError};
 use crate::content::{body, dashboard_link, how_bad, rfc3339, subject, why};
 use crate::model::{AlertInstance, Notification};
 
@@ -159,6 +163,41 @@ pub fn slack_payload(notification: &Notification) -> Value {
     let text = body(notification);
     let without_subject = text.split_once('\n').map_or("", |(_, rest)| rest).trim();
     json!({ "text": format!("*{}*\n{}", subject(notification), without_subject) })
+}
+
+impl BuildNotifier for WebhookNotifier {
+    fn build_notifier(&self, http: &reqwest::Client, _timeout: Duration) -> Arc<dyn Deliver> {
+        Arc::new(Webhook::new(
+            http.clone(),
+            &self.url,
+            self.headers.clone(),
+            self.secret.clone(),
+        ))
+    }
+}
+
+impl Deliver for Webhook {
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(Webhook::deliver(self, notification))
+    }
+}
+
+impl BuildNotifier for SlackNotifier {
+    fn build_notifier(&self, http: &reqwest::Client, _timeout: Duration) -> Arc<dyn Deliver> {
+        Arc::new(Slack::new(http.clone(), self.url.clone()))
+    }
+}
+
+impl Deliver for Slack {
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(Slack::deliver(self, notification))
+    }
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ use std::collections::BTreeMap;
 
 use lookout_alert::backoff::Backoff;
 use lookout_alert::{compile_rules, AlertService, AlertingConfig, Notifier};
-use lookout_config::{AlertRule, NotifierConfig, NotifierKind, Secret, Severity};
+use lookout_config::{AlertRule, NotifierConfig, NotifierKind, Secret, Severity, WebhookNotifier};
 
 pub fn rule(name: &str, selector: &str, notify: &[&str]) -> AlertRule {
     AlertRule {
@@ -246,14 +246,14 @@ pub fn notifier(name: &str, kind: NotifierKind, timeout: Duration) -> NotifierCo
 pub fn webhook(name: &str, url: &str, secret: Option<&str>) -> NotifierConfig {
     notifier(
         name,
-        NotifierKind::Webhook {
+        NotifierKind::Webhook(WebhookNotifier {
             url: url.into(),
             headers: BTreeMap::from([(
                 "Authorization".into(),
                 Secret::new("Bearer hook-token-123"),
             )]),
             secret: secret.map(Secret::new),
-        },
+        }),
         Duration::from_secs(2),
     )
 }

@@ -5,10 +5,22 @@ use serde::Deserialize;
 use super::NotifierType;
 use crate::defaults;
 use crate::raw::Field;
-use crate::types::{EmailNotifier, NotifierKind, Secret};
+use crate::types::Secret;
 use crate::validate::Checker;
 
 pub(crate) struct Email;
+
+/// SMTP delivery settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailNotifier {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub starttls: bool,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub to: Vec<String>,
+}
 
 /// `[[alert.notifier]] type = "email"`: its own keys.
 #[derive(Debug, Default, Deserialize)]
@@ -25,14 +37,15 @@ pub struct RawEmail {
 
 impl NotifierType for Email {
     type Raw = RawEmail;
+    type Config = EmailNotifier;
 
     fn validate(
         raw: &RawEmail,
         checker: &mut Checker<'_, '_, '_>,
         context: &str,
         line: usize,
-    ) -> Option<NotifierKind> {
-        email(checker, context, line, raw).map(NotifierKind::Email)
+    ) -> Option<EmailNotifier> {
+        email(checker, context, line, raw)
     }
 }
 

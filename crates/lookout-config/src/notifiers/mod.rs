@@ -3,14 +3,16 @@
 //!
 //! Every notifier has `name`, `type` and `timeout` ([`COMMON_KEYS`]); each type owns the
 //! rest: its raw spanned struct (whose fields are its keys), the validation that turns it
-//! into its [`NotifierKind`] variant, and its defaults. The [`notifier_types!`] list at the
-//! bottom is the only place that knows every type: it generates [`RawNotifierSettings`],
+//! into its typed settings, and its defaults. The [`notifier_types!`] list at the
+//! bottom is the only place that knows every type: it generates [`NotifierKind`],
+//! [`with_notifier_kind!`], [`RawNotifierSettings`],
 //! [`NOTIFIER_TYPES`] (what an unknown `type` is answered with), the reader's dispatch and
 //! the key listing. A key of another type is refused as "does not apply to a notifier of
 //! type …", naming the keys this one has.
 //!
-//! Adding a notifier type is one module here plus one line in that list, a variant of
-//! [`NotifierKind`] and its delivery in `lookout-alert`'s `notify` module.
+//! Adding a notifier type is one module here plus one line in that list, and its delivery
+//! in `lookout-alert`'s `notify` module (a `BuildNotifier` impl for its settings, which the
+//! compiler asks for).
 //!
 //! Cost: configuration time only.
 
@@ -30,9 +32,15 @@ use crate::defaults;
 use crate::error::ErrorKind;
 use crate::raw::{Field, Located};
 use crate::reader::{read_table, read_table_with, Node, Reporter};
-use crate::types::{NotifierConfig, NotifierKind, Secret};
+use crate::types::{NotifierConfig, Secret};
+
 use crate::validate::Checker;
 use crate::values::check_http_url;
+pub use alertmanager::AlertmanagerNotifier;
+pub use email::EmailNotifier;
+pub use slack::SlackNotifier;
+pub use sns::SnsNotifier;
+pub use webhook::WebhookNotifier;
 
 /// Keys every notifier accepts, whatever its type.
 pub const COMMON_KEYS: &[&str] = &["name", "type", "timeout"];
@@ -41,6 +49,8 @@ pub const COMMON_KEYS: &[&str] = &["name", "type", "timeout"];
 pub(crate) trait NotifierType {
     /// The type's own keys, every one optional and spanned (`deny_unknown_fields`).
     type Raw: DeserializeOwned + Default + Debug;
+    /// The validated settings the notifier is built from.
+    type Config: Debug + Clone + PartialEq;
 
     /// Checks every key, reporting each mistake; `None` when a required one is missing
     /// or invalid (the mistake is reported).
@@ -49,7 +59,7 @@ pub(crate) trait NotifierType {
         checker: &mut Checker<'_, '_, '_>,
         context: &str,
         line: usize,
-    ) -> Option<NotifierKind>;
+    ) -> Option<Self::Config>;
 }
 
 /// The keys every notifier has.
@@ -72,8 +82,38 @@ pub struct RawNotifier {
     pub settings: Option<RawNotifierSettings>,
 }
 
+/// `$d` is a literal `$` passed in by the invocation, so that the generated
+/// [`with_notifier_kind!`] can declare metavariables of its own.
 macro_rules! notifier_types {
-    ($($name:literal => $variant:ident($kind:ty, $raw:ty)),* $(,)?) => {
+    ($d:tt; $($name:literal => $variant:ident($kind:ty, $raw:ty => $config:ty)),* $(,)?) => {
+        /// Where and how a notifier delivers: its type's validated settings.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum NotifierKind {
+            $($variant($config),)*
+        }
+
+        impl NotifierKind {
+            /// The notifier's `type` key.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(NotifierKind::$variant(_) => $name,)*
+                }
+            }
+        }
+
+        /// Runs `$body` with `$binding` bound to the settings inside a [`NotifierKind`],
+        /// whatever its type: `with_notifier_kind!(kind, settings => settings.build())`.
+        /// `lookout-alert` builds every notifier type through it with a trait the
+        /// settings implement, so it keeps no list of its own.
+        #[macro_export]
+        macro_rules! with_notifier_kind {
+            ($d value:expr, $d binding:ident => $d body:expr) => {
+                match $d value {
+                    $($crate::NotifierKind::$variant($d binding) => $d body,)*
+                }
+            };
+        }
+
         /// The keys of one notifier type, read into that type's struct.
         #[derive(Debug)]
         pub enum RawNotifierSettings {
@@ -111,6 +151,7 @@ macro_rules! notifier_types {
             match settings {
                 $(RawNotifierSettings::$variant(raw) => {
                     <$kind as NotifierType>::validate(raw, checker, context, line)
+                        .map(NotifierKind::$variant)
                 })*
             }
         }
@@ -133,11 +174,15 @@ macro_rules! notifier_types {
 }
 
 notifier_types! {
-    "alertmanager" => Alertmanager(alertmanager::Alertmanager, alertmanager::RawAlertmanager),
-    "webhook" => Webhook(webhook::Webhook, webhook::RawWebhook),
-    "email" => Email(email::Email, email::RawEmail),
-    "sns" => Sns(sns::Sns, sns::RawSns),
-    "slack" => Slack(slack::Slack, slack::RawSlack),
+    $;
+    "alertmanager" => Alertmanager(
+        alertmanager::Alertmanager,
+        alertmanager::RawAlertmanager => AlertmanagerNotifier
+    ),
+    "webhook" => Webhook(webhook::Webhook, webhook::RawWebhook => WebhookNotifier),
+    "email" => Email(email::Email, email::RawEmail => EmailNotifier),
+    "sns" => Sns(sns::Sns, sns::RawSns => SnsNotifier),
+    "slack" => Slack(slack::Slack, slack::RawSlack => SlackNotifier),
 }
 
 /// A key another notifier type has "does not apply"; a key no type has is unknown.

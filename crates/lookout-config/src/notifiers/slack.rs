@@ -4,10 +4,16 @@ use serde::Deserialize;
 
 use super::NotifierType;
 use crate::raw::Field;
-use crate::types::{NotifierKind, Secret};
+use crate::types::Secret;
 use crate::validate::Checker;
 
 pub(crate) struct Slack;
+
+/// A Slack incoming-webhook URL (the URL itself is the credential).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackNotifier {
+    pub url: Secret,
+}
 
 /// `[[alert.notifier]] type = "slack"`: its own keys.
 #[derive(Debug, Default, Deserialize)]
@@ -18,14 +24,15 @@ pub struct RawSlack {
 
 impl NotifierType for Slack {
     type Raw = RawSlack;
+    type Config = SlackNotifier;
 
     fn validate(
         raw: &RawSlack,
         checker: &mut Checker<'_, '_, '_>,
         context: &str,
         line: usize,
-    ) -> Option<NotifierKind> {
-        Some(NotifierKind::Slack {
+    ) -> Option<SlackNotifier> {
+        Some(SlackNotifier {
             url: Secret::new(checker.url(context, line, &raw.url)?),
         })
     }

@@ -5,11 +5,18 @@ use serde::Deserialize;
 use super::NotifierType;
 use crate::defaults;
 use crate::raw::Field;
-use crate::types::NotifierKind;
 use crate::validate::Checker;
 use crate::values::check_http_url;
 
 pub(crate) struct Sns;
+
+/// An AWS SNS topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnsNotifier {
+    pub topic_arn: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+}
 
 /// `[[alert.notifier]] type = "sns"`: its own keys.
 #[derive(Debug, Default, Deserialize)]
@@ -22,13 +29,14 @@ pub struct RawSns {
 
 impl NotifierType for Sns {
     type Raw = RawSns;
+    type Config = SnsNotifier;
 
     fn validate(
         raw: &RawSns,
         checker: &mut Checker<'_, '_, '_>,
         context: &str,
         line: usize,
-    ) -> Option<NotifierKind> {
+    ) -> Option<SnsNotifier> {
         let topic_arn = checker
             .required(context, line, "topic_arn", &raw.topic_arn)
             .cloned();
@@ -47,7 +55,7 @@ impl NotifierType for Sns {
         let endpoint = checker.value(context, "endpoint", &raw.endpoint, None, |url| {
             check_http_url(url).map(|()| Some(url.clone()))
         });
-        Some(NotifierKind::Sns {
+        Some(SnsNotifier {
             topic_arn: topic_arn?,
             region,
             endpoint,

@@ -4,10 +4,20 @@ use serde::Deserialize;
 
 use super::{secret_headers, NotifierType};
 use crate::raw::{Field, StringMap};
-use crate::types::{NotifierKind, Secret};
+use std::collections::BTreeMap;
+
+use crate::types::Secret;
 use crate::validate::Checker;
 
 pub(crate) struct Webhook;
+
+/// A JSON POST; with a `secret`, the body is signed (HMAC-SHA256).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookNotifier {
+    pub url: String,
+    pub headers: BTreeMap<String, Secret>,
+    pub secret: Option<Secret>,
+}
 
 /// `[[alert.notifier]] type = "webhook"`: its own keys.
 #[derive(Debug, Default, Deserialize)]
@@ -20,14 +30,15 @@ pub struct RawWebhook {
 
 impl NotifierType for Webhook {
     type Raw = RawWebhook;
+    type Config = WebhookNotifier;
 
     fn validate(
         raw: &RawWebhook,
         checker: &mut Checker<'_, '_, '_>,
         context: &str,
         line: usize,
-    ) -> Option<NotifierKind> {
-        Some(NotifierKind::Webhook {
+    ) -> Option<WebhookNotifier> {
+        Some(WebhookNotifier {
             url: checker.url(context, line, &raw.url)?,
             headers: secret_headers(&raw.headers),
             secret: raw
