@@ -11,10 +11,11 @@
 //! | `lookout_alert_delivery_latency_seconds` | histogram | anomaly event → accepted by the notifier (first attempt) |
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+use lookout_protocol::exposition::{ExpositionWriter, MetricType};
 
 const BUCKETS: [f64; 12] = [
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -88,82 +89,69 @@ impl AlertMetrics {
     }
 
     /// Appends the Prometheus text exposition.
-    pub fn render(&self, out: &mut String) {
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    pub fn render(&self, out: &mut ExpositionWriter) {
+        let counter = |out: &mut ExpositionWriter, name: &str, help: &str, value: &AtomicU64| {
+            out.single(
+                name,
+                help,
+                MetricType::Counter,
+                value.load(Ordering::Relaxed) as f64,
             );
         };
         counter(
             out,
             "lookout_alert_events_total",
             "Anomaly events received by alerting.",
-            self.events.load(Ordering::Relaxed),
+            &self.events,
         );
         counter(
             out,
             "lookout_alert_events_backpressure_total",
             "Anomaly events that waited for room in the bounded alert channel.",
-            self.events_backpressure.load(Ordering::Relaxed),
+            &self.events_backpressure,
         );
         counter(
             out,
             "lookout_alert_notifications_total",
             "Group notifications queued in the outbox.",
-            self.notifications.load(Ordering::Relaxed),
+            &self.notifications,
         );
         counter(
             out,
             "lookout_alert_outbox_errors_total",
             "Alert database writes that failed.",
-            self.outbox_errors.load(Ordering::Relaxed),
+            &self.outbox_errors,
         );
-        let _ = writeln!(
-            out,
-            "# HELP lookout_alert_deliveries_total Notifications accepted by each notifier.\n# TYPE lookout_alert_deliveries_total counter"
+        let deliveries = "lookout_alert_deliveries_total";
+        out.family(
+            deliveries,
+            "Notifications accepted by each notifier.",
+            MetricType::Counter,
         );
         for (notifier, count) in lock(&self.deliveries).iter() {
-            let _ = writeln!(
-                out,
-                "lookout_alert_deliveries_total{{notifier=\"{}\"}} {count}",
-                escape(notifier)
-            );
+            out.sample(deliveries, [("notifier", notifier)], *count as f64);
         }
-        let _ = writeln!(
-            out,
-            "# HELP lookout_alert_delivery_failures_total Failed delivery attempts by notifier and reason.\n# TYPE lookout_alert_delivery_failures_total counter"
+        let failures = "lookout_alert_delivery_failures_total";
+        out.family(
+            failures,
+            "Failed delivery attempts by notifier and reason.",
+            MetricType::Counter,
         );
         for ((notifier, reason), count) in lock(&self.failures).iter() {
-            let _ = writeln!(
-                out,
-                "lookout_alert_delivery_failures_total{{notifier=\"{}\",reason=\"{reason}\"}} {count}",
-                escape(notifier)
-            );
+            let labels = [("notifier", notifier), ("reason", reason)];
+            out.sample(failures, labels, *count as f64);
         }
-        let name = "lookout_alert_delivery_latency_seconds";
-        let _ = writeln!(out, "# HELP {name} Time from the anomaly event to the notifier accepting the message.\n# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, bucket) in BUCKETS.iter().zip(&self.latency_buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            self.latency_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        out.histogram(
+            "lookout_alert_delivery_latency_seconds",
+            "Time from the anomaly event to the notifier accepting the message.",
+            &BUCKETS,
+            self.latency_buckets
+                .iter()
+                .map(|bucket| bucket.load(Ordering::Relaxed)),
+            self.latency_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+            self.latency_count.load(Ordering::Relaxed),
         );
-        let _ = writeln!(out, "{name}_count {count}");
     }
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -176,8 +164,9 @@ mod tests {
         metrics.failed("am", "http_5xx");
         metrics.delivered("am");
         metrics.observe_latency(Duration::from_millis(300));
-        let mut text = String::new();
-        metrics.render(&mut text);
+        let mut writer = lookout_protocol::exposition::ExpositionWriter::new();
+        metrics.render(&mut writer);
+        let text = writer.finish();
         assert!(
             text.contains("lookout_alert_deliveries_total{notifier=\"am\"} 1"),
             "{text}"

@@ -220,8 +220,9 @@ async fn failing_receivers_back_off_and_do_not_hold_up_the_others() {
     assert!(alerts.metrics.failures("down", "connect") >= 1);
     assert!(alerts.metrics.failures("slow", "timeout") >= 1);
     assert_eq!(alerts.metrics.failures("flaky", "http_5xx"), 1);
-    let mut text = String::new();
-    alerts.metrics.render(&mut text);
+    let mut writer = lookout_protocol::exposition::ExpositionWriter::new();
+    alerts.metrics.render(&mut writer);
+    let text = writer.finish();
     assert!(text
         .contains("lookout_alert_delivery_failures_total{notifier=\"down\",reason=\"connect\"}"));
     assert!(!text.contains("hook-token-123"));

@@ -18,7 +18,7 @@
 //! non-blocking `try_send` per shedding subscriber, one call per back-pressure
 //! subscriber; nothing per sample. Deliveries share the batch (`Arc`), never copy it.
 
-use std::fmt::Write as _;
+use lookout_protocol::exposition::{ExpositionWriter, MetricType};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -181,33 +181,27 @@ impl Subscribers {
     }
 
     /// `lookout_subscriber_delivered_total` and `lookout_subscriber_dropped_total`.
-    pub fn render_metrics(&self, out: &mut String) {
+    pub fn render_metrics(&self, out: &mut ExpositionWriter) {
         let list = self.read();
-        let _ = writeln!(
-            out,
-            "# HELP lookout_subscriber_delivered_total Batches handed to each subscriber of scored batches.\n\
-             # TYPE lookout_subscriber_delivered_total counter"
+        let delivered = "lookout_subscriber_delivered_total";
+        out.family(
+            delivered,
+            "Batches handed to each subscriber of scored batches.",
+            MetricType::Counter,
         );
         for registered in list.iter() {
-            let _ = writeln!(
-                out,
-                "lookout_subscriber_delivered_total{{subscriber=\"{}\"}} {}",
-                registered.name,
-                registered.delivered.load(Ordering::Relaxed)
-            );
+            let count = registered.delivered.load(Ordering::Relaxed);
+            out.sample(delivered, [("subscriber", registered.name)], count as f64);
         }
-        let _ = writeln!(
-            out,
-            "# HELP lookout_subscriber_dropped_total Batches a load-shedding subscriber missed (its queue was full).\n\
-             # TYPE lookout_subscriber_dropped_total counter"
+        let dropped = "lookout_subscriber_dropped_total";
+        out.family(
+            dropped,
+            "Batches a load-shedding subscriber missed (its queue was full).",
+            MetricType::Counter,
         );
         for registered in list.iter() {
-            let _ = writeln!(
-                out,
-                "lookout_subscriber_dropped_total{{subscriber=\"{}\"}} {}",
-                registered.name,
-                registered.dropped.load(Ordering::Relaxed)
-            );
+            let count = registered.dropped.load(Ordering::Relaxed);
+            out.sample(dropped, [("subscriber", registered.name)], count as f64);
         }
     }
 
@@ -323,8 +317,9 @@ mod tests {
             subscribers.deliver(batch(samples));
         }
         assert_eq!(subscribers.dropped("shed"), Some(3));
-        let mut metrics = String::new();
-        subscribers.render_metrics(&mut metrics);
+        let mut writer = lookout_protocol::exposition::ExpositionWriter::new();
+        subscribers.render_metrics(&mut writer);
+        let metrics = writer.finish();
         assert!(
             metrics.contains("lookout_subscriber_dropped_total{subscriber=\"shed\"} 3\n"),
             "{metrics}"

@@ -262,14 +262,13 @@ impl Pipeline {
     }
 
     /// The subscribers' lines of `/metrics`.
-    pub fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write as _;
+    pub fn render_metrics(&self, out: &mut lookout_protocol::exposition::ExpositionWriter) {
         self.shared.subscribers.render_metrics(out);
-        let _ = writeln!(
-            out,
-            "# HELP lookout_usage_codes_dropped_total Usage state codes not stored because the store's queue was full.\n\
-             # TYPE lookout_usage_codes_dropped_total counter\nlookout_usage_codes_dropped_total {}",
-            self.shared.usage_subscriber.dropped_codes()
+        out.single(
+            "lookout_usage_codes_dropped_total",
+            "Usage state codes not stored because the store's queue was full.",
+            lookout_protocol::exposition::MetricType::Counter,
+            self.shared.usage_subscriber.dropped_codes() as f64,
         );
     }
 

@@ -11,7 +11,7 @@
 //! `lookout_live_dropped_batches_total`. The HTTP side (`GET /api/v1/stream`) lives in
 //! `lookout-server`.
 
-use std::fmt::Write as _;
+use lookout_protocol::exposition::{ExpositionWriter, MetricType};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -168,18 +168,24 @@ impl LiveFeed {
     }
 
     /// The feed's lines of `/metrics`.
-    pub fn render_metrics(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP lookout_live_clients Dashboard clients on the live stream.\n\
-             # TYPE lookout_live_clients gauge\nlookout_live_clients {}\n\
-             # HELP lookout_live_batches_published_total Committed batches sent to the live stream.\n\
-             # TYPE lookout_live_batches_published_total counter\nlookout_live_batches_published_total {}\n\
-             # HELP lookout_live_dropped_batches_total Batches slow live clients missed (oldest dropped first).\n\
-             # TYPE lookout_live_dropped_batches_total counter\nlookout_live_dropped_batches_total {}",
-            self.sender.receiver_count(),
-            self.published.load(Ordering::Relaxed),
-            self.dropped(),
+    pub fn render_metrics(&self, out: &mut ExpositionWriter) {
+        out.single(
+            "lookout_live_clients",
+            "Dashboard clients on the live stream.",
+            MetricType::Gauge,
+            self.sender.receiver_count() as f64,
+        );
+        out.single(
+            "lookout_live_batches_published_total",
+            "Committed batches sent to the live stream.",
+            MetricType::Counter,
+            self.published.load(Ordering::Relaxed) as f64,
+        );
+        out.single(
+            "lookout_live_dropped_batches_total",
+            "Batches slow live clients missed (oldest dropped first).",
+            MetricType::Counter,
+            self.dropped() as f64,
         );
     }
 }
@@ -317,8 +323,9 @@ mod tests {
         ));
         assert_eq!(receiver.recv().await.unwrap().points[0].ts_ms, 3);
         assert_eq!(receiver.recv().await.unwrap().points[0].ts_ms, 4);
-        let mut metrics = String::new();
-        feed.render_metrics(&mut metrics);
+        let mut writer = lookout_protocol::exposition::ExpositionWriter::new();
+        feed.render_metrics(&mut writer);
+        let metrics = writer.finish();
         assert!(
             metrics.contains("lookout_live_batches_published_total 5"),
             "{metrics}"

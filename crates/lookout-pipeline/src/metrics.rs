@@ -22,8 +22,8 @@
 //! | `lookout_subscriber_dropped_total{subscriber}` | counter | batches a load-shedding subscriber missed (its queue was full) |
 //! | `lookout_usage_codes_dropped_total` | counter | usage state codes not stored (the store's queue was full) |
 
+use lookout_protocol::exposition::{ExpositionWriter, MetricType};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -56,21 +56,17 @@ impl Histogram {
         self.count.load(Ordering::Relaxed)
     }
 
-    fn write(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count();
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+    fn write(&self, out: &mut ExpositionWriter, name: &str, help: &str) {
+        out.histogram(
+            name,
+            help,
+            &LATENCY_BUCKETS,
+            self.buckets
+                .iter()
+                .map(|bucket| bucket.load(Ordering::Relaxed)),
+            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            self.count(),
         );
-        let _ = writeln!(out, "{name}_count {count}");
     }
 }
 
@@ -102,10 +98,10 @@ impl LabelledCounter {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn write(&self, out: &mut String, name: &str, label: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    fn write(&self, out: &mut ExpositionWriter, name: &str, label: &str, help: &str) {
+        out.family(name, help, MetricType::Counter);
         for (value, count) in self.lock().iter() {
-            let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {count}");
+            out.sample(name, [(label, *value)], *count as f64);
         }
     }
 }
@@ -181,7 +177,7 @@ impl Metrics {
     }
 
     /// Writes every own metric in the text exposition format.
-    pub fn render(&self, gauges: &Gauges, out: &mut String) {
+    pub fn render(&self, gauges: &Gauges, out: &mut ExpositionWriter) {
         self.requests.write(
             out,
             "lookout_ingest_requests_total",
@@ -218,11 +214,8 @@ impl Metrics {
             "reason",
             "Stored samples the detection engine did not score.",
         );
-        let gauge = |out: &mut String, name: &str, help: &str, value: f64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
+        let gauge = |out: &mut ExpositionWriter, name: &str, help: &str, value: f64| {
+            out.single(name, help, MetricType::Gauge, value);
         };
         gauge(
             out,
@@ -248,11 +241,11 @@ impl Metrics {
             "Bytes of detector state.",
             gauges.engine_state_bytes as f64,
         );
-        let _ = writeln!(
-            out,
-            "# HELP lookout_engine_busy_seconds_total Time detection workers spent scoring.\n\
-             # TYPE lookout_engine_busy_seconds_total counter\nlookout_engine_busy_seconds_total {}",
-            gauges.engine_busy_seconds
+        out.single(
+            "lookout_engine_busy_seconds_total",
+            "Time detection workers spent scoring.",
+            MetricType::Counter,
+            gauges.engine_busy_seconds,
         );
         gauge(
             out,
@@ -278,27 +271,6 @@ impl Metrics {
     }
 }
 
-/// Escapes a label value for the text format.
-pub fn escape_label_value(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// A float the way the text format writes it (`NaN`, `+Inf`, `-Inf`, shortest decimal).
-pub fn format_value(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".into()
-    } else if value == f64::INFINITY {
-        "+Inf".into()
-    } else if value == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        value.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,8 +281,9 @@ mod tests {
         histogram.observe(Duration::from_micros(300));
         histogram.observe(Duration::from_millis(3));
         histogram.observe(Duration::from_secs(20));
-        let mut out = String::new();
-        histogram.write(&mut out, "h", "help");
+        let mut writer = lookout_protocol::exposition::ExpositionWriter::new();
+        histogram.write(&mut writer, "h", "help");
+        let out = writer.finish();
         assert!(out.contains("h_bucket{le=\"0.0005\"} 1\n"), "{out}");
         assert!(out.contains("h_bucket{le=\"0.005\"} 2\n"), "{out}");
         assert!(out.contains("h_bucket{le=\"10\"} 2\n"), "{out}");
@@ -323,8 +296,9 @@ mod tests {
         let metrics = Metrics::default();
         metrics.reject("malformed_json", 0);
         metrics.reject("non_finite_value", 7);
-        let mut out = String::new();
-        metrics.render(&Gauges::default(), &mut out);
+        let mut writer = lookout_protocol::exposition::ExpositionWriter::new();
+        metrics.render(&Gauges::default(), &mut writer);
+        let out = writer.finish();
         assert!(
             out.contains("lookout_ingest_rejected_requests_total{reason=\"non_finite_value\"} 1\n"),
             "{out}"
@@ -337,13 +311,5 @@ mod tests {
             out.contains("lookout_ingest_rejected_requests_total{reason=\"series_limit\"} 0\n"),
             "{out}"
         );
-    }
-
-    #[test]
-    fn values_and_labels_are_escaped() {
-        assert_eq!(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-        assert_eq!(format_value(f64::NAN), "NaN");
-        assert_eq!(format_value(0.25), "0.25");
-        assert_eq!(format_value(f64::INFINITY), "+Inf");
     }
 }

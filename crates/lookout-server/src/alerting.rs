@@ -22,6 +22,7 @@ use axum::Json;
 use lookout_alert::{AlertHandle, Silence};
 use lookout_model::clock::now_ms;
 use lookout_model::SeriesId;
+use lookout_protocol::exposition::ExpositionWriter;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -302,7 +303,7 @@ pub async fn expire_silence(
 }
 
 /// Alerting's lines of `/metrics` (nothing without alerting).
-pub fn render_metrics(state: &AppState, out: &mut String) {
+pub fn render_metrics(state: &AppState, out: &mut ExpositionWriter) {
     if let Some(handle) = state.alerts.get() {
         handle.metrics.render(out);
     }

@@ -1,6 +1,5 @@
 //! The router, and the small health routes (`/healthz`, `/readyz`, `/metrics`).
 
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -13,7 +12,8 @@ use axum::Router;
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
 use crate::{alerting, anomalies, events, ingest, openapi, query, ui, usage};
-use lookout_pipeline::metrics::{escape_label_value, format_value, Gauges};
+use lookout_pipeline::metrics::Gauges;
+use lookout_protocol::exposition::{self, ExpositionWriter, MetricType};
 
 /// Records each route as it is added, so that the route table and the router cannot
 /// drift apart (the OpenAPI test compares this table with the document).
@@ -137,14 +137,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let text = tokio::task::spawn_blocking(move || render_metrics(&state))
         .await
         .unwrap_or_default();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response()
 }
 
 /// The whole `/metrics` text: own health, then the latest score of every series.
@@ -157,39 +150,34 @@ pub fn render_metrics(state: &AppState) -> String {
         engine_busy_seconds: stats.busy_seconds,
         series_active: state.index.len(),
     };
-    let mut out = String::with_capacity(4096);
+    let mut out = ExpositionWriter::new();
     state.metrics.render(&gauges, &mut out);
     alerting::render_metrics(state, &mut out);
-    let _ = writeln!(
-        out,
-        "# HELP lookout_store_queue_depth Batches waiting for the store writer.\n\
-         # TYPE lookout_store_queue_depth gauge\nlookout_store_queue_depth {}",
-        state.store.queue_len()
+    out.single(
+        "lookout_store_queue_depth",
+        "Batches waiting for the store writer.",
+        MetricType::Gauge,
+        state.store.queue_len() as f64,
     );
     usage::render_metrics(&state.usage, &mut out);
     state.live.render_metrics(&mut out);
     state.pipeline.render_metrics(&mut out);
-    let _ = writeln!(
-        out,
-        "# HELP {SCORE_METRIC} Latest anomaly score (0..1) of each series; {SCORE_METRIC_LABEL} holds the series name.\n\
-         # TYPE {SCORE_METRIC} gauge"
+    let help = format!(
+        "Latest anomaly score (0..1) of each series; {SCORE_METRIC_LABEL} holds the series name."
     );
+    out.family(SCORE_METRIC, &help, MetricType::Gauge);
     for entry in state.index.all() {
         let Some((_, score)) = entry.latest_score() else {
             continue;
         };
-        let _ = write!(out, "{SCORE_METRIC}{{");
-        for (name, value) in &entry.key.labels {
-            if name != SCORE_METRIC_LABEL {
-                let _ = write!(out, "{name}=\"{}\",", escape_label_value(value));
-            }
-        }
-        let _ = writeln!(
-            out,
-            "{SCORE_METRIC_LABEL}=\"{}\"}} {}",
-            escape_label_value(&entry.key.name),
-            format_value(score)
-        );
+        let labels = entry
+            .key
+            .labels
+            .iter()
+            .filter(|(name, _)| name.as_str() != SCORE_METRIC_LABEL)
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain([(SCORE_METRIC_LABEL, entry.key.name.as_str())]);
+        out.sample(SCORE_METRIC, labels, score);
     }
-    out
+    out.finish()
 }

@@ -101,6 +101,23 @@ fn prometheus_remote_writes_node_exporter_series_and_promtool_reads_them_back() 
                 && line.contains("lookout_metric=\"node_load1\"")),
         "/metrics exposes node_load1's score"
     );
+    // Every family of lookout's own /metrics is written by one writer: the whole text
+    // parses, and no family is declared twice.
+    lookout_protocol::exposition::parse_exposition(metrics.as_bytes(), 0)
+        .expect("lookout's /metrics parses as the text exposition format");
+    let mut declared: Vec<&str> = metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split(' ').next())
+        .collect();
+    let families = declared.len();
+    declared.sort_unstable();
+    declared.dedup();
+    assert_eq!(
+        declared.len(),
+        families,
+        "a family is declared twice: {declared:?}"
+    );
 
     let end = now_ms() / 1000;
     let output = Command::new(&promtool)

@@ -127,8 +127,9 @@ fn machine_labels_are_tried_in_order() {
 fn metrics_render_one_hot_states_and_candidates() {
     let tracker = tracker(Duration::from_secs(120));
     feed(&tracker, &cpu("db-1"), 0, &[0.1, 0.1, 0.1, 0.1]);
-    let mut out = String::new();
-    metrics::render_metrics(&tracker, &mut out);
+    let mut writer = lookout_protocol::exposition::ExpositionWriter::new();
+    metrics::render_metrics(&tracker, &mut writer);
+    let out = writer.finish();
     assert!(
         out.contains("lookout_usage_state{machine=\"db-1\",state=\"idle\"} 1"),
         "{out}"

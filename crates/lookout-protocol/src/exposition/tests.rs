@@ -261,3 +261,28 @@ fn values_are_formatted_like_prometheus() {
     assert_eq!(format_value(f64::INFINITY), "+Inf");
     assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
 }
+
+#[test]
+fn histogram_buckets_are_cumulative_and_single_families_have_one_line() {
+    let mut writer = ExpositionWriter::new();
+    writer.single("lookout_up", "Up.", MetricType::Gauge, 1.0);
+    writer.histogram(
+        "lookout_wait_seconds",
+        "Wait.",
+        &[0.5, 1.0, 2.5],
+        [1, 0, 2],
+        3.25,
+        4,
+    );
+    assert_eq!(
+        writer.finish(),
+        "# HELP lookout_up Up.\n# TYPE lookout_up gauge\nlookout_up 1\n\
+         # HELP lookout_wait_seconds Wait.\n# TYPE lookout_wait_seconds histogram\n\
+         lookout_wait_seconds_bucket{le=\"0.5\"} 1\n\
+         lookout_wait_seconds_bucket{le=\"1\"} 1\n\
+         lookout_wait_seconds_bucket{le=\"2.5\"} 3\n\
+         lookout_wait_seconds_bucket{le=\"+Inf\"} 4\n\
+         lookout_wait_seconds_sum 3.25\n\
+         lookout_wait_seconds_count 4\n"
+    );
+}

@@ -134,6 +134,35 @@ impl ExpositionWriter {
         self.out.push('\n');
     }
 
+    /// A family of one unlabelled sample: `# HELP`, `# TYPE`, then the value.
+    pub fn single(&mut self, name: &str, help: &str, metric_type: MetricType, value: f64) {
+        self.family(name, help, metric_type);
+        self.sample(name, NO_LABELS, value);
+    }
+
+    /// A histogram family from per-bucket (not cumulative) counts beside their upper
+    /// bounds; observations above the last bound count only in `+Inf` (`count`).
+    pub fn histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        bounds: &[f64],
+        bucket_counts: impl IntoIterator<Item = u64>,
+        sum: f64,
+        count: u64,
+    ) {
+        self.family(name, help, MetricType::Histogram);
+        let bucket = format!("{name}_bucket");
+        let mut cumulative = 0u64;
+        for (bound, bucket_count) in bounds.iter().zip(bucket_counts) {
+            cumulative += bucket_count;
+            self.sample(&bucket, [("le", format_value(*bound))], cumulative as f64);
+        }
+        self.sample(&bucket, [("le", "+Inf")], count as f64);
+        self.sample(&format!("{name}_sum"), NO_LABELS, sum);
+        self.sample(&format!("{name}_count"), NO_LABELS, count as f64);
+    }
+
     /// The text written so far.
     pub fn as_str(&self) -> &str {
         &self.out

@@ -39,7 +39,6 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::state::AppState;
 use lookout_pipeline::index::SeriesEntry;
-use lookout_pipeline::metrics::format_value;
 use params::{parse_duration, Form};
 
 pub use series_api::{label_values, labels, series};
@@ -309,9 +308,32 @@ pub async fn build_info() -> Json<Value> {
     }))
 }
 
+/// A sample value as the Prometheus HTTP API writes it: a string, `NaN`, `+Inf`, `-Inf`,
+/// otherwise the shortest decimal without an exponent (Go's `FormatFloat(v, 'f', -1, 64)`).
+fn format_value(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value == f64::INFINITY {
+        "+Inf".into()
+    } else if value == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        value.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_written_as_the_prometheus_api_writes_them() {
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(0.25), "0.25");
+        assert_eq!(format_value(1e-7), "0.0000001");
+        assert_eq!(format_value(f64::INFINITY), "+Inf");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+    }
 
     fn point(ts_ms: i64, value: f64, score: Option<f64>) -> Point {
         Point {
