@@ -15,14 +15,13 @@ use crate::model::{AlertInstance, Notification, NotificationStatus};
 /// Alerts listed in full in one message; the rest are counted.
 pub const MAX_LISTED: usize = 20;
 
-/// Labels that say where a series comes from, in order of preference.
-const WHERE_LABELS: &[&str] = &["host", "instance", "InstanceId", "hostname", "node", "job"];
-
-/// The first "where" label of a series.
-pub fn location(series: &SeriesKey) -> Option<String> {
-    WHERE_LABELS
-        .iter()
-        .find_map(|name| series.labels.get(*name).map(|v| format!("{name} {v}")))
+/// Where a series comes from, for people: its machine label (`instance_id i-0abc`), else
+/// its scrape job (`job node`).
+pub fn location(identity: &lookout_model::MachineIdentity, series: &SeriesKey) -> Option<String> {
+    if let Some((name, value)) = identity.machine_label(&series.labels) {
+        return Some(format!("{name} {value}"));
+    }
+    series.labels.get("job").map(|job| format!("job {job}"))
 }
 
 /// Unix ms as RFC 3339 (UTC, seconds).
@@ -175,7 +174,7 @@ pub fn why(alert: &AlertInstance) -> String {
 pub fn alert_text(alert: &AlertInstance, dashboard: &str, now_ms: i64) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "- What: {}", describe_series(&alert.series));
-    if let Some(place) = location(&alert.series) {
+    if let Some(place) = &alert.location {
         let _ = writeln!(text, "  Where: {place}");
     }
     let end = alert.ends_ms.unwrap_or(now_ms);
@@ -319,6 +318,7 @@ mod tests {
     fn text_answers_what_where_when_how_bad_and_why() {
         let mut alert = alert_with("f", "cpu", &[]);
         alert.series = SeriesKey::new("cpu_utilization").with_label("host", "web-1");
+        alert.location = location(&lookout_model::MachineIdentity::default(), &alert.series);
         alert.starts_ms = 0;
         alert.evidence.value = 97.0;
         alert.evidence.expected_lower = 10.0;

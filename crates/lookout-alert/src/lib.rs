@@ -60,6 +60,8 @@ pub fn alerting_config(config: &lookout_config::Config) -> Result<AlertingConfig
     let mut alerting =
         AlertingConfig::new(rules, notifiers, alerts_db_path(&config.server.data_dir));
     alerting.options.dashboard = format!("http://{}", config.server.listen);
+    alerting.options.machine_identity =
+        lookout_model::MachineIdentity::new(config.usage.machine_labels.iter().cloned());
     for (index, inhibit) in config.alert.inhibit.iter().enumerate() {
         alerting.inhibit.push(compile_inhibit(index + 1, inhibit)?);
     }

@@ -132,6 +132,10 @@ pub struct AlertInstance {
     /// How many times the anomaly closed and reopened while the alert lived.
     pub flaps: u32,
     pub peak_score: f64,
+    /// Where the anomaly is, for people (`instance_id i-0abc`): the series' machine
+    /// label, else its scrape job; fixed when the alert opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// The peak verdict's facts.
     pub evidence: Evidence,
     /// Wall-clock time of the anomaly event that made it fire (latency figures).

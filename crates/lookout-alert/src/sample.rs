@@ -58,6 +58,7 @@ pub fn sample_notification(rule: &CompiledRule, dashboard: &str, now_ms: i64) ->
         resolving_since_ms: None,
         flaps: 0,
         peak_score: score,
+        location: crate::content::location(&lookout_model::MachineIdentity::default(), &series),
         evidence: Evidence {
             at_ms: now_ms,
             score,

@@ -27,6 +27,7 @@ pub(crate) fn alert_with(fingerprint: &str, name: &str, labels: &[(&str, &str)])
         resolving_since_ms: None,
         flaps: 0,
         peak_score: 0.95,
+        location: None,
         evidence: Evidence {
             at_ms: 0,
             score: 0.95,

@@ -65,7 +65,7 @@ pub const USAGE_CPU_METRICS: &[&str] = &[
     "CPUUtilization",
     "node_cpu_utilization_percent",
 ];
-pub const USAGE_MACHINE_LABELS: &[&str] = &["instance_id", "host", "instance"];
+pub const USAGE_MACHINE_LABELS: &[&str] = lookout_model::DEFAULT_MACHINE_LABELS;
 
 pub const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The notifier types, from their registration list.

@@ -12,6 +12,7 @@ pub mod clock;
 mod domain;
 mod event;
 mod key;
+pub mod machine;
 mod verdict;
 
 pub use anomaly::{
@@ -23,6 +24,7 @@ pub use event::{
     validate_event_kind, Event, EventError, EventId, EventLimits, EventRecord, Evidence, Record,
 };
 pub use key::{validate_label_name, validate_metric_name, KeyError, Labels, SeriesKey};
+pub use machine::{MachineIdentity, DEFAULT_MACHINE_LABELS};
 pub use verdict::{DetectorContribution, Explanation, FeatureContribution, Verdict};
 
 /// One observation of one series: milliseconds since the Unix epoch and a value.

@@ -52,6 +52,7 @@ impl Evaluator {
                 resolving_since_ms: None,
                 flaps: 0,
                 peak_score: record.event.score.unwrap_or(0.0),
+                location: crate::content::location(&self.options.machine_identity, &key),
                 evidence: evidence(record),
                 detected_ms: now_ms,
                 restored: false,

@@ -46,6 +46,9 @@ pub struct EvaluatorOptions {
     pub restore_grace: Duration,
     /// Dashboard base URL for links, e.g. `http://127.0.0.1:8080`.
     pub dashboard: String,
+    /// Which label names the machine of a series (`[usage] machine_labels`): alert texts
+    /// say where an anomaly is with it.
+    pub machine_identity: lookout_model::MachineIdentity,
 }
 
 impl Default for EvaluatorOptions {
@@ -53,6 +56,7 @@ impl Default for EvaluatorOptions {
         EvaluatorOptions {
             restore_grace: Duration::from_secs(600),
             dashboard: "http://127.0.0.1:8080".into(),
+            machine_identity: lookout_model::MachineIdentity::default(),
         }
     }
 }
@@ -240,6 +244,7 @@ impl Evaluator {
             resolving_since_ms: None,
             flaps: 0,
             peak_score: event.score,
+            location: crate::content::location(&self.options.machine_identity, &event.series),
             evidence: evidence(event),
             detected_ms: event.detected_ms,
             restored: false,

@@ -33,6 +33,7 @@ fn options() -> EvaluatorOptions {
     EvaluatorOptions {
         restore_grace: Duration::from_millis(5_000),
         dashboard: "http://127.0.0.1:8080".into(),
+        machine_identity: lookout_model::MachineIdentity::default(),
     }
 }
 
@@ -336,4 +337,32 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_cloudwatch_labelled_anomaly_alert_names_its_instance() {
+    let mut eval = evaluator(rule(0, 10_000));
+    let instance = SeriesKey::new("cpu_utilization").with_label("instance_id", "i-0abc");
+    eval.handle(&open(&instance, 0, 0.95), 0);
+    let sent = run(&mut eval, 0, 200);
+    let alert = &sent[0].notification.firing[0];
+    assert_eq!(alert.location.as_deref(), Some("instance_id i-0abc"));
+    let text = crate::content::alert_text(alert, "http://127.0.0.1:8080", 200);
+    assert!(text.contains("Where: instance_id i-0abc"), "{text}");
+}
+
+#[test]
+fn the_configured_machine_labels_say_where_an_alert_is() {
+    let options = EvaluatorOptions {
+        machine_identity: lookout_model::MachineIdentity::new(["node".to_string()]),
+        ..options()
+    };
+    let mut eval = Evaluator::new(vec![rule(0, 10_000)], vec![], options);
+    let scraped = series("web-1", 0).with_label("node", "n7");
+    eval.handle(&open(&scraped, 0, 0.95), 0);
+    let sent = run(&mut eval, 0, 200);
+    assert_eq!(
+        sent[0].notification.firing[0].location.as_deref(),
+        Some("node n7")
+    );
 }

@@ -20,7 +20,7 @@ use lookout_config::{AlertmanagerNotifier, Secret};
 use serde_json::{json, Value};
 
 use super::{post, BuildNotifier, Deliver, DeliveryError};
-use crate::content::{alert_text, dashboard_link, how_bad, location, rfc3339, why};
+use crate::content::{alert_text, dashboard_link, how_bad, rfc3339, why};
 use crate::model::{AlertInstance, Notification};
 
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ fn alert_json(alert: &AlertInstance, notification: &Notification, ends_ms: i64) 
     let summary = format!(
         "{} anomaly on {}{}",
         alert.series.name,
-        location(&alert.series).unwrap_or_else(|| "a series".into()),
+        alert.location.as_deref().unwrap_or("a series"),
         if notification.test { " (test)" } else { "" }
     );
     annotations.entry("summary".into()).or_insert(summary);

@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lookout_detect::detectors::usage::{UsageConfig, UsageRules};
-use lookout_model::{SeriesKey, UsageState};
+use lookout_model::{MachineIdentity, SeriesKey, UsageState, DEFAULT_MACHINE_LABELS};
 use lookout_store::{Store, WriteBatch};
 use serde::Serialize;
 
@@ -84,9 +84,10 @@ impl Default for UsageOptions {
             ]
             .map(String::from)
             .to_vec(),
-            machine_labels: ["instance_id", "host", "instance"]
-                .map(String::from)
-                .to_vec(),
+            machine_labels: DEFAULT_MACHINE_LABELS
+                .iter()
+                .map(|l| l.to_string())
+                .collect(),
         }
     }
 }
@@ -183,6 +184,7 @@ struct MachineUsage {
 #[derive(Debug)]
 pub struct UsageTracker {
     options: UsageOptions,
+    identity: MachineIdentity,
     machines: Mutex<BTreeMap<String, MachineUsage>>,
 }
 
@@ -201,6 +203,7 @@ impl UsageTracker {
             options.rules = UsageConfig::default();
         }
         UsageTracker {
+            identity: MachineIdentity::new(options.machine_labels.iter().cloned()),
             options,
             machines: Mutex::new(BTreeMap::new()),
         }
@@ -210,15 +213,18 @@ impl UsageTracker {
         &self.options
     }
 
+    /// The rule naming the machine of a series (`machine_labels`), shared with the
+    /// dashboard's overview and alert texts.
+    pub fn identity(&self) -> &MachineIdentity {
+        &self.identity
+    }
+
     /// The machine a CPU series belongs to, or `None` when it is not a CPU series.
     pub fn machine_of(&self, key: &SeriesKey) -> Option<String> {
         if !self.options.cpu_metrics.contains(&key.name) {
             return None;
         }
-        self.options
-            .machine_labels
-            .iter()
-            .find_map(|label| key.labels.get(label).cloned())
+        self.identity.machine(&key.labels).map(str::to_string)
     }
 
     /// Observes CPU samples (in time order per series) and returns, for each one that

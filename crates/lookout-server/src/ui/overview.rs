@@ -20,7 +20,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use lookout_model::clock::now_ms;
-use lookout_model::{Domain, Labels};
+use lookout_model::{Domain, Labels, MachineIdentity};
 use lookout_store::domain_of;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -54,13 +54,6 @@ pub fn domain_group(domain: Domain) -> &'static str {
         Domain::Content => "content",
         Domain::Other => "other",
     }
-}
-
-/// The machine a series belongs to.
-pub fn machine_of(labels: &Labels) -> Option<&str> {
-    ["host", "instance", "instance_id"]
-        .iter()
-        .find_map(|name| labels.get(*name).map(String::as_str))
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -122,6 +115,7 @@ pub struct AnomalyFact<'a> {
 
 /// Groups series and anomalies by machine; machines sorted anomalous first, then by name.
 pub fn summarize<'a>(
+    identity: &MachineIdentity,
     series: impl IntoIterator<Item = SeriesFact<'a>>,
     anomalies: impl IntoIterator<Item = AnomalyFact<'a>>,
     now: i64,
@@ -129,15 +123,16 @@ pub fn summarize<'a>(
     let mut machines: BTreeMap<Option<String>, MachineSummary> = BTreeMap::new();
     fn slot<'m>(
         machines: &'m mut BTreeMap<Option<String>, MachineSummary>,
+        identity: &MachineIdentity,
         labels: &Labels,
     ) -> &'m mut MachineSummary {
-        let machine = machine_of(labels).map(str::to_string);
+        let machine = identity.machine(labels).map(str::to_string);
         machines
             .entry(machine.clone())
             .or_insert_with(|| MachineSummary::new(machine))
     }
     for fact in series {
-        let summary = slot(&mut machines, fact.labels);
+        let summary = slot(&mut machines, identity, fact.labels);
         let score = fact.latest.map(|(_, score)| score);
         summary.counts.series += 1;
         summary.counts.add_score(score);
@@ -150,7 +145,7 @@ pub fn summarize<'a>(
         }
     }
     for fact in anomalies {
-        let summary = slot(&mut machines, fact.labels);
+        let summary = slot(&mut machines, identity, fact.labels);
         let recent = fact.start_ms >= now - DAY_MS;
         let domain = summary.domains.get_mut(domain_group(fact.domain));
         if let Some(domain) = domain {
@@ -201,7 +196,7 @@ pub async fn overview(State(state): State<Arc<AppState>>) -> Result<Json<Value>,
             start_ms: record.start_ms,
             open: record.end_ms.is_none(),
         });
-        let machines = summarize(series, anomaly_facts, now);
+        let machines = summarize(state.usage.identity(), series, anomaly_facts, now);
         let open = anomalies.iter().filter(|a| a.end_ms.is_none()).count();
         Ok::<_, ApiError>(json!({
             "now_ms": now,
@@ -284,7 +279,7 @@ mod tests {
                 open: false,
             },
         ];
-        let list = summarize(series, anomalies, now);
+        let list = summarize(&MachineIdentity::default(), series, anomalies, now);
         let names: Vec<_> = list.iter().map(|m| m.machine.as_deref()).collect();
         assert_eq!(
             names,
@@ -312,12 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn the_machine_label_prefers_host() {
-        assert_eq!(
-            machine_of(&labels(&[("instance", "x"), ("host", "h")])),
-            Some("h")
-        );
-        assert_eq!(machine_of(&labels(&[("job", "x")])), None);
+    fn traffic_is_grouped_with_network() {
         assert_eq!(domain_group(Domain::Traffic), "network");
     }
 }
