@@ -22,6 +22,7 @@ pub mod host;
 pub mod line;
 pub mod parser;
 pub mod rules;
+pub mod scan;
 pub mod series;
 pub mod tracker;
 
