@@ -17,6 +17,7 @@
 //! Every per-address state expires and every table has a cap, so a flood of spoofed
 //! addresses costs bounded memory.
 
+pub mod bounded;
 pub mod detect;
 pub mod host;
 pub mod line;

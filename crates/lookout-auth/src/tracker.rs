@@ -19,8 +19,9 @@
 //! seen is dropped first), each with at most [`MAX_USERS`] users, and a connection
 //! unseen for `ttl_ms` of log time is dropped. Cost: one hash lookup per line.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use crate::bounded::BoundedMap;
 use crate::host::Host;
 use crate::rules::{Form, Outcome};
 
@@ -37,8 +38,6 @@ struct Connection {
     pending: bool,
     helper: bool,
     gained: bool,
-    seen: u64,
-    last_ms: i64,
 }
 
 impl Connection {
@@ -90,10 +89,7 @@ pub enum Decision {
 /// The state of every open connection.
 #[derive(Debug)]
 pub struct Tracker {
-    connections: HashMap<String, Connection>,
-    capacity: usize,
-    ttl_ms: i64,
-    clock: u64,
+    connections: BoundedMap<String, Connection>,
     newest_ms: i64,
 }
 
@@ -101,11 +97,8 @@ impl Tracker {
     /// `capacity` connections at most, each forgotten after `ttl_ms` of log time.
     pub fn new(capacity: usize, ttl_ms: i64) -> Tracker {
         Tracker {
-            connections: HashMap::new(),
-            capacity: capacity.max(1),
-            ttl_ms,
-            clock: 0,
-            newest_ms: i64::MIN,
+            connections: BoundedMap::new(capacity, ttl_ms),
+            newest_ms: 0,
         }
     }
 
@@ -118,35 +111,28 @@ impl Tracker {
         self.connections.is_empty()
     }
 
-    /// Decides one recognised line of connection `key` at `time_ms`.
+    /// Decides one recognised line of connection `key` at `time_ms` (lines without a
+    /// time count as the newest time seen).
     pub fn observe(&mut self, key: &str, time_ms: Option<i64>, form: &Form) -> Decision {
-        self.clock += 1;
         if let Some(t) = time_ms {
             self.newest_ms = self.newest_ms.max(t);
         }
         let now = time_ms.unwrap_or(self.newest_ms);
         let gained = form.outcome == Outcome::Success;
         let helper = form.outcome == Outcome::Helper || gained;
-        let expired = self.connections.get(key).is_some_and(|c| {
-            now != i64::MIN && c.last_ms != i64::MIN && now - c.last_ms > self.ttl_ms
-        });
-        if expired {
-            self.connections.remove(key);
-        }
-        let mut transient;
-        let known = self.connections.contains_key(key);
+        let key = key.to_string();
+        let known = self.connections.contains_fresh(&key, now);
+        let keep = !form.ends;
+        let mut transient = Connection::default();
         let state: &mut Connection = if known {
-            let state = self.connections.get_mut(key).expect("present");
+            let state = self.connections.touch(&key, now, Connection::default);
             state.add_user(&form.user);
-            state.helper = false;
-            state.gained = false;
             if gained {
                 state.pending = false;
             }
             state
         } else {
-            transient = Connection::default();
-            if !form.ends {
+            if keep {
                 transient.add_user(&form.user);
             }
             &mut transient
@@ -159,8 +145,6 @@ impl Tracker {
         }
         state.helper = helper;
         state.gained = gained;
-        state.seen = self.clock;
-        state.last_ms = now;
         let several_users = state.users.len() > 1;
         let was_pending = std::mem::take(&mut state.pending);
         let mut is_helper = helper;
@@ -174,12 +158,10 @@ impl Tracker {
         if host.is_none() && !is_helper {
             state.pending = true;
         }
-        let keep = !form.ends;
         if !known && keep {
-            let state = state.clone();
-            self.insert(key, state);
+            *self.connections.touch(&key, now, Connection::default) = transient;
         } else if known && !keep {
-            self.connections.remove(key);
+            self.connections.remove(&key);
         }
         match (host, gained, is_helper) {
             (Some(host), true, _) => Decision::Success {
@@ -190,27 +172,6 @@ impl Tracker {
             (Some(host), false, false) => Decision::Failure { host, user },
             _ => Decision::Nothing,
         }
-    }
-
-    fn insert(&mut self, key: &str, state: Connection) {
-        if self.connections.len() >= self.capacity {
-            let ttl = self.ttl_ms;
-            let newest = self.newest_ms;
-            self.connections.retain(|_, c| {
-                newest == i64::MIN || c.last_ms == i64::MIN || newest - c.last_ms <= ttl
-            });
-            if self.connections.len() >= self.capacity {
-                if let Some(oldest) = self
-                    .connections
-                    .iter()
-                    .min_by_key(|(_, c)| c.seen)
-                    .map(|(k, _)| k.clone())
-                {
-                    self.connections.remove(&oldest);
-                }
-            }
-        }
-        self.connections.insert(key.to_string(), state);
     }
 }
 
@@ -291,11 +252,9 @@ mod tests {
             );
             assert!(t.len() <= 3);
         }
-        t.observe(
-            "late",
-            Some(10_000),
-            &form(Outcome::Helper, Some("10.0.0.4"), None, false),
-        );
-        assert_eq!(t.len(), 1);
+        // A connection silent for longer than the age limit starts over.
+        t.observe("k9", Some(9), &form(Outcome::Failure, None, None, false));
+        let late = form(Outcome::Helper, Some("10.0.0.5"), None, false);
+        assert_eq!(t.observe("k9", Some(10_000), &late), Decision::Nothing);
     }
 }
