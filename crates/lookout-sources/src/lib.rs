@@ -19,11 +19,14 @@
 //!   see `CLOUDWATCH.md`.
 //! - [`scrape`]: Prometheus exporters' text exposition, counters turned into rates.
 //! - [`file`]: files of JSON lines (samples and events), followed across rotation.
+//! - [`auth_log`]: SSH logins from an auth log or the journal, scored by `lookout-auth`
+//!   into login series and attack events.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 //!
 //! [`registry::build_all`] builds every configured source; each source type's
 //! configuration lives in `lookout-config`'s `sources` module.
 
+pub mod auth_log;
 pub mod cloudwatch;
 pub mod demo;
 pub mod file;
