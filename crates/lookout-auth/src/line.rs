@@ -28,6 +28,10 @@ pub struct Framed<'a> {
     pub connection: String,
     /// The sshd message.
     pub message: std::borrow::Cow<'a, str>,
+    /// A line with neither a time nor a program tag may be a bare message (`sshd -E
+    /// FILE` writes them so): the whole line, to be read as the message when the
+    /// framed one is not an sshd message.
+    pub bare: Option<&'a str>,
 }
 
 /// Why a line was not framed.
@@ -71,11 +75,12 @@ pub fn frame(line: &str, year: i32) -> Result<Framed<'_>, Skip> {
         Some((ms, used)) => (Some(ms), &line[used..]),
         None => (None, line),
     };
-    let (connection, message) = prefix(rest);
+    let (connection, message, tagged) = prefix(rest);
     Ok(Framed {
         time_ms,
         connection: connection.trim().to_string(),
         message: message.into(),
+        bare: (time_ms.is_none() && !tagged).then_some(line),
     })
 }
 
@@ -174,6 +179,7 @@ fn rfc5424(line: &str) -> Option<Framed<'_>> {
         time_ms: Some(time_ms),
         connection: format!("{host} {app}[{procid}]"),
         message: message.trim_start().into(),
+        bare: None,
     })
 }
 
@@ -225,9 +231,10 @@ fn daemon_tag(token: &str) -> bool {
     is_sshd(t)
 }
 
-/// Splits `host sshd[pid]: [ID n facility] message` into its prefix and the message.
-/// Each part is optional; the host is the first word when one more word follows.
-fn prefix(s: &str) -> (&str, &str) {
+/// Splits `host sshd[pid]: [ID n facility] message` into its prefix and the message,
+/// and says whether a program tag was found. Each part is optional; the host is the
+/// first word when one more word follows.
+fn prefix(s: &str) -> (&str, &str, bool) {
     let mut at = 0;
     let rest = |at: usize| &s[at..];
     if rest(at).starts_with("[]") {
@@ -261,8 +268,10 @@ fn prefix(s: &str) -> (&str, &str) {
         }
     }
     let end = word_end(at);
+    let mut tagged = daemon_tag(&s[..word_end(0)]);
     if daemon_tag(&s[at..end]) && spaces_after(end) > 0 {
         at = end + spaces_after(end);
+        tagged = true;
     }
     if let Some(inner) = rest(at).strip_prefix("[ID ") {
         if let Some(close) = inner.find(']') {
@@ -278,7 +287,7 @@ fn prefix(s: &str) -> (&str, &str) {
             }
         }
     }
-    (&s[..at], &s[at..])
+    (&s[..at], &s[at..], tagged)
 }
 
 /// The fields of a journald entry that matter here.
@@ -330,6 +339,7 @@ fn journal(line: &str) -> Result<Framed<'_>, Skip> {
         time_ms,
         connection: format!("{} {program}[{pid}]", entry.hostname.unwrap_or_default()),
         message: message.into(),
+        bare: None,
     })
 }
 

@@ -125,13 +125,19 @@ impl AuthParser {
                 return None;
             }
         };
-        let Some(form) = classify(strip_level(&framed.message), self.config.mode) else {
+        let mut connection = framed.connection.as_str();
+        let mut form = classify(strip_level(&framed.message), self.config.mode);
+        if form.is_none() {
+            if let Some(bare) = framed.bare {
+                form = classify(strip_level(bare.trim()), self.config.mode);
+                connection = "";
+            }
+        }
+        let Some(form) = form else {
             self.stats.unrecognised += 1;
             return None;
         };
-        let decision = self
-            .tracker
-            .observe(&framed.connection, framed.time_ms, &form);
+        let decision = self.tracker.observe(connection, framed.time_ms, &form);
         let login = match decision {
             Decision::Failure { host, user } => Login {
                 time_ms: framed.time_ms,

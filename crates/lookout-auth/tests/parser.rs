@@ -80,3 +80,25 @@ fn a_megabyte_line_of_adversarial_text_is_read_in_bounded_time() {
     // in a megabyte.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn bare_messages_as_sshd_e_writes_them() {
+    let mut p = parser(Mode::Normal);
+    let failed = p
+        .parse_line("Failed password for alice from 127.0.0.1 port 42892 ssh2")
+        .expect("a bare failure");
+    assert_eq!(
+        (failed.result, failed.ip.as_str()),
+        (LoginResult::Failure, "127.0.0.1")
+    );
+    assert!(p
+        .parse_line("Connection closed by authenticating user alice 127.0.0.1 port 42892 [preauth]")
+        .is_none());
+    let ok = p
+        .parse_line("Accepted password for alice from 127.0.0.1 port 55756 ssh2")
+        .expect("a bare success");
+    assert_eq!(
+        (ok.result, ok.user.as_deref()),
+        (LoginResult::Success, Some("alice"))
+    );
+}
