@@ -108,6 +108,7 @@ fn arrives_within(
 ) -> serde_json::Value {
     loop {
         if let Some(event) = events(lookout, kind).into_iter().next() {
+            eprintln!("{kind} listed {:?} after", since.elapsed());
             return event;
         }
         assert!(
