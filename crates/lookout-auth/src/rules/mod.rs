@@ -153,7 +153,7 @@ pub fn classify(message: &str, mode: Mode) -> Option<Form> {
 }
 
 /// `USER from HOST` + `end`, USER greedy (the last ` from ` that works).
-fn user_from_greedy<'a>(s: &'a str, end: impl Fn(&str) -> bool) -> Option<(&'a str, Host)> {
+fn user_from_greedy(s: &str, end: impl Fn(&str) -> bool) -> Option<(&str, Host)> {
     let positions: Vec<usize> = occurrences(s, " from ").collect();
     positions.into_iter().rev().find_map(|at| {
         let (host, ()) = host_then(&s[at + 6..], |rest| end(rest).then_some(()))?;
@@ -162,7 +162,7 @@ fn user_from_greedy<'a>(s: &'a str, end: impl Fn(&str) -> bool) -> Option<(&'a s
 }
 
 /// `USER from HOST` + `end`, USER lazy (the first ` from ` that works).
-fn user_from_lazy<'a>(s: &'a str, end: impl Fn(&str) -> bool) -> Option<(&'a str, Host)> {
+fn user_from_lazy(s: &str, end: impl Fn(&str) -> bool) -> Option<(&str, Host)> {
     occurrences(s, " from ").find_map(|at| {
         let (host, ()) = host_then(&s[at + 6..], |rest| end(rest).then_some(()))?;
         Some((&s[..at], host))
