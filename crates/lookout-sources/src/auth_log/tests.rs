@@ -122,3 +122,52 @@ fn a_backlog_is_scored_at_its_own_times() {
         40_000
     );
 }
+
+#[test]
+fn journal_entries_become_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("journalctl");
+    // A journalctl that prints five sshd-session failures as `-o json` does, then waits.
+    let mut body = String::from("#!/bin/sh\n");
+    for i in 0..5 {
+        body.push_str(&format!(
+            "echo '{{\"__CURSOR\":\"s=1;i={i}\",\"__REALTIME_TIMESTAMP\":\"1700000000000000\",\"_HOSTNAME\":\"h\",\"SYSLOG_IDENTIFIER\":\"sshd-session\",\"_PID\":\"{}\",\"MESSAGE\":\"Failed password for invalid user u{i} from 2001:db8::5 port 22 ssh2\"}}'\n",
+            100 + i
+        ));
+    }
+    body.push_str("printf '%s\\n' '{\"MESSAGE\":\"truncated'\n");
+    body.push_str("sleep 30\n");
+    std::fs::write(&script, body).unwrap();
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let text = format!(
+        "[[source]]\ntype = \"auth_log\"\njournal = true\njournalctl = {:?}\n",
+        script.display().to_string()
+    );
+    let lookout_config::SourceConfig::AuthLog(config) =
+        lookout_config::Config::from_str_named(&text, "t.toml")
+            .unwrap()
+            .sources
+            .remove(0)
+    else {
+        panic!("not auth_log")
+    };
+    let mut collector = AuthLogCollector::new(&config).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut events = Vec::new();
+    while (events.is_empty() || collector.parse_stats().bad_json == 0)
+        && std::time::Instant::now() < deadline
+    {
+        events.extend(collector.collect().events);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"ssh_bruteforce"), "{kinds:?}");
+    assert!(kinds.contains(&"ssh_user_enumeration"), "{kinds:?}");
+    assert_eq!(events[0].entity["source_ip"], "2001:db8::5");
+    assert_eq!(collector.parse_stats().failures, 5);
+    assert_eq!(collector.parse_stats().bad_json, 1);
+}
