@@ -1,0 +1,234 @@
+//! A trained traffic model: encoder + classifier + threshold, versioned on disk.
+//!
+//! File format: the 16 bytes `lookout-traffic\n`, the format version (u32, little
+//! endian), then the bincode encoding of [`TrafficModel`], which repeats the version and
+//! carries the feature schema (the 41 names) so a model trained on other columns is
+//! refused on load rather than scoring garbage.
+
+use serde::{Deserialize, Serialize};
+
+use crate::encode::Encoder;
+use crate::forest::{Forest, ForestConfig};
+use crate::knn::{Knn, KnnConfig};
+use crate::record::{ConnectionRecord, LabeledRecord, FEATURE_NAMES};
+use crate::svm::{LinearSvm, SvmConfig};
+
+pub const FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 16] = b"lookout-traffic\n";
+
+/// The classifier kinds; [`ModelKind::DEFAULT`] is the one chosen by the
+/// leave-attack-families-out evaluation (see the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    Knn,
+    Svm,
+    Forest,
+}
+
+impl ModelKind {
+    pub const DEFAULT: ModelKind = ModelKind::Forest;
+    pub const ALL: [ModelKind; 3] = [ModelKind::Knn, ModelKind::Svm, ModelKind::Forest];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Knn => "knn",
+            ModelKind::Svm => "svm",
+            ModelKind::Forest => "forest",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self, ModelError> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| ModelError::UnknownKind(name.to_string()))
+    }
+}
+
+/// Parameters of every kind (only the chosen kind's are used).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainParams {
+    pub knn: KnnConfig,
+    pub svm: SvmConfig,
+    pub forest: ForestConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Classifier {
+    Knn(Knn),
+    Svm(LinearSvm),
+    Forest(Forest),
+}
+
+/// What the model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    pub records: usize,
+    pub attacks: usize,
+    /// Each label seen and its count, sorted by label.
+    pub labels: Vec<(String, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrafficModel {
+    pub format_version: u32,
+    /// The feature schema: the 41 names in column order.
+    pub features: Vec<String>,
+    pub kind: ModelKind,
+    /// A record is an attack when its score is ≥ this.
+    pub threshold: f64,
+    pub encoder: Encoder,
+    pub classifier: Classifier,
+    pub summary: TrainingSummary,
+}
+
+/// One record's verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    pub attack: bool,
+    /// Probability-like attack score in 0..1.
+    pub score: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("no training records")]
+    NoRecords,
+    #[error("line {line}: training records need a label (column 42)")]
+    Unlabelled { line: usize },
+    #[error(
+        "training records need both normal and attack records ({normal} normal, {attack} attack)"
+    )]
+    OneClass { normal: usize, attack: usize },
+    #[error("unknown model kind {0:?} (known: knn, svm, forest)")]
+    UnknownKind(String),
+    #[error("not a lookout traffic model (bad magic bytes)")]
+    BadMagic,
+    #[error("traffic model format version {found} is not supported (this build reads version {supported})")]
+    UnsupportedVersion { found: u32, supported: u32 },
+    #[error("the model's feature schema differs from the 41 NSL-KDD features")]
+    SchemaMismatch,
+    #[error("corrupt traffic model: {0}")]
+    Corrupt(String),
+}
+
+impl TrafficModel {
+    /// Trains a model of `kind` on labelled records.
+    pub fn train(
+        kind: ModelKind,
+        params: &TrainParams,
+        records: &[LabeledRecord],
+    ) -> Result<Self, ModelError> {
+        if records.is_empty() {
+            return Err(ModelError::NoRecords);
+        }
+        let mut attack = Vec::with_capacity(records.len());
+        let mut labels = std::collections::BTreeMap::<String, usize>::new();
+        for record in records {
+            let is_attack = record
+                .is_attack()
+                .ok_or(ModelError::Unlabelled { line: record.line })?;
+            attack.push(is_attack);
+            *labels
+                .entry(record.label.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        let attacks = attack.iter().filter(|a| **a).count();
+        if attacks == 0 || attacks == records.len() {
+            return Err(ModelError::OneClass {
+                normal: records.len() - attacks,
+                attack: attacks,
+            });
+        }
+        let plain: Vec<&ConnectionRecord> = records.iter().map(|r| &r.record).collect();
+        let encoder = Encoder::fit(&plain);
+        let x = encoder.encode_all(&plain);
+        let classifier = match kind {
+            ModelKind::Knn => Classifier::Knn(Knn::fit(
+                &params.knn,
+                (0..x.rows()).map(|i| (x.row(i).to_vec(), attack[i])),
+            )),
+            ModelKind::Svm => Classifier::Svm(LinearSvm::fit(&params.svm, &x, &attack)),
+            ModelKind::Forest => Classifier::Forest(Forest::fit(&params.forest, &x, &attack)),
+        };
+        Ok(TrafficModel {
+            format_version: FORMAT_VERSION,
+            features: FEATURE_NAMES.iter().map(|n| n.to_string()).collect(),
+            kind,
+            threshold: 0.5,
+            encoder,
+            classifier,
+            summary: TrainingSummary {
+                records: records.len(),
+                attacks,
+                labels: labels.into_iter().collect(),
+            },
+        })
+    }
+
+    /// Attack score in 0..1 of an encoded row.
+    pub fn score_encoded(&self, row: &[f32]) -> f64 {
+        let score = match &self.classifier {
+            Classifier::Knn(model) => model.score(row),
+            Classifier::Svm(model) => model.score(row),
+            Classifier::Forest(model) => model.score(row),
+        };
+        score.clamp(0.0, 1.0)
+    }
+
+    pub fn predict(&self, record: &ConnectionRecord) -> Prediction {
+        let score = self.score_encoded(&self.encoder.encode(record));
+        Prediction {
+            attack: score >= self.threshold,
+            score,
+        }
+    }
+
+    /// The model file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bincode::serialize_into(&mut bytes, self).expect("in-memory serialisation cannot fail");
+        bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        let Some(rest) = bytes.strip_prefix(MAGIC.as_slice()) else {
+            return Err(ModelError::BadMagic);
+        };
+        let Some((version, body)) = rest.split_first_chunk::<4>() else {
+            return Err(ModelError::Corrupt("truncated header".into()));
+        };
+        let found = u32::from_le_bytes(*version);
+        if found != FORMAT_VERSION {
+            return Err(ModelError::UnsupportedVersion {
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let model: TrafficModel =
+            bincode::deserialize(body).map_err(|error| ModelError::Corrupt(error.to_string()))?;
+        if model.format_version != FORMAT_VERSION {
+            return Err(ModelError::Corrupt(
+                "inner format version differs from the header".into(),
+            ));
+        }
+        if model.features.iter().map(String::as_str).ne(FEATURE_NAMES) {
+            return Err(ModelError::SchemaMismatch);
+        }
+        if model.encoder.width() != expected_width(&model) {
+            return Err(ModelError::Corrupt(
+                "encoder and classifier widths differ".into(),
+            ));
+        }
+        Ok(model)
+    }
+}
+
+fn expected_width(model: &TrafficModel) -> usize {
+    match &model.classifier {
+        Classifier::Svm(svm) => svm.weights.len(),
+        _ => model.encoder.width(),
+    }
+}
