@@ -109,7 +109,11 @@ impl Knn {
         let mut worst = f32::INFINITY;
         for (index, (dense, other)) in self.dense.chunks_exact(LANES).zip(&self.slots).enumerate() {
             let mismatches = (0..3).filter(|&b| slots[b] != other[b]).count();
-            let distance = 2.0 * mismatches as f32 + squared_distance(dense, &query);
+            let categorical = 2.0 * mismatches as f32;
+            if best.len() == k && categorical >= worst {
+                continue; // cannot enter the k nearest whatever the dense part
+            }
+            let distance = categorical + squared_distance(dense, &query);
             if best.len() < k || distance < worst {
                 let at = best.partition_point(|(d, _)| *d <= distance);
                 best.insert(at, (distance, index));

@@ -17,6 +17,7 @@ pub mod eval;
 pub mod forest;
 pub mod knn;
 pub mod model;
+pub mod novelty;
 pub mod record;
 pub mod svm;
 

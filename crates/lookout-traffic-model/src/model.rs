@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::encode::Encoder;
 use crate::forest::{Forest, ForestConfig};
 use crate::knn::{Knn, KnnConfig};
+use crate::novelty::{NormalProfile, NoveltyConfig};
 use crate::record::{ConnectionRecord, LabeledRecord, FEATURE_NAMES};
 use crate::svm::{LinearSvm, SvmConfig};
 
@@ -47,11 +48,13 @@ impl ModelKind {
 }
 
 /// Parameters of every kind (only the chosen kind's are used).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
     pub knn: KnnConfig,
     pub svm: SvmConfig,
     pub forest: ForestConfig,
+    /// The novelty profile against normal traffic; `None` = classifier alone.
+    pub novelty: Option<NoveltyConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +62,17 @@ pub enum Classifier {
     Knn(Knn),
     Svm(LinearSvm),
     Forest(Forest),
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            knn: KnnConfig::default(),
+            svm: SvmConfig::default(),
+            forest: ForestConfig::default(),
+            novelty: Some(NoveltyConfig::default()),
+        }
+    }
 }
 
 /// What the model was trained on.
@@ -80,6 +94,8 @@ pub struct TrafficModel {
     pub threshold: f64,
     pub encoder: Encoder,
     pub classifier: Classifier,
+    /// Distance from normal traffic, flagging what the classifier cannot know.
+    pub novelty: Option<NormalProfile>,
     pub summary: TrainingSummary,
 }
 
@@ -152,6 +168,10 @@ impl TrafficModel {
             ModelKind::Svm => Classifier::Svm(LinearSvm::fit(&params.svm, &x, &attack)),
             ModelKind::Forest => Classifier::Forest(Forest::fit(&params.forest, &x, &attack)),
         };
+        let novelty = params
+            .novelty
+            .as_ref()
+            .and_then(|config| NormalProfile::fit(config, &x, &attack));
         Ok(TrafficModel {
             format_version: FORMAT_VERSION,
             features: FEATURE_NAMES.iter().map(|n| n.to_string()).collect(),
@@ -159,6 +179,7 @@ impl TrafficModel {
             threshold: 0.5,
             encoder,
             classifier,
+            novelty,
             summary: TrainingSummary {
                 records: records.len(),
                 attacks,
@@ -173,6 +194,10 @@ impl TrafficModel {
             Classifier::Knn(model) => model.score(row),
             Classifier::Svm(model) => model.score(row),
             Classifier::Forest(model) => model.score(row),
+        };
+        let score = match &self.novelty {
+            Some(profile) => profile.combine(score, profile.novelty(row)),
+            None => score,
         };
         score.clamp(0.0, 1.0)
     }
