@@ -10,6 +10,7 @@ mod detection;
 mod feed;
 mod import;
 mod serve;
+mod traffic;
 mod usage;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,12 @@ enum Command {
     Alert(alert::AlertCommand),
     /// Run the server with a simulated fleet and injected incidents.
     Demo(demo::DemoArgs),
+    /// Train models: `train traffic` fits a connection-record classifier.
+    #[command(subcommand)]
+    Train(traffic::TrainCommand),
+    /// Score records with a trained model: `score traffic` writes `label,score` per row.
+    #[command(subcommand)]
+    Score(traffic::ScoreCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,5 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig(args) => check_config::run(args),
         Command::Alert(command) => alert::run(command),
         Command::Demo(args) => demo::run(args),
+        Command::Train(command) => traffic::run_train(command),
+        Command::Score(command) => traffic::run_score(command),
     }
 }

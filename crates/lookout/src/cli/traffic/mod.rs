@@ -1,0 +1,40 @@
+//! `lookout train traffic` and `lookout score traffic`: the connection-record classifier
+//! of `lookout-traffic-model`, trained from and applied to NSL-KDD-format CSV files.
+
+mod score;
+pub(crate) mod store;
+mod train;
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TrainCommand {
+    /// Train a connection-record classifier (normal vs attack) on NSL-KDD-format records.
+    Traffic(train::TrainTrafficArgs),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ScoreCommand {
+    /// Score connection records with a trained model: `label,score` per row.
+    Traffic(score::ScoreTrafficArgs),
+}
+
+pub fn run_train(command: TrainCommand) -> anyhow::Result<()> {
+    match command {
+        TrainCommand::Traffic(args) => train::run(args),
+    }
+}
+
+pub fn run_score(command: ScoreCommand) -> anyhow::Result<()> {
+    match command {
+        ScoreCommand::Traffic(args) => score::run(args),
+    }
+}
+
+/// The data directory: the flag, else the configuration (file, environment, default).
+fn data_dir(flag: Option<PathBuf>, config: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir);
+    }
+    Ok(super::assembly::load_config(config)?.server.data_dir)
+}
