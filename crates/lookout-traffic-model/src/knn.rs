@@ -35,13 +35,15 @@ impl Default for KnnConfig {
     }
 }
 
-/// The fitted model: the training records in compact form.
+/// The fitted model: the training records in compact form, grouped by their
+/// (protocol, service, flag) slots so that whole groups are skipped at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Knn {
     pub k: usize,
     dense: Vec<f32>,
-    slots: Vec<[u16; 3]>,
     attack: Vec<bool>,
+    /// Category slots of each group and its record range, sorted by slots.
+    groups: Vec<([u16; 3], u32, u32)>,
 }
 
 /// Hot slot of each one-hot block of an encoded row (`u16::MAX` when none is hot).
@@ -63,7 +65,7 @@ fn dense_lanes(row: &[f32]) -> [f32; LANES] {
     lanes
 }
 
-#[inline]
+#[inline(always)]
 fn squared_distance(a: &[f32], b: &[f32; LANES]) -> f32 {
     let mut acc = [0.0f32; 8];
     for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
@@ -75,18 +77,82 @@ fn squared_distance(a: &[f32], b: &[f32; LANES]) -> f32 {
     acc.iter().sum()
 }
 
+/// The k best (squared distance, index) so far, nearest first; `worst` is the bound a
+/// candidate must beat (the k-th best once there are k, the search radius before).
+struct Best {
+    k: usize,
+    items: Vec<(f32, usize)>,
+    worst: f32,
+    radius: f32,
+}
+
+impl Best {
+    #[inline(always)]
+    fn offer(&mut self, distance: f32, index: usize) {
+        if distance < self.worst {
+            let at = self.items.partition_point(|(d, _)| *d <= distance);
+            self.items.insert(at, (distance, index));
+            self.items.truncate(self.k);
+            if self.items.len() == self.k {
+                self.worst = self.items[self.k - 1].0.min(self.radius);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn scan_group(
+    dense: &[f32],
+    start: usize,
+    query: &[f32; LANES],
+    categorical: f32,
+    best: &mut Best,
+) {
+    for (offset, row) in dense.chunks_exact(LANES).enumerate() {
+        best.offer(categorical + squared_distance(row, query), start + offset);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn scan_group_avx2(
+    dense: &[f32],
+    start: usize,
+    query: &[f32; LANES],
+    categorical: f32,
+    best: &mut Best,
+) {
+    scan_group(dense, start, query, categorical, best)
+}
+
+fn scan(dense: &[f32], start: usize, query: &[f32; LANES], categorical: f32, best: &mut Best) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { scan_group_avx2(dense, start, query, categorical, best) };
+    }
+    scan_group(dense, start, query, categorical, best)
+}
+
 impl Knn {
     /// Keeps the rows (encoded with [`crate::encode::Encoder`]) and their labels.
     pub fn fit(config: &KnnConfig, rows: impl Iterator<Item = (Vec<f32>, bool)>) -> Self {
+        let mut keyed: Vec<([u16; 3], [f32; LANES], bool)> = rows
+            .map(|(row, attack)| (hot_slots(&row), dense_lanes(&row), attack))
+            .collect();
+        keyed.sort_by_key(|(slots, _, _)| *slots); // stable: file order within a group
         let mut model = Knn {
             k: config.k.max(1),
-            dense: Vec::new(),
-            slots: Vec::new(),
-            attack: Vec::new(),
+            dense: Vec::with_capacity(keyed.len() * LANES),
+            attack: Vec::with_capacity(keyed.len()),
+            groups: Vec::new(),
         };
-        for (row, attack) in rows {
-            model.dense.extend_from_slice(&dense_lanes(&row));
-            model.slots.push(hot_slots(&row));
+        for (index, (slots, dense, attack)) in keyed.into_iter().enumerate() {
+            match model.groups.last_mut() {
+                Some((last, _, end)) if *last == slots => *end += 1,
+                _ => model.groups.push((slots, index as u32, index as u32 + 1)),
+            }
+            model.dense.extend_from_slice(&dense);
             model.attack.push(attack);
         }
         model
@@ -100,30 +166,54 @@ impl Knn {
         self.attack.is_empty()
     }
 
-    /// The k nearest training records: (squared distance, index), nearest first.
+    /// Whether the training record at `index` (as returned by [`Knn::neighbours`]) is an attack.
+    pub fn is_attack(&self, index: usize) -> bool {
+        self.attack[index]
+    }
+
+    /// The k nearest training records: (squared distance, index), nearest first. Groups
+    /// are visited by increasing category mismatch and skipped once their categorical
+    /// distance alone cannot beat the k-th best.
     pub fn neighbours(&self, row: &[f32]) -> Vec<(f32, usize)> {
+        self.neighbours_within(row, f32::INFINITY)
+    }
+
+    /// As [`Knn::neighbours`], among the records at squared distance < `radius` only
+    /// (fewer than k, or none, when fewer are that near); a finite radius prunes more.
+    pub fn neighbours_within(&self, row: &[f32], radius: f32) -> Vec<(f32, usize)> {
         let query = dense_lanes(row);
         let slots = hot_slots(row);
         let k = self.k.min(self.len());
-        let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
-        let mut worst = f32::INFINITY;
-        for (index, (dense, other)) in self.dense.chunks_exact(LANES).zip(&self.slots).enumerate() {
-            let mismatches = (0..3).filter(|&b| slots[b] != other[b]).count();
-            let categorical = 2.0 * mismatches as f32;
-            if best.len() == k && categorical >= worst {
-                continue; // cannot enter the k nearest whatever the dense part
+        let mut best = Best {
+            k,
+            items: Vec::with_capacity(k + 1),
+            worst: radius,
+            radius,
+        };
+        if k == 0 {
+            return best.items;
+        }
+        for wanted in 0..=3 {
+            let categorical = 2.0 * wanted as f32;
+            if categorical >= best.worst {
+                break;
             }
-            let distance = categorical + squared_distance(dense, &query);
-            if best.len() < k || distance < worst {
-                let at = best.partition_point(|(d, _)| *d <= distance);
-                best.insert(at, (distance, index));
-                best.truncate(k);
-                if best.len() == k {
-                    worst = best[k - 1].0;
+            for (group, start, end) in &self.groups {
+                let mismatches = (0..3).filter(|&b| slots[b] != group[b]).count();
+                if mismatches != wanted {
+                    continue;
                 }
+                let (start, end) = (*start as usize, *end as usize);
+                scan(
+                    &self.dense[start * LANES..end * LANES],
+                    start,
+                    &query,
+                    categorical,
+                    &mut best,
+                );
             }
         }
-        best
+        best.items
     }
 
     /// Probability of attack: the share of attacks among the k nearest, each neighbour

@@ -84,7 +84,11 @@ impl NormalProfile {
 
     /// Share of calibration distances strictly below this record's (0..1).
     pub fn novelty(&self, row: &[f32]) -> f64 {
-        let distance = nearest(&self.prototypes, row);
+        // Beyond the farthest calibration distance the novelty is 1 whatever the distance,
+        // so the search stops there.
+        let farthest = self.calibration.last().copied().unwrap_or(f32::INFINITY);
+        let radius = farthest * farthest * (1.0 + 1e-6) + 1e-12;
+        let distance = nearest_within(&self.prototypes, row, radius);
         let below = self.calibration.partition_point(|d| *d < distance);
         below as f64 / self.calibration.len() as f64
     }
@@ -102,8 +106,12 @@ impl NormalProfile {
 }
 
 fn nearest(prototypes: &Knn, row: &[f32]) -> f32 {
+    nearest_within(prototypes, row, f32::INFINITY)
+}
+
+fn nearest_within(prototypes: &Knn, row: &[f32], radius: f32) -> f32 {
     prototypes
-        .neighbours(row)
+        .neighbours_within(row, radius)
         .first()
         .map_or(f32::INFINITY, |(d, _)| d.sqrt())
 }
