@@ -21,5 +21,5 @@ pub mod novelty;
 pub mod record;
 pub mod svm;
 
-pub use model::{ModelError, ModelKind, Prediction, TrafficModel, TrainParams};
+pub use model::{Assessment, ModelError, ModelKind, Prediction, TrafficModel, TrainParams};
 pub use record::{read_records, ConnectionRecord, LabeledRecord, RecordError, FEATURE_NAMES};

@@ -107,6 +107,23 @@ pub struct Prediction {
     pub score: f64,
 }
 
+/// Why a record scored as it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub prediction: Prediction,
+    /// `normal`, `known_attack` (the classifier flags it) or `novel` (only the distance
+    /// from normal traffic does).
+    pub kind: &'static str,
+    /// The classifier's own score, before the novelty profile.
+    pub classifier_score: f64,
+    /// Share of normal calibration records nearer to normal traffic (with the profile).
+    pub novelty: Option<f64>,
+    /// Categorical values never seen in training: (feature, value).
+    pub unseen: Vec<(&'static str, String)>,
+    /// The numeric features farthest from the training mean: (feature, value, z-score).
+    pub deviations: Vec<(&'static str, f64, f64)>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("no training records")]
@@ -207,6 +224,54 @@ impl TrafficModel {
         Prediction {
             attack: score >= self.threshold,
             score,
+        }
+    }
+
+    /// Scores `record` and says why: classifier and novelty parts, unseen categories,
+    /// the three most deviating numeric features.
+    pub fn assess(&self, record: &ConnectionRecord) -> Assessment {
+        let row = self.encoder.encode(record);
+        let classifier_score = match &self.classifier {
+            Classifier::Knn(model) => model.score(&row),
+            Classifier::Svm(model) => model.score(&row),
+            Classifier::Forest(model) => model.score(&row),
+        }
+        .clamp(0.0, 1.0);
+        let novelty = self.novelty.as_ref().map(|profile| profile.novelty(&row));
+        let score = match (&self.novelty, novelty) {
+            (Some(profile), Some(novelty)) => profile.combine(classifier_score, novelty),
+            _ => classifier_score,
+        }
+        .clamp(0.0, 1.0);
+        let attack = score >= self.threshold;
+        let kind = match (attack, classifier_score >= self.threshold) {
+            (false, _) => "normal",
+            (true, true) => "known_attack",
+            (true, false) => "novel",
+        };
+        let mut unseen = Vec::new();
+        for (name, vocabulary, value) in [
+            ("protocol_type", &self.encoder.protocol, &record.protocol),
+            ("service", &self.encoder.service, &record.service),
+            ("flag", &self.encoder.flag, &record.flag),
+        ] {
+            if !vocabulary.knows(value) {
+                unseen.push((name, value.clone()));
+            }
+        }
+        let names: Vec<&'static str> = crate::record::numeric_names().collect();
+        let mut deviations: Vec<(&'static str, f64, f64)> = (0..names.len())
+            .map(|i| (names[i], record.numeric[i], f64::from(row[i])))
+            .collect();
+        deviations.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()).then(a.0.cmp(b.0)));
+        deviations.truncate(3);
+        Assessment {
+            prediction: Prediction { attack, score },
+            kind,
+            classifier_score,
+            novelty,
+            unseen,
+            deviations,
         }
     }
 

@@ -2,7 +2,6 @@
 //! of `lookout-traffic-model`, trained from and applied to NSL-KDD-format CSV files.
 
 mod score;
-pub(crate) mod store;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -31,10 +30,14 @@ pub fn run_score(command: ScoreCommand) -> anyhow::Result<()> {
     }
 }
 
-/// The data directory: the flag, else the configuration (file, environment, default).
-fn data_dir(flag: Option<PathBuf>, config: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = flag {
-        return Ok(dir);
-    }
-    Ok(super::assembly::load_config(config)?.server.data_dir)
+/// The traffic models directory of the data directory: the flag, else the
+/// configuration's (file, environment, default).
+fn models_dir(flag: Option<PathBuf>, config: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let data_dir = match flag {
+        Some(dir) => dir,
+        None => super::assembly::load_config(config)?.server.data_dir,
+    };
+    Ok(lookout_server::predict::models::traffic_models_dir(
+        &data_dir,
+    ))
 }

@@ -30,8 +30,8 @@ pub struct ScoreTrafficArgs {
 }
 
 pub fn run(args: ScoreTrafficArgs) -> anyhow::Result<()> {
-    let data_dir = super::data_dir(args.data_dir, args.config.as_deref())?;
-    let model = super::store::load(&data_dir, &args.model)?;
+    let dir = super::models_dir(args.data_dir, args.config.as_deref())?;
+    let model = lookout_server::predict::models::load(&dir, &args.model)?;
     let input = std::fs::File::open(&args.file)
         .with_context(|| format!("opening {}", args.file.display()))?;
     let output: Box<dyn Write> = match &args.output {

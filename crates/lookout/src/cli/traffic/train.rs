@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use lookout_server::predict::models;
 use lookout_traffic_model::{read_records, ModelKind, TrafficModel, TrainParams};
 
 #[derive(Debug, clap::Args)]
@@ -31,8 +32,8 @@ pub struct TrainTrafficArgs {
 
 pub fn run(args: TrainTrafficArgs) -> anyhow::Result<()> {
     let kind = ModelKind::parse(&args.kind)?;
-    super::store::check_name(&args.name)?;
-    let data_dir = super::data_dir(args.data_dir, args.config.as_deref())?;
+    models::check_name(&args.name)?;
+    let dir = super::models_dir(args.data_dir, args.config.as_deref())?;
     let file = std::fs::File::open(&args.data)
         .with_context(|| format!("opening {}", args.data.display()))?;
     let records = read_records(BufReader::new(file))
@@ -45,7 +46,7 @@ pub fn run(args: TrainTrafficArgs) -> anyhow::Result<()> {
     let model = TrafficModel::train(kind, &params, &records)
         .with_context(|| format!("training on {}", args.data.display()))?;
     let elapsed = started.elapsed();
-    let path = super::store::save(&data_dir, &args.name, &model)?;
+    let path = models::save(&dir, &args.name, &model)?;
     println!(
         "trained {} model {:?} on {} records ({} attacks) in {:.1}s{}; stored at {}",
         kind.name(),
