@@ -9,7 +9,7 @@ mod e2e_support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use e2e_support::lookout_binary;
+use e2e_support::{lookout_binary, reqwest, Lookout};
 
 fn dataset() -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -23,6 +23,62 @@ fn dataset() -> Option<PathBuf> {
     }
     eprintln!("skipping: {message}");
     None
+}
+
+/// The record of an NSL-KDD line as the JSON object the predict route takes.
+fn record_json(line: &str) -> serde_json::Value {
+    let names = [
+        "duration",
+        "protocol_type",
+        "service",
+        "flag",
+        "src_bytes",
+        "dst_bytes",
+        "land",
+        "wrong_fragment",
+        "urgent",
+        "hot",
+        "num_failed_logins",
+        "logged_in",
+        "num_compromised",
+        "root_shell",
+        "su_attempted",
+        "num_root",
+        "num_file_creations",
+        "num_shells",
+        "num_access_files",
+        "num_outbound_cmds",
+        "is_host_login",
+        "is_guest_login",
+        "count",
+        "srv_count",
+        "serror_rate",
+        "srv_serror_rate",
+        "rerror_rate",
+        "srv_rerror_rate",
+        "same_srv_rate",
+        "diff_srv_rate",
+        "srv_diff_host_rate",
+        "dst_host_count",
+        "dst_host_srv_count",
+        "dst_host_same_srv_rate",
+        "dst_host_diff_srv_rate",
+        "dst_host_same_src_port_rate",
+        "dst_host_srv_diff_host_rate",
+        "dst_host_serror_rate",
+        "dst_host_srv_serror_rate",
+        "dst_host_rerror_rate",
+        "dst_host_srv_rerror_rate",
+    ];
+    let mut object = serde_json::Map::new();
+    for (name, value) in names.iter().zip(line.split(',')) {
+        let value = match value.parse::<f64>() {
+            Ok(number) => serde_json::json!(number),
+            Err(_) => serde_json::json!(value),
+        };
+        object.insert(name.to_string(), value);
+    }
+    serde_json::Value::Object(object)
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
@@ -158,4 +214,100 @@ fn trains_stores_and_scores_connection_records() {
     ]);
     assert!(!ok);
     assert!(stderr.contains("no traffic model \"missing\""), "{stderr}");
+}
+
+#[test]
+fn the_server_scores_one_record_with_a_trained_model() {
+    let Some(source) = dataset() else { return };
+    let text = std::fs::read_to_string(&source).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let train = dir.path().join("train.csv");
+    std::fs::write(&train, lines[..3000].join("\n")).unwrap();
+    let (ok, stdout, stderr) = run(&[
+        "train".as_ref(),
+        "traffic".as_ref(),
+        "--data".as_ref(),
+        train.as_os_str(),
+        "--name".as_ref(),
+        "default".as_ref(),
+        "--kind".as_ref(),
+        "svm".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let lookout = Lookout::start(&data_dir, "[detection]\nprofile = \"default\"\n");
+    let client = reqwest::blocking_client();
+    let post = |path: &str, body: &serde_json::Value| {
+        let response = client
+            .post(lookout.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .expect("POST");
+        (response.status().as_u16(), response.json().expect("JSON"))
+    };
+    let held = &lines[3000..3400];
+    let (mut correct, mut total) = (0, 0);
+    for line in held {
+        let attack = !line.contains(",normal,");
+        let (status, answer) = post("/api/v1/predict/network", &record_json(line));
+        assert_eq!(status, 200, "{answer}");
+        let score = answer["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score));
+        let anomaly = answer["anomaly"].as_bool().unwrap();
+        let kind = answer["kind"].as_str().unwrap();
+        assert_eq!(kind == "normal", !anomaly, "{answer}");
+        assert_eq!(answer["explanation"]["model"], "default");
+        assert_eq!(answer["explanation"]["model_kind"], "svm");
+        assert!(answer["explanation"]["text"].as_str().unwrap().len() > 10);
+        assert_eq!(
+            answer["explanation"]["deviations"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        correct += usize::from(anomaly == attack);
+        total += 1;
+    }
+    assert!(correct * 100 >= total * 93, "{correct}/{total}");
+
+    // A record with a service never seen in training says so.
+    let mut unseen = record_json(held[0]);
+    unseen["service"] = serde_json::json!("gopher_v9");
+    let (status, answer) = post("/api/v1/predict/network", &unseen);
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer["explanation"]["unseen"][0]["value"], "gopher_v9",
+        "{answer}"
+    );
+
+    let mut bad = record_json(held[0]);
+    bad["src_bytes"] = serde_json::json!("many");
+    let (status, answer) = post("/api/v1/predict/network", &bad);
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"].as_str().unwrap().contains("\"src_bytes\""),
+        "{answer}"
+    );
+    let (status, answer) = post("/api/v1/predict/network?model=nope", &record_json(held[0]));
+    assert_eq!(status, 404, "{answer}");
+    let (status, _) = post(
+        "/api/v1/predict/network?model=..%2Fx",
+        &record_json(held[0]),
+    );
+    assert_eq!(status, 400);
+
+    let document = lookout.get_json("/api/openapi.json");
+    assert!(document["paths"]["/api/v1/predict/network"]["post"].is_object());
+    assert_eq!(
+        document["components"]["schemas"]["ConnectionRecord"]["required"]
+            .as_array()
+            .unwrap()
+            .len(),
+        41
+    );
 }
