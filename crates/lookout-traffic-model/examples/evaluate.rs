@@ -3,7 +3,8 @@
 //! whole file and scoring throughput.
 //!
 //! `cargo run --release -p lookout-traffic-model --example evaluate -- FILE [--folds N]
-//! [--test-limit N] [--kinds knn,svm,forest]`
+//! [--test-limit N] [--kinds knn,svm,forest] [--quantile Q] [--lfo-only]`; `NOVELTY=0`
+//! trains the classifiers without the novelty profile.
 //!
 //! `--test-limit` caps the records scored per fold (a seeded sample; k-NN scans the whole
 //! training set per record). Runs on one thread.
@@ -20,6 +21,8 @@ fn main() {
     let mut folds = 5;
     let mut limit = usize::MAX;
     let mut kinds: Vec<ModelKind> = ModelKind::ALL.to_vec();
+    let mut quantile = None;
+    let mut lfo_only = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--folds" => folds = args.next().expect("--folds N").parse().expect("--folds N"),
@@ -32,6 +35,15 @@ fn main() {
                     .map(|k| ModelKind::parse(k).expect("kind"))
                     .collect()
             }
+            "--quantile" => {
+                quantile = Some(
+                    args.next()
+                        .expect("--quantile Q")
+                        .parse::<f64>()
+                        .expect("Q"),
+                )
+            }
+            "--lfo-only" => lfo_only = true,
             _ => file = Some(arg),
         }
     }
@@ -43,6 +55,9 @@ fn main() {
     if !novelty {
         params.novelty = None;
     }
+    if let (Some(q), Some(config)) = (quantile, params.novelty.as_mut()) {
+        config.quantile = q;
+    }
     println!(
         "{} records from {file}; {folds}-fold CV, test limit {limit}",
         records.len()
@@ -51,7 +66,12 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     for kind in kinds {
         let mut cv = Confusion::default();
-        for (fold, split) in k_fold(records.len(), folds, 42).into_iter().enumerate() {
+        let folds_run = if lfo_only {
+            Vec::new()
+        } else {
+            k_fold(records.len(), folds, 42)
+        };
+        for (fold, split) in folds_run.into_iter().enumerate() {
             let split = split.limit_test(limit, fold as u64);
             let model =
                 TrafficModel::train(kind, &params, &select(&records, &split.train)).expect("train");
@@ -61,6 +81,16 @@ fn main() {
         let model =
             TrafficModel::train(kind, &params, &select(&records, &split.train)).expect("train");
         let lfo = evaluate(&model, split.test.iter().map(|&i| &records[i]));
+        if lfo_only {
+            println!(
+                "| {} | LFO accuracy {:.2} % | recall {:.2} % | false-positive rate {:.2} % |",
+                kind.name(),
+                100.0 * lfo.accuracy(),
+                100.0 * lfo.recall(),
+                100.0 * lfo.false_positive_rate()
+            );
+            continue;
+        }
         let started = Instant::now();
         let model = TrafficModel::train(kind, &params, &records).expect("train");
         let train_secs = started.elapsed().as_secs_f64();

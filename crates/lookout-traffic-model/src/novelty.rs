@@ -40,7 +40,7 @@ impl Default for NoveltyConfig {
         NoveltyConfig {
             prototypes: 20_000,
             calibration: 5_000,
-            quantile: 0.995,
+            quantile: 0.98,
             seed: 5,
         }
     }
