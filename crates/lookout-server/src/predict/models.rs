@@ -97,11 +97,14 @@ pub fn load(dir: &Path, name: &str) -> Result<TrafficModel, ModelStoreError> {
     TrafficModel::from_bytes(&bytes).map_err(|source| ModelStoreError::Model { path, source })
 }
 
+/// Loaded models by name, with their file's modification time when loaded.
+type Loaded = HashMap<String, (Option<SystemTime>, Arc<TrafficModel>)>;
+
 /// The server's loaded models, reloaded when their file changes. Blocking: call it on
 /// the blocking pool.
 pub struct TrafficModels {
     dir: PathBuf,
-    loaded: Mutex<HashMap<String, (Option<SystemTime>, Arc<TrafficModel>)>>,
+    loaded: Mutex<Loaded>,
 }
 
 impl TrafficModels {
@@ -136,9 +139,7 @@ impl TrafficModels {
         Ok(model)
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, (Option<SystemTime>, Arc<TrafficModel>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
         self.loaded
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
