@@ -3,8 +3,9 @@
 //! whole file and scoring throughput.
 //!
 //! `cargo run --release -p lookout-traffic-model --example evaluate -- FILE [--folds N]
-//! [--test-limit N] [--kinds knn,svm,forest] [--quantile Q] [--lfo-only]`; `NOVELTY=0`
-//! trains the classifiers without the novelty profile.
+//! [--test-limit N] [--kinds knn,svm,forest] [--quantile Q] [--lfo-only] [--timing-runs N]`; `NOVELTY=0`
+//! trains the classifiers without the novelty profile; `--timing-runs N` only times
+//! training on the whole file and scoring its first 20 000 records, N times (medians).
 //!
 //! `--test-limit` caps the records scored per fold (a seeded sample; k-NN scans the whole
 //! training set per record). Runs on one thread.
@@ -23,6 +24,7 @@ fn main() {
     let mut kinds: Vec<ModelKind> = ModelKind::ALL.to_vec();
     let mut quantile = None;
     let mut lfo_only = false;
+    let mut timing_runs = 0usize;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--folds" => folds = args.next().expect("--folds N").parse().expect("--folds N"),
@@ -44,6 +46,9 @@ fn main() {
                 )
             }
             "--lfo-only" => lfo_only = true,
+            "--timing-runs" => {
+                timing_runs = args.next().expect("--timing-runs N").parse().expect("N")
+            }
             _ => file = Some(arg),
         }
     }
@@ -64,6 +69,33 @@ fn main() {
     );
     println!("| model | CV accuracy | CV precision | CV recall | LFO accuracy | LFO recall (unseen attacks) | LFO false-positive rate | train s (whole file) | score records/s |");
     println!("|---|---|---|---|---|---|---|---|---|");
+    if timing_runs > 0 {
+        println!("| model | train s (whole file, median of {timing_runs}) | score records/s (median of {timing_runs}) |");
+        println!("|---|---|---|");
+        for kind in kinds {
+            let (mut train, mut score) = (Vec::new(), Vec::new());
+            for _ in 0..timing_runs {
+                let started = Instant::now();
+                let model = TrafficModel::train(kind, &params, &records).expect("train");
+                train.push(started.elapsed().as_secs_f64());
+                let probe = &records[..records.len().min(20_000)];
+                let started = Instant::now();
+                let attacks: usize = probe
+                    .iter()
+                    .map(|r| usize::from(model.predict(&r.record).attack))
+                    .sum();
+                std::hint::black_box(attacks);
+                score.push(probe.len() as f64 / started.elapsed().as_secs_f64());
+            }
+            println!(
+                "| {} | {:.2} | {:.0} |",
+                kind.name(),
+                median(&mut train),
+                median(&mut score)
+            );
+        }
+        return;
+    }
     for kind in kinds {
         let mut cv = Confusion::default();
         let folds_run = if lfo_only {
@@ -115,4 +147,9 @@ fn main() {
             rate
         );
     }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
