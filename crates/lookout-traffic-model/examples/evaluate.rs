@@ -3,7 +3,7 @@
 //! whole file and scoring throughput.
 //!
 //! `cargo run --release -p lookout-traffic-model --example evaluate -- FILE [--folds N]
-//! [--test-limit N] [--kinds knn,svm,forest] [--quantile Q] [--lfo-only] [--timing-runs N]`; `NOVELTY=0`
+//! [--test-limit N] [--kinds knn,svm,forest] [--quantile Q] [--prototypes N] [--lfo-only] [--timing-runs N]`; `NOVELTY=0`
 //! trains the classifiers without the novelty profile; `--timing-runs N` only times
 //! training on the whole file and scoring its first 20 000 records, N times (medians).
 //!
@@ -24,6 +24,7 @@ fn main() {
     let mut kinds: Vec<ModelKind> = ModelKind::ALL.to_vec();
     let mut quantile = None;
     let mut lfo_only = false;
+    let mut prototypes = None;
     let mut timing_runs = 0usize;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -46,6 +47,14 @@ fn main() {
                 )
             }
             "--lfo-only" => lfo_only = true,
+            "--prototypes" => {
+                prototypes = Some(
+                    args.next()
+                        .expect("--prototypes N")
+                        .parse::<usize>()
+                        .expect("N"),
+                )
+            }
             "--timing-runs" => {
                 timing_runs = args.next().expect("--timing-runs N").parse().expect("N")
             }
@@ -62,6 +71,9 @@ fn main() {
     }
     if let (Some(q), Some(config)) = (quantile, params.novelty.as_mut()) {
         config.quantile = q;
+    }
+    if let (Some(n), Some(config)) = (prototypes, params.novelty.as_mut()) {
+        config.prototypes = n;
     }
     println!(
         "{} records from {file}; {folds}-fold CV, test limit {limit}",

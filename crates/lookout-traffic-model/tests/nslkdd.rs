@@ -135,3 +135,39 @@ fn models_round_trip_and_refuse_bad_files() {
         Err(ModelError::OneClass { attack: 0, .. })
     ));
 }
+
+#[test]
+fn assessments_say_why() {
+    let Some(records) = records() else { return };
+    let model =
+        TrafficModel::train(ModelKind::Svm, &TrainParams::default(), &records[..8000]).unwrap();
+    let normal = records[8000..]
+        .iter()
+        .find(|r| r.label.as_deref() == Some("normal") && model.predict(&r.record).score < 0.1)
+        .expect("a clearly normal record");
+    let assessment = model.assess(&normal.record);
+    assert_eq!(assessment.kind, "normal");
+    assert!(!assessment.prediction.attack);
+    assert!(assessment.unseen.is_empty());
+    assert_eq!(assessment.deviations.len(), 3);
+    assert_eq!(assessment.prediction, model.predict(&normal.record));
+
+    // A normal-looking record with an impossible byte count and an unknown service: far
+    // from all normal traffic, flagged by the novelty profile.
+    let mut strange = normal.record.clone();
+    strange.service = "quantum_rpc".into();
+    strange.numeric[1] = 1e12; // src_bytes
+    strange.numeric[4] = 3.0; // wrong_fragment
+    let assessment = model.assess(&strange);
+    assert!(assessment.prediction.attack, "{assessment:?}");
+    assert_ne!(assessment.kind, "normal");
+    assert!(assessment.novelty.unwrap() > 0.98, "{assessment:?}");
+    assert_eq!(
+        assessment.unseen,
+        vec![("service", "quantum_rpc".to_string())]
+    );
+    assert!(assessment
+        .deviations
+        .iter()
+        .any(|(name, _, _)| *name == "src_bytes"));
+}
