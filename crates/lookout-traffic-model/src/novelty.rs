@@ -13,8 +13,8 @@
 //! connections), whether or not an attack like them was in training. **Misses**: attacks
 //! that look like normal traffic on every feature (most password guessing, most
 //! content-based R2L/U2R attacks); those need the classifier. **Cost**: one scan over the
-//! prototypes per record (`prototypes` × 40 multiply-adds; 20 000 by default, ~25 µs),
-//! memory ~172 bytes per prototype.
+//! prototypes per record (`prototypes` × 40 multiply-adds at worst; 20 000 by default,
+//! ~100 µs on one core), memory ~170 bytes per prototype.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -2,7 +2,8 @@
 //!
 //! Rows hold the 41 features, or all 43 columns (label and difficulty ignored). The
 //! output starts with the header `label,score`; `label` is `normal` or `attack`, `score`
-//! the attack score in 0..1. Records stream through: memory does not grow with the file.
+//! the attack score in 0..1. Blank lines and a header line (first field `duration`) are
+//! not records and get no output row. Records stream through: memory does not grow with the file.
 //! A bad row stops the run with its line and column; rows before it were written.
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
