@@ -159,4 +159,73 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
     }
+
+    fn model(kind: lookout_traffic_model::ModelKind) -> TrafficModel {
+        let mut records = Vec::new();
+        for i in 0..40 {
+            let (service, count, label) = if i % 2 == 0 {
+                ("http", 1, "normal")
+            } else {
+                ("private", 200, "neptune")
+            };
+            let line = format!("0,tcp,{service},SF,{i},0,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,{count},1,0,0,0,0,1,0,0,9,9,1,0,0,0,0,0,0,0,{label},20");
+            records.push(
+                lookout_traffic_model::record::parse_line(&line, i + 1)
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        let params = lookout_traffic_model::TrainParams {
+            novelty: None,
+            ..Default::default()
+        };
+        TrafficModel::train(kind, &params, &records).unwrap()
+    }
+
+    #[test]
+    fn saves_atomically_loads_and_reloads_a_changed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let models_dir = traffic_models_dir(dir.path());
+        let first = model(lookout_traffic_model::ModelKind::Svm);
+        let path = save(&models_dir, "default", &first).unwrap();
+        assert_eq!(path, models_dir.join("default.model"));
+        let names: Vec<_> = std::fs::read_dir(&models_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("default.model")],
+            "no temporary left"
+        );
+        let models = TrafficModels::new(models_dir.clone());
+        let loaded = models.get("default").unwrap();
+        assert_eq!(*loaded, first);
+        assert!(
+            Arc::ptr_eq(&loaded, &models.get("default").unwrap()),
+            "cached"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = model(lookout_traffic_model::ModelKind::Forest);
+        save(&models_dir, "default", &second).unwrap();
+        assert_eq!(
+            *models.get("default").unwrap(),
+            second,
+            "reloaded after the file changed"
+        );
+        assert!(matches!(
+            models.get("other"),
+            Err(ModelStoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            models.get("../x"),
+            Err(ModelStoreError::BadName(_))
+        ));
+        std::fs::write(models_dir.join("broken.model"), b"junk").unwrap();
+        let error = models.get("broken").unwrap_err();
+        assert!(
+            error.to_string().contains("not a lookout traffic model"),
+            "{error}"
+        );
+    }
 }
