@@ -19,6 +19,8 @@
 //!   `POST /api/v1/events` ([`ingest::events`], into `Pipeline::ingest_events`);
 //! - [`metrics`]: own health at `/metrics`; [`openapi`]: `/api/openapi.json`;
 //! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`);
+//! - [`predict`]: `POST /api/v1/predict/network`, one connection record scored by a
+//!   trained traffic model (`lookout-traffic-model`);
 //! - [`warm`]: at startup, the detectors relearn each series from its stored history.
 //!
 //! [`Server`] ties them together: build it over an opened [`Store`] and a [`Scorer`]
@@ -30,6 +32,7 @@ pub mod error;
 pub mod events;
 pub mod ingest;
 pub mod openapi;
+pub mod predict;
 pub mod query;
 pub mod routes;
 mod state;

@@ -93,7 +93,7 @@ pub fn document() -> Value {
         ]
     };
     let id = || param("id", "path", true, "Anomaly id.");
-    let paths = json!({
+    let mut paths = json!({
         "/api/v1/write": { "post": operation("Prometheus remote write 1.0 (snappy-compressed protobuf WriteRequest).", vec![], Some(binary("application/x-protobuf")), ingest_responses("204")) },
         "/api/v2/write": { "post": operation("InfluxDB line protocol.", influx_params(), Some(binary("text/plain")), ingest_responses("204")) },
         "/write": { "post": operation("InfluxDB 1.x line protocol.", influx_params(), Some(binary("text/plain")), ingest_responses("204")) },
@@ -274,6 +274,7 @@ pub fn document() -> Value {
             json!({ "200": { "description": "The file." }, "404": { "description": "No such file." } }),
         ) },
     });
+    paths["/api/v1/predict/network"] = predict_network_path();
     json!({
         "openapi": "3.0.3",
         "info": { "title": "lookout", "version": env!("CARGO_PKG_VERSION"), "description": "Ingestion, Prometheus-compatible queries and anomalies." },
@@ -297,9 +298,39 @@ pub fn document() -> Value {
                     "counts": { "type": "object", "additionalProperties": { "type": "integer" } },
                     "examples": { "type": "array", "items": { "type": "string" } },
                     "first_ms": { "type": "integer" }, "last_ms": { "type": "integer" } } } } },
+            "ConnectionRecord": connection_record_schema(),
             "Feedback": { "type": "object", "required": ["label"], "properties": {
                 "label": { "type": "string", "enum": ["false_positive", "expected", "incident", "confirmed"] }, "note": { "type": "string" } } },
         } },
+    })
+}
+
+/// `POST /api/v1/predict/network` (outside the `paths` literal, which is at the macro's
+/// recursion limit).
+fn predict_network_path() -> Value {
+    json!({ "post": operation(
+            "Score one connection record (the 41 NSL-KDD features) with a trained traffic model (`lookout train traffic`): anomaly (attack or not), score 0..1, kind (normal, known_attack: the classifier flags it, novel: only its distance from normal traffic does) and an explanation (classifier score, novelty, categories unseen in training, most deviating features).",
+            vec![param("model", "query", false, "Model name; default: default.")],
+            Some(json!({ "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ConnectionRecord" } } } })),
+            { let mut r = success("{anomaly, score, kind, explanation: {text, model, model_kind, threshold, classifier_score, novelty, unseen: [{feature, value}], deviations: [{feature, value, z}]}}."); r["404"] = json!({ "description": "No such model." }); r },
+        ) })
+}
+
+/// The 41 NSL-KDD features: three strings, the rest numbers ≥ 0; all required.
+fn connection_record_schema() -> Value {
+    let mut properties = serde_json::Map::new();
+    for name in lookout_traffic_model::FEATURE_NAMES {
+        let schema = match name {
+            "protocol_type" | "service" | "flag" => json!({ "type": "string", "minLength": 1 }),
+            _ => json!({ "type": "number", "minimum": 0 }),
+        };
+        properties.insert(name.to_string(), schema);
+    }
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": lookout_traffic_model::FEATURE_NAMES.to_vec(),
+        "properties": properties,
     })
 }
 

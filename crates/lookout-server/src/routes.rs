@@ -11,7 +11,7 @@ use axum::Router;
 
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
-use crate::{alerting, anomalies, events, ingest, openapi, query, ui, usage};
+use crate::{alerting, anomalies, events, ingest, openapi, predict, query, ui, usage};
 use lookout_pipeline::metrics::Gauges;
 use lookout_protocol::exposition::{self, ExpositionWriter, MetricType};
 
@@ -95,6 +95,11 @@ fn build() -> RouteTable {
             post(alerting::expire_silence),
         )
         .add("GET", "/api/v1/machines", get(usage::routes::list))
+        .add(
+            "POST",
+            "/api/v1/predict/network",
+            post(predict::predict_network),
+        )
         .add("GET", "/metrics", get(metrics))
         .add("GET", "/healthz", get(healthz))
         .add("GET", "/readyz", get(readyz))

@@ -36,6 +36,9 @@ pub struct ServerOptions {
     pub compaction_interval: Option<Duration>,
     /// Usage states and right-sizing (`[usage]`).
     pub usage: UsageOptions,
+    /// Where `POST /api/v1/predict/network` finds trained traffic models
+    /// (`<data dir>/models/traffic`); `None`: the route answers 404.
+    pub traffic_models_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -50,6 +53,7 @@ impl Default for ServerOptions {
             max_points_per_series: 11_000,
             compaction_interval: Some(Duration::from_secs(600)),
             usage: UsageOptions::default(),
+            traffic_models_dir: None,
         }
     }
 }
@@ -89,13 +93,20 @@ pub struct AppState {
     /// `Retry-After`, since a live point would make that series' history out of order
     /// (the pipeline's flag).
     pub warming: Arc<AtomicBool>,
+    /// Trained traffic models, loaded on first use.
+    pub traffic_models: Option<Arc<crate::predict::models::TrafficModels>>,
 }
 
 impl AppState {
     /// The state of a server over `pipeline`.
     pub fn new(options: ServerOptions, pipeline: Pipeline) -> AppState {
+        let traffic_models = options
+            .traffic_models_dir
+            .clone()
+            .map(|dir| Arc::new(crate::predict::models::TrafficModels::new(dir)));
         AppState {
             options,
+            traffic_models,
             store: Arc::clone(pipeline.store()),
             scorer: Arc::clone(pipeline.scorer()),
             index: Arc::clone(pipeline.index()),

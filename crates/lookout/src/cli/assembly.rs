@@ -79,6 +79,9 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         max_series,
         compaction_interval: Some(storage.compaction_interval),
         usage: super::usage::usage_options(&config.usage),
+        traffic_models_dir: Some(lookout_server::predict::models::traffic_models_dir(
+            data_dir,
+        )),
         ..ServerOptions::default()
     };
     let pipeline = Pipeline::new(options.pipeline_options(), store, Arc::new(engine));

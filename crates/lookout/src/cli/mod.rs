@@ -11,6 +11,7 @@ mod feed;
 mod import;
 mod scan;
 mod serve;
+mod traffic;
 mod usage;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,12 @@ enum Command {
     /// Offline scans with the live sources' code: `scan auth-log FILE`.
     #[command(subcommand)]
     Scan(scan::ScanCommand),
+    /// Train models: `train traffic` fits a connection-record classifier.
+    #[command(subcommand)]
+    Train(traffic::TrainCommand),
+    /// Score records with a trained model: `score traffic` writes `label,score` per row.
+    #[command(subcommand)]
+    Score(traffic::ScoreCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -59,5 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Alert(command) => alert::run(command),
         Command::Demo(args) => demo::run(args),
         Command::Scan(command) => scan::run(command),
+        Command::Train(command) => traffic::run_train(command),
+        Command::Score(command) => traffic::run_score(command),
     }
 }
