@@ -1,0 +1,475 @@
+//! SQL injection: the input is tokenized as SQL three ways, as it stands, as if it broke
+//! out of a single-quoted string, and as if it broke out of a double-quoted one (the
+//! latter two only when it holds that quote), and the token sequences are matched
+//! against structural rules: `union select`, stacked statements, tautologies after a
+//! logic operator, time-delay and out-of-band functions, sub-selects, MySQL executable
+//! comments, system variables and catalog tables, a string break-out followed by SQL.
+//!
+//! Catches: the classic forms in their many spellings (case, comments as spaces, nested
+//! encodings, quotes or numbers as the starting context). Misses: injections that are
+//! valid SQL fragments indistinguishable from text (`1 or x`), payloads past the first
+//! [`MAX_TOKENS`] tokens of a field, second-order injection. Cost: one linear pass per
+//! context, at most [`MAX_TOKENS`] tokens each, no allocation beyond a reused buffer.
+
+pub mod lexer;
+
+use lexer::{tokenize, Func, Kw, Tok, Token};
+
+/// Tokens read per context.
+pub const MAX_TOKENS: usize = 512;
+
+/// One SQL finding: the rule, its score and the byte range of the evidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SqlHit {
+    pub rule: &'static str,
+    pub score: f64,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn is_atom(t: Tok) -> bool {
+    matches!(
+        t,
+        Tok::Number
+            | Tok::Str { .. }
+            | Tok::Bareword
+            | Tok::Variable { .. }
+            | Tok::Keyword(Kw::Null)
+    )
+}
+
+fn sqlish(t: Tok) -> bool {
+    !matches!(t, Tok::Bareword | Tok::Other)
+}
+
+const CATALOG: &[&str] = &[
+    "information_schema",
+    "sysobjects",
+    "syscolumns",
+    "sysdatabases",
+    "sqlite_master",
+    "sqlite_schema",
+    "pg_catalog",
+    "pg_shadow",
+    "pg_user",
+    "pg_database",
+    "mysql.user",
+    "all_tables",
+    "user_tables",
+    "all_tab_columns",
+    "msysobjects",
+    "sys.tables",
+    "sys.objects",
+    "sys.databases",
+    "dba_users",
+    "v$version",
+    "sysibm",
+];
+
+struct Ctx<'a> {
+    s: &'a str,
+    t: &'a [Token],
+}
+
+impl Ctx<'_> {
+    fn tok(&self, i: usize) -> Option<Tok> {
+        self.t.get(i).map(|t| t.tok)
+    }
+    fn text(&self, i: usize) -> &str {
+        self.t.get(i).map_or("", |t| &self.s[t.start..t.end])
+    }
+    fn hit(&self, rule: &'static str, score: f64, from: usize, to: usize) -> SqlHit {
+        let last = to.min(self.t.len().saturating_sub(1));
+        SqlHit {
+            rule,
+            score,
+            start: self.t[from].start,
+            end: self.t[last.max(from)].end,
+        }
+    }
+    /// The index of the next token at or after `i` that is not a comment or `(`.
+    fn skip_noise(&self, mut i: usize) -> usize {
+        while matches!(
+            self.tok(i),
+            Some(Tok::Comment { mysql_exec: false } | Tok::LParen)
+        ) {
+            i += 1;
+        }
+        i
+    }
+    /// Whether the tokens from `i` form a comparison or a call: `X op Y`, `f(`, `(select`,
+    /// `X` then a comment or the end.
+    fn expression_at(&self, i: usize) -> bool {
+        let i = self.skip_noise(i);
+        match self.tok(i) {
+            Some(Tok::Function(_)) | Some(Tok::Keyword(Kw::Select)) => true,
+            Some(t) if is_atom(t) || t == (Tok::Op { comparison: false }) => {
+                let mut j = i + 1;
+                if t == (Tok::Op { comparison: false }) {
+                    if !self.tok(j).is_some_and(is_atom) {
+                        return false;
+                    }
+                    j += 1;
+                }
+                matches!(
+                    self.tok(j),
+                    None | Some(Tok::Op { .. } | Tok::Comment { .. } | Tok::Semicolon)
+                ) || (self.tok(j) == Some(Tok::Logic) && t == Tok::Number)
+            }
+            Some(Tok::Logic) => self.text(i) == "not" && self.expression_at(i + 1),
+            _ => false,
+        }
+    }
+    fn tautology(&self, i: usize) -> Option<SqlHit> {
+        // i is a Logic token
+        let a = self.skip_noise(i + 1);
+        let (ta, top, tb) = (self.tok(a)?, self.tok(a + 1)?, self.tok(a + 2)?);
+        if !(is_atom(ta) && matches!(top, Tok::Op { comparison: true }) && is_atom(tb)) {
+            return None;
+        }
+        let same =
+            self.text(a).trim_matches(['\'', '"']) == self.text(a + 2).trim_matches(['\'', '"']);
+        let numbers = ta == Tok::Number && tb == Tok::Number;
+        let quoted = matches!(ta, Tok::Str { .. }) && matches!(tb, Tok::Str { .. });
+        let score = if same || numbers || quoted {
+            0.85
+        } else {
+            0.55
+        };
+        Some(self.hit("logic_tautology", score, i, a + 2))
+    }
+}
+
+/// Rules that hold anywhere in the token stream.
+fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
+    let n = c.t.len();
+    let has_sql_punct = c.t.iter().any(|t| {
+        matches!(
+            t.tok,
+            Tok::Str { .. }
+                | Tok::LParen
+                | Tok::Comment { .. }
+                | Tok::Semicolon
+                | Tok::Op { .. }
+                | Tok::Comma
+                | Tok::Variable { .. }
+        )
+    });
+    for i in 0..n {
+        let t = c.t[i].tok;
+        let hit = match t {
+            Tok::Union => {
+                let mut j = i + 1;
+                while matches!(
+                    c.tok(j),
+                    Some(Tok::Keyword(Kw::Other) | Tok::LParen | Tok::Comment { .. })
+                ) {
+                    j += 1;
+                }
+                (c.tok(j) == Some(Tok::Keyword(Kw::Select)))
+                    .then(|| c.hit("union_select", 0.95, i, j + 1))
+            }
+            Tok::Function(Func::Dangerous) => Some(c.hit("dangerous_function", 0.9, i, i + 3)),
+            Tok::Semicolon => {
+                let j = c.skip_noise(i + 1);
+                let stacked = match (c.tok(j), c.tok(j + 1)) {
+                    (Some(Tok::Keyword(Kw::Select | Kw::Waitfor)), Some(next)) => {
+                        !matches!(next, Tok::Op { comparison: true } | Tok::Semicolon)
+                    }
+                    (Some(Tok::Keyword(Kw::Statement)), Some(next)) => {
+                        let arg = c.text(j + 1);
+                        matches!(
+                            c.text(j),
+                            "drop"
+                                | "insert"
+                                | "update"
+                                | "delete"
+                                | "exec"
+                                | "execute"
+                                | "declare"
+                                | "truncate"
+                                | "alter"
+                                | "create"
+                                | "shutdown"
+                                | "set"
+                        ) && match next {
+                            Tok::Bareword => {
+                                arg.starts_with("xp_")
+                                    || arg.starts_with("sp_")
+                                    || c.tok(j + 2).is_some_and(|t| sqlish(t) && t != Tok::Comma)
+                            }
+                            Tok::Op { comparison: true } | Tok::Semicolon => false,
+                            _ => true,
+                        }
+                    }
+                    (Some(Tok::Keyword(Kw::Statement)), None) => c.text(j) == "shutdown",
+                    _ => false,
+                };
+                stacked.then(|| c.hit("stacked_query", 0.9, i, j + 1))
+            }
+            Tok::Logic => {
+                let j = c.skip_noise(i + 1);
+                match c.tok(j) {
+                    Some(Tok::Function(_))
+                        if c.tok(i + 1) != Some(Tok::Function(Func::Common)) || has_sql_punct =>
+                    {
+                        Some(c.hit("logic_function", 0.8, i, j + 1))
+                    }
+                    Some(Tok::Keyword(Kw::Select)) => {
+                        Some(c.hit("logic_subselect", 0.85, i, j + 1))
+                    }
+                    _ => c.tautology(i),
+                }
+            }
+            Tok::Comment { mysql_exec: true } => Some(c.hit("mysql_exec_comment", 0.85, i, i + 1)),
+            Tok::Variable { system: true } if c.text(i).len() > 3 => {
+                Some(c.hit("system_variable", 0.8, i, i))
+            }
+            Tok::Bareword if CATALOG.iter().any(|w| c.text(i).starts_with(w)) && has_sql_punct => {
+                Some(c.hit("catalog_table", 0.85, i, i))
+            }
+            Tok::Keyword(Kw::Select) => {
+                let next = c.tok(i + 1);
+                let direct = matches!(
+                    next,
+                    Some(
+                        Tok::Function(_)
+                            | Tok::Variable { .. }
+                            | Tok::Number
+                            | Tok::Str { .. }
+                            | Tok::Keyword(Kw::Null | Kw::Case)
+                            | Tok::Op { comparison: false }
+                            | Tok::LParen
+                    )
+                );
+                let from =
+                    (i + 1..n.min(i + 24)).find(|&j| c.tok(j) == Some(Tok::Keyword(Kw::From)));
+                match from {
+                    Some(f) if direct || (i + 1..f).any(|j| sqlish(c.t[j].tok)) => {
+                        Some(c.hit("select_from", if direct { 0.85 } else { 0.75 }, i, f + 1))
+                    }
+                    Some(f) if has_sql_punct && f > i + 1 => {
+                        Some(c.hit("select_from", 0.6, i, f + 1))
+                    }
+                    None if direct && next != Some(Tok::LParen) && i + 2 < n => {
+                        Some(c.hit("select_expression", 0.7, i, i + 2))
+                    }
+                    _ => None,
+                }
+            }
+            Tok::Keyword(Kw::Into)
+                if c.tok(i + 1) == Some(Tok::Keyword(Kw::Into)) && c.text(i + 1) != "into" =>
+            {
+                Some(c.hit("into_outfile", 0.9, i, i + 2))
+            }
+            Tok::Keyword(Kw::Case) if c.tok(i + 1).is_some() => {
+                let when = (i + 1..n.min(i + 4)).any(|j| c.tok(j) == Some(Tok::Keyword(Kw::When)));
+                let then = (i + 1..n.min(i + 24)).any(|j| c.tok(j) == Some(Tok::Keyword(Kw::Then)));
+                (when && then && has_sql_punct).then(|| c.hit("case_when", 0.75, i, i + 2))
+            }
+            Tok::Keyword(Kw::Statement) => {
+                let w = c.text(i);
+                let next = c.text(i + 1);
+                let exec = (w == "exec" || w == "execute")
+                    && (next.starts_with("xp_")
+                        || next.starts_with("sp_")
+                        || next.starts_with("master.")
+                        || c.tok(i + 1) == Some(Tok::LParen));
+                let declare = w == "declare" && matches!(c.tok(i + 1), Some(Tok::Variable { .. }));
+                let ddl = matches!(w, "drop" | "truncate" | "alter" | "create")
+                    && matches!(
+                        c.text(i + 1),
+                        "table" | "database" | "schema" | "user" | "procedure" | "function"
+                    )
+                    && has_sql_punct;
+                let dml =
+                    matches!(w, "insert" | "replace") && c.text(i + 1) == "into" && has_sql_punct
+                        || w == "delete"
+                            && c.tok(i + 1) == Some(Tok::Keyword(Kw::From))
+                            && has_sql_punct
+                        || w == "update"
+                            && c.tok(i + 2) == Some(Tok::Keyword(Kw::Statement))
+                            && c.text(i + 2) == "set"
+                            && has_sql_punct;
+                (exec || declare || ddl || dml).then(|| c.hit("statement", 0.85, i, i + 2))
+            }
+            Tok::Keyword(Kw::Waitfor)
+                if c.text(i) == "waitfor" && c.tok(i + 1) == Some(Tok::Keyword(Kw::Waitfor)) =>
+            {
+                Some(c.hit("waitfor_delay", 0.95, i, i + 2))
+            }
+            Tok::Keyword(Kw::OrderBy | Kw::Having) => {
+                let j = i + 1;
+                let numeric = c.tok(j) == Some(Tok::Number)
+                    && matches!(
+                        c.tok(j + 1),
+                        Some(Tok::Comment { .. }) | Some(Tok::Op { comparison: true })
+                    );
+                let comment_end = matches!(c.tok(j + 1), Some(Tok::Comment { .. }))
+                    || matches!(c.tok(j + 2), Some(Tok::Comment { .. }));
+                (numeric || (comment_end && has_sql_punct && c.tok(j).is_some_and(is_atom)))
+                    .then(|| c.hit("order_by_probe", 0.75, i, j + 1))
+            }
+            _ => None,
+        };
+        if let Some(h) = hit {
+            if best.is_none_or(|b| h.score > b.score) {
+                *best = Some(h);
+            }
+        }
+    }
+}
+
+/// Rules for the tokens right after a break-out point (a closing quote, or a number the
+/// application put in a numeric context).
+fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
+    let mut i = i;
+    let mut parens = 0;
+    while c.tok(i) == Some(Tok::RParen) {
+        i += 1;
+        parens += 1;
+    }
+    let first = c.tok(i)?;
+    let hit = match first {
+        Tok::Logic if c.expression_at(i + 1) => c.hit("breakout_logic", 0.9, i, i + 3),
+        Tok::Union => c.hit("breakout_union", 0.9, i, i + 1),
+        Tok::Semicolon => match c.tok(i + 1) {
+            None => c.hit("breakout_semicolon", if strict { 0.5 } else { 0.65 }, i, i),
+            Some(t) if sqlish(t) => c.hit("breakout_stacked", 0.9, i, i + 1),
+            _ => return None,
+        },
+        Tok::Comment { .. } if !strict || parens > 0 => c.hit("breakout_comment", 0.8, i, i),
+        Tok::Op { comparison: false } if !strict && c.text(i).len() == 1 => {
+            let next = c.tok(i + 1)?;
+            let concat = c.text(i) == "|" && c.tok(i + 1) == Some(Tok::Op { comparison: false });
+            if concat
+                || matches!(
+                    next,
+                    Tok::Function(_) | Tok::LParen | Tok::Keyword(Kw::Select)
+                )
+            {
+                c.hit("breakout_concat", 0.8, i, i + 2)
+            } else {
+                return None;
+            }
+        }
+        Tok::Logic if c.text(i) == "||" && !strict => c.hit("breakout_concat", 0.8, i, i + 2),
+        Tok::Op { comparison: true } if !strict => {
+            let tail = (c.tok(i + 1).is_some_and(is_atom))
+                && matches!(c.tok(i + 2), None | Some(Tok::Logic | Tok::Comment { .. }));
+            if tail {
+                c.hit("breakout_compare", 0.75, i, i + 2)
+            } else {
+                return None;
+            }
+        }
+        Tok::Keyword(
+            Kw::OrderBy | Kw::Having | Kw::Limit | Kw::Select | Kw::Statement | Kw::Waitfor,
+        ) => {
+            let sql_after = c.t[i + 1..].iter().any(|t| {
+                matches!(
+                    t.tok,
+                    Tok::Comment { .. }
+                        | Tok::Semicolon
+                        | Tok::Op { comparison: true }
+                        | Tok::Function(_)
+                        | Tok::Number
+                )
+            });
+            if sql_after {
+                c.hit("breakout_clause", 0.8, i, i + 2)
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    };
+    Some(hit)
+}
+
+/// Classifies `lower` (decoded, lowercased) as SQL; `buf` is reused between calls.
+pub fn detect(lower: &str, buf: &mut Vec<Token>) -> Option<SqlHit> {
+    let mut best: Option<SqlHit> = None;
+    let keep = |h: Option<SqlHit>, best: &mut Option<SqlHit>| {
+        if let Some(h) = h {
+            if best.is_none_or(|b| h.score > b.score) {
+                *best = Some(h);
+            }
+        }
+    };
+    tokenize(lower, 0, MAX_TOKENS, buf);
+    {
+        let c = Ctx { s: lower, t: buf };
+        anywhere(&c, &mut best);
+        // Numeric context: `1 or 1=1`, `-1 union …`, `1) and (…`.
+        let mut k = 0;
+        if c.tok(0) == Some(Tok::Op { comparison: false }) && c.text(0) == "-" {
+            k = 1;
+        }
+        if c.tok(k) == Some(Tok::Number) {
+            keep(breakout(&c, k + 1, true), &mut best);
+        }
+    }
+    for q in ['\'', '"'] {
+        if best.is_some_and(|b| b.score >= 0.9) {
+            break;
+        }
+        if let Some(p) = lower.find(q) {
+            tokenize(lower, p + 1, MAX_TOKENS, buf);
+            let c = Ctx { s: lower, t: buf };
+            keep(breakout(&c, 0, false), &mut best);
+            if best.is_none_or(|b| b.score < 0.6) {
+                anywhere(&c, &mut best);
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(s: &str) -> f64 {
+        detect(&s.to_lowercase(), &mut Vec::new()).map_or(0.0, |h| h.score)
+    }
+
+    #[test]
+    fn catches_classic_forms() {
+        for s in [
+            "' or 1=1--",
+            "1' and '1'='1",
+            "admin'--",
+            "1 union all select null,null--",
+            "1;drop table users",
+            "x' and sleep(5)#",
+            "1 and ascii(substring((select user()),1,1))>64",
+            "')) or (('a'='a",
+            "1/*!50000union*/select 1",
+            "waitfor delay '0:0:5'",
+            "select @@version",
+            "1 order by 3--",
+            "' || pg_sleep(10)--",
+            "\" or \"\"=\"",
+        ] {
+            assert!(score(s) >= 0.6, "{s}: {}", score(s));
+        }
+    }
+
+    #[test]
+    fn leaves_text_alone() {
+        for s in [
+            "select your size from the list",
+            "O'Reilly and sons",
+            "3 or 4 people",
+            "AS FOR ME AND MY HOUSE",
+            "rock 'n' roll",
+            "1 BY 1 INCH PILLOWS",
+            "it's the end",
+            "drop me a line; update soon",
+            "{\"name\":\"bob\",\"tags\":[\"a\",\"b\"]}",
+        ] {
+            assert!(score(s) < 0.6, "{s}: {}", score(s));
+        }
+    }
+}
