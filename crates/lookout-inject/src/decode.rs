@@ -270,6 +270,69 @@ pub fn js_decode(input: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+fn b64_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// Runs of base64 text (standard or URL-safe alphabet, at least `min_len` characters,
+/// mixed letters and digits or padded) in `s`, as byte ranges, at most `max_runs`.
+pub fn base64_runs(s: &[u8], min_len: usize, max_runs: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < s.len() && out.len() < max_runs {
+        if b64_value(s[i]).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < s.len() && b64_value(s[i]).is_some() {
+            i += 1;
+        }
+        let mut end = i;
+        while end < s.len() && s[end] == b'=' && end - i < 2 {
+            end += 1;
+        }
+        let run = &s[start..i];
+        let padded = end > i;
+        let lower = run.iter().any(u8::is_ascii_lowercase);
+        let upper = run.iter().any(u8::is_ascii_uppercase);
+        let digit = run.iter().any(u8::is_ascii_digit);
+        if run.len() >= min_len && (padded || (lower && upper && digit)) && (run.len() + end - i) % 4 != 1 {
+            out.push((start, end));
+        }
+        i = end.max(i + 1);
+    }
+    out
+}
+
+/// Decodes base64 (either alphabet, padding optional); `None` when it is not valid or
+/// does not decode to mostly printable text (so random tokens are not read as words).
+pub fn base64_text(run: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(run.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &b in run {
+        if b == b'=' {
+            break;
+        }
+        acc = acc << 6 | u32::from(b64_value(b)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    let printable = out.iter().filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t').count();
+    (out.len() >= 6 && printable * 10 >= out.len() * 9).then(|| String::from_utf8_lossy(&out).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +355,15 @@ mod tests {
         assert_eq!(url_decode(b"a%00b", false), "ab");
         assert_eq!(url_decode(b"%u003cscript", false), "<script");
         assert_eq!(url_decode(b"%ff%fe", false), "\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn base64_runs_that_are_text() {
+        let s = b"id=MSB8fCB3aG9hbWkgfHwg&x=abc";
+        let runs = base64_runs(s, 12, 8);
+        assert_eq!(runs, vec![(3, 23)]);
+        assert_eq!(base64_text(&s[3..23]).as_deref(), Some("1 || whoami || "));
+        assert_eq!(base64_text(b"2KZ8/w9fA1Q="), None);
     }
 
     #[test]

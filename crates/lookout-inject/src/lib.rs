@@ -154,6 +154,7 @@ impl Verdict {
 pub struct Classifier {
     limits: Limits,
     sql_buf: Vec<sql::lexer::Token>,
+    in_base64: bool,
 }
 
 fn evidence(text: &[u8], start: usize, end: usize, max: usize) -> String {
@@ -201,10 +202,7 @@ fn markup_view(lower: &str) -> String {
 
 impl Classifier {
     pub fn new(limits: Limits) -> Self {
-        Classifier {
-            limits,
-            sql_buf: Vec::with_capacity(sql::MAX_TOKENS),
-        }
+        Classifier { limits, sql_buf: Vec::with_capacity(sql::MAX_TOKENS), in_base64: false }
     }
 
     pub fn limits(&self) -> Limits {
@@ -232,6 +230,32 @@ impl Classifier {
             self.field(&f.value, f.plus, f.origin, &f.name, &mut v);
         }
         Ok(v)
+    }
+
+    /// Attacks hidden in base64 inside a field (`{"id":"MSB8fCB3aG9hbWk="}`): each run that
+    /// decodes to text is classified as a field of its own, one level deep.
+    fn base64_inside(
+        &mut self,
+        plain: &str,
+        origin: Origin,
+    ) -> Option<(f64, Kind, &'static str, String)> {
+        if self.in_base64 {
+            return None;
+        }
+        let mut best: Option<(f64, Kind, &'static str, String)> = None;
+        for (a, b) in decode::base64_runs(plain.as_bytes(), 12, 8) {
+            let Some(text) = decode::base64_text(&plain.as_bytes()[a..b]) else {
+                continue;
+            };
+            self.in_base64 = true;
+            let mut v = Verdict::default();
+            self.field(text.as_bytes(), false, origin, "", &mut v);
+            self.in_base64 = false;
+            if let Some(f) = v.finding.filter(|f| best.as_ref().is_none_or(|b| f.score > b.0)) {
+                best = Some((f.score, f.kind, f.rule, format!("base64 {}", f.evidence)));
+            }
+        }
+        best
     }
 
     /// Classifies one field into `acc`, keeping the strongest finding.
@@ -291,7 +315,19 @@ impl Classifier {
                 });
             },
         );
-        let Some((mut score, kind, rule, ev)) = best else {
+        if markup_text != lower {
+            if let Some(h) = sql::detect(markup_text, &mut self.sql_buf) {
+                consider(h.score, Kind::Sqli, h.rule, &|| {
+                    evidence(markup_text.as_bytes(), h.start, h.end, max_ev)
+                });
+            }
+        }
+        let found = best.take();
+        let found = match found {
+            Some(f) if f.0 >= ATTACK_THRESHOLD => Some(f),
+            weak => self.base64_inside(&plain, origin).or(weak),
+        };
+        let Some((mut score, kind, rule, ev)) = found else {
             return;
         };
         // Several independent rules on one field corroborate each other.

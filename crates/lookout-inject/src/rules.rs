@@ -53,9 +53,9 @@ pub static RULES: &[Rule] = rules![
     "script_tag", Xss, 0.95, Markup, Any, r"<\s*script[\s/>]|<\s*/\s*script\s*>";
     "event_handler_in_tag", Xss, 0.9, Markup, Any, r"<[a-z!][^>]*?[\s/'\x22\x60+]on[a-z]{3,}\s*=";
     "event_handler_attribute", Xss, 0.75, Markup, Any, r"[\x22'\x60][\s/]*on(error|load|mouse[a-z]+|focus[a-z]*|blur|click|dblclick|key[a-z]+|start|begin|end|toggle|animation[a-z]+|transition[a-z]+|pointer[a-z]+|change|submit|input|wheel|scroll|drag[a-z]*|drop|copy|paste|cut|play|pause|resize|hashchange|message|pageshow|popstate|unload|beforeunload|auxclick|contextmenu|readystatechange)\s*=";
-    "script_scheme", Xss, 0.9, Markup, Any, r"(java|vb|live)script\s*:";
+    "script_scheme", Xss, 0.9, Markup, Any, r"(java|vb|live)script\s*:\s*([^\s;\x22'\\v]|v[^o])";
     "dangerous_tag", Xss, 0.8, Markup, Any, r"<\s*(iframe|frame|frameset|object|embed|applet|base|meta|svg|math|style|link|form|isindex|marquee|xss|image|video|audio|details|template|noscript|portal|xmp|plaintext|listing|animate|set|handler|bgsound|layer|ilayer)[\s/>]";
-    "markup_attack_tag", Xss, 0.7, Markup, Any, r"<\s*(img|input|body|button|textarea|select|a|div|table|td|svg|keygen|source|track)[\s/][^>]*(src|href|background|action|formaction|dynsrc|lowsrc|style)\s*=";
+    "markup_attack_tag", Xss, 0.55, Markup, Any, r"<\s*(img|image|input|body|button|keygen|source|track|embed|bgsound)[\s/][^>]*(src|background|action|formaction|dynsrc|lowsrc)\s*=";
     "css_expression", Xss, 0.85, Markup, Any, r"expression\s*\(|url\s*\(\s*['\x22]?\s*(java|vb)script|-moz-binding|behavior\s*:";
     "data_uri_html", Xss, 0.85, Markup, Any, r"data:\s*(text/html|image/svg\+xml|application/(x-)?javascript|text/javascript)";
     "srcdoc_formaction", Xss, 0.85, Markup, Any, r"(srcdoc|formaction|xlink:href|attributename)\s*=";
@@ -66,7 +66,7 @@ pub static RULES: &[Rule] = rules![
     "js_regex_source", Xss, 0.8, Markup, Any, r"/[a-z]+/\s*\.\s*source\s*\+";
     "utf7_script", Xss, 0.85, Plain, Any, r"\+adw-|\+ad4-";
     "html_comment_breakout", Xss, 0.65, Markup, Any, r"--!?>\s*<|<!\[cdata\[[^\]]*<";
-    "closing_then_tag", Xss, 0.75, Markup, Any, r"[\x22']\s*>\s*<\s*[a-z]";
+    "closing_then_tag", Xss, 0.55, Markup, Any, r"[\x22']\s*>\s*<\s*[a-z]";
     // ---- path traversal, file and resource inclusion ----
     "dot_dot_chain", Traversal, 0.85, Plain, Any, r"(\.\.[/\\]+){2,}|([/\\]\.\.){2,}";
     "dot_dot_sensitive", Traversal, 0.9, Plain, Any, r"\.\.[/\\]+.*(etc|windows|winnt|boot\.ini|win\.ini|proc|web-inf|meta-inf|usr|var|root|home|system32)";
@@ -78,7 +78,8 @@ pub static RULES: &[Rule] = rules![
     "internal_address_param", Traversal, 0.65, Plain, Parameter, r"^\s*[a-z]{3,8}://(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|0x7f|2130706433|\[::1?\]|10\.\d+\.\d+\.\d+|192\.168\.)";
     "null_byte_extension", Traversal, 0.7, Plain, Any, r"\.\.[/\\].*\x00";
     // ---- command injection and code execution ----
-    "separator_command", Cmdi, 0.85, Plain, Any, r"(;|\||\x60|\$\(|&&|\n|\r)\s*(cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|ping|nslookup|dig|sleep|echo|rm|chmod|chown|touch|python[0-9.]*|perl|php|ruby|powershell|cmd|ifconfig|ipconfig|net|systeminfo|tasklist|type|dir|head|tail|telnet|ftp|tftp|busybox|base64|env|printenv|ps|kill|sudo|find|awk|xargs|mkfifo|socat|curl|cp|mv|tar|expr|hostname|pwd)(\s|$|[;&|<>\x60'\x22)]|\$\{?ifs)";
+    "separator_command", Cmdi, 0.85, Plain, Any, r"(;|\||\x60|\$\(|&&)\s*(cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|ping|nslookup|dig|sleep|echo|rm|chmod|chown|touch|python[0-9.]*|perl|php|ruby|powershell|cmd|ifconfig|ipconfig|systeminfo|tasklist|head|tail|telnet|ftp|tftp|busybox|base64|printenv|ps|kill|sudo|find|awk|xargs|mkfifo|socat|cp|mv|tar|expr|hostname|pwd)(\s|$|[;&|<>\x60'\x22)]|\$\{?ifs)";
+    "newline_command", Cmdi, 0.8, Plain, Any, r"[\n\r]\s*(cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|ping|nslookup|sleep|echo|rm|touch|python[0-9.]*|perl|powershell|cmd)(\s+[-/$][^\n]*)?\s*$";
     "shell_path", Cmdi, 0.85, Plain, Any, r"(^|[^a-z0-9_])/(usr/)?s?bin/(ba|z|k|c|da)?sh|/bin/(cat|ls|id|nc|busybox|echo)|/dev/(tcp|udp)/|cmd(\.exe)?\s*/[ck]\s|powershell(\.exe)?\s+-(e|enc|encodedcommand|c|command|nop|w)";
     "shell_ifs", Cmdi, 0.9, Plain, Any, r"\$\{?ifs\}?|\$\{path:0:1\}|\$\{home:0:1\}";
     "command_substitution", Cmdi, 0.75, Plain, Any, r"\$\(\s*[a-z]+[^)]*\)|\x60\s*(cat|ls|id|whoami|uname|sleep|ping|curl|wget|nslookup)[^\x60]*\x60";
@@ -86,7 +87,7 @@ pub static RULES: &[Rule] = rules![
     "redirect_to_system_path", Cmdi, 0.7, Plain, Any, r"[;|&]\s*[a-z]+[^;|&]*>\s*/(tmp|var|dev)/";
     // ---- server-side template and expression injection ----
     "jndi_lookup", Ssti, 0.95, Plain, Any, r"\$\{\s*(jndi|\$\{[^}]*\}[^}]*)\s*:|\$\{(lower|upper|env|sys|java|main|date|ctx|bundle|k8s|docker|spring|log4j|web|base64|::-[a-z])[:}]";
-    "template_arithmetic", Ssti, 0.9, Plain, Any, r"(\{\{|\$\{|#\{|\{|%\{|\[\[|\{\$|<%=?)\s*[0-9]+\s*\*\s*[0-9]+\s*(\}\}|\}|\]\]|%>)";
+    "template_arithmetic", Ssti, 0.9, Plain, Any, r"(\{\{|\{|\[\[|<%=?)\s*[0-9]+\s*\*\s*[0-9]+(\s*\*\s*[0-9]+)*\s*(\}\}|\}|\]\]|%>)";
     "template_object_access", Ssti, 0.9, Plain, Any, r"\{\{[^}]{0,200}(__class__|__mro__|__subclasses__|__globals__|__builtins__|__init__|config|self\.|request\.|lipsum|cycler|joiner|namespace|\|attr|\[\s*['\x22]_|constructor|\$on|getclass|runtime|\(\s*\))";
     "python_dunder_chain", Ssti, 0.85, Plain, Any, r"__(class|mro|subclasses|globals|builtins|base|init)__\s*(\.|\[|\()";
     "expression_language", Ssti, 0.9, Plain, Any, r"[$#*%]\{[^}]{0,200}(t\s*\(\s*java\.|getclass\s*\(|class\.forname|\.getruntime|new\s+java\.|@java\.|#_memberaccess|#context|#request|#attr|ognl|\.exec\s*\(|processbuilder|forname\s*\(|classloader|scriptengine)";

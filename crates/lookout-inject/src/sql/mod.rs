@@ -66,6 +66,14 @@ const CATALOG: &[&str] = &[
     "sysibm",
 ];
 
+const SYSTEM_VARIABLES: &[&str] = &[
+    "version", "datadir", "basedir", "hostname", "servername", "spid", "identity", "language",
+    "tmpdir", "global", "session", "port", "innodb", "plugin_dir", "log", "secure_file_priv",
+    "sql_mode", "character_set", "collation", "max_", "rowcount", "error", "trancount",
+    "microsoftversion", "connections", "cpu_busy", "servicename", "user", "system_user",
+    "warning_count", "autocommit", "time_zone", "have_", "local", "lc_",
+];
+
 struct Ctx<'a> {
     s: &'a str,
     t: &'a [Token],
@@ -98,27 +106,61 @@ impl Ctx<'_> {
         i
     }
     /// Whether the tokens from `i` form a comparison or a call: `X op Y`, `f(`, `(select`,
-    /// `X` then a comment or the end.
-    fn expression_at(&self, i: usize) -> bool {
+    /// and, unless `strict`, a number or closed string then a comment or the end.
+    fn expression_at(&self, i: usize, strict: bool) -> bool {
         let i = self.skip_noise(i);
+        let operand = |j: usize| {
+            matches!(
+                self.tok(j),
+                Some(t) if is_atom(t) || matches!(t, Tok::Function(_) | Tok::LParen | Tok::Keyword(Kw::Select))
+            )
+        };
         match self.tok(i) {
             Some(Tok::Function(_)) | Some(Tok::Keyword(Kw::Select)) => true,
-            Some(t) if is_atom(t) || t == (Tok::Op { comparison: false }) => {
-                let mut j = i + 1;
-                if t == (Tok::Op { comparison: false }) {
-                    if !self.tok(j).is_some_and(is_atom) {
-                        return false;
-                    }
-                    j += 1;
+            Some(t) if is_atom(t) => match self.tok(i + 1) {
+                Some(Tok::Op { comparison: true }) => operand(i + 2),
+                Some(Tok::Op { comparison: false }) => {
+                    operand(i + 2) && self.tok(i + 3) == Some(Tok::Op { comparison: true })
                 }
-                matches!(
-                    self.tok(j),
-                    None | Some(Tok::Op { .. } | Tok::Comment { .. } | Tok::Semicolon)
-                ) || (self.tok(j) == Some(Tok::Logic) && t == Tok::Number)
-            }
-            Some(Tok::Logic) => self.text(i) == "not" && self.expression_at(i + 1),
+                None | Some(Tok::Comment { .. } | Tok::Semicolon) if !strict => {
+                    t == Tok::Number
+                        || t == Tok::Str { closed: true }
+                        || matches!(self.text(i), "true" | "false" | "null")
+                }
+                _ => false,
+            },
+            Some(Tok::Logic) => self.text(i) == "not" && self.expression_at(i + 1, strict),
             _ => false,
         }
+    }
+    /// Whether the tokens from `j` can start the column list of a `select`.
+    fn select_list(&self, j: usize) -> bool {
+        match self.tok(j) {
+            None | Some(Tok::Comment { .. }) => true,
+            Some(Tok::Bareword) => {
+                let ascii = self.text(j).is_ascii();
+                match self.tok(j + 1) {
+                    None => ascii,
+                    Some(t) => matches!(
+                        t,
+                        Tok::Comma | Tok::Keyword(Kw::From | Kw::Into) | Tok::Comment { .. } | Tok::Op { .. }
+                            | Tok::Semicolon | Tok::RParen | Tok::LParen
+                    ),
+                }
+            }
+            Some(Tok::Op { comparison: false }) => self.text(j) == "*" || self.text(j) == "-",
+            Some(t) => !matches!(t, Tok::Other | Tok::Op { comparison: true } | Tok::Logic),
+        }
+    }
+    /// Whether the comment at `i` reads as ending the query (`'--`, `'#`, `' -- x`), not as
+    /// text (`#2`, `--word`).
+    fn comment_is_terminator(&self, i: usize) -> bool {
+        let text = self.text(i);
+        let body = text.strip_prefix("--").or_else(|| text.strip_prefix('#')).unwrap_or("");
+        let last = self.t.len() == i + 1;
+        last && body.len() < 40
+            && !body.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+            && self.t.get(i).is_some_and(|t| t.start == 0 || !self.s.as_bytes()[t.start - 1].is_ascii_whitespace() || body.trim().is_empty())
     }
     fn tautology(&self, i: usize) -> Option<SqlHit> {
         // i is a Logic token
@@ -166,7 +208,7 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                 ) {
                     j += 1;
                 }
-                (c.tok(j) == Some(Tok::Keyword(Kw::Select)))
+                (c.tok(j) == Some(Tok::Keyword(Kw::Select)) && c.select_list(j + 1))
                     .then(|| c.hit("union_select", 0.95, i, j + 1))
             }
             Tok::Function(Func::Dangerous) => Some(c.hit("dangerous_function", 0.9, i, i + 3)),
@@ -193,6 +235,12 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                                 | "shutdown"
                                 | "set"
                         ) && match next {
+                            _ if matches!(c.text(j), "exec" | "execute") => {
+                                arg.starts_with("xp_")
+                                    || arg.starts_with("sp_")
+                                    || arg.starts_with("master")
+                                    || matches!(next, Tok::LParen | Tok::Str { .. } | Tok::Variable { .. })
+                            }
                             Tok::Bareword => {
                                 arg.starts_with("xp_")
                                     || arg.starts_with("sp_")
@@ -222,7 +270,7 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                 }
             }
             Tok::Comment { mysql_exec: true } => Some(c.hit("mysql_exec_comment", 0.85, i, i + 1)),
-            Tok::Variable { system: true } if c.text(i).len() > 3 => {
+            Tok::Variable { system: true } if SYSTEM_VARIABLES.iter().any(|v| c.text(i)[2..].starts_with(v)) => {
                 Some(c.hit("system_variable", 0.8, i, i))
             }
             Tok::Bareword if CATALOG.iter().any(|w| c.text(i).starts_with(w)) && has_sql_punct => {
@@ -234,17 +282,24 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                     next,
                     Some(
                         Tok::Function(_)
-                            | Tok::Variable { .. }
+                            | Tok::Variable { system: true }
                             | Tok::Number
                             | Tok::Str { .. }
                             | Tok::Keyword(Kw::Null | Kw::Case)
-                            | Tok::Op { comparison: false }
                             | Tok::LParen
                     )
-                );
+                ) || (next == Some(Tok::Op { comparison: false }) && c.text(i + 1) == "*");
                 let from =
                     (i + 1..n.min(i + 24)).find(|&j| c.tok(j) == Some(Tok::Keyword(Kw::From)));
+                let plain = !c.t.iter().any(|t| {
+                    matches!(
+                        t.tok,
+                        Tok::Str { .. } | Tok::Comment { .. } | Tok::Function(_) | Tok::Semicolon | Tok::Variable { .. }
+                            | Tok::Union | Tok::LParen | Tok::Logic | Tok::Number
+                    )
+                });
                 match from {
+                    Some(f) if plain && i == 0 => Some(c.hit("select_from_plain", 0.55, i, f + 1)),
                     Some(f) if direct || (i + 1..f).any(|j| sqlish(c.t[j].tok)) => {
                         Some(c.hit("select_from", if direct { 0.85 } else { 0.75 }, i, f + 1))
                     }
@@ -331,14 +386,18 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
     }
     let first = c.tok(i)?;
     let hit = match first {
-        Tok::Logic if c.expression_at(i + 1) => c.hit("breakout_logic", 0.9, i, i + 3),
-        Tok::Union => c.hit("breakout_union", 0.9, i, i + 1),
+        Tok::Logic if c.expression_at(i + 1, strict) => c.hit("breakout_logic", 0.9, i, i + 3),
         Tok::Semicolon => match c.tok(i + 1) {
-            None => c.hit("breakout_semicolon", if strict { 0.5 } else { 0.65 }, i, i),
-            Some(t) if sqlish(t) => c.hit("breakout_stacked", 0.9, i, i + 1),
+            Some(Tok::Keyword(Kw::Select | Kw::Waitfor)) => c.hit("breakout_stacked", 0.9, i, i + 1),
+            Some(Tok::Keyword(Kw::Statement)) if !matches!(c.text(i + 1), "set" | "use" | "show" | "begin" | "load" | "call" | "handler" | "rename" | "replace" | "merge" | "grant" | "revoke" | "prepare") => {
+                c.hit("breakout_stacked", 0.85, i, i + 1)
+            }
+            Some(Tok::Comment { .. }) if !strict => c.hit("breakout_stacked", 0.7, i, i + 1),
             _ => return None,
         },
-        Tok::Comment { .. } if !strict || parens > 0 => c.hit("breakout_comment", 0.8, i, i),
+        Tok::Comment { mysql_exec: false } if (!strict || parens > 0) && c.comment_is_terminator(i) => {
+            c.hit("breakout_comment", 0.8, i, i)
+        }
         Tok::Op { comparison: false } if !strict && c.text(i).len() == 1 => {
             let next = c.tok(i + 1)?;
             let concat = c.text(i) == "|" && c.tok(i + 1) == Some(Tok::Op { comparison: false });
@@ -354,7 +413,7 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
             }
         }
         Tok::Logic if c.text(i) == "||" && !strict => c.hit("breakout_concat", 0.8, i, i + 2),
-        Tok::Op { comparison: true } if !strict => {
+        Tok::Op { comparison: true } if !strict && !c.text(i).starts_with(|ch: char| ch.is_ascii_alphabetic()) => {
             let tail = (c.tok(i + 1).is_some_and(is_atom))
                 && matches!(c.tok(i + 2), None | Some(Tok::Logic | Tok::Comment { .. }));
             if tail {
