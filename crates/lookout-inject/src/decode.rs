@@ -304,7 +304,10 @@ pub fn base64_runs(s: &[u8], min_len: usize, max_runs: usize) -> Vec<(usize, usi
         let lower = run.iter().any(u8::is_ascii_lowercase);
         let upper = run.iter().any(u8::is_ascii_uppercase);
         let digit = run.iter().any(u8::is_ascii_digit);
-        if run.len() >= min_len && (padded || (lower && upper && digit)) && (run.len() + end - i) % 4 != 1 {
+        if run.len() >= min_len
+            && (padded || (lower && upper && digit))
+            && (run.len() + end - i) % 4 != 1
+        {
             out.push((start, end));
         }
         i = end.max(i + 1);
@@ -329,8 +332,12 @@ pub fn base64_text(run: &[u8]) -> Option<String> {
             out.push((acc >> bits) as u8);
         }
     }
-    let printable = out.iter().filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t').count();
-    (out.len() >= 6 && printable * 10 >= out.len() * 9).then(|| String::from_utf8_lossy(&out).into_owned())
+    let printable = out
+        .iter()
+        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t')
+        .count();
+    (out.len() >= 6 && printable * 10 >= out.len() * 9)
+        .then(|| String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]

@@ -202,7 +202,11 @@ fn markup_view(lower: &str) -> String {
 
 impl Classifier {
     pub fn new(limits: Limits) -> Self {
-        Classifier { limits, sql_buf: Vec::with_capacity(sql::MAX_TOKENS), in_base64: false }
+        Classifier {
+            limits,
+            sql_buf: Vec::with_capacity(sql::MAX_TOKENS),
+            in_base64: false,
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -251,7 +255,10 @@ impl Classifier {
             let mut v = Verdict::default();
             self.field(text.as_bytes(), false, origin, "", &mut v);
             self.in_base64 = false;
-            if let Some(f) = v.finding.filter(|f| best.as_ref().is_none_or(|b| f.score > b.0)) {
+            if let Some(f) = v
+                .finding
+                .filter(|f| best.as_ref().is_none_or(|b| f.score > b.0))
+            {
                 best = Some((f.score, f.kind, f.rule, format!("base64 {}", f.evidence)));
             }
         }
@@ -276,7 +283,7 @@ impl Classifier {
         let mut best: Option<(f64, Kind, &'static str, String)> = None;
         let mut rules_fired = 0usize;
         let mut consider = |score: f64, kind: Kind, rule: &'static str, ev: &dyn Fn() -> String| {
-            if score >= 0.5 {
+            if score >= ATTACK_THRESHOLD {
                 rules_fired += 1;
             }
             if best.as_ref().is_none_or(|b| score > b.0) {

@@ -40,10 +40,28 @@ pub struct Field<'a> {
 
 /// Headers that carry protocol data, not user content.
 const PROTOCOL_HEADERS: &[&str] = &[
-    "host", "connection", "content-length", "cache-control", "pragma", "upgrade-insecure-requests",
-    "dnt", "if-modified-since", "if-none-match", "keep-alive", "te", "priority", "sec-fetch-dest",
-    "sec-fetch-mode", "sec-fetch-site", "sec-fetch-user", "sec-ch-ua-mobile", "accept-encoding",
-    "content-encoding", "transfer-encoding", "upgrade", "purpose",
+    "host",
+    "connection",
+    "content-length",
+    "cache-control",
+    "pragma",
+    "upgrade-insecure-requests",
+    "dnt",
+    "if-modified-since",
+    "if-none-match",
+    "keep-alive",
+    "te",
+    "priority",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "sec-ch-ua-mobile",
+    "accept-encoding",
+    "content-encoding",
+    "transfer-encoding",
+    "upgrade",
+    "purpose",
 ];
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {

@@ -67,11 +67,41 @@ const CATALOG: &[&str] = &[
 ];
 
 const SYSTEM_VARIABLES: &[&str] = &[
-    "version", "datadir", "basedir", "hostname", "servername", "spid", "identity", "language",
-    "tmpdir", "global", "session", "port", "innodb", "plugin_dir", "log", "secure_file_priv",
-    "sql_mode", "character_set", "collation", "max_", "rowcount", "error", "trancount",
-    "microsoftversion", "connections", "cpu_busy", "servicename", "user", "system_user",
-    "warning_count", "autocommit", "time_zone", "have_", "local", "lc_",
+    "version",
+    "datadir",
+    "basedir",
+    "hostname",
+    "servername",
+    "spid",
+    "identity",
+    "language",
+    "tmpdir",
+    "global",
+    "session",
+    "port",
+    "innodb",
+    "plugin_dir",
+    "log",
+    "secure_file_priv",
+    "sql_mode",
+    "character_set",
+    "collation",
+    "max_",
+    "rowcount",
+    "error",
+    "trancount",
+    "microsoftversion",
+    "connections",
+    "cpu_busy",
+    "servicename",
+    "user",
+    "system_user",
+    "warning_count",
+    "autocommit",
+    "time_zone",
+    "have_",
+    "local",
+    "lc_",
 ];
 
 struct Ctx<'a> {
@@ -108,28 +138,26 @@ impl Ctx<'_> {
     /// Whether the tokens from `i` form a comparison or a call: `X op Y`, `f(`, `(select`,
     /// and, unless `strict`, a number or closed string then a comment or the end.
     fn expression_at(&self, i: usize, strict: bool) -> bool {
-        let i = self.skip_noise(i);
-        let operand = |j: usize| {
-            matches!(
-                self.tok(j),
-                Some(t) if is_atom(t) || matches!(t, Tok::Function(_) | Tok::LParen | Tok::Keyword(Kw::Select))
-            )
-        };
+        let mut i = self.skip_noise(i);
+        while matches!(self.tok(i), Some(Tok::Op { .. } | Tok::Logic))
+            && matches!(self.text(i), "!" | "-" | "+" | "~" | "not")
+        {
+            i = self.skip_noise(i + 1);
+        }
         match self.tok(i) {
             Some(Tok::Function(_)) | Some(Tok::Keyword(Kw::Select)) => true,
+            _ if self.comparison_at(i).is_some() => true,
             Some(t) if is_atom(t) => match self.tok(i + 1) {
-                Some(Tok::Op { comparison: true }) => operand(i + 2),
-                Some(Tok::Op { comparison: false }) => {
-                    operand(i + 2) && self.tok(i + 3) == Some(Tok::Op { comparison: true })
-                }
-                None | Some(Tok::Comment { .. } | Tok::Semicolon) if !strict => {
+                Some(Tok::Keyword(
+                    Kw::OrderBy | Kw::Having | Kw::Limit | Kw::From | Kw::Where | Kw::Into,
+                )) => true,
+                None | Some(Tok::Comment { .. } | Tok::Semicolon | Tok::RParen) if !strict => {
                     t == Tok::Number
                         || t == Tok::Str { closed: true }
                         || matches!(self.text(i), "true" | "false" | "null")
                 }
                 _ => false,
             },
-            Some(Tok::Logic) => self.text(i) == "not" && self.expression_at(i + 1, strict),
             _ => false,
         }
     }
@@ -143,8 +171,13 @@ impl Ctx<'_> {
                     None => ascii,
                     Some(t) => matches!(
                         t,
-                        Tok::Comma | Tok::Keyword(Kw::From | Kw::Into) | Tok::Comment { .. } | Tok::Op { .. }
-                            | Tok::Semicolon | Tok::RParen | Tok::LParen
+                        Tok::Comma
+                            | Tok::Keyword(Kw::From | Kw::Into)
+                            | Tok::Comment { .. }
+                            | Tok::Op { .. }
+                            | Tok::Semicolon
+                            | Tok::RParen
+                            | Tok::LParen
                     ),
                 }
             }
@@ -156,29 +189,69 @@ impl Ctx<'_> {
     /// text (`#2`, `--word`).
     fn comment_is_terminator(&self, i: usize) -> bool {
         let text = self.text(i);
-        let body = text.strip_prefix("--").or_else(|| text.strip_prefix('#')).unwrap_or("");
-        let last = self.t.len() == i + 1;
+        let body = text
+            .strip_prefix("--")
+            .or_else(|| text.strip_prefix('#'))
+            .or_else(|| text.strip_prefix("/*"))
+            .unwrap_or("");
+        let last = self.t.len() == i + 1
+            && matches!(self.tok(i), Some(Tok::Comment { mysql_exec: false }));
         last && body.len() < 40
             && !body.starts_with(|ch: char| ch.is_ascii_alphanumeric())
-            && self.t.get(i).is_some_and(|t| t.start == 0 || !self.s.as_bytes()[t.start - 1].is_ascii_whitespace() || body.trim().is_empty())
+            && self.t.get(i).is_some_and(|t| {
+                t.start == 0
+                    || !self.s.as_bytes()[t.start - 1].is_ascii_whitespace()
+                    || body.trim().is_empty()
+            })
+    }
+    /// An arithmetic comparison starting at `a`: operands (numbers, strings, words,
+    /// variables, calls, parenthesised, with unary and binary arithmetic) on both sides
+    /// of a symbolic comparison or `like`. Returns the index of its last token and
+    /// whether its operands are all literals or calls (no words).
+    fn comparison_at(&self, a: usize) -> Option<(usize, bool)> {
+        let mut j = a;
+        let mut literal = true;
+        let mut seen_cmp = false;
+        let mut operands = [0usize; 2];
+        let limit = (a + 16).min(self.t.len());
+        while j < limit {
+            let t = self.t[j].tok;
+            match t {
+                Tok::Number | Tok::Str { .. } | Tok::Keyword(Kw::Null) | Tok::Function(_) => {
+                    operands[usize::from(seen_cmp)] += 1
+                }
+                Tok::Variable { .. } | Tok::Bareword => {
+                    if !matches!(self.text(j), "true" | "false") {
+                        literal = false;
+                    }
+                    operands[usize::from(seen_cmp)] += 1;
+                }
+                Tok::Op { comparison: false } | Tok::LParen | Tok::RParen | Tok::Comma => {}
+                Tok::Op { comparison: true } if !seen_cmp => {
+                    let text = self.text(j);
+                    if !(text.starts_with(|ch: char| !ch.is_ascii_alphabetic()) || text == "like") {
+                        return None;
+                    }
+                    seen_cmp = true;
+                }
+                _ => break,
+            }
+            j += 1;
+        }
+        (seen_cmp && operands[0] > 0 && operands[1] > 0).then_some((j - 1, literal))
     }
     fn tautology(&self, i: usize) -> Option<SqlHit> {
         // i is a Logic token
-        let a = self.skip_noise(i + 1);
-        let (ta, top, tb) = (self.tok(a)?, self.tok(a + 1)?, self.tok(a + 2)?);
-        if !(is_atom(ta) && matches!(top, Tok::Op { comparison: true }) && is_atom(tb)) {
+        if self.text(i) == "not" {
             return None;
         }
-        let same =
-            self.text(a).trim_matches(['\'', '"']) == self.text(a + 2).trim_matches(['\'', '"']);
-        let numbers = ta == Tok::Number && tb == Tok::Number;
-        let quoted = matches!(ta, Tok::Str { .. }) && matches!(tb, Tok::Str { .. });
-        let score = if same || numbers || quoted {
-            0.85
-        } else {
-            0.55
-        };
-        Some(self.hit("logic_tautology", score, i, a + 2))
+        let a = self.skip_noise(i + 1);
+        let (end, literal) = self.comparison_at(a)?;
+        let simple = end == a + 2;
+        let same = simple
+            && self.text(a).trim_matches(['\'', '"']) == self.text(a + 2).trim_matches(['\'', '"']);
+        let score = if same || literal { 0.85 } else { 0.55 };
+        Some(self.hit("logic_tautology", score, i, end))
     }
 }
 
@@ -208,8 +281,29 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                 ) {
                     j += 1;
                 }
-                (c.tok(j) == Some(Tok::Keyword(Kw::Select)) && c.select_list(j + 1))
-                    .then(|| c.hit("union_select", 0.95, i, j + 1))
+                let mut p = i;
+                while p > 0 && matches!(c.tok(p - 1), Some(Tok::Comment { .. })) {
+                    p -= 1;
+                }
+                let after_value = p > 0
+                    && matches!(
+                        c.tok(p - 1),
+                        Some(Tok::Number | Tok::Str { .. } | Tok::RParen)
+                    );
+                if c.tok(j) == Some(Tok::Keyword(Kw::Select)) && c.select_list(j + 1) {
+                    Some(c.hit("union_select", 0.95, i, j + 1))
+                } else if after_value
+                    && matches!(
+                        c.tok(j),
+                        None | Some(
+                            Tok::Number | Tok::LParen | Tok::Op { .. } | Tok::Keyword(Kw::Null)
+                        )
+                    )
+                {
+                    Some(c.hit("value_union", 0.85, p - 1, j))
+                } else {
+                    None
+                }
             }
             Tok::Function(Func::Dangerous) => Some(c.hit("dangerous_function", 0.9, i, i + 3)),
             Tok::Semicolon => {
@@ -239,7 +333,10 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                                 arg.starts_with("xp_")
                                     || arg.starts_with("sp_")
                                     || arg.starts_with("master")
-                                    || matches!(next, Tok::LParen | Tok::Str { .. } | Tok::Variable { .. })
+                                    || matches!(
+                                        next,
+                                        Tok::LParen | Tok::Str { .. } | Tok::Variable { .. }
+                                    )
                             }
                             Tok::Bareword => {
                                 arg.starts_with("xp_")
@@ -270,7 +367,11 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                 }
             }
             Tok::Comment { mysql_exec: true } => Some(c.hit("mysql_exec_comment", 0.85, i, i + 1)),
-            Tok::Variable { system: true } if SYSTEM_VARIABLES.iter().any(|v| c.text(i)[2..].starts_with(v)) => {
+            Tok::Variable { system: true }
+                if SYSTEM_VARIABLES
+                    .iter()
+                    .any(|v| c.text(i)[2..].starts_with(v)) =>
+            {
                 Some(c.hit("system_variable", 0.8, i, i))
             }
             Tok::Bareword if CATALOG.iter().any(|w| c.text(i).starts_with(w)) && has_sql_punct => {
@@ -288,14 +389,22 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                             | Tok::Keyword(Kw::Null | Kw::Case)
                             | Tok::LParen
                     )
-                ) || (next == Some(Tok::Op { comparison: false }) && c.text(i + 1) == "*");
+                ) || (next == Some(Tok::Op { comparison: false })
+                    && c.text(i + 1) == "*");
                 let from =
                     (i + 1..n.min(i + 24)).find(|&j| c.tok(j) == Some(Tok::Keyword(Kw::From)));
                 let plain = !c.t.iter().any(|t| {
                     matches!(
                         t.tok,
-                        Tok::Str { .. } | Tok::Comment { .. } | Tok::Function(_) | Tok::Semicolon | Tok::Variable { .. }
-                            | Tok::Union | Tok::LParen | Tok::Logic | Tok::Number
+                        Tok::Str { .. }
+                            | Tok::Comment { .. }
+                            | Tok::Function(_)
+                            | Tok::Semicolon
+                            | Tok::Variable { .. }
+                            | Tok::Union
+                            | Tok::LParen
+                            | Tok::Logic
+                            | Tok::Number
                     )
                 });
                 match from {
@@ -388,24 +497,47 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
     let hit = match first {
         Tok::Logic if c.expression_at(i + 1, strict) => c.hit("breakout_logic", 0.9, i, i + 3),
         Tok::Semicolon => match c.tok(i + 1) {
-            Some(Tok::Keyword(Kw::Select | Kw::Waitfor)) => c.hit("breakout_stacked", 0.9, i, i + 1),
-            Some(Tok::Keyword(Kw::Statement)) if !matches!(c.text(i + 1), "set" | "use" | "show" | "begin" | "load" | "call" | "handler" | "rename" | "replace" | "merge" | "grant" | "revoke" | "prepare") => {
+            Some(Tok::Keyword(Kw::Select | Kw::Waitfor)) => {
+                c.hit("breakout_stacked", 0.9, i, i + 1)
+            }
+            Some(Tok::Keyword(Kw::Statement))
+                if !matches!(
+                    c.text(i + 1),
+                    "set"
+                        | "use"
+                        | "show"
+                        | "begin"
+                        | "load"
+                        | "call"
+                        | "handler"
+                        | "rename"
+                        | "replace"
+                        | "merge"
+                        | "grant"
+                        | "revoke"
+                        | "prepare"
+                ) =>
+            {
                 c.hit("breakout_stacked", 0.85, i, i + 1)
             }
             Some(Tok::Comment { .. }) if !strict => c.hit("breakout_stacked", 0.7, i, i + 1),
             _ => return None,
         },
-        Tok::Comment { mysql_exec: false } if (!strict || parens > 0) && c.comment_is_terminator(i) => {
+        Tok::Comment { mysql_exec: false }
+            if (!strict || parens > 0) && c.comment_is_terminator(i) =>
+        {
             c.hit("breakout_comment", 0.8, i, i)
         }
         Tok::Op { comparison: false } if !strict && c.text(i).len() == 1 => {
             let next = c.tok(i + 1)?;
             let concat = c.text(i) == "|" && c.tok(i + 1) == Some(Tok::Op { comparison: false });
+            let arithmetic = matches!(c.text(i), "+" | "-" | "|" | "^" | "&");
             if concat
-                || matches!(
-                    next,
-                    Tok::Function(_) | Tok::LParen | Tok::Keyword(Kw::Select)
-                )
+                || arithmetic
+                    && matches!(
+                        next,
+                        Tok::Function(_) | Tok::LParen | Tok::Keyword(Kw::Select)
+                    )
             {
                 c.hit("breakout_concat", 0.8, i, i + 2)
             } else {
@@ -413,7 +545,9 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
             }
         }
         Tok::Logic if c.text(i) == "||" && !strict => c.hit("breakout_concat", 0.8, i, i + 2),
-        Tok::Op { comparison: true } if !strict && !c.text(i).starts_with(|ch: char| ch.is_ascii_alphabetic()) => {
+        Tok::Op { comparison: true }
+            if !strict && !c.text(i).starts_with(|ch: char| ch.is_ascii_alphabetic()) =>
+        {
             let tail = (c.tok(i + 1).is_some_and(is_atom))
                 && matches!(c.tok(i + 2), None | Some(Tok::Logic | Tok::Comment { .. }));
             if tail {
@@ -422,9 +556,27 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
                 return None;
             }
         }
-        Tok::Keyword(
-            Kw::OrderBy | Kw::Having | Kw::Limit | Kw::Select | Kw::Statement | Kw::Waitfor,
-        ) => {
+        Tok::Logic | Tok::Op { .. }
+            if !strict
+                && matches!(c.tok(i + 1), Some(Tok::Str { .. }))
+                && c.t[i + 1].start > 0
+                && !c.s.as_bytes()[c.t[i + 1].start - 1].is_ascii_alphanumeric() =>
+        {
+            c.hit("breakout_string_operator", 0.75, i, i + 1)
+        }
+        Tok::Op { .. }
+            if !strict
+                && !c.text(i).starts_with(|ch: char| ch.is_ascii_alphabetic())
+                && c.t[i + 1..c.t.len().min(i + 9)]
+                    .iter()
+                    .all(|t| t.tok != Tok::Other)
+                && c.t[i + 1..c.t.len().min(i + 9)]
+                    .iter()
+                    .any(|t| matches!(t.tok, Tok::Op { comparison: true } | Tok::Logic)) =>
+        {
+            c.hit("breakout_arithmetic", 0.75, i, i + 4)
+        }
+        Tok::Keyword(Kw::OrderBy | Kw::Having | Kw::Limit | Kw::Select | Kw::Waitfor) => {
             let sql_after = c.t[i + 1..].iter().any(|t| {
                 matches!(
                     t.tok,
@@ -467,6 +619,22 @@ pub fn detect(lower: &str, buf: &mut Vec<Token>) -> Option<SqlHit> {
         }
         if c.tok(k) == Some(Tok::Number) {
             keep(breakout(&c, k + 1, true), &mut best);
+        }
+        // A whole input that reads as SQL and ends the query with a comment: `1--`,
+        // `( 'a' or @a ) --`, `limit 0,1--`.
+        let n = c.t.len();
+        if n >= 2
+            && c.comment_is_terminator(n - 1)
+            && !matches!(
+                c.tok(0),
+                Some(Tok::Bareword | Tok::Other | Tok::Comment { .. })
+            )
+            && !matches!(c.text(0), "*" | "/")
+            && c.t[..n - 1]
+                .iter()
+                .all(|t| !matches!(t.tok, Tok::Other | Tok::Str { closed: false }))
+        {
+            keep(Some(c.hit("sql_then_comment", 0.7, 0, n - 1)), &mut best);
         }
     }
     for q in ['\'', '"'] {
