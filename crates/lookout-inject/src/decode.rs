@@ -340,6 +340,36 @@ pub fn base64_text(run: &[u8]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Decodes CSS escapes once: a backslash and one to six hex digits (and one following
+/// space), or a backslash before any other character (which stands for that character).
+pub fn css_decode(input: &str) -> String {
+    let b = input.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            let n = b[i + 1..].iter().take(6).take_while(|c| c.is_ascii_hexdigit()).count();
+            if n > 0 {
+                let v = b[i + 1..i + 1 + n].iter().fold(0u32, |a, &d| a << 4 | u32::from(hex(d).unwrap_or(0)));
+                if v != 0 {
+                    push_char(&mut out, v);
+                }
+                i += 1 + n;
+                if b.get(i) == Some(&b' ') {
+                    i += 1;
+                }
+                continue;
+            }
+            if b[i + 1] != b'\n' {
+                i += 1;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,5 +412,6 @@ mod tests {
         assert_eq!(html_decode("&LT;b&gt; &amp &unknown;"), "<b> & &unknown;");
         assert_eq!(js_decode(r"\u0061\u{006c}\x65\162t"), "alert");
         assert_eq!(js_decode(r"\q\u12"), r"\q\u12");
+        assert_eq!(css_decode(r"\0075\0072\006C\0028 x\:y"), "url(x:y");
     }
 }

@@ -322,6 +322,13 @@ impl Classifier {
                 });
             },
         );
+        if markup_text.contains('\\') {
+            let css = decode::css_decode(markup_text).to_ascii_lowercase();
+            rules::scan(rules::View::Markup, css.as_bytes(), parameter, |h| {
+                let r = &rules::RULES[h.rule];
+                consider(r.score, r.kind, r.name, &|| evidence(css.as_bytes(), h.start, h.end, max_ev));
+            });
+        }
         if markup_text != lower {
             if let Some(h) = sql::detect(markup_text, &mut self.sql_buf) {
                 consider(h.score, Kind::Sqli, h.rule, &|| {

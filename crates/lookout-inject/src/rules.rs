@@ -54,13 +54,17 @@ pub static RULES: &[Rule] = rules![
     "event_handler_in_tag", Xss, 0.9, Markup, Any, r"<[a-z!][^>]*?[\s/'\x22\x60+]on[a-z]{3,}\s*=";
     "event_handler_attribute", Xss, 0.75, Markup, Any, r"[\x22'\x60][\s/]*on(error|load|mouse[a-z]+|focus[a-z]*|blur|click|dblclick|key[a-z]+|start|begin|end|toggle|animation[a-z]+|transition[a-z]+|pointer[a-z]+|change|submit|input|wheel|scroll|drag[a-z]*|drop|copy|paste|cut|play|pause|resize|hashchange|message|pageshow|popstate|unload|beforeunload|auxclick|contextmenu|readystatechange)\s*=";
     "script_scheme", Xss, 0.9, Markup, Any, r"(java|vb|live)script\s*:\s*([^\s;\x22'\\v]|v[^o])";
+    "legacy_markup", Xss, 0.8, Markup, Any, r"<\s*(xml|\?xml-stylesheet|\?import|import|xsl:|svg:|listener|\?xml:namespace)[\s>:]|datasrc\s*=|dataformatas\s*=|datafld\s*=|xmlns:ev\s*=|implementation\s*=\s*['\x22]?#default|(^|[\s;\x22'{])(-moz-)?binding\s*:|behaviou?r\s*:\s*url";
+    "style_attribute", Xss, 0.65, Markup, Any, r"<[a-z/!][^>]*[\s/\x22']style\s*=";
+    "quote_then_handler", Xss, 0.75, Markup, Any, r"^[^<]*[\x22'][^<>]*[\s/]on(error|load|mouse[a-z]+|focus|blur|click|key[a-z]+|toggle|animationstart|pointer[a-z]+|begin|start)\s*=";
+    "background_attribute", Xss, 0.7, Markup, Any, r"<\s*(body|table|thead|tbody|tfoot|td|th|tr|layer)[\s/][^>]*background\s*=";
     "dangerous_tag", Xss, 0.8, Markup, Any, r"<\s*(iframe|frame|frameset|object|embed|applet|base|meta|svg|math|style|link|form|isindex|marquee|xss|image|video|audio|details|template|noscript|portal|xmp|plaintext|listing|animate|set|handler|bgsound|layer|ilayer)[\s/>]";
     "markup_attack_tag", Xss, 0.55, Markup, Any, r"<\s*(img|image|input|body|button|keygen|source|track|embed|bgsound)[\s/][^>]*(src|background|action|formaction|dynsrc|lowsrc)\s*=";
     "css_expression", Xss, 0.85, Markup, Any, r"expression\s*\(|url\s*\(\s*['\x22]?\s*(java|vb)script|-moz-binding|behavior\s*:";
     "data_uri_html", Xss, 0.85, Markup, Any, r"data:\s*(text/html|image/svg\+xml|application/(x-)?javascript|text/javascript)";
     "srcdoc_formaction", Xss, 0.85, Markup, Any, r"(srcdoc|formaction|xlink:href|attributename)\s*=";
     "js_sink_call", Xss, 0.8, Markup, Any, r"(^|[^a-z0-9_])(alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(\(|\x60|\))";
-    "dom_access", Xss, 0.8, Markup, Any, r"document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|string\s*\.\s*fromcharcode|\.\s*constructor\s*\(|constructor\s*\.\s*constructor|getownpropertydescriptor|__proto__";
+    "dom_access", Xss, 0.8, Markup, Any, r"document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.\s*fromcharcode\s*\(|constructor\s*\.\s*prototype|\.\s*charat\s*=|\.\s*constructor\s*\(|constructor\s*\.\s*constructor|getownpropertydescriptor|__proto__";
     "js_global_index", Xss, 0.8, Markup, Any, r"(^|[^a-z0-9_])(top|self|window|frames|this|parent|globalthis|content)\s*\[\s*(['\x22/\x60(]|[a-z_]+\s*\+)";
     "jsfuck", Xss, 0.85, Markup, Any, r"\(\s*!\s*\[\s*\]\s*\+\s*\[\s*\]\s*\)|\[\s*\]\s*\[\s*\(|\+\s*!\s*!\s*\[\s*\]";
     "js_regex_source", Xss, 0.8, Markup, Any, r"/[a-z]+/\s*\.\s*source\s*\+";
@@ -70,7 +74,7 @@ pub static RULES: &[Rule] = rules![
     // ---- path traversal, file and resource inclusion ----
     "dot_dot_chain", Traversal, 0.85, Plain, Any, r"(\.\.[/\\]+){2,}|([/\\]\.\.){2,}";
     "dot_dot_sensitive", Traversal, 0.9, Plain, Any, r"\.\.[/\\]+.*(etc|windows|winnt|boot\.ini|win\.ini|proc|web-inf|meta-inf|usr|var|root|home|system32)";
-    "sensitive_file", Traversal, 0.85, Plain, Any, r"/etc/(passwd|shadow|group|hosts|issue|php\.ini|my\.cnf|hostname|motd|crontab|sudoers|fstab|profile|apache2/|nginx/|httpd/|ssh/)|/proc/(self|\d+)/(environ|cmdline|fd|maps|status)|/proc/version|(c:|^|[\\/])(windows|winnt)[\\/](win\.ini|system\.ini|system32)|boot\.ini|web-inf[\\/](web|classes|lib)|meta-inf[\\/]|\.htpasswd|/\.git/(config|head)|/\.svn/entries|/\.env$|/\.aws/credentials|id_rsa|/var/log/(apache|nginx|httpd|auth)";
+    "sensitive_file", Traversal, 0.85, Plain, Any, r"/etc/(passwd|shadow|group|hosts|issue|php\.ini|my\.cnf|hostname|motd|crontab|sudoers|fstab|profile|apache2/|nginx/|httpd/|ssh/)|/proc/(self|\d+)/(environ|cmdline|fd|maps|status)|/proc/version|(c:|^|[\\/])(windows|winnt)[\\/](win\.ini|system\.ini|system32)|boot\.ini|web-inf[\\/](web|classes|lib)|meta-inf[\\/]|(^|[\s./\\])web\.xml|\.htpasswd|/\.git/(config|head)|/\.svn/entries|/\.env$|/\.aws/credentials|id_rsa|/var/log/(apache|nginx|httpd|auth)";
     "dangerous_scheme", Traversal, 0.85, Plain, Any, r"(^|[^a-z])(file|php|phar|zip|expect|glob|gopher|dict|jar|ldap|ldaps|rmi|netdoc|tftp|jdbc|compress\.zlib|data)\s*:\s*/{1,3}[a-z0-9._~%-]";
     "php_filter", Traversal, 0.9, Plain, Any, r"php://(filter|input|fd|memory)|convert\.base64-(en|de)code|resource\s*=";
     "xxe_entity", Traversal, 0.9, Plain, Any, r"<!entity\s+(%\s*)?[a-z0-9_.-]+\s+(system|public)|<!doctype[^>\[]*\[\s*<!entity|<xi:include";

@@ -187,6 +187,17 @@ impl Ctx<'_> {
     }
     /// Whether the comment at `i` reads as ending the query (`'--`, `'#`, `' -- x`), not as
     /// text (`#2`, `--word`).
+    /// Whether the break-out quote (the byte before the first token) follows a word, a
+    /// closing parenthesis or the start of the input (`admin'--`), not a space (`soap '#`).
+    fn quote_attached(&self) -> bool {
+        let Some(first) = self.t.first() else { return false };
+        let q = first.start.saturating_sub(1);
+        let mut k = q;
+        while k > 0 && matches!(self.s.as_bytes()[k - 1], b'\'' | b'"' | b')') {
+            k -= 1;
+        }
+        k == 0 || !self.s.as_bytes()[k - 1].is_ascii_whitespace()
+    }
     fn comment_is_terminator(&self, i: usize) -> bool {
         let text = self.text(i);
         let body = text
@@ -196,8 +207,10 @@ impl Ctx<'_> {
             .unwrap_or("");
         let last = self.t.len() == i + 1
             && matches!(self.tok(i), Some(Tok::Comment { mysql_exec: false }));
+        let hash = text.starts_with('#');
         last && body.len() < 40
             && !body.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+            && (!hash || body.trim().is_empty())
             && self.t.get(i).is_some_and(|t| {
                 t.start == 0
                     || !self.s.as_bytes()[t.start - 1].is_ascii_whitespace()
@@ -516,15 +529,18 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
                         | "grant"
                         | "revoke"
                         | "prepare"
-                ) =>
+                ) && (!matches!(c.text(i + 1), "exec" | "execute")
+                    || c.text(i + 2).starts_with("xp_")
+                    || c.text(i + 2).starts_with("sp_")
+                    || matches!(c.tok(i + 2), Some(Tok::LParen | Tok::Str { .. } | Tok::Variable { .. }))) =>
             {
                 c.hit("breakout_stacked", 0.85, i, i + 1)
             }
             Some(Tok::Comment { .. }) if !strict => c.hit("breakout_stacked", 0.7, i, i + 1),
             _ => return None,
         },
-        Tok::Comment { mysql_exec: false }
-            if (!strict || parens > 0) && c.comment_is_terminator(i) =>
+Tok::Comment { mysql_exec: false }
+            if (!strict || parens > 0) && c.comment_is_terminator(i) && c.quote_attached() =>
         {
             c.hit("breakout_comment", 0.8, i, i)
         }
@@ -559,6 +575,7 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
         Tok::Logic | Tok::Op { .. }
             if !strict
                 && matches!(c.tok(i + 1), Some(Tok::Str { .. }))
+                && (c.tok(i + 1) == Some(Tok::Str { closed: true }) || c.text(i + 1).len() <= 3)
                 && c.t[i + 1].start > 0
                 && !c.s.as_bytes()[c.t[i + 1].start - 1].is_ascii_alphanumeric() =>
         {
