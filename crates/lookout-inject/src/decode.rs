@@ -348,9 +348,15 @@ pub fn css_decode(input: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\' && i + 1 < b.len() {
-            let n = b[i + 1..].iter().take(6).take_while(|c| c.is_ascii_hexdigit()).count();
+            let n = b[i + 1..]
+                .iter()
+                .take(6)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
             if n > 0 {
-                let v = b[i + 1..i + 1 + n].iter().fold(0u32, |a, &d| a << 4 | u32::from(hex(d).unwrap_or(0)));
+                let v = b[i + 1..i + 1 + n]
+                    .iter()
+                    .fold(0u32, |a, &d| a << 4 | u32::from(hex(d).unwrap_or(0)));
                 if v != 0 {
                     push_char(&mut out, v);
                 }

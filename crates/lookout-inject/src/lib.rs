@@ -326,7 +326,9 @@ impl Classifier {
             let css = decode::css_decode(markup_text).to_ascii_lowercase();
             rules::scan(rules::View::Markup, css.as_bytes(), parameter, |h| {
                 let r = &rules::RULES[h.rule];
-                consider(r.score, r.kind, r.name, &|| evidence(css.as_bytes(), h.start, h.end, max_ev));
+                consider(r.score, r.kind, r.name, &|| {
+                    evidence(css.as_bytes(), h.start, h.end, max_ev)
+                });
             });
         }
         if markup_text != lower {

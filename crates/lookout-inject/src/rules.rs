@@ -55,7 +55,8 @@ pub static RULES: &[Rule] = rules![
     "event_handler_attribute", Xss, 0.75, Markup, Any, r"[\x22'\x60][\s/]*on(error|load|mouse[a-z]+|focus[a-z]*|blur|click|dblclick|key[a-z]+|start|begin|end|toggle|animation[a-z]+|transition[a-z]+|pointer[a-z]+|change|submit|input|wheel|scroll|drag[a-z]*|drop|copy|paste|cut|play|pause|resize|hashchange|message|pageshow|popstate|unload|beforeunload|auxclick|contextmenu|readystatechange)\s*=";
     "script_scheme", Xss, 0.9, Markup, Any, r"(java|vb|live)script\s*:\s*([^\s;\x22'\\v]|v[^o])";
     "legacy_markup", Xss, 0.8, Markup, Any, r"<\s*(xml|\?xml-stylesheet|\?import|import|xsl:|svg:|listener|\?xml:namespace)[\s>:]|datasrc\s*=|dataformatas\s*=|datafld\s*=|xmlns:ev\s*=|implementation\s*=\s*['\x22]?#default|(^|[\s;\x22'{])(-moz-)?binding\s*:|behaviou?r\s*:\s*url";
-    "style_attribute", Xss, 0.65, Markup, Any, r"<[a-z/!][^>]*[\s/\x22']style\s*=";
+    "style_attribute", Xss, 0.75, Markup, Any, r"<[a-z/!][^>]*[\s/\x22']style\s*=[^>]*(expression|url\s*\(|behaviou?r|binding|@import|\\[0-9a-f]|\\0|script|[{}\[\]]|/\*|&#)";
+    "download_link", Xss, 0.7, Markup, Any, r"<\s*a\s[^>]*\sdownload\s*=";
     "quote_then_handler", Xss, 0.75, Markup, Any, r"^[^<]*[\x22'][^<>]*[\s/]on(error|load|mouse[a-z]+|focus|blur|click|key[a-z]+|toggle|animationstart|pointer[a-z]+|begin|start)\s*=";
     "background_attribute", Xss, 0.7, Markup, Any, r"<\s*(body|table|thead|tbody|tfoot|td|th|tr|layer)[\s/][^>]*background\s*=";
     "dangerous_tag", Xss, 0.8, Markup, Any, r"<\s*(iframe|frame|frameset|object|embed|applet|base|meta|svg|math|style|link|form|isindex|marquee|xss|image|video|audio|details|template|noscript|portal|xmp|plaintext|listing|animate|set|handler|bgsound|layer|ilayer)[\s/>]";

@@ -190,7 +190,9 @@ impl Ctx<'_> {
     /// Whether the break-out quote (the byte before the first token) follows a word, a
     /// closing parenthesis or the start of the input (`admin'--`), not a space (`soap '#`).
     fn quote_attached(&self) -> bool {
-        let Some(first) = self.t.first() else { return false };
+        let Some(first) = self.t.first() else {
+            return false;
+        };
         let q = first.start.saturating_sub(1);
         let mut k = q;
         while k > 0 && matches!(self.s.as_bytes()[k - 1], b'\'' | b'"' | b')') {
@@ -532,14 +534,17 @@ fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
                 ) && (!matches!(c.text(i + 1), "exec" | "execute")
                     || c.text(i + 2).starts_with("xp_")
                     || c.text(i + 2).starts_with("sp_")
-                    || matches!(c.tok(i + 2), Some(Tok::LParen | Tok::Str { .. } | Tok::Variable { .. }))) =>
+                    || matches!(
+                        c.tok(i + 2),
+                        Some(Tok::LParen | Tok::Str { .. } | Tok::Variable { .. })
+                    )) =>
             {
                 c.hit("breakout_stacked", 0.85, i, i + 1)
             }
             Some(Tok::Comment { .. }) if !strict => c.hit("breakout_stacked", 0.7, i, i + 1),
             _ => return None,
         },
-Tok::Comment { mysql_exec: false }
+        Tok::Comment { mysql_exec: false }
             if (!strict || parens > 0) && c.comment_is_terminator(i) && c.quote_attached() =>
         {
             c.hit("breakout_comment", 0.8, i, i)
@@ -575,7 +580,8 @@ Tok::Comment { mysql_exec: false }
         Tok::Logic | Tok::Op { .. }
             if !strict
                 && matches!(c.tok(i + 1), Some(Tok::Str { .. }))
-                && (c.tok(i + 1) == Some(Tok::Str { closed: true }) || c.text(i + 1).len() <= 3)
+                && (c.tok(i + 1) == Some(Tok::Str { closed: true })
+                    || c.text(i + 1).len() <= 3)
                 && c.t[i + 1].start > 0
                 && !c.s.as_bytes()[c.t[i + 1].start - 1].is_ascii_alphanumeric() =>
         {
