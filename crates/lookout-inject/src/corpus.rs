@@ -117,3 +117,69 @@ pub fn blazehttp(root: &Path) -> Result<Vec<Sample>, CorpusError> {
     }
     Ok(out)
 }
+
+/// The archive's place beside a checkout: `<repo>/../shared/datasets/webattacks/`.
+pub fn archive_beside(repo_root: &Path) -> PathBuf {
+    repo_root.join("../shared/datasets/webattacks/webattacks-dev.tar.xz")
+}
+
+/// The default cache directory for unpacked corpora: `$XDG_CACHE_HOME/lookout` or
+/// `~/.cache/lookout`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("lookout");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".cache/lookout")
+}
+
+/// Why the archive could not be unpacked.
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("tar could not unpack {archive}: {stderr}")]
+    Tar { archive: PathBuf, stderr: String },
+}
+
+/// Unpacks `archive` (a `.tar.xz` holding `webattacks/`) under `cache/webattacks-dev/`
+/// once, with the system `tar`, and returns the `webattacks/` directory. A marker file
+/// written last says the unpacking finished.
+pub fn unpack(archive: &Path, cache: &Path) -> Result<PathBuf, UnpackError> {
+    let dest = cache.join("webattacks-dev");
+    let root = dest.join("webattacks");
+    let marker = dest.join(".unpacked");
+    if marker.exists() {
+        return Ok(root);
+    }
+    std::fs::create_dir_all(&dest).map_err(|source| UnpackError::Io {
+        path: dest.clone(),
+        source,
+    })?;
+    let out = std::process::Command::new("tar")
+        .arg("-xJf")
+        .arg(archive)
+        .arg("-C")
+        .arg(&dest)
+        .output()
+        .map_err(|source| UnpackError::Io {
+            path: archive.to_owned(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(UnpackError::Tar {
+            archive: archive.to_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    std::fs::write(&marker, b"").map_err(|source| UnpackError::Io {
+        path: marker.clone(),
+        source,
+    })?;
+    Ok(root)
+}

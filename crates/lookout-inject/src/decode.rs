@@ -11,6 +11,9 @@
 /// many layers (still inspected; ten levels deep decodes fully).
 pub const MAX_DECODE_DEPTH: usize = 12;
 
+/// Inputs up to this size always get all [`MAX_DECODE_DEPTH`] passes.
+pub const DECODE_BUDGET_FLOOR: usize = 64 * 1024;
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -93,13 +96,21 @@ fn fold_overlong(bytes: &mut Vec<u8>) {
 }
 
 /// Decodes `input` as URL-encoded user input, repeatedly, until it no longer changes or
-/// [`MAX_DECODE_DEPTH`] passes were made; `+` is a space in the first pass only when
+/// [`MAX_DECODE_DEPTH`] passes were made (fewer for inputs over [`DECODE_BUDGET_FLOOR`]
+/// whose passes barely shrink them); `+` is a space in the first pass only when
 /// `plus_as_space` (query strings and form bodies). Invalid UTF-8 becomes U+FFFD.
 pub fn url_decode(input: &[u8], plus_as_space: bool) -> String {
     let mut cur = input.to_vec();
     let mut next = Vec::with_capacity(input.len());
+    // Work bound: passes over at most max(4n, DEPTH * 64 KiB) bytes in all, so a huge
+    // input whose passes barely shrink it costs four passes, not twelve.
+    let mut budget = (4 * input.len()).max(MAX_DECODE_DEPTH * DECODE_BUDGET_FLOOR);
     for depth in 0..MAX_DECODE_DEPTH {
-        if !cur.contains(&b'%') && !(plus_as_space && depth == 0 && cur.contains(&b'+')) {
+        if cur.len() > budget {
+            break;
+        }
+        budget -= cur.len();
+        if !(cur.contains(&b'%') || plus_as_space && depth == 0 && cur.contains(&b'+')) {
             break;
         }
         if !percent_pass(&cur, plus_as_space && depth == 0, &mut next) {

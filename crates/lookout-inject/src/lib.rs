@@ -95,8 +95,11 @@ impl Origin {
 /// Bounds on the work done per request: a deterministic bound on time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes of one field inspected; the rest is not read.
+    /// Bytes of one field inspected after decoding; the rest is not read.
     pub max_field_bytes: usize,
+    /// Bytes of one field decoded (nested encodings grow threefold per level, so this is
+    /// larger than `max_field_bytes`); the rest is not read.
+    pub max_raw_field_bytes: usize,
     /// Fields of one request inspected.
     pub max_fields: usize,
     /// Characters of evidence kept.
@@ -107,6 +110,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_field_bytes: 16 * 1024,
+            max_raw_field_bytes: 4 << 20,
             max_fields: 256,
             max_evidence_chars: 160,
         }
@@ -268,16 +272,26 @@ impl Classifier {
     /// Classifies one field into `acc`, keeping the strongest finding.
     pub fn field(&mut self, raw: &[u8], plus: bool, origin: Origin, name: &str, acc: &mut Verdict) {
         acc.fields += 1;
-        let raw = if raw.len() > self.limits.max_field_bytes {
+        let raw = if raw.len() > self.limits.max_raw_field_bytes {
             acc.truncated += 1;
-            &raw[..self.limits.max_field_bytes]
+            &raw[..self.limits.max_raw_field_bytes]
         } else {
             raw
         };
         if raw.is_empty() {
             return;
         }
-        let plain = decode::url_decode(raw, plus);
+        let mut plain = decode::url_decode(raw, plus);
+        if plain.len() > self.limits.max_field_bytes {
+            if raw.len() <= self.limits.max_raw_field_bytes {
+                acc.truncated += 1;
+            }
+            let mut cut = self.limits.max_field_bytes;
+            while !plain.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            plain.truncate(cut);
+        }
         let lower = plain.to_ascii_lowercase();
         let max_ev = self.limits.max_evidence_chars;
         let mut best: Option<(f64, Kind, &'static str, String)> = None;
