@@ -9,6 +9,7 @@ mod detect;
 mod detection;
 mod feed;
 mod import;
+mod scan;
 mod serve;
 mod usage;
 
@@ -43,6 +44,9 @@ enum Command {
     Alert(alert::AlertCommand),
     /// Run the server with a simulated fleet and injected incidents.
     Demo(demo::DemoArgs),
+    /// Offline scans: `scan requests` classifies HTTP requests for content injection.
+    #[command(subcommand)]
+    Scan(scan::ScanCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig(args) => check_config::run(args),
         Command::Alert(command) => alert::run(command),
         Command::Demo(args) => demo::run(args),
+        Command::Scan(command) => scan::run(command),
     }
 }
