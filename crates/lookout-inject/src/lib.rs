@@ -19,6 +19,7 @@
 
 pub mod corpus;
 pub mod decode;
+pub mod event;
 pub mod request;
 pub mod rules;
 pub mod sql;
