@@ -24,6 +24,9 @@ pub enum View {
     Markup,
 }
 
+// Order matters on ties: the first rule of equal score names the kind, so command
+// injection (`;cat /etc/passwd`) comes before the file paths it names.
+
 /// Whether a rule applies to every field or only to values an application reads as
 /// parameters (internal addresses are normal in a `Referer`, not in a `url=` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,14 @@ pub static RULES: &[Rule] = rules![
     "utf7_script", Xss, 0.85, Plain, Any, r"\+adw-|\+ad4-";
     "html_comment_breakout", Xss, 0.65, Markup, Any, r"--!?>\s*<|<!\[cdata\[[^\]]*<";
     "closing_then_tag", Xss, 0.55, Markup, Any, r"[\x22']\s*>\s*<\s*[a-z]";
+    // ---- command injection and code execution ----
+    "separator_command", Cmdi, 0.85, Plain, Any, r"(;|\||\x60|\$\(|&&)\s*(cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|ping|nslookup|dig|sleep|echo|rm|chmod|chown|touch|python[0-9.]*|perl|php|ruby|powershell|cmd|ifconfig|ipconfig|systeminfo|tasklist|head|tail|telnet|ftp|tftp|busybox|base64|printenv|ps|kill|sudo|find|awk|xargs|mkfifo|socat|cp|mv|tar|expr|hostname|pwd)(\s|$|[;&|<>\x60'\x22)]|\$\{?ifs)";
+    "newline_command", Cmdi, 0.8, Plain, Any, r"[\n\r]\s*(cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|ping|nslookup|sleep|echo|rm|touch|python[0-9.]*|perl|powershell|cmd)(\s+[-/$][^\n]*)?\s*$";
+    "shell_path", Cmdi, 0.85, Plain, Any, r"(^|[^a-z0-9_])/(usr/)?s?bin/(ba|z|k|c|da)?sh|/bin/(cat|ls|id|nc|busybox|echo)|/dev/(tcp|udp)/|cmd(\.exe)?\s*/[ck]\s|powershell(\.exe)?\s+-(e|enc|encodedcommand|c|command|nop|w)";
+    "shell_ifs", Cmdi, 0.9, Plain, Any, r"\$\{?ifs\}?|\$\{path:0:1\}|\$\{home:0:1\}";
+    "command_substitution", Cmdi, 0.75, Plain, Any, r"\$\(\s*[a-z]+[^)]*\)|\x60\s*(cat|ls|id|whoami|uname|sleep|ping|curl|wget|nslookup)[^\x60]*\x60";
+    "code_exec_function", Cmdi, 0.85, Plain, Any, r"(^|[^a-z0-9_.])(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|assert|create_function|call_user_func|preg_replace)\s*\(\s*['\x22$a-z_]|runtime\s*\.\s*getruntime|java\.lang\.(processbuilder|runtime)|processbuilder\s*\(|child_process|os\.(system|popen)|subprocess\.|__import__\s*\(|<\?php|<\?=|\beval\s*\(\s*(base64_decode|gzinflate|str_rot13|\$_)";
+    "redirect_to_system_path", Cmdi, 0.7, Plain, Any, r"[;|&]\s*[a-z]+[^;|&]*>\s*/(tmp|var|dev)/";
     // ---- path traversal, file and resource inclusion ----
     "dot_dot_chain", Traversal, 0.85, Plain, Any, r"(\.\.[/\\]+){2,}|([/\\]\.\.){2,}";
     "dot_dot_sensitive", Traversal, 0.9, Plain, Any, r"\.\.[/\\]+.*(etc|windows|winnt|boot\.ini|win\.ini|proc|web-inf|meta-inf|usr|var|root|home|system32)";
@@ -82,14 +93,6 @@ pub static RULES: &[Rule] = rules![
     "cloud_metadata", Traversal, 0.85, Plain, Any, r"169\.254\.169\.254|metadata\.google\.internal|100\.100\.100\.200|fd00:ec2::254";
     "internal_address_param", Traversal, 0.65, Plain, Parameter, r"^\s*[a-z]{3,8}://(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|0x7f|2130706433|\[::1?\]|10\.\d+\.\d+\.\d+|192\.168\.)";
     "null_byte_extension", Traversal, 0.7, Plain, Any, r"\.\.[/\\].*\x00";
-    // ---- command injection and code execution ----
-    "separator_command", Cmdi, 0.85, Plain, Any, r"(;|\||\x60|\$\(|&&)\s*(cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|ping|nslookup|dig|sleep|echo|rm|chmod|chown|touch|python[0-9.]*|perl|php|ruby|powershell|cmd|ifconfig|ipconfig|systeminfo|tasklist|head|tail|telnet|ftp|tftp|busybox|base64|printenv|ps|kill|sudo|find|awk|xargs|mkfifo|socat|cp|mv|tar|expr|hostname|pwd)(\s|$|[;&|<>\x60'\x22)]|\$\{?ifs)";
-    "newline_command", Cmdi, 0.8, Plain, Any, r"[\n\r]\s*(cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|ping|nslookup|sleep|echo|rm|touch|python[0-9.]*|perl|powershell|cmd)(\s+[-/$][^\n]*)?\s*$";
-    "shell_path", Cmdi, 0.85, Plain, Any, r"(^|[^a-z0-9_])/(usr/)?s?bin/(ba|z|k|c|da)?sh|/bin/(cat|ls|id|nc|busybox|echo)|/dev/(tcp|udp)/|cmd(\.exe)?\s*/[ck]\s|powershell(\.exe)?\s+-(e|enc|encodedcommand|c|command|nop|w)";
-    "shell_ifs", Cmdi, 0.9, Plain, Any, r"\$\{?ifs\}?|\$\{path:0:1\}|\$\{home:0:1\}";
-    "command_substitution", Cmdi, 0.75, Plain, Any, r"\$\(\s*[a-z]+[^)]*\)|\x60\s*(cat|ls|id|whoami|uname|sleep|ping|curl|wget|nslookup)[^\x60]*\x60";
-    "code_exec_function", Cmdi, 0.85, Plain, Any, r"(^|[^a-z0-9_.])(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|assert|create_function|call_user_func|preg_replace)\s*\(\s*['\x22$a-z_]|runtime\s*\.\s*getruntime|java\.lang\.(processbuilder|runtime)|processbuilder\s*\(|child_process|os\.(system|popen)|subprocess\.|__import__\s*\(|<\?php|<\?=|\beval\s*\(\s*(base64_decode|gzinflate|str_rot13|\$_)";
-    "redirect_to_system_path", Cmdi, 0.7, Plain, Any, r"[;|&]\s*[a-z]+[^;|&]*>\s*/(tmp|var|dev)/";
     // ---- server-side template and expression injection ----
     "jndi_lookup", Ssti, 0.95, Plain, Any, r"\$\{\s*(jndi|\$\{[^}]*\}[^}]*)\s*:|\$\{(lower|upper|env|sys|java|main|date|ctx|bundle|k8s|docker|spring|log4j|web|base64|::-[a-z])[:}]";
     "template_arithmetic", Ssti, 0.9, Plain, Any, r"(\{\{|\{|\[\[|<%=?)\s*[0-9]+\s*\*\s*[0-9]+(\s*\*\s*[0-9]+)*\s*(\}\}|\}|\]\]|%>)";
