@@ -5,13 +5,22 @@
 use std::process::Command;
 
 fn scan(args: &[&str]) -> (Vec<serde_json::Value>, String, bool) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lookout")).arg("scan").arg("requests").args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lookout"))
+        .arg("scan")
+        .arg("requests")
+        .args(args)
+        .output()
+        .unwrap();
     let lines = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    (lines, String::from_utf8_lossy(&out.stderr).into_owned(), out.status.success())
+    (
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
 }
 
 #[test]
@@ -19,13 +28,21 @@ fn raw_requests_in_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("b");
     std::fs::create_dir(&sub).unwrap();
-    std::fs::write(dir.path().join("a.req"), "GET /search?q=shoes HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::fs::write(
+        dir.path().join("a.req"),
+        "GET /search?q=shoes HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .unwrap();
     std::fs::write(
         sub.join("c.req"),
         "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nuser=admin%27--&pw=x",
     )
     .unwrap();
-    std::fs::write(sub.join("d.req"), "GET /x HTTP/1.1\r\nCookie: s=%2527%2520or%25201%253D1--\r\n\r\n").unwrap();
+    std::fs::write(
+        sub.join("d.req"),
+        "GET /x HTTP/1.1\r\nCookie: s=%2527%2520or%25201%253D1--\r\n\r\n",
+    )
+    .unwrap();
     std::fs::write(sub.join("e.req"), "\u{1}\u{2} not a request").unwrap();
     let (lines, stderr, ok) = scan(&[dir.path().to_str().unwrap()]);
     assert!(ok, "{stderr}");
@@ -37,7 +54,11 @@ fn raw_requests_in_a_directory() {
     assert_eq!(lines[1]["kind"], "sqli");
     assert_eq!(lines[1]["location"], "body:user");
     assert_eq!(lines[2]["kind"], "sqli");
-    assert!(lines[2]["evidence"].as_str().unwrap().contains("or 1=1"), "{:?}", lines[2]);
+    assert!(
+        lines[2]["evidence"].as_str().unwrap().contains("or 1=1"),
+        "{:?}",
+        lines[2]
+    );
     assert!(stderr.contains("e.req: bad request line"), "{stderr}");
     assert!(stderr.contains("bad_request_line 1"), "{stderr}");
 }
@@ -71,7 +92,10 @@ fn lines_mode_keeps_order_across_threads() {
             assert!((0.6..=1.0).contains(&score));
         }
     }
-    assert!(stderr.contains("scanned 5000 inputs: 4000 attacks"), "{stderr}");
+    assert!(
+        stderr.contains("scanned 5000 inputs: 4000 attacks"),
+        "{stderr}"
+    );
 }
 
 #[test]
