@@ -11,8 +11,12 @@
 //! [`MAX_TOKENS`] tokens of a field, second-order injection. Cost: one linear pass per
 //! context, at most [`MAX_TOKENS`] tokens each, no allocation beyond a reused buffer.
 
+mod breakout;
+mod ctx;
 pub mod lexer;
 
+use breakout::breakout;
+use ctx::{is_atom, sqlish, Ctx};
 use lexer::{tokenize, Func, Kw, Tok, Token};
 
 /// Tokens read per context.
@@ -25,21 +29,6 @@ pub struct SqlHit {
     pub score: f64,
     pub start: usize,
     pub end: usize,
-}
-
-fn is_atom(t: Tok) -> bool {
-    matches!(
-        t,
-        Tok::Number
-            | Tok::Str { .. }
-            | Tok::Bareword
-            | Tok::Variable { .. }
-            | Tok::Keyword(Kw::Null)
-    )
-}
-
-fn sqlish(t: Tok) -> bool {
-    !matches!(t, Tok::Bareword | Tok::Other)
 }
 
 const CATALOG: &[&str] = &[
@@ -103,172 +92,6 @@ const SYSTEM_VARIABLES: &[&str] = &[
     "local",
     "lc_",
 ];
-
-struct Ctx<'a> {
-    s: &'a str,
-    t: &'a [Token],
-}
-
-impl Ctx<'_> {
-    fn tok(&self, i: usize) -> Option<Tok> {
-        self.t.get(i).map(|t| t.tok)
-    }
-    fn text(&self, i: usize) -> &str {
-        self.t.get(i).map_or("", |t| &self.s[t.start..t.end])
-    }
-    fn hit(&self, rule: &'static str, score: f64, from: usize, to: usize) -> SqlHit {
-        let last = to.min(self.t.len().saturating_sub(1));
-        SqlHit {
-            rule,
-            score,
-            start: self.t[from].start,
-            end: self.t[last.max(from)].end,
-        }
-    }
-    /// The index of the next token at or after `i` that is not a comment or `(`.
-    fn skip_noise(&self, mut i: usize) -> usize {
-        while matches!(
-            self.tok(i),
-            Some(Tok::Comment { mysql_exec: false } | Tok::LParen)
-        ) {
-            i += 1;
-        }
-        i
-    }
-    /// Whether the tokens from `i` form a comparison or a call: `X op Y`, `f(`, `(select`,
-    /// and, unless `strict`, a number or closed string then a comment or the end.
-    fn expression_at(&self, i: usize, strict: bool) -> bool {
-        let mut i = self.skip_noise(i);
-        while matches!(self.tok(i), Some(Tok::Op { .. } | Tok::Logic))
-            && matches!(self.text(i), "!" | "-" | "+" | "~" | "not")
-        {
-            i = self.skip_noise(i + 1);
-        }
-        match self.tok(i) {
-            Some(Tok::Function(_)) | Some(Tok::Keyword(Kw::Select)) => true,
-            _ if self.comparison_at(i).is_some() => true,
-            Some(t) if is_atom(t) => match self.tok(i + 1) {
-                Some(Tok::Keyword(
-                    Kw::OrderBy | Kw::Having | Kw::Limit | Kw::From | Kw::Where | Kw::Into,
-                )) => true,
-                None | Some(Tok::Comment { .. } | Tok::Semicolon | Tok::RParen) if !strict => {
-                    t == Tok::Number
-                        || t == Tok::Str { closed: true }
-                        || matches!(self.text(i), "true" | "false" | "null")
-                }
-                _ => false,
-            },
-            _ => false,
-        }
-    }
-    /// Whether the tokens from `j` can start the column list of a `select`.
-    fn select_list(&self, j: usize) -> bool {
-        match self.tok(j) {
-            None | Some(Tok::Comment { .. }) => true,
-            Some(Tok::Bareword) => {
-                let ascii = self.text(j).is_ascii();
-                match self.tok(j + 1) {
-                    None => ascii,
-                    Some(t) => matches!(
-                        t,
-                        Tok::Comma
-                            | Tok::Keyword(Kw::From | Kw::Into)
-                            | Tok::Comment { .. }
-                            | Tok::Op { .. }
-                            | Tok::Semicolon
-                            | Tok::RParen
-                            | Tok::LParen
-                    ),
-                }
-            }
-            Some(Tok::Op { comparison: false }) => self.text(j) == "*" || self.text(j) == "-",
-            Some(t) => !matches!(t, Tok::Other | Tok::Op { comparison: true } | Tok::Logic),
-        }
-    }
-    /// Whether the comment at `i` reads as ending the query (`'--`, `'#`, `' -- x`), not as
-    /// text (`#2`, `--word`).
-    /// Whether the break-out quote (the byte before the first token) follows a word, a
-    /// closing parenthesis or the start of the input (`admin'--`), not a space (`soap '#`).
-    fn quote_attached(&self) -> bool {
-        let Some(first) = self.t.first() else {
-            return false;
-        };
-        let q = first.start.saturating_sub(1);
-        let mut k = q;
-        while k > 0 && matches!(self.s.as_bytes()[k - 1], b'\'' | b'"' | b')') {
-            k -= 1;
-        }
-        k == 0 || !self.s.as_bytes()[k - 1].is_ascii_whitespace()
-    }
-    fn comment_is_terminator(&self, i: usize) -> bool {
-        let text = self.text(i);
-        let body = text
-            .strip_prefix("--")
-            .or_else(|| text.strip_prefix('#'))
-            .or_else(|| text.strip_prefix("/*"))
-            .unwrap_or("");
-        let last = self.t.len() == i + 1
-            && matches!(self.tok(i), Some(Tok::Comment { mysql_exec: false }));
-        let hash = text.starts_with('#');
-        last && body.len() < 40
-            && !body.starts_with(|ch: char| ch.is_ascii_alphanumeric())
-            && (!hash || body.trim().is_empty())
-            && self.t.get(i).is_some_and(|t| {
-                t.start == 0
-                    || !self.s.as_bytes()[t.start - 1].is_ascii_whitespace()
-                    || body.trim().is_empty()
-            })
-    }
-    /// An arithmetic comparison starting at `a`: operands (numbers, strings, words,
-    /// variables, calls, parenthesised, with unary and binary arithmetic) on both sides
-    /// of a symbolic comparison or `like`. Returns the index of its last token and
-    /// whether its operands are all literals or calls (no words).
-    fn comparison_at(&self, a: usize) -> Option<(usize, bool)> {
-        let mut j = a;
-        let mut literal = true;
-        let mut seen_cmp = false;
-        let mut operands = [0usize; 2];
-        let limit = (a + 16).min(self.t.len());
-        while j < limit {
-            let t = self.t[j].tok;
-            match t {
-                Tok::Number | Tok::Str { .. } | Tok::Keyword(Kw::Null) | Tok::Function(_) => {
-                    operands[usize::from(seen_cmp)] += 1
-                }
-                Tok::Variable { .. } | Tok::Bareword => {
-                    if !matches!(self.text(j), "true" | "false") {
-                        literal = false;
-                    }
-                    operands[usize::from(seen_cmp)] += 1;
-                }
-                Tok::Op { comparison: false } | Tok::LParen | Tok::RParen | Tok::Comma => {}
-                Tok::Op { comparison: true } if !seen_cmp => {
-                    let text = self.text(j);
-                    if !(text.starts_with(|ch: char| !ch.is_ascii_alphabetic()) || text == "like") {
-                        return None;
-                    }
-                    seen_cmp = true;
-                }
-                _ => break,
-            }
-            j += 1;
-        }
-        (seen_cmp && operands[0] > 0 && operands[1] > 0).then_some((j - 1, literal))
-    }
-    fn tautology(&self, i: usize) -> Option<SqlHit> {
-        // i is a Logic token
-        if self.text(i) == "not" {
-            return None;
-        }
-        let a = self.skip_noise(i + 1);
-        let (end, literal) = self.comparison_at(a)?;
-        let simple = end == a + 2;
-        let same = simple
-            && self.text(a).trim_matches(['\'', '"']) == self.text(a + 2).trim_matches(['\'', '"']);
-        let score = if same || literal { 0.85 } else { 0.55 };
-        Some(self.hit("logic_tautology", score, i, end))
-    }
-}
 
 /// Rules that hold anywhere in the token stream.
 fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
@@ -497,128 +320,6 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
             }
         }
     }
-}
-
-/// Rules for the tokens right after a break-out point (a closing quote, or a number the
-/// application put in a numeric context).
-fn breakout(c: &Ctx<'_>, i: usize, strict: bool) -> Option<SqlHit> {
-    let mut i = i;
-    let mut parens = 0;
-    while c.tok(i) == Some(Tok::RParen) {
-        i += 1;
-        parens += 1;
-    }
-    let first = c.tok(i)?;
-    let hit = match first {
-        Tok::Logic if c.expression_at(i + 1, strict) => c.hit("breakout_logic", 0.9, i, i + 3),
-        Tok::Semicolon => match c.tok(i + 1) {
-            Some(Tok::Keyword(Kw::Select | Kw::Waitfor)) => {
-                c.hit("breakout_stacked", 0.9, i, i + 1)
-            }
-            Some(Tok::Keyword(Kw::Statement))
-                if !matches!(
-                    c.text(i + 1),
-                    "set"
-                        | "use"
-                        | "show"
-                        | "begin"
-                        | "load"
-                        | "call"
-                        | "handler"
-                        | "rename"
-                        | "replace"
-                        | "merge"
-                        | "grant"
-                        | "revoke"
-                        | "prepare"
-                ) && (!matches!(c.text(i + 1), "exec" | "execute")
-                    || c.text(i + 2).starts_with("xp_")
-                    || c.text(i + 2).starts_with("sp_")
-                    || matches!(
-                        c.tok(i + 2),
-                        Some(Tok::LParen | Tok::Str { .. } | Tok::Variable { .. })
-                    )) =>
-            {
-                c.hit("breakout_stacked", 0.85, i, i + 1)
-            }
-            Some(Tok::Comment { .. }) if !strict => c.hit("breakout_stacked", 0.7, i, i + 1),
-            _ => return None,
-        },
-        Tok::Comment { mysql_exec: false }
-            if (!strict || parens > 0) && c.comment_is_terminator(i) && c.quote_attached() =>
-        {
-            c.hit("breakout_comment", 0.8, i, i)
-        }
-        Tok::Op { comparison: false } if !strict && c.text(i).len() == 1 => {
-            let next = c.tok(i + 1)?;
-            let concat = c.text(i) == "|" && c.tok(i + 1) == Some(Tok::Op { comparison: false });
-            let arithmetic = matches!(c.text(i), "+" | "-" | "|" | "^" | "&");
-            if concat
-                || arithmetic
-                    && matches!(
-                        next,
-                        Tok::Function(_) | Tok::LParen | Tok::Keyword(Kw::Select)
-                    )
-            {
-                c.hit("breakout_concat", 0.8, i, i + 2)
-            } else {
-                return None;
-            }
-        }
-        Tok::Logic if c.text(i) == "||" && !strict => c.hit("breakout_concat", 0.8, i, i + 2),
-        Tok::Op { comparison: true }
-            if !strict && !c.text(i).starts_with(|ch: char| ch.is_ascii_alphabetic()) =>
-        {
-            let tail = (c.tok(i + 1).is_some_and(is_atom))
-                && matches!(c.tok(i + 2), None | Some(Tok::Logic | Tok::Comment { .. }));
-            if tail {
-                c.hit("breakout_compare", 0.75, i, i + 2)
-            } else {
-                return None;
-            }
-        }
-        Tok::Logic | Tok::Op { .. }
-            if !strict
-                && matches!(c.tok(i + 1), Some(Tok::Str { .. }))
-                && (c.tok(i + 1) == Some(Tok::Str { closed: true })
-                    || c.text(i + 1).len() <= 3)
-                && c.t[i + 1].start > 0
-                && !c.s.as_bytes()[c.t[i + 1].start - 1].is_ascii_alphanumeric() =>
-        {
-            c.hit("breakout_string_operator", 0.75, i, i + 1)
-        }
-        Tok::Op { .. }
-            if !strict
-                && !c.text(i).starts_with(|ch: char| ch.is_ascii_alphabetic())
-                && c.t[i + 1..c.t.len().min(i + 9)]
-                    .iter()
-                    .all(|t| t.tok != Tok::Other)
-                && c.t[i + 1..c.t.len().min(i + 9)]
-                    .iter()
-                    .any(|t| matches!(t.tok, Tok::Op { comparison: true } | Tok::Logic)) =>
-        {
-            c.hit("breakout_arithmetic", 0.75, i, i + 4)
-        }
-        Tok::Keyword(Kw::OrderBy | Kw::Having | Kw::Limit | Kw::Select | Kw::Waitfor) => {
-            let sql_after = c.t[i + 1..].iter().any(|t| {
-                matches!(
-                    t.tok,
-                    Tok::Comment { .. }
-                        | Tok::Semicolon
-                        | Tok::Op { comparison: true }
-                        | Tok::Function(_)
-                        | Tok::Number
-                )
-            });
-            if sql_after {
-                c.hit("breakout_clause", 0.8, i, i + 2)
-            } else {
-                return None;
-            }
-        }
-        _ => return None,
-    };
-    Some(hit)
 }
 
 /// Classifies `lower` (decoded, lowercased) as SQL; `buf` is reused between calls.
