@@ -45,7 +45,7 @@ enum Command {
     Alert(alert::AlertCommand),
     /// Run the server with a simulated fleet and injected incidents.
     Demo(demo::DemoArgs),
-    /// Offline scans with the live sources' code: `scan auth-log FILE`.
+    /// Offline scans with the live code: `scan auth-log FILE`, `scan requests PATH...`.
     #[command(subcommand)]
     Scan(scan::ScanCommand),
     /// Train models: `train traffic` fits a connection-record classifier.

@@ -1,5 +1,3 @@
-//! `lookout scan …`: offline scans of files, with the code the live sources run.
-//!
 //! `lookout scan auth-log FILE [--mode normal|ddos|extra|aggressive]` reads an auth log
 //! (syslog text, RFC 5424 or `journalctl -o json` lines; `-` for standard input) and
 //! writes one JSON line per login attempt: `{"line": N, "time": …, "result":
@@ -13,12 +11,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::Datelike;
 use lookout_auth::{Mode, ParserConfig};
-
-#[derive(Debug, clap::Subcommand)]
-pub enum ScanCommand {
-    /// Login attempts in an auth log, as JSON lines.
-    AuthLog(AuthLogArgs),
-}
 
 #[derive(Debug, clap::Args)]
 pub struct AuthLogArgs {
@@ -39,13 +31,7 @@ fn parse_mode(text: &str) -> Result<Mode, String> {
     text.parse()
 }
 
-pub fn run(command: ScanCommand) -> anyhow::Result<()> {
-    match command {
-        ScanCommand::AuthLog(args) => auth_log(args),
-    }
-}
-
-fn auth_log(args: AuthLogArgs) -> anyhow::Result<()> {
+pub fn run(args: AuthLogArgs) -> anyhow::Result<()> {
     let year = args.year.unwrap_or_else(|| chrono::Utc::now().year());
     let config = ParserConfig::new(args.mode, year);
     let stdout = io::stdout();
