@@ -72,7 +72,7 @@ impl Labels {
             self.0
                 .iter()
                 .filter(|(name, _)| {
-                    !(drop_name && name == METRIC_NAME) && !names.iter().any(|n| n == name)
+                    !(names.iter().any(|n| n == name) || drop_name && name == METRIC_NAME)
                 })
                 .cloned()
                 .collect(),

@@ -20,6 +20,7 @@ mod error;
 mod eval;
 pub mod functions;
 pub mod labels;
+pub mod memory;
 pub mod source;
 pub mod value;
 
@@ -59,13 +60,49 @@ impl Default for QueryOptions {
 
 /// The functions this engine evaluates.
 pub const SUPPORTED_FUNCTIONS: &[&str] = &[
-    "rate", "irate", "increase", "delta", "idelta", "deriv", "predict_linear", "resets",
-    "changes", "avg_over_time", "sum_over_time", "count_over_time", "min_over_time",
-    "max_over_time", "stddev_over_time", "stdvar_over_time", "quantile_over_time",
-    "last_over_time", "present_over_time", "absent_over_time", "histogram_quantile", "abs",
-    "ceil", "floor", "round", "clamp", "clamp_min", "clamp_max", "exp", "ln", "log2", "log10",
-    "sqrt", "sgn", "time", "timestamp", "vector", "scalar", "absent", "label_replace",
-    "label_join", "sort", "sort_desc",
+    "rate",
+    "irate",
+    "increase",
+    "delta",
+    "idelta",
+    "deriv",
+    "predict_linear",
+    "resets",
+    "changes",
+    "avg_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "min_over_time",
+    "max_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "quantile_over_time",
+    "last_over_time",
+    "present_over_time",
+    "absent_over_time",
+    "histogram_quantile",
+    "abs",
+    "ceil",
+    "floor",
+    "round",
+    "clamp",
+    "clamp_min",
+    "clamp_max",
+    "exp",
+    "ln",
+    "log2",
+    "log10",
+    "sqrt",
+    "sgn",
+    "time",
+    "timestamp",
+    "vector",
+    "scalar",
+    "absent",
+    "label_replace",
+    "label_join",
+    "sort",
+    "sort_desc",
 ];
 
 /// The answer of an instant query.
@@ -117,7 +154,11 @@ fn check_supported(expr: &Expr, query: &str) -> Result<(), EvalError> {
         Expr::Binary(b) => {
             if let Some(m) = &b.modifier {
                 if m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some() {
-                    return Err(unsupported("fill modifiers of binary operators".into(), query, "fill"));
+                    return Err(unsupported(
+                        "fill modifiers of binary operators".into(),
+                        query,
+                        "fill",
+                    ));
                 }
             }
             check_supported(&b.lhs, query)?;
@@ -126,10 +167,18 @@ fn check_supported(expr: &Expr, query: &str) -> Result<(), EvalError> {
         Expr::Paren(p) => check_supported(&p.expr, query)?,
         Expr::Subquery(s) => check_supported(&s.expr, query)?,
         Expr::VectorSelector(vs) if !vs.matchers.or_matchers.is_empty() => {
-            return Err(unsupported("`or` inside a selector's braces".into(), query, " or "));
+            return Err(unsupported(
+                "`or` inside a selector's braces".into(),
+                query,
+                " or ",
+            ));
         }
         Expr::MatrixSelector(ms) if !ms.vs.matchers.or_matchers.is_empty() => {
-            return Err(unsupported("`or` inside a selector's braces".into(), query, " or "));
+            return Err(unsupported(
+                "`or` inside a selector's braces".into(),
+                query,
+                " or ",
+            ));
         }
         Expr::Call(c) => {
             let name = c.func.name;
@@ -181,7 +230,9 @@ pub fn range_query(
     options: &QueryOptions,
 ) -> Result<Vec<RangeSeries>, EvalError> {
     if step_ms <= 0 || end_ms < start_ms {
-        return Err(EvalError::exec("a range query needs step > 0 and end >= start"));
+        return Err(EvalError::exec(
+            "a range query needs step > 0 and end >= start",
+        ));
     }
     let expr = parse(query)?;
     let count = ((end_ms - start_ms) / step_ms + 1) as usize;
@@ -194,7 +245,11 @@ pub fn range_query(
     let mut out: Vec<RangeSeries> = match evaluator.eval(&expr, &steps)? {
         Value::Scalar(values) => vec![RangeSeries {
             labels: Labels::default(),
-            points: values.iter().enumerate().map(|(i, v)| (steps.at(i), *v)).collect(),
+            points: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (steps.at(i), *v))
+                .collect(),
         }],
         Value::Vector(series) => series
             .into_iter()

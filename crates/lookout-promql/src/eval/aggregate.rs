@@ -44,13 +44,19 @@ impl Evaluator<'_> {
         };
         match op {
             token::T_TOPK | token::T_BOTTOMK => {
-                let param = a.param.as_ref().ok_or_else(|| EvalError::exec("topk/bottomk need a parameter"))?;
+                let param = a
+                    .param
+                    .as_ref()
+                    .ok_or_else(|| EvalError::exec("topk/bottomk need a parameter"))?;
                 let k = self.scalar(param, steps)?;
                 let input = self.vector(&a.expr, steps)?;
                 return top_bottom(op == token::T_TOPK, &k, input, group_of, steps);
             }
             token::T_COUNT_VALUES => {
-                let param = a.param.as_ref().ok_or_else(|| EvalError::exec("count_values needs a label name"))?;
+                let param = a
+                    .param
+                    .as_ref()
+                    .ok_or_else(|| EvalError::exec("count_values needs a label name"))?;
                 let label = self.string(param, steps)?;
                 if !is_valid_label_name(&label) {
                     return Err(EvalError::exec(format!("invalid label name {label:?}")));
@@ -72,9 +78,9 @@ impl Evaluator<'_> {
                         } else {
                             labels.keep(&grouping)
                         };
-                        let entry = counts.entry(key.clone()).or_insert_with(|| {
-                            (out.slot(key), vec![0.0; steps.count])
-                        });
+                        let entry = counts
+                            .entry(key.clone())
+                            .or_insert_with(|| (out.slot(key), vec![0.0; steps.count]));
                         entry.1[i] += 1.0;
                     }
                 }
@@ -121,7 +127,11 @@ impl Evaluator<'_> {
                 let g = group_ids[index];
                 if op == token::T_QUANTILE {
                     values[g].push(v);
-                    accs[g] = Some(Acc { value: 0.0, mean: 0.0, count: 1.0 });
+                    accs[g] = Some(Acc {
+                        value: 0.0,
+                        mean: 0.0,
+                        count: 1.0,
+                    });
                     continue;
                 }
                 match &mut accs[g] {
@@ -152,7 +162,9 @@ impl Evaluator<'_> {
                         go_quantile(q, &mut values[g])
                     }
                     _ => {
-                        return Err(self.unsupported(&format!("aggregation {}", a.op), &a.op.to_string()))
+                        return Err(
+                            self.unsupported(&format!("aggregation {}", a.op), &a.op.to_string())
+                        )
                     }
                 };
                 out.set(group_slot[g], i, value)?;
@@ -166,16 +178,8 @@ fn fold(op: u16, acc: &mut Acc, v: f64) {
     acc.count += 1.0;
     match op {
         token::T_SUM => acc.value += v,
-        token::T_MAX => {
-            if acc.value < v || acc.value.is_nan() {
-                acc.value = v;
-            }
-        }
-        token::T_MIN => {
-            if acc.value > v || acc.value.is_nan() {
-                acc.value = v;
-            }
-        }
+        token::T_MAX if acc.value < v || acc.value.is_nan() => acc.value = v,
+        token::T_MIN if acc.value > v || acc.value.is_nan() => acc.value = v,
         token::T_AVG => {
             if acc.mean.is_infinite() {
                 if v.is_infinite() && (acc.mean > 0.0) == (v > 0.0) {
@@ -299,10 +303,14 @@ fn top_bottom(
         .collect();
     for i in 0..steps.count {
         let k = k[i];
-        if !(k >= 1.0) {
+        if k.is_nan() || k < 1.0 {
             continue;
         }
-        let k = if k >= 9.2e18 { usize::MAX } else { k as i64 as usize };
+        let k = if k >= 9.2e18 {
+            usize::MAX
+        } else {
+            k as i64 as usize
+        };
         heaps.iter_mut().for_each(|h| h.items.clear());
         for (index, s) in input.iter().enumerate() {
             let Some(v) = s.values[i] else { continue };

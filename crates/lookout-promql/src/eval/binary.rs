@@ -149,7 +149,11 @@ impl Evaluator<'_> {
         let mut out = VectorBuilder::new(steps.count);
         for s in vector {
             self.check_deadline()?;
-            let labels = if drop { s.labels.without_name() } else { s.labels };
+            let labels = if drop {
+                s.labels.without_name()
+            } else {
+                s.labels
+            };
             let slot = out.slot(labels);
             for (i, v) in s.values.iter().enumerate() {
                 let Some(v) = *v else { continue };

@@ -48,7 +48,9 @@ impl Evaluator<'_> {
         }
         let count = steps.count;
         match name {
-            "time" => Ok(Value::Scalar(steps.times().map(|t| t as f64 / 1000.0).collect())),
+            "time" => Ok(Value::Scalar(
+                steps.times().map(|t| t as f64 / 1000.0).collect(),
+            )),
             "vector" => {
                 let values = self.scalar(args[0], steps)?;
                 Ok(Value::Vector(vec![Series {
@@ -120,7 +122,8 @@ impl Evaluator<'_> {
                 let min = self.scalar(args[1], steps)?;
                 let max = self.scalar(args[2], steps)?;
                 map_values(input, count, |i, v| {
-                    (!(max[i] < min[i])).then(|| go_max(min[i], go_min(max[i], v)))
+                    (max[i] >= min[i] || max[i].is_nan() || min[i].is_nan())
+                        .then(|| go_max(min[i], go_min(max[i], v)))
                 })
             }
             "clamp_min" | "clamp_max" => {
@@ -153,7 +156,10 @@ impl Evaluator<'_> {
                 if count == 1 {
                     let desc = name == "sort_desc";
                     input.sort_by(|a, b| {
-                        let (x, y) = (a.values[0].unwrap_or(f64::NAN), b.values[0].unwrap_or(f64::NAN));
+                        let (x, y) = (
+                            a.values[0].unwrap_or(f64::NAN),
+                            b.values[0].unwrap_or(f64::NAN),
+                        );
                         match (x.is_nan(), y.is_nan()) {
                             (true, true) => std::cmp::Ordering::Equal,
                             (true, false) => std::cmp::Ordering::Greater,
@@ -172,10 +178,14 @@ impl Evaluator<'_> {
                 let src = self.string(args[3], steps)?;
                 let pattern = self.string(args[4], steps)?;
                 let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-                    EvalError::exec(format!("invalid regular expression in label_replace(): {pattern}: {e}"))
+                    EvalError::exec(format!(
+                        "invalid regular expression in label_replace(): {pattern}: {e}"
+                    ))
                 })?;
                 if !is_valid_label_name(&dst) {
-                    return Err(EvalError::exec(format!("invalid destination label name in label_replace(): {dst}")));
+                    return Err(EvalError::exec(format!(
+                        "invalid destination label name in label_replace(): {dst}"
+                    )));
                 }
                 relabel(input, count, |labels| {
                     let value = labels.get(&src).unwrap_or("");
@@ -198,15 +208,22 @@ impl Evaluator<'_> {
                 for a in &args[3..] {
                     let src = self.string(a, steps)?;
                     if !is_valid_label_name(&src) {
-                        return Err(EvalError::exec(format!("invalid source label name in label_join(): {src}")));
+                        return Err(EvalError::exec(format!(
+                            "invalid source label name in label_join(): {src}"
+                        )));
                     }
                     sources.push(src);
                 }
                 if !is_valid_label_name(&dst) {
-                    return Err(EvalError::exec(format!("invalid destination label name in label_join(): {dst}")));
+                    return Err(EvalError::exec(format!(
+                        "invalid destination label name in label_join(): {dst}"
+                    )));
                 }
                 relabel(input, count, |labels| {
-                    let joined: Vec<&str> = sources.iter().map(|s| labels.get(s).unwrap_or("")).collect();
+                    let joined: Vec<&str> = sources
+                        .iter()
+                        .map(|s| labels.get(s).unwrap_or(""))
+                        .collect();
                     let mut labels = labels.clone();
                     labels.set(&dst, &joined.join(&sep));
                     labels
@@ -236,7 +253,9 @@ impl Evaluator<'_> {
                 if m.name == METRIC_NAME {
                     continue;
                 }
-                if matches!(m.op, promql_parser::label::MatchOp::Equal) && !seen.contains(&m.name.as_str()) {
+                if matches!(m.op, promql_parser::label::MatchOp::Equal)
+                    && !seen.contains(&m.name.as_str())
+                {
                     labels.set(&m.name, &m.value);
                     seen.push(&m.name);
                 } else {
@@ -268,7 +287,11 @@ impl Evaluator<'_> {
         for s in 0..windows.series.len() {
             self.check_deadline()?;
             let labels = &windows.series[s].labels;
-            let labels = if keep_name { labels.clone() } else { labels.without_name() };
+            let labels = if keep_name {
+                labels.clone()
+            } else {
+                labels.without_name()
+            };
             let slot = out.slot(labels);
             for i in 0..steps.count {
                 let samples = windows.window(s, i);
@@ -319,8 +342,12 @@ impl Evaluator<'_> {
         // Series grouped by their labels without `le` and `__name__`.
         let mut groups: HashMap<Labels, Vec<(f64, usize)>> = HashMap::new();
         for (index, s) in input.iter().enumerate() {
-            let Some(le) = s.labels.get("le") else { continue };
-            let Some(upper) = parse_go_float(le) else { continue };
+            let Some(le) = s.labels.get("le") else {
+                continue;
+            };
+            let Some(upper) = parse_go_float(le) else {
+                continue;
+            };
             let key = s.labels.drop_labels(&["le".to_string()], true);
             groups.entry(key).or_default().push((upper, index));
         }
@@ -332,7 +359,10 @@ impl Evaluator<'_> {
             for (i, q) in q.iter().enumerate() {
                 buckets.clear();
                 buckets.extend(members.iter().filter_map(|(upper, index)| {
-                    input[*index].values[i].map(|count| Bucket { upper: *upper, count })
+                    input[*index].values[i].map(|count| Bucket {
+                        upper: *upper,
+                        count,
+                    })
                 }));
                 if buckets.is_empty() {
                     continue;

@@ -11,7 +11,7 @@ pub struct Bucket {
 
 /// The `q` quantile of a histogram's buckets (NaN without a `+Inf` bucket or with
 /// fewer than two buckets or no observations).
-pub fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
+pub fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
@@ -24,7 +24,11 @@ pub fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
     if buckets.is_empty() {
         return f64::NAN;
     }
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     if buckets[buckets.len() - 1].upper != f64::INFINITY {
         return f64::NAN;
     }
@@ -78,7 +82,10 @@ mod tests {
     fn buckets(pairs: &[(f64, f64)]) -> Vec<Bucket> {
         pairs
             .iter()
-            .map(|(upper, count)| Bucket { upper: *upper, count: *count })
+            .map(|(upper, count)| Bucket {
+                upper: *upper,
+                count: *count,
+            })
             .collect()
     }
 

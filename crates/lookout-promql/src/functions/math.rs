@@ -149,7 +149,9 @@ mod tests {
 
     #[test]
     fn regression_fits_a_line() {
-        let samples: Vec<(i64, f64)> = (0..5).map(|i| (i * 10_000, 3.0 + 0.5 * (i * 10) as f64)).collect();
+        let samples: Vec<(i64, f64)> = (0..5)
+            .map(|i| (i * 10_000, 3.0 + 0.5 * (i * 10) as f64))
+            .collect();
         let (slope, intercept) = linear_regression(&samples, 0);
         assert!((slope - 0.5).abs() < 1e-12 && (intercept - 3.0).abs() < 1e-12);
         let (slope, intercept) = linear_regression(&[(0, 2.0), (1000, 2.0)], 0);

@@ -210,7 +210,9 @@ mod tests {
     #[test]
     fn rate_extrapolates_to_both_edges_when_samples_are_close() {
         // Samples every 15 s at 15..=285 s, values 1 per second; window [0, 300].
-        let samples: Vec<(i64, f64)> = (1..=19).map(|i| (i * 15_000, 100.0 + 15.0 * i as f64)).collect();
+        let samples: Vec<(i64, f64)> = (1..=19)
+            .map(|i| (i * 15_000, 100.0 + 15.0 * i as f64))
+            .collect();
         // delta 270 over 270 s sampled; 15 s to each edge < 16.5 s threshold →
         // extrapolated to 300 s: 270 * 300 / 270 = 300; rate = 300 / 300 = 1.
         let r = extrapolated_rate(&samples, w(300_000, 300_000), true, true).unwrap();
@@ -221,10 +223,11 @@ mod tests {
 
     #[test]
     fn rate_extrapolates_half_an_interval_when_far_from_the_edge() {
-        // Two samples at 100 s and 160 s (interval 60 s), window [0, 300].
+        // Two samples at 100 s and 160 s (interval 60 s), window [0, 300]; the zero point
+        // (1000 / 60 × 60 s = 1000 s before) is further than the window start.
         // to_start 100 s and to_end 140 s exceed 66 s → each edge adds 30 s:
         // increase = 60 * (60 + 60) / 60 = 120.
-        let samples = [(100_000, 10.0), (160_000, 70.0)];
+        let samples = [(100_000, 1000.0), (160_000, 1060.0)];
         let inc = extrapolated_rate(&samples, w(300_000, 300_000), true, false).unwrap();
         assert!(close(inc, 120.0), "{inc}");
     }
@@ -246,7 +249,12 @@ mod tests {
     fn counter_resets_add_the_value_before_the_reset() {
         // 10, 20, 5, 15 every 10 s over [0, 40]: raw delta 5, plus 20 at the reset = 25;
         // sampled 30 s, to_start 10 and to_end 10 < 11 → 25 * 50 / 30.
-        let samples = [(10_000, 10.0), (20_000, 20.0), (30_000, 5.0), (40_000, 15.0)];
+        let samples = [
+            (10_000, 10.0),
+            (20_000, 20.0),
+            (30_000, 5.0),
+            (40_000, 15.0),
+        ];
         let inc = extrapolated_rate(&samples, w(50_000, 50_000), true, false).unwrap();
         assert!(close(inc, 25.0 * 50.0 / 30.0), "{inc}");
         assert_eq!(resets(&samples), 1.0);
@@ -271,7 +279,9 @@ mod tests {
 
     #[test]
     fn deriv_and_predict_linear() {
-        let samples: Vec<(i64, f64)> = (0..4).map(|i| (i * 60_000, 10.0 + 2.0 * i as f64)).collect();
+        let samples: Vec<(i64, f64)> = (0..4)
+            .map(|i| (i * 60_000, 10.0 + 2.0 * i as f64))
+            .collect();
         assert!(close(deriv(&samples).unwrap(), 2.0 / 60.0));
         // At eval time 180 s the line is at 16; one hour later 16 + 3600 * 2 / 60 = 136.
         let p = predict_linear(&samples, w(180_000, 300_000), 3600.0).unwrap();
@@ -280,7 +290,16 @@ mod tests {
 
     #[test]
     fn over_time_aggregates() {
-        let samples = [(0, 2.0), (1, 4.0), (2, 4.0), (3, 4.0), (4, 5.0), (5, 5.0), (6, 7.0), (7, 9.0)];
+        let samples = [
+            (0, 2.0),
+            (1, 4.0),
+            (2, 4.0),
+            (3, 4.0),
+            (4, 5.0),
+            (5, 5.0),
+            (6, 7.0),
+            (7, 9.0),
+        ];
         assert!(close(avg_over_time(&samples), 5.0));
         assert!(close(sum_over_time(&samples), 40.0));
         assert_eq!(min_over_time(&samples), 2.0);
