@@ -45,16 +45,21 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
+    /// Reads a selector's series; `count` puts every sample read against the budget
+    /// (range selectors; an instant selector counts the points it selects instead).
     fn read(
         &mut self,
         vs: &VectorSelector,
         from: i64,
         to: i64,
+        count: bool,
     ) -> Result<Vec<RawSeries>, EvalError> {
         let matchers = self.matchers(vs)?;
         let series = self.source.select(&matchers, from, to)?;
-        let samples: usize = series.iter().map(|s| s.samples.len()).sum();
-        self.account(samples)?;
+        if count {
+            let samples: usize = series.iter().map(|s| s.samples.len()).sum();
+            self.account(samples)?;
+        }
         Ok(series)
     }
 
@@ -71,7 +76,7 @@ impl Evaluator<'_> {
         let (Some(&min), Some(&max)) = (refs.iter().min(), refs.iter().max()) else {
             return Ok(Vec::new());
         };
-        let raw = self.read(vs, min - lookback, max)?;
+        let raw = self.read(vs, min - lookback, max, false)?;
         let mut out = Vec::with_capacity(raw.len());
         for series in raw {
             self.check_deadline()?;
@@ -111,7 +116,7 @@ impl Evaluator<'_> {
                         ends,
                     });
                 };
-                let mut series = self.read(vs, min - range_ms, max)?;
+                let mut series = self.read(vs, min - range_ms, max, true)?;
                 for s in &mut series {
                     s.samples.retain(|(_, v)| !is_stale(*v));
                 }
