@@ -84,7 +84,7 @@ pub fn score_key(key: &SeriesKey) -> SeriesKey {
 pub(crate) fn parse(text: &str) -> Result<Selector, ApiError> {
     parse_selector(text).map_err(|error| {
         ApiError::bad_data(format!(
-            "{error} (in {text:?}; only series selectors such as name{{label=\"value\"}} are supported, no PromQL functions)"
+            "{error} (in {text:?}; match[] takes series selectors such as name{{label=\"value\"}})"
         ))
     })
 }
