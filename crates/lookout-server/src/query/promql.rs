@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lookout_model::clock::now_ms;
 use lookout_promql::{EvalError, InstantValue, Labels, QueryOptions};
@@ -141,7 +142,7 @@ pub async fn range_query(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let form = read_form(query, &headers, &body)?;
     let start = form.time("start")?;
     let end = form.time("end")?;
@@ -167,20 +168,37 @@ pub async fn range_query(
         lookout_promql::range_query(&StoreSource { state }, &text, start, end, step, options)
     })
     .await?;
-    let result: Vec<Value> = series
-        .iter()
-        .map(|s| {
-            let values: Vec<Value> = s
-                .points
-                .iter()
-                .map(|(t, v)| json!([seconds(*t), format_value(*v)]))
-                .collect();
-            json!({ "metric": metric(&s.labels), "values": values })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "status": "success", "data": { "resultType": "matrix", "result": result } }),
-    ))
+    let mut body = String::with_capacity(
+        64 + series
+            .iter()
+            .map(|s| 32 * s.points.len() + 64)
+            .sum::<usize>(),
+    );
+    body.push_str(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
+    for (index, s) in series.iter().enumerate() {
+        if index > 0 {
+            body.push(',');
+        }
+        write_series(&mut body, &s.labels, &s.points);
+    }
+    body.push_str("]}}");
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `{"metric":{...},"values":[[t,"v"],...]}` written straight into `out` (a range
+/// answer holds millions of points; a JSON tree of them costs more than the query).
+fn write_series(out: &mut String, labels: &Labels, points: &[(i64, f64)]) {
+    use std::fmt::Write;
+    out.push_str(r#"{"metric":"#);
+    out.push_str(&metric(labels).to_string());
+    out.push_str(r#","values":["#);
+    for (index, (t, v)) in points.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "[{},\"{}\"]", *t as f64 / 1000.0, format_value(*v));
+    }
+    out.push_str("]}");
 }
 
 /// `GET|POST /api/v1/query_exemplars`: the query is checked, the answer is empty
