@@ -17,6 +17,13 @@ fn error_responses() -> Value {
     })
 }
 
+fn query_responses(description: &str) -> Value {
+    let mut responses = success(description);
+    responses["422"] = json!({ "description": "Evaluation failed (e.g. duplicate series in a match) or the query exceeded its sample budget; the error gives the figure.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    responses["503"] = json!({ "description": "The query timed out.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    responses
+}
+
 fn ingest_responses(success: &str) -> Value {
     json!({
         success: { "description": "Stored durably (committed) and scored." },
@@ -75,7 +82,7 @@ pub fn document() -> Value {
     };
     let instant = || {
         vec![
-            param("query", "query", true, "Series selector."),
+            param("query", "query", true, "PromQL expression."),
             param(
                 "time",
                 "query",
@@ -86,7 +93,7 @@ pub fn document() -> Value {
     };
     let range = || {
         vec![
-            param("query", "query", true, "Series selector."),
+            param("query", "query", true, "PromQL expression."),
             param("start", "query", true, "Unix seconds, RFC 3339 or now-1h."),
             param("end", "query", true, "Unix seconds, RFC 3339 or now."),
             param("step", "query", true, "Seconds or a duration such as 15s."),
@@ -143,15 +150,6 @@ pub fn document() -> Value {
             None,
             success("Sorted values."),
         ) },
-        "/api/v1/query": {
-            "get": operation("Instant query of a series selector.", instant(), None, success("A vector.")),
-            "post": operation("Instant query (form body).", vec![], Some(form_body(&["query", "time"])), success("A vector.")),
-        },
-        "/api/v1/query_range": {
-            "get": operation("Range query of a series selector.", range(), None, success("A matrix.")),
-            "post": operation("Range query (form body).", vec![], Some(form_body(&["query", "start", "end", "step"])), success("A matrix.")),
-        },
-        "/api/v1/status/buildinfo": { "get": operation("Version information.", vec![], None, success("Build information.")) },
         "/api/v1/anomalies": { "get": operation(
             "Anomalies overlapping [from, to], newest first.",
             vec![
@@ -274,6 +272,11 @@ pub fn document() -> Value {
             json!({ "200": { "description": "The file." }, "404": { "description": "No such file." } }),
         ) },
     });
+    if let (Some(all), Value::Object(query)) =
+        (paths.as_object_mut(), query_paths(&instant, &range))
+    {
+        all.extend(query);
+    }
     paths["/api/v1/predict/network"] = predict_network_path();
     json!({
         "openapi": "3.0.3",
@@ -354,4 +357,32 @@ pub fn operations(document: &Value) -> Vec<(String, String)> {
 
 pub async fn document_route() -> Json<Value> {
     Json(document())
+}
+
+/// The PromQL query routes and the probes Grafana makes.
+fn query_paths(instant: &dyn Fn() -> Vec<Value>, range: &dyn Fn() -> Vec<Value>) -> Value {
+    json!({
+        "/api/v1/query": {
+            "get": operation("Instant PromQL query (Prometheus semantics: lookback, staleness, offset, @, operators, aggregations, functions, subqueries; lookout_anomaly_score is a series). 400: parse error or unsupported construct, naming it and its position; 422: evaluation error or sample budget exceeded; 503: timeout.", instant(), None, query_responses("A vector, scalar, string or matrix.")),
+            "post": operation("Instant PromQL query (form body).", vec![], Some(form_body(&["query", "time"])), query_responses("A vector, scalar, string or matrix.")),
+        },
+        "/api/v1/query_range": {
+            "get": operation("Range PromQL query, evaluated at start, start + step, ... end (at most 11,000 steps). Errors as /api/v1/query.", range(), None, query_responses("A matrix.")),
+            "post": operation("Range PromQL query (form body).", vec![], Some(form_body(&["query", "start", "end", "step"])), query_responses("A matrix.")),
+        },
+        "/api/v1/query_exemplars": {
+            "get": operation("Exemplars: the query is checked, the answer is always empty (lookout stores no exemplars).", vec![param("query", "query", true, "PromQL."), param("start", "query", false, "Unix seconds or RFC 3339."), param("end", "query", false, "Unix seconds or RFC 3339.")], None, success("An empty list.")),
+            "post": operation("Exemplars (form body).", vec![], Some(form_body(&["query", "start", "end"])), success("An empty list.")),
+        },
+        "/api/v1/metadata": { "get": operation(
+            "Metric metadata: every metric name with type unknown (lookout keeps no metadata).",
+            vec![param("metric", "query", false, "Only this metric."), param("limit", "query", false, "Most metrics returned.")],
+            None,
+            success("{name: [{type, help, unit}]}."),
+        ) },
+        "/api/v1/status/buildinfo": { "get": operation("Version information.", vec![], None, success("Build information.")) },
+        "/api/v1/status/flags": { "get": operation("Query flags: lookback delta, sample budget, timeout.", vec![], None, success("Flag values.")) },
+        "/api/v1/status/config": { "get": operation("Prometheus configuration: empty (lookout is configured by its TOML file).", vec![], None, success("{yaml: \"\"}.")) },
+        "/api/v1/status/runtimeinfo": { "get": operation("Runtime information: raw retention and series count.", vec![], None, success("{storageRetention, timeSeriesCount}.")) },
+    })
 }

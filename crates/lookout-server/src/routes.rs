@@ -69,7 +69,25 @@ fn build() -> RouteTable {
         .add("POST", "/api/v1/query", post(query::instant_query))
         .add("GET", "/api/v1/query_range", get(query::range_query))
         .add("POST", "/api/v1/query_range", post(query::range_query))
+        .add(
+            "GET",
+            "/api/v1/query_exemplars",
+            get(query::query_exemplars),
+        )
+        .add(
+            "POST",
+            "/api/v1/query_exemplars",
+            post(query::query_exemplars),
+        )
+        .add("GET", "/api/v1/metadata", get(query::metadata))
         .add("GET", "/api/v1/status/buildinfo", get(query::build_info))
+        .add("GET", "/api/v1/status/flags", get(query::flags))
+        .add("GET", "/api/v1/status/config", get(query::config))
+        .add(
+            "GET",
+            "/api/v1/status/runtimeinfo",
+            get(query::runtime_info),
+        )
         .add("GET", "/api/v1/anomalies", get(anomalies::list))
         .add("GET", "/api/v1/anomalies/{id}", get(anomalies::get_one))
         .add(

@@ -32,6 +32,11 @@ pub struct ServerOptions {
     pub lookback_ms: i64,
     /// Most points a range query may return per series (Prometheus refuses above 11,000).
     pub max_points_per_series: usize,
+    /// Samples read plus points computed that one PromQL query may use (Prometheus'
+    /// `--query.max-samples` is 50 million); beyond it the query answers 422.
+    pub query_max_samples: usize,
+    /// Wall time one PromQL query may take; beyond it the query answers 503.
+    pub query_timeout: Duration,
     /// How often the store compacts (rollups and retention); `None` disables it.
     pub compaction_interval: Option<Duration>,
     /// Usage states and right-sizing (`[usage]`).
@@ -51,6 +56,8 @@ impl Default for ServerOptions {
             retry_after_seconds: 1,
             lookback_ms: 5 * 60_000,
             max_points_per_series: 11_000,
+            query_max_samples: 50_000_000,
+            query_timeout: Duration::from_secs(120),
             compaction_interval: Some(Duration::from_secs(600)),
             usage: UsageOptions::default(),
             traffic_models_dir: None,

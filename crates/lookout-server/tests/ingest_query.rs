@@ -221,9 +221,10 @@ async fn query_errors_use_the_prometheus_format() {
             "exceeded maximum resolution",
         ),
         (
-            "/api/v1/query?query=rate(up%5B5m%5D)",
-            "only series selectors",
+            "/api/v1/query?query=sinh(up)",
+            "function sinh() at position 0 of the query is not supported",
         ),
+        ("/api/v1/query?query=sum(", "parse error"),
         (
             "/api/v1/query_range?query=up&start=yesterday&end=5&step=1",
             "invalid parameter \\\"start\\\"",

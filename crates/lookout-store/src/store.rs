@@ -260,6 +260,12 @@ impl Store {
         answer
     }
 
+    /// The time before which raw samples were deleted by retention (`i64::MIN` while
+    /// none were): reads of raw samples only (PromQL) start here.
+    pub fn raw_horizon_ms(&self) -> i64 {
+        self.horizons.snapshot().raw_horizon
+    }
+
     /// The newest point of each series in `(ts_ms - lookback_ms, ts_ms]`, for instant queries.
     pub fn latest_before(
         &self,
