@@ -18,6 +18,7 @@
 pub mod aggregate;
 mod error;
 pub mod format;
+pub mod generate;
 pub mod histogram;
 mod record;
 pub mod route;
