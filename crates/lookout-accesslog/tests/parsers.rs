@@ -79,7 +79,7 @@ fn bytes_text(fields: &Fields) -> String {
 
 /// Unix ms of the fields' time, by an independent route (days counted year by year).
 fn expected_ms(fields: &Fields) -> i64 {
-    let leap = |y: u32| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = |y: u32| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let mut days: i64 = (1970..fields.year)
         .map(|y| if leap(y) { 366 } else { 365 })
         .sum();
