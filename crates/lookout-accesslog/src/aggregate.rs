@@ -4,8 +4,8 @@
 //! formats without a time) and counted, exactly, under its virtual host and under its
 //! (virtual host, route template) pair: requests by status class and by method, body
 //! bytes, and request and upstream durations (histograms, see [`crate::histogram`]).
-//! Clients are counted in a Space-Saving summary ([`lookout_sketch::SpaceSaving`]), so
-//! the top clients cost fixed memory however many addresses there are.
+//! Clients are counted in a Space-Saving summary (see [`crate::clients`]), so the top
+//! clients cost fixed memory however many addresses there are.
 //!
 //! Intervals close when a line of a later interval arrives, or when the reader calls
 //! [`Aggregator::flush`] with a time past the interval's end plus the grace period;
@@ -21,13 +21,13 @@
 //! Cost per line: one route template, two hash look-ups, one Space-Saving update, a
 //! copy of the line into a small ring of recent examples.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
-use lookout_sketch::SpaceSaving;
+use crate::clients::TopClients;
 
 use crate::histogram::{Histogram, Quantiles};
 use crate::record::{BadLine, Method, Request};
-use crate::route::{template, RouteTable, OTHER_ROUTE};
+use crate::route::{template, OTHER_ROUTE};
 
 /// Empty intervals reported at most between two lines (or at one flush).
 pub const MAX_GAP_INTERVALS: u64 = 720;
@@ -180,6 +180,14 @@ struct RouteScope {
     route: Box<str>,
     scope: Scope,
     errors: Vec<String>,
+    /// The last interval (index) with a line of this route.
+    seen: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct VhostScope {
+    scope: Scope,
+    seen: u64,
 }
 
 /// The open interval and the bounded tables; see the module documentation.
@@ -191,16 +199,17 @@ pub struct Aggregator {
     /// Start of the interval after the last one closed.
     next: Option<i64>,
     total: Scope,
-    vhosts: HashMap<Box<str>, Scope>,
-    vhost_table: RouteTable,
-    route_table: RouteTable,
-    routes: HashMap<Box<str>, RouteScope>,
-    clients: SpaceSaving<Box<str>>,
+    vhosts: FxHashMap<Box<str>, VhostScope>,
+    /// Keyed `vhost route`.
+    routes: FxHashMap<Box<str>, RouteScope>,
+    /// Routes with a slot of their own (not an `:other` route).
+    own_routes: usize,
+    clients: TopClients,
     late: u64,
     bad_lines: [u64; 4],
     errors: Vec<String>,
     slow: Vec<(f64, String)>,
-    recent: Vec<(Box<str>, String)>,
+    recent: Vec<(u64, String)>,
     recent_next: usize,
     key: String,
     template: String,
@@ -210,26 +219,21 @@ fn example(line: &str) -> String {
     if line.len() <= EXAMPLE_BYTES {
         return line.to_string();
     }
-    let mut end = EXAMPLE_BYTES;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &line[..end])
+    format!("{}…", &line[..floor_boundary(line, EXAMPLE_BYTES)])
 }
 
 impl Aggregator {
     pub fn new(config: AggregatorConfig) -> Aggregator {
         assert!(config.interval_ms > 0, "the interval must be positive");
         Aggregator {
-            vhost_table: RouteTable::new(config.max_vhosts, config.route_idle_intervals),
-            route_table: RouteTable::new(config.max_routes, config.route_idle_intervals),
-            clients: SpaceSaving::new(config.client_capacity),
+            clients: TopClients::new(config.client_capacity),
             config,
             open: None,
             next: None,
             total: Scope::default(),
-            vhosts: HashMap::new(),
-            routes: HashMap::new(),
+            vhosts: FxHashMap::default(),
+            routes: FxHashMap::default(),
+            own_routes: 0,
             late: 0,
             bad_lines: [0; 4],
             errors: Vec::new(),
@@ -294,18 +298,22 @@ impl Aggregator {
         let method = Method::of(request.method);
         let interval = (self.open.unwrap_or(0) / self.config.interval_ms) as u64;
         self.total.add(request, method);
-        let vhost_name = request.vhost.unwrap_or(NO_VHOST);
-        let vhost_name = if self.vhost_table.admit(vhost_name, interval) {
-            vhost_name
-        } else {
-            OTHER_VHOST
-        };
+        let mut vhost_name = request.vhost.unwrap_or(NO_VHOST);
+        if !self.vhosts.contains_key(vhost_name) && self.vhosts.len() >= self.config.max_vhosts {
+            vhost_name = OTHER_VHOST;
+        }
         match self.vhosts.get_mut(vhost_name) {
-            Some(scope) => scope.add(request, method),
+            Some(vhost) => {
+                vhost.scope.add(request, method);
+                vhost.seen = interval;
+            }
             None => {
-                let mut scope = Scope::default();
-                scope.add(request, method);
-                self.vhosts.insert(vhost_name.into(), scope);
+                let mut vhost = VhostScope {
+                    seen: interval,
+                    ..VhostScope::default()
+                };
+                vhost.scope.add(request, method);
+                self.vhosts.insert(vhost_name.into(), vhost);
             }
         }
         template(request.path, &mut self.template);
@@ -313,25 +321,32 @@ impl Aggregator {
         self.key.push_str(vhost_name);
         self.key.push(' ');
         self.key.push_str(&self.template);
-        if !self.route_table.admit(&self.key, interval) {
-            self.key.truncate(vhost_name.len() + 1);
-            self.key.push_str(OTHER_ROUTE);
-            self.template.clear();
-            self.template.push_str(OTHER_ROUTE);
-        }
-        if !self.routes.contains_key(self.key.as_str()) {
-            let scope = RouteScope {
-                vhost: vhost_name.into(),
-                route: self.template.as_str().into(),
-                scope: Scope::default(),
-                errors: Vec::new(),
-            };
-            self.routes.insert(self.key.as_str().into(), scope);
-        }
-        let route = self.routes.get_mut(self.key.as_str()).expect("inserted");
+        let route = match self.routes.get_mut(self.key.as_str()) {
+            Some(route) => route,
+            None => {
+                if self.own_routes >= self.config.max_routes {
+                    self.key.truncate(vhost_name.len() + 1);
+                    self.key.push_str(OTHER_ROUTE);
+                    self.template.clear();
+                    self.template.push_str(OTHER_ROUTE);
+                } else {
+                    self.own_routes += 1;
+                }
+                if !self.routes.contains_key(self.key.as_str()) {
+                    let scope = RouteScope {
+                        vhost: vhost_name.into(),
+                        route: self.template.as_str().into(),
+                        scope: Scope::default(),
+                        errors: Vec::new(),
+                        seen: interval,
+                    };
+                    self.routes.insert(self.key.as_str().into(), scope);
+                }
+                self.routes.get_mut(self.key.as_str()).expect("inserted")
+            }
+        };
         route.scope.add(request, method);
-        let client: &str = request.client;
-        self.clients.insert(&Box::from(client));
+        route.seen = interval;
         if request.status >= 500 {
             if route.errors.len() < ERROR_EXAMPLES {
                 route.errors.push(example(line));
@@ -340,6 +355,7 @@ impl Aggregator {
                 self.errors.push(example(line));
             }
         }
+        let hash = self.clients.insert(request.client);
         if let Some(seconds) = request.request_time {
             let slowest_kept = self.slow.last().map_or(f64::NEG_INFINITY, |(s, _)| *s);
             if self.slow.len() < ERROR_EXAMPLES || seconds > slowest_kept {
@@ -350,21 +366,19 @@ impl Aggregator {
                 self.slow.insert(at, (seconds, example(line)));
             }
         }
-        self.remember(client, line);
+        self.remember(hash, line);
     }
 
     /// Keeps `line` in the ring of recent lines, reusing its buffers.
-    fn remember(&mut self, client: &str, line: &str) {
+    fn remember(&mut self, client: u64, line: &str) {
         let kept = &line[..floor_boundary(line, EXAMPLE_BYTES)];
         if self.recent.len() < RECENT_LINES {
-            self.recent.push((client.into(), kept.to_string()));
+            self.recent.push((client, kept.to_string()));
             return;
         }
         let slot = &mut self.recent[self.recent_next];
         self.recent_next = (self.recent_next + 1) % RECENT_LINES;
-        if &*slot.0 != client {
-            slot.0 = client.into();
-        }
+        slot.0 = client;
         slot.1.clear();
         slot.1.push_str(kept);
     }
@@ -406,8 +420,8 @@ impl Aggregator {
         let mut vhosts: Vec<(String, ScopeCounts)> = self
             .vhosts
             .iter_mut()
-            .filter(|(_, scope)| scope.counts.requests > 0)
-            .map(|(name, scope)| (name.to_string(), scope.take()))
+            .filter(|(_, vhost)| vhost.scope.counts.requests > 0)
+            .map(|(name, vhost)| (name.to_string(), vhost.scope.take()))
             .collect();
         vhosts.sort_by(|a, b| a.0.cmp(&b.0));
         let mut routes: Vec<RouteSummary> = self
@@ -422,28 +436,32 @@ impl Aggregator {
             })
             .collect();
         routes.sort_by(|a, b| (&a.vhost, &a.route).cmp(&(&b.vhost, &b.route)));
-        let top_clients: Vec<(String, u64)> = self
-            .clients
-            .top(self.config.top_clients)
-            .into_iter()
-            .map(|counter| (counter.key.to_string(), counter.count))
-            .collect();
-        let top_client_examples = match top_clients.first() {
-            Some((client, _)) => self
+        let held = self.clients.take_top(self.config.top_clients);
+        let top_client_examples = match held.first() {
+            Some((_, _, top)) => self
                 .recent
                 .iter()
-                .filter(|(seen, _)| **seen == **client)
+                .filter(|(seen, _)| seen == top)
                 .take(ERROR_EXAMPLES)
                 .map(|(_, line)| line.clone())
                 .collect(),
             None => Vec::new(),
         };
-        self.clients.clear();
+        let top_clients = held
+            .into_iter()
+            .map(|(name, count, _)| (name, count))
+            .collect();
         self.recent.clear();
         self.recent_next = 0;
-        // Drop the per-route and per-host scopes whose table slots went idle.
-        self.route_table.evict_idle(interval);
-        self.vhost_table.evict_idle(interval);
+        // Routes and hosts idle for too long give their slot back.
+        let idle = self.config.route_idle_intervals.max(1);
+        self.routes.retain(|_, route| route.seen + idle > interval);
+        self.own_routes = self
+            .routes
+            .values()
+            .filter(|route| &*route.route != OTHER_ROUTE)
+            .count();
+        self.vhosts.retain(|_, vhost| vhost.seen + idle > interval);
         out.push(IntervalSummary {
             start_ms: start,
             interval_ms: self.config.interval_ms,
@@ -457,11 +475,6 @@ impl Aggregator {
             slow_examples: std::mem::take(&mut self.slow),
             top_client_examples,
         });
-        let (route_table, vhost_table) = (&self.route_table, &self.vhost_table);
-        self.routes
-            .retain(|key, route| route_table.contains(key) || &*route.route == OTHER_ROUTE);
-        self.vhosts
-            .retain(|name, _| vhost_table.contains(name) || &**name == OTHER_VHOST);
         self.next = Some(start + self.config.interval_ms);
     }
 }

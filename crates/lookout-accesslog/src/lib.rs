@@ -16,6 +16,7 @@
 //! look-ups; memory is bounded by the aggregator's limits, never by the traffic.
 
 pub mod aggregate;
+pub mod clients;
 mod error;
 pub mod format;
 pub mod generate;

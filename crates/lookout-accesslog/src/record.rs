@@ -191,11 +191,19 @@ pub(crate) fn parse_upstream_seconds(text: &str) -> Result<Option<f64>, BadLine>
 /// is not of that shape (garbage a client sent, `-`) is still a request: its method is
 /// the whole text and its path `-`, so it is counted, under `OTHER` and the invalid route.
 pub(crate) fn split_request(request: &str) -> (&str, &str) {
-    let mut parts = request.splitn(3, ' ');
-    match (parts.next(), parts.next()) {
-        (Some(method), Some(path)) if !method.is_empty() && path.starts_with('/') => (method, path),
-        (Some(method), Some(path)) if !method.is_empty() && path.contains("://") => (method, path),
-        _ => (request, "-"),
+    let bytes = request.as_bytes();
+    let Some(first) = memchr::memchr(b' ', bytes) else {
+        return (request, "-");
+    };
+    let rest = &request[first + 1..];
+    let path = match memchr::memchr(b' ', rest.as_bytes()) {
+        Some(second) => &rest[..second],
+        None => rest,
+    };
+    if first > 0 && (path.starts_with('/') || path.contains("://")) {
+        (&request[..first], path)
+    } else {
+        (request, "-")
     }
 }
 

@@ -1,5 +1,4 @@
-//! Route templates: paths with their variable parts folded to placeholders, and the
-//! bounded table of templates that get series of their own.
+//! Route templates: paths with their variable parts folded to placeholders.
 //!
 //! [`template`] drops the query and fragment and folds each path segment that looks
 //! like data rather than a route: decimal numbers (`:id`), numbers with separators such
@@ -8,11 +7,10 @@
 //! (20 or more characters with a digit, or more than 40 of anything: `:token`). A file
 //! name's stem is folded the same way with its extension kept (`/img/:id.jpg`). At most
 //! [`MAX_DEPTH`] segments are kept (`/a/b/.../...`). What it misses: words that are
-//! data (`/users/alice` stays as written), so the [`RouteTable`] bounds what they cost.
+//! data (`/users/alice` stays as written), so the aggregator bounds the routes it keeps.
 //!
 //! Cost: one pass over the path into a reused buffer.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Segments kept; deeper paths end in `/...`.
@@ -66,14 +64,16 @@ fn placeholder(segment: &str) -> Option<&'static str> {
 pub fn template(path: &str, out: &mut String) {
     out.clear();
     let mut path = path;
-    if let Some(rest) = path.split_once("://").map(|(_, rest)| rest) {
-        path = rest.find('/').map_or("/", |slash| &rest[slash..]);
+    if !path.starts_with('/') {
+        if let Some((_, rest)) = path.split_once("://") {
+            path = rest.find('/').map_or("/", |slash| &rest[slash..]);
+        }
     }
     if !path.starts_with('/') {
         out.push_str(INVALID_ROUTE);
         return;
     }
-    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
     let path = &path[..end];
     if path == "/" {
         out.push('/');
@@ -104,56 +104,6 @@ pub fn template(path: &str, out: &mut String) {
             }
             _ => out.push_str(segment),
         }
-    }
-}
-
-/// Which route keys have slots of their own: at most `limit`, the rest share the
-/// `:other` route. A key unseen for `idle_intervals` intervals gives its slot back.
-#[derive(Debug, Clone)]
-pub struct RouteTable {
-    limit: usize,
-    idle_intervals: u64,
-    slots: HashMap<Box<str>, u64>,
-}
-
-impl RouteTable {
-    pub fn new(limit: usize, idle_intervals: u64) -> RouteTable {
-        RouteTable {
-            limit,
-            idle_intervals: idle_intervals.max(1),
-            slots: HashMap::with_capacity(limit.min(4096)),
-        }
-    }
-
-    /// Whether `key` has (or now gets) a slot, noting it seen at `interval`.
-    pub fn admit(&mut self, key: &str, interval: u64) -> bool {
-        if let Some(seen) = self.slots.get_mut(key) {
-            *seen = interval;
-            return true;
-        }
-        if self.slots.len() >= self.limit {
-            return false;
-        }
-        self.slots.insert(key.into(), interval);
-        true
-    }
-
-    /// Frees the slots of keys not seen since `interval - idle_intervals`.
-    pub fn evict_idle(&mut self, interval: u64) {
-        let idle = self.idle_intervals;
-        self.slots.retain(|_, seen| *seen + idle > interval);
-    }
-
-    pub fn contains(&self, key: &str) -> bool {
-        self.slots.contains_key(key)
-    }
-
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
     }
 }
 
@@ -193,19 +143,6 @@ mod tests {
         assert_eq!(of("-"), INVALID_ROUTE);
         assert_eq!(of("/a/b/c/d/e/f/g/h/i/j"), "/a/b/c/d/e/f/g/h/...");
         assert_eq!(of("/a//b/"), "/a//b/");
-    }
-
-    #[test]
-    fn the_table_is_bounded_and_idle_keys_give_their_slot_back() {
-        let mut table = RouteTable::new(2, 3);
-        assert!(table.admit("/a", 0));
-        assert!(table.admit("/b", 0));
-        assert!(!table.admit("/c", 1));
-        assert!(table.admit("/a", 2));
-        table.evict_idle(3);
-        assert_eq!(table.len(), 1);
-        assert!(table.admit("/c", 3));
-        assert!(!table.admit("/d", 3));
     }
 
     proptest! {

@@ -45,15 +45,22 @@ fn digits(bytes: &[u8]) -> Result<u32, BadLine> {
 }
 
 fn month_of(name: &[u8]) -> Result<u32, BadLine> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    MONTHS
-        .iter()
-        .position(|month| month.as_slice() == name)
-        .map(|index| index as u32 + 1)
-        .ok_or(BadLine::BadValue)
+    let month = match name {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return Err(BadLine::BadValue),
+    };
+    Ok(month)
 }
 
 fn checked_ms(

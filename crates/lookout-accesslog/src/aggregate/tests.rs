@@ -155,3 +155,27 @@ fn lines_without_time_use_their_arrival() {
     aggregator.finish(&mut out);
     assert_eq!(out[0].start_ms, 5_000);
 }
+
+#[test]
+fn idle_routes_give_their_slot_back() {
+    let mut aggregator = Aggregator::new(AggregatorConfig {
+        max_routes: 1,
+        route_idle_intervals: 2,
+        ..config()
+    });
+    let mut out = Vec::new();
+    aggregator.observe(&request(0, "a", "/a", 200), "l", 0, &mut out);
+    aggregator.observe(&request(10, "a", "/b", 200), "l", 0, &mut out);
+    // Two intervals later /a is idle: /b gets the slot.
+    aggregator.observe(&request(3_000, "a", "/b", 200), "l", 0, &mut out);
+    aggregator.finish(&mut out);
+    let routes = |summary: &IntervalSummary| -> Vec<String> {
+        summary
+            .routes
+            .iter()
+            .map(|route| route.route.clone())
+            .collect()
+    };
+    assert_eq!(routes(&out[0]), ["/a", OTHER_ROUTE]);
+    assert_eq!(routes(out.last().unwrap()), ["/b"]);
+}

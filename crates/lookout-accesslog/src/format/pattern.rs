@@ -110,7 +110,7 @@ impl Pattern {
     /// Matches `line`, writing each variable's byte range into `spans` (cleared first).
     pub fn match_line(&self, line: &[u8], spans: &mut Vec<(u32, u32)>) -> Result<(), BadLine> {
         spans.clear();
-        if !line.starts_with(&self.prefix) {
+        if !self.prefix.is_empty() && !line.starts_with(&self.prefix) {
             return Err(BadLine::NoMatch);
         }
         let mut position = self.prefix.len();
@@ -118,7 +118,12 @@ impl Pattern {
         for (index, segment) in self.segments.iter().enumerate() {
             let terminator = &*segment.terminator;
             let end = if index == last {
-                if !line.ends_with(terminator) || line.len() - terminator.len() < position {
+                let ends = match terminator {
+                    [] => true,
+                    [byte] => line.last() == Some(byte),
+                    _ => line.ends_with(terminator),
+                };
+                if !ends || line.len() < position + terminator.len() {
                     return Err(BadLine::NoMatch);
                 }
                 line.len() - terminator.len()
@@ -145,12 +150,12 @@ fn find(haystack: &[u8], from: usize, needle: &[u8], quoted: bool) -> Option<usi
     let first = needle[0];
     let mut at = from;
     while at + needle.len() <= haystack.len() {
-        let offset = haystack[at..=haystack.len() - needle.len()]
-            .iter()
-            .position(|byte| *byte == first)?;
-        let candidate = at + offset;
+        let candidate = at + memchr::memchr(first, &haystack[at..=haystack.len() - needle.len()])?;
         let escaped = quoted && candidate > from && haystack[candidate - 1] == b'\\';
-        if !escaped && haystack[candidate..candidate + needle.len()] == *needle {
+        let rest = &needle[1..];
+        if !escaped
+            && (rest.is_empty() || haystack[candidate + 1..candidate + needle.len()] == *rest)
+        {
             return Some(candidate);
         }
         at = candidate + 1;
