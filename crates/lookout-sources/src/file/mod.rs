@@ -26,17 +26,18 @@
 //! over several ticks, so a batch stays bounded); memory per file is its open handle
 //! plus its partial line.
 
+pub(crate) mod follow;
 mod parse;
 mod tail;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lookout_config::{FileSourceConfig, ReadFrom};
 use lookout_model::Record;
 
 use crate::{Collected, Collector, PollingSource};
-use tail::{Identity, Tail};
+use follow::Follower;
 
 /// Lines read per tick, over all files.
 pub const MAX_LINES_PER_TICK: usize = 100_000;
@@ -84,45 +85,26 @@ impl crate::registry::BuildSource for FileSourceConfig {
 /// Follows the files of one `[[source]] type = "file"`. See the module documentation.
 #[derive(Debug)]
 pub struct FileCollector {
-    patterns: Vec<String>,
+    follower: Follower,
     labels: BTreeMap<String, String>,
-    max_line_bytes: usize,
-    /// The first scan reads files present at startup from their end.
-    first_scan: bool,
-    read_from: ReadFrom,
-    files: BTreeMap<PathBuf, Tail>,
     stats: FileStats,
 }
 
 impl FileCollector {
     pub fn new(config: &FileSourceConfig) -> FileCollector {
         FileCollector {
-            patterns: config.paths.clone(),
+            follower: Follower::new(
+                config.paths.clone(),
+                config.read_from,
+                config.max_line_bytes,
+            ),
             labels: config.labels.clone(),
-            max_line_bytes: usize::try_from(config.max_line_bytes).unwrap_or(usize::MAX),
-            first_scan: true,
-            read_from: config.read_from,
-            files: BTreeMap::new(),
             stats: FileStats::default(),
         }
     }
 
     pub fn stats(&self) -> FileStats {
         self.stats
-    }
-
-    /// The files the patterns name now (a pattern without a match names nothing).
-    fn matching_paths(&self, errors: &mut Vec<String>) -> Vec<PathBuf> {
-        let mut paths = Vec::new();
-        for pattern in &self.patterns {
-            match glob::glob(pattern) {
-                Ok(entries) => paths.extend(entries.flatten().filter(|path| path.is_file())),
-                Err(error) => errors.push(format!("path pattern {pattern:?}: {error}")),
-            }
-        }
-        paths.sort();
-        paths.dedup();
-        paths
     }
 }
 
@@ -165,84 +147,32 @@ impl Lines<'_> {
 
 impl Collector for FileCollector {
     fn collect(&mut self) -> Collected {
-        let mut errors = Vec::new();
-        let matching = self.matching_paths(&mut errors);
-        let at_end = self.first_scan && self.read_from == ReadFrom::End;
-        self.first_scan = false;
         let mut lines = Lines {
             labels: &self.labels,
-            collected: Collected {
-                errors,
-                ..Collected::default()
-            },
+            collected: Collected::default(),
             stats: &mut self.stats,
             reported: 0,
             unreported: 0,
         };
-        let mut budget = MAX_LINES_PER_TICK;
-        // Files whose path now names another file, or nothing: read them to their end.
-        let followed: Vec<PathBuf> = self.files.keys().cloned().collect();
-        for path in followed {
-            let current = std::fs::metadata(&path).ok().map(|m| Identity::of(&m));
-            let tail = self.files.get_mut(&path).expect("followed");
-            if current == Some(tail.identity()) {
-                continue;
-            }
-            let mut tail = self.files.remove(&path).expect("followed");
-            match tail.read_lines(usize::MAX, |number, line| lines.line(&path, number, line)) {
-                Ok(outcome) => lines.stats.too_long += outcome.too_long,
-                Err(error) => lines.collected.errors.push(format!(
-                    "cannot read the rotated {}: {error}",
-                    path.display()
-                )),
-            }
-            tail.finish(|number, line| lines.line(&path, number, line));
-            if current.is_some() {
-                lines.stats.rotations += 1;
-            }
-        }
-        for path in matching {
-            if !self.files.contains_key(&path) {
-                match Tail::open(&path, at_end, self.max_line_bytes) {
-                    Ok(tail) => {
-                        self.files.insert(path.clone(), tail);
-                    }
-                    Err(error) => {
-                        let message = format!("cannot open {}: {error}", path.display());
-                        lines.collected.errors.push(message);
-                        continue;
-                    }
-                }
-            }
-            let tail = self.files.get_mut(&path).expect("just opened");
-            let before = lines.stats.records + lines.stats.bad_lines;
-            let result = tail.read_lines(budget, |number, line| lines.line(&path, number, line));
-            match result {
-                Ok(outcome) => {
-                    lines.stats.too_long += outcome.too_long;
-                    if outcome.truncated {
-                        lines.stats.rotations += 1;
-                    }
-                }
-                Err(error) => {
-                    let message = format!("cannot read {}: {error}", tail.path().display());
-                    lines.collected.errors.push(message);
-                }
-            }
-            let used = (lines.stats.records + lines.stats.bad_lines - before) as usize;
-            budget = budget.saturating_sub(used);
-            if budget == 0 {
-                break;
-            }
-        }
-        if lines.unreported > 0 {
-            let message = format!(
+        let outcome = self
+            .follower
+            .read(MAX_LINES_PER_TICK, |path, number, line| {
+                lines.line(path, number, line)
+            });
+        lines.stats.too_long += outcome.too_long;
+        lines.stats.rotations += outcome.rotations;
+        let more = (lines.unreported > 0).then(|| {
+            format!(
                 "{} more bad lines skipped ({} since the start)",
                 lines.unreported, lines.stats.bad_lines
-            );
-            lines.collected.errors.push(message);
-        }
-        lines.collected
+            )
+        });
+        let mut collected = lines.collected;
+        let mut errors = outcome.errors;
+        errors.append(&mut collected.errors);
+        errors.extend(more);
+        collected.errors = errors;
+        collected
     }
 }
 
