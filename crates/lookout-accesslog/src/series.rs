@@ -18,14 +18,15 @@
 //! `log_http_route_5xx_ratio` and `log_http_route_request_duration_seconds{quantile="0.95"}`.
 //! Per log: `log_http_client_requests_per_second{client}` for the heaviest clients
 //! (Space-Saving estimates, an upper bound) and `log_http_top_client_share`, the heaviest
-//! client's share of all requests.
+//! client's share of all requests; `log_http_bad_lines_per_second{reason}` (`no_match`,
+//! `invalid_utf8`, `too_long`, `bad_value`) in intervals with refused lines.
 //!
-//! Cardinality per log: 19 series per virtual host, 3 per route, `top_clients + 1`.
+//! Cardinality per log: 21 series per virtual host, 3 per route, `top_clients + 5`.
 
 use lookout_model::{Labels, Sample, SeriesKey};
 
 use crate::aggregate::{IntervalSummary, ScopeCounts};
-use crate::record::{Method, STATUS_CLASSES};
+use crate::record::{BadLine, Method, STATUS_CLASSES};
 
 struct Out<'a> {
     samples: Vec<Sample>,
@@ -151,6 +152,16 @@ pub fn samples(summary: &IntervalSummary, labels: &Labels) -> Vec<Sample> {
             &[("client", client.as_str())],
             *count,
         );
+    }
+    for reason in BadLine::ALL {
+        let count = summary.bad(reason);
+        if count > 0 {
+            out.rate(
+                "log_http_bad_lines_per_second",
+                &[("reason", reason.as_str())],
+                count,
+            );
+        }
     }
     if summary.total.requests > 0 {
         let top = summary.top_clients.first().map_or(0, |(_, count)| *count);

@@ -91,7 +91,7 @@ fn unknown_source_type_lists_the_known_ones() {
     );
     assert_eq!(
         message,
-        r#"lookout.toml:3: [[source]] #1 key "type": unknown source type "snmp" (known: host, cloudwatch, prometheus_scrape, file)"#
+        r#"lookout.toml:3: [[source]] #1 key "type": unknown source type "snmp" (known: host, cloudwatch, prometheus_scrape, file, access_log)"#
     );
 }
 

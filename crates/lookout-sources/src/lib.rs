@@ -19,11 +19,13 @@
 //!   see `CLOUDWATCH.md`.
 //! - [`scrape`]: Prometheus exporters' text exposition, counters turned into rates.
 //! - [`file`]: files of JSON lines (samples and events), followed across rotation.
+//! - [`access_log`]: web-server access logs turned into request series per interval.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 //!
 //! [`registry::build_all`] builds every configured source; each source type's
 //! configuration lives in `lookout-config`'s `sources` module.
 
+pub mod access_log;
 pub mod cloudwatch;
 pub mod demo;
 pub mod file;

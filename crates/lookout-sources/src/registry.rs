@@ -93,7 +93,8 @@ mod tests {
                     [[source]]\ntype = \"cloudwatch\"\n\
                     [[source]]\ntype = \"prometheus_scrape\"\ntargets = [\"127.0.0.1:9100\"]\n\
                     [[source]]\ntype = \"file\"\npath = \"/nonexistent/*.jsonl\"\n\
-                    [[source]]\ntype = \"file\"\npath = \"/nonexistent/b.jsonl\"\nread_from = \"beginning\"\n";
+                    [[source]]\ntype = \"file\"\npath = \"/nonexistent/b.jsonl\"\nread_from = \"beginning\"\n\
+                    [[source]]\ntype = \"access_log\"\npath = \"/nonexistent/access.log\"\n";
         let config = Config::from_str_named(text, "t.toml").unwrap();
         let built = build_all(&config).unwrap();
         let shape: Vec<(&str, Delivery)> = built
@@ -108,6 +109,7 @@ mod tests {
                 ("prometheus_scrape", Delivery::Live),
                 ("file#4", Delivery::Live),
                 ("file#5", Delivery::History),
+                ("access_log#6", Delivery::Live),
             ]
         );
     }

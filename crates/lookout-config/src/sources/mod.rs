@@ -16,6 +16,7 @@
 //! Cost: reading a table deserialises each key once alone and once together (see
 //! [`crate::reader`]); nothing here runs after the configuration is loaded.
 
+pub mod access_log;
 pub mod cloudwatch;
 pub mod file;
 pub mod host;
@@ -149,6 +150,10 @@ source_types! {
         prometheus_scrape::RawPrometheusScrapeSource => prometheus_scrape::PrometheusScrapeConfig
     ),
     "file" => File(file::File, file::RawFileSource => file::FileSourceConfig),
+    "access_log" => AccessLog(
+        access_log::AccessLog,
+        access_log::RawAccessLogSource => access_log::AccessLogSourceConfig
+    ),
 }
 
 #[cfg(test)]
