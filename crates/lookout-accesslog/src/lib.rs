@@ -10,6 +10,8 @@
 //! - [`aggregate`]: per-interval exact counts per virtual host and route, latency
 //!   quantiles, top clients (Space-Saving), into [`IntervalSummary`]s.
 //! - [`series`]: the documented derived series of a summary, as samples.
+//! - [`events`]: log events (`error_rate_spike`, `traffic_spike`, `traffic_drop`,
+//!   `route_failing`, `client_flood`, `latency_degradation`) from robust baselines.
 //! - [`LogDeriver`]: the three together, one line at a time.
 //!
 //! Cost per line: one UTF-8 check, one matcher pass, one route template, a few hash
@@ -18,6 +20,7 @@
 pub mod aggregate;
 pub mod clients;
 mod error;
+pub mod events;
 pub mod format;
 pub mod generate;
 pub mod histogram;

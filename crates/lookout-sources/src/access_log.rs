@@ -8,7 +8,11 @@
 //! line to a [`LogDeriver`] (`lookout-accesslog`): parse, route template, per-interval
 //! aggregation. Each closed interval becomes the series documented in
 //! `lookout_accesslog::series`, labelled `log = "<source name>"` (plus the configured
-//! labels), and goes through the detection engine like any metric.
+//! labels), and goes through the detection engine like any metric; the same summaries
+//! feed `lookout_accesslog::events`, whose log events (`error_rate_spike`,
+//! `route_failing`, `traffic_spike`, `traffic_drop`, `client_flood`,
+//! `latency_degradation`, entity `log` plus `vhost`, `route` or `client`) go in the
+//! batch's events.
 //!
 //! Intervals close when a later line arrives or, once the files are read to their end,
 //! when the wall clock passes the interval's end plus a grace period, so a silent log
@@ -24,6 +28,7 @@
 
 use std::collections::BTreeMap;
 
+use lookout_accesslog::events::LogEvents;
 use lookout_accesslog::{series, BadLine, IntervalSummary, LogDeriver};
 use lookout_config::{AccessLogSourceConfig, ReadFrom};
 
@@ -76,6 +81,7 @@ impl crate::registry::BuildSource for AccessLogSourceConfig {
 pub struct AccessLogCollector {
     follower: Follower,
     deriver: LogDeriver,
+    events: LogEvents,
     labels: BTreeMap<String, String>,
     stats: AccessLogStats,
     clock: fn() -> i64,
@@ -97,6 +103,7 @@ impl AccessLogCollector {
                 config.max_line_bytes,
             ),
             deriver,
+            events: LogEvents::new(labels.clone()),
             labels,
             stats: AccessLogStats::default(),
             clock: lookout_model::clock::now_ms,
@@ -162,6 +169,7 @@ impl Collector for AccessLogCollector {
             collected
                 .samples
                 .extend(series::samples(summary, &self.labels));
+            collected.events.extend(self.events.observe(summary));
         }
         collected
     }
