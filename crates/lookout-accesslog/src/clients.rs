@@ -66,6 +66,11 @@ impl TopClients {
         hash
     }
 
+    /// Addresses held now (bounded by `2 × (capacity + CACHE_SLOTS)`).
+    pub fn held_names(&self) -> usize {
+        self.names.len()
+    }
+
     /// The `n` heaviest clients (address, estimated count, hash), heaviest first; then
     /// forgets the interval.
     pub fn take_top(&mut self, n: usize) -> Vec<(String, u64, u64)> {

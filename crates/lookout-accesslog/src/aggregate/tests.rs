@@ -179,3 +179,38 @@ fn idle_routes_give_their_slot_back() {
     assert_eq!(routes(&out[0]), ["/a", OTHER_ROUTE]);
     assert_eq!(routes(out.last().unwrap()), ["/b"]);
 }
+
+#[test]
+fn a_million_clients_and_a_hundred_thousand_paths_stay_within_the_bounds() {
+    let mut aggregator = Aggregator::new(AggregatorConfig::default());
+    let mut out = Vec::new();
+    let mut client = String::new();
+    let mut path = String::new();
+    for index in 0..1_000_000u32 {
+        use std::fmt::Write;
+        client.clear();
+        let _ = write!(
+            client,
+            "10.{}.{}.{}",
+            index >> 16,
+            (index >> 8) & 255,
+            index & 255
+        );
+        path.clear();
+        // Words, not numbers: each path is its own template.
+        let _ = write!(path, "/p{}x/item", index % 100_000);
+        let vhost = format!("host{}", index % 100);
+        let mut line = request(i64::from(index / 1000) * 1000, &client, &path, 200);
+        line.vhost = Some(&vhost);
+        aggregator.observe(&line, "l", 0, &mut out);
+        assert!(
+            aggregator.routes.len()
+                <= aggregator.config.max_routes + aggregator.config.max_vhosts + 1
+        );
+        assert!(aggregator.vhosts.len() <= aggregator.config.max_vhosts + 1);
+        assert!(aggregator.clients.held_names() <= 2 * (256 + crate::clients::CACHE_SLOTS));
+    }
+    aggregator.finish(&mut out);
+    let total: u64 = out.iter().map(|summary| summary.total.requests).sum();
+    assert_eq!(total, 1_000_000);
+}
