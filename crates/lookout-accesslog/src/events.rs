@@ -13,10 +13,11 @@
 //! | `traffic_drop` | median ≥ 20 requests, requests ≤ median / 3 and ≤ median − 6σ |
 //! | `error_rate_spike` | ≥ 10 responses 5xx, ratio ≥ 5 %, ≥ 3 × median ratio and ≥ median + 6σ (σ ≥ the binomial noise of the median ratio) |
 //! | `latency_degradation` | ≥ 20 timed requests, p95 ≥ 2 × median p95 and ≥ median + 6σ |
-//! | `route_failing` | a route with ≥ 5 responses 5xx and a 5xx ratio ≥ 50 % whose median ratio is ≤ 10 % |
+//! | `route_failing` | a route with ≥ 5 responses 5xx and a 5xx ratio ≥ 50 % whose median ratio is ≤ 10 % (a route new to a warm log counts as 0 %) |
 //! | `client_flood` | the heaviest client sent ≥ 50 requests, ≥ 30 % of them, ≥ 3 × its usual share and ≥ usual + 6σ |
 //!
-//! No rule fires before [`WARM_UP`] quiet intervals of its series. One incident is one
+//! No rule fires before [`WARM_UP`] quiet intervals of its series (of the log, for a new
+//! route). One incident is one
 //! event: a rule that fired stays open (its series' baseline frozen, so the incident
 //! does not become normal) until it has been false for two intervals in a row.
 //! Evidence: the vhost and route or client, the interval's count and the baseline's
@@ -80,8 +81,19 @@ impl Watch {
     /// Feeds one interval's value; `fires` decides from the baseline (median, σ).
     /// Returns the baseline median when an incident opens.
     fn update(&mut self, value: Option<f64>, fires: impl Fn(f64, f64, f64) -> bool) -> Option<f64> {
+        self.update_or(value, None, fires)
+    }
+
+    /// [`Watch::update`] with `fallback` (median, σ) as the baseline while this one is
+    /// still warming up.
+    fn update_or(
+        &mut self,
+        value: Option<f64>,
+        fallback: Option<(f64, f64)>,
+        fires: impl Fn(f64, f64, f64) -> bool,
+    ) -> Option<f64> {
         let value = value?;
-        let stats = self.baseline.stats();
+        let stats = self.baseline.stats().or(fallback);
         let firing = stats.is_some_and(|(median, sigma)| fires(value, median, sigma));
         if firing {
             self.quiet_streak = 0;
@@ -271,9 +283,15 @@ impl LogEvents {
             watch.seen = interval;
             let errors = route.counts.class(5);
             let during = ratio(errors, route.counts.requests);
-            if let Some(before) = watch.watch.update(Some(during), |r, median, _| {
-                errors >= 5 && r >= 0.5 && median <= 0.1
-            }) {
+            // A route new to a log past its warm-up has a clean record: failing from its
+            // first interval is failing.
+            let fallback = (interval > WARM_UP as u64).then_some((0.0, 0.0));
+            if let Some(before) = watch
+                .watch
+                .update_or(Some(during), fallback, |r, median, _| {
+                    errors >= 5 && r >= 0.5 && median <= 0.1
+                })
+            {
                 let mut event = Event::new(
                     summary.end_ms(),
                     "route_failing",
