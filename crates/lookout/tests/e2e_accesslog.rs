@@ -48,13 +48,22 @@ fn start_nginx(binary: &Path, dir: &Path, port: u16) -> ChildGuard {
     )
     .unwrap();
     let mut command = Command::new(binary);
-    command.arg("-p").arg(dir).arg("-c").arg(&conf).arg("-e").arg(dir.join("error.log"));
+    command
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-e")
+        .arg(dir.join("error.log"));
     ChildGuard::spawn("nginx", &mut command, &dir.join("nginx.out"))
 }
 
 fn events_of(lookout: &Lookout, kind: &str) -> Vec<serde_json::Value> {
     let listed = lookout.get_json(&format!("/api/v1/events?from=now-1h&kind={kind}"));
-    listed["data"]["events"].as_array().cloned().unwrap_or_default()
+    listed["data"]["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -70,7 +79,11 @@ fn nginx_logs_become_series_and_a_failing_location_raises_events() {
     let base = format!("http://127.0.0.1:{port}");
     let client = e2e_support::reqwest::blocking_client();
     eventually("nginx answers", Duration::from_secs(20), || {
-        client.get(format!("{base}/")).send().ok().filter(|r| r.status().is_success())
+        client
+            .get(format!("{base}/"))
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
     });
     let config = format!(
         "[[source]]\ntype = \"access_log\"\npath = \"{w}/combined.log\"\ninterval = \"1s\"\n\
@@ -89,7 +102,7 @@ fn nginx_logs_become_series_and_a_failing_location_raises_events() {
             let mut index = 0u64;
             while !stop.load(Ordering::SeqCst) {
                 index += 1;
-                let path = if failing.load(Ordering::SeqCst) && index % 2 == 0 {
+                let path = if failing.load(Ordering::SeqCst) && index.is_multiple_of(2) {
                     format!("/api/orders/{index}")
                 } else {
                     format!("/users/{}", index % 50)
@@ -111,8 +124,14 @@ fn nginx_logs_become_series_and_a_failing_location_raises_events() {
     assert!(logs.contains(&"access_log#1".to_string()), "{series}");
     assert!(logs.contains(&"access_log#2".to_string()), "{series}");
     let latency = lookout.get_json("/api/v1/series?match[]=log_http_request_duration_seconds");
-    assert!(!latency["data"].as_array().unwrap().is_empty(), "the timed log has latency quantiles");
-    assert!(events_of(&lookout, "error_rate_spike").is_empty(), "no event on steady traffic");
+    assert!(
+        !latency["data"].as_array().unwrap().is_empty(),
+        "the timed log has latency quantiles"
+    );
+    assert!(
+        events_of(&lookout, "error_rate_spike").is_empty(),
+        "no event on steady traffic"
+    );
 
     failing.store(true, Ordering::SeqCst);
     let spike = eventually("error_rate_spike", Duration::from_secs(30), || {
@@ -126,7 +145,9 @@ fn nginx_logs_become_series_and_a_failing_location_raises_events() {
     assert_eq!(route["entity"]["route"], "/api/orders/:id", "{route}");
     let examples = spike["evidence"]["examples"].as_array().unwrap();
     assert!(
-        examples.iter().any(|line| line.as_str().unwrap().contains("/api/orders/")),
+        examples
+            .iter()
+            .any(|line| line.as_str().unwrap().contains("/api/orders/")),
         "{spike}"
     );
 }

@@ -78,12 +78,14 @@ fn derive(args: DeriveArgs) -> anyhow::Result<()> {
         interval_ms: interval.as_millis() as i64,
         ..AggregatorConfig::default()
     };
-    let mut deriver = LogDeriver::new(&ParserConfig::new(format), aggregator).context("--format")?;
+    let mut deriver =
+        LogDeriver::new(&ParserConfig::new(format), aggregator).context("--format")?;
     let mut file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
     let mut output: Box<dyn Write> = match &args.output {
         Some(path) if path.as_os_str() != "-" => Box::new(BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         _ => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
