@@ -45,6 +45,7 @@ pub struct StorageConfig {
 pub use crate::notifiers::{
     AlertmanagerNotifier, EmailNotifier, NotifierKind, SlackNotifier, SnsNotifier, WebhookNotifier,
 };
+pub use crate::sources::access_log::AccessLogSourceConfig;
 pub use crate::sources::auth_log::{AuthLogInput, AuthLogSourceConfig};
 pub use crate::sources::cloudwatch::CloudWatchSourceConfig;
 pub use crate::sources::file::{FileSourceConfig, ReadFrom};

@@ -21,11 +21,13 @@
 //! - [`file`]: files of JSON lines (samples and events), followed across rotation.
 //! - [`auth_log`]: SSH logins from an auth log or the journal, scored by `lookout-auth`
 //!   into login series and attack events.
+//! - [`access_log`]: web-server access logs turned into request series per interval.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 //!
 //! [`registry::build_all`] builds every configured source; each source type's
 //! configuration lives in `lookout-config`'s `sources` module.
 
+pub mod access_log;
 pub mod auth_log;
 pub mod cloudwatch;
 pub mod demo;

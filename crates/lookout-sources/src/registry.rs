@@ -95,7 +95,8 @@ mod tests {
                     [[source]]\ntype = \"file\"\npath = \"/nonexistent/*.jsonl\"\n\
                     [[source]]\ntype = \"file\"\npath = \"/nonexistent/b.jsonl\"\nread_from = \"beginning\"\n\
                     [[source]]\ntype = \"auth_log\"\npath = \"/nonexistent/auth.log\"\n\
-                    [[source]]\ntype = \"auth_log\"\njournal = true\nread_from = \"beginning\"\n";
+                    [[source]]\ntype = \"auth_log\"\njournal = true\nread_from = \"beginning\"\n\
+                    [[source]]\ntype = \"access_log\"\npath = \"/nonexistent/access.log\"\n";
         let config = Config::from_str_named(text, "t.toml").unwrap();
         let built = build_all(&config).unwrap();
         let shape: Vec<(&str, Delivery)> = built
@@ -112,6 +113,7 @@ mod tests {
                 ("file#5", Delivery::History),
                 ("auth_log#6", Delivery::Live),
                 ("auth_log#7", Delivery::History),
+                ("access_log#8", Delivery::Live),
             ]
         );
     }

@@ -117,14 +117,7 @@ fn validate_file(
         "read_from",
         &raw.read_from,
         ReadFrom::End,
-        |name| match name.as_str() {
-            "end" => Ok(ReadFrom::End),
-            "beginning" => Ok(ReadFrom::Beginning),
-            other => Err(format!(
-                "unknown position {other:?} (known: {})",
-                ReadFrom::NAMES.join(", ")
-            )),
-        },
+        |name: &String| read_from_of(name),
     );
     let max_line_bytes = checker.value(
         context,
@@ -147,8 +140,20 @@ fn validate_file(
     }
 }
 
+/// `read_from`: `end` or `beginning`.
+pub(crate) fn read_from_of(name: &str) -> Result<ReadFrom, String> {
+    match name {
+        "end" => Ok(ReadFrom::End),
+        "beginning" => Ok(ReadFrom::Beginning),
+        other => Err(format!(
+            "unknown position {other:?} (known: {})",
+            ReadFrom::NAMES.join(", ")
+        )),
+    }
+}
+
 /// A path or a list of paths, each non-empty and a valid glob pattern.
-fn paths_of(value: &toml::Value) -> Result<Vec<String>, String> {
+pub(crate) fn paths_of(value: &toml::Value) -> Result<Vec<String>, String> {
     const EXAMPLE: &str = "(e.g. \"/var/log/app/*.jsonl\" or [\"a.jsonl\", \"b.jsonl\"])";
     let paths: Vec<String> = match value {
         toml::Value::String(path) => vec![path.clone()],

@@ -16,6 +16,7 @@
 //! Cost: reading a table deserialises each key once alone and once together (see
 //! [`crate::reader`]); nothing here runs after the configuration is loaded.
 
+pub mod access_log;
 pub mod auth_log;
 pub mod cloudwatch;
 pub mod file;
@@ -153,6 +154,10 @@ source_types! {
     "auth_log" => AuthLog(
         auth_log::AuthLog,
         auth_log::RawAuthLogSource => auth_log::AuthLogSourceConfig
+    ),
+    "access_log" => AccessLog(
+        access_log::AccessLog,
+        access_log::RawAccessLogSource => access_log::AccessLogSourceConfig
     ),
 }
 

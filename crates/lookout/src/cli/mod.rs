@@ -9,6 +9,7 @@ mod detect;
 mod detection;
 mod feed;
 mod import;
+mod logs;
 mod scan;
 mod serve;
 mod traffic;
@@ -54,6 +55,9 @@ enum Command {
     /// Score records with a trained model: `score traffic` writes `label,score` per row.
     #[command(subcommand)]
     Score(traffic::ScoreCommand),
+    /// Access logs offline: `logs derive FILE` prints the derived series as CSV.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -68,5 +72,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan(command) => scan::run(command),
         Command::Train(command) => traffic::run_train(command),
         Command::Score(command) => traffic::run_score(command),
+        Command::Logs(command) => logs::run(command),
     }
 }

@@ -1,0 +1,184 @@
+//! The `access_log` source: follows web-server access logs and turns them into derived
+//! request series and log events.
+//!
+//! Every poll the [`AccessLogCollector`] (run by [`PollingSource`] on the blocking pool)
+//! reads what the followed files gained, through the `file` source's follower (globs,
+//! `read_from`, rotation by rename and by copytruncate, a file that disappears and comes
+//! back, partial last lines, the long-line limit: see `file::follow`), and hands each
+//! line to a [`LogDeriver`] (`lookout-accesslog`): parse, route template, per-interval
+//! aggregation. Each closed interval becomes the series documented in
+//! `lookout_accesslog::series`, labelled `log = "<source name>"` (plus the configured
+//! labels), and goes through the detection engine like any metric; the same summaries
+//! feed `lookout_accesslog::events`, whose log events (`error_rate_spike`,
+//! `route_failing`, `traffic_spike`, `traffic_drop`, `client_flood`,
+//! `latency_degradation`, entity `log` plus `vhost`, `route` or `client`) go in the
+//! batch's events.
+//!
+//! Intervals close when a later line arrives or, once the files are read to their end,
+//! when the wall clock passes the interval's end plus a grace period, so a silent log
+//! shows as zero traffic. Refused lines are counted by reason
+//! (`no_match`, `invalid_utf8`, `too_long`, `bad_value`) in [`AccessLogStats`] and in
+//! the series `log_http_bad_lines_per_second{reason}`, and reported in the batch's
+//! errors once per poll; they never stop the source.
+//!
+//! What it misses: a restart forgets the open interval and the read offsets (files
+//! are read again per `read_from`). Cost per line: see `lookout_accesslog`; per poll one
+//! glob expansion and one `stat` per file; at most [`MAX_LINES_PER_POLL`] lines per
+//! poll.
+
+use std::collections::BTreeMap;
+
+use lookout_accesslog::events::LogEvents;
+use lookout_accesslog::{series, BadLine, IntervalSummary, LogDeriver};
+use lookout_config::{AccessLogSourceConfig, ReadFrom};
+
+use crate::file::follow::Follower;
+use crate::{Collected, Collector, PollingSource};
+
+/// Lines read per poll, over all files.
+pub const MAX_LINES_PER_POLL: usize = 1_000_000;
+
+/// Counters of one access-log source since it started.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AccessLogStats {
+    /// Lines that became a request.
+    pub requests: u64,
+    /// Refused lines, indexed like [`BadLine::ALL`].
+    pub bad_lines: [u64; 4],
+    /// Files followed from a new beginning after a rotation or a truncation.
+    pub rotations: u64,
+    /// Intervals closed.
+    pub intervals: u64,
+}
+
+/// The access-log source as a polling source.
+pub fn access_log_source(
+    name: impl Into<String>,
+    config: &AccessLogSourceConfig,
+) -> Result<PollingSource<AccessLogCollector>, String> {
+    let name = name.into();
+    let collector = AccessLogCollector::new(&name, config)?;
+    Ok(PollingSource::new(name, config.poll, collector))
+}
+
+impl crate::registry::BuildSource for AccessLogSourceConfig {
+    /// Read from the end, a log's lines are live; from the beginning, they are history.
+    fn build_source(
+        &self,
+        index: usize,
+    ) -> Result<(Box<dyn crate::Source>, crate::Delivery), String> {
+        let delivery = match self.read_from {
+            ReadFrom::End => crate::Delivery::Live,
+            ReadFrom::Beginning => crate::Delivery::History,
+        };
+        let source = access_log_source(format!("access_log#{index}"), self)?;
+        Ok((Box::new(source), delivery))
+    }
+}
+
+/// Follows the files of one `[[source]] type = "access_log"`. See the module documentation.
+#[derive(Debug)]
+pub struct AccessLogCollector {
+    follower: Follower,
+    deriver: LogDeriver,
+    events: LogEvents,
+    labels: BTreeMap<String, String>,
+    stats: AccessLogStats,
+    clock: fn() -> i64,
+}
+
+impl AccessLogCollector {
+    /// A collector whose series carry `log = "<name>"` and the configured labels.
+    pub fn new(name: &str, config: &AccessLogSourceConfig) -> Result<AccessLogCollector, String> {
+        let deriver = LogDeriver::new(&config.parser, config.aggregator.clone())
+            .map_err(|error| error.to_string())?;
+        let mut labels = config.labels.clone();
+        labels
+            .entry("log".to_string())
+            .or_insert_with(|| name.to_string());
+        Ok(AccessLogCollector {
+            follower: Follower::new(
+                config.paths.clone(),
+                config.read_from,
+                usize::try_from(config.max_line_bytes).unwrap_or(usize::MAX),
+            ),
+            deriver,
+            events: LogEvents::new(labels.clone()),
+            labels,
+            stats: AccessLogStats::default(),
+            clock: lookout_model::clock::now_ms,
+        })
+    }
+
+    /// Replaces the wall clock (tests drive time by hand).
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn stats(&self) -> AccessLogStats {
+        self.stats
+    }
+
+    /// Reads what the files gained and returns the intervals that closed.
+    pub fn poll(&mut self, errors: &mut Vec<String>) -> Vec<IntervalSummary> {
+        let now = (self.clock)();
+        let mut closed = Vec::new();
+        let deriver = &mut self.deriver;
+        let before = self.follower.stats();
+        let mut lines = 0usize;
+        self.follower
+            .read(MAX_LINES_PER_POLL, errors, |_, _, line| {
+                lines += 1;
+                deriver.line(line, now, &mut closed)
+            });
+        let after = self.follower.stats();
+        for _ in before.too_long..after.too_long {
+            self.deriver.bad_line(BadLine::TooLong);
+        }
+        // A read that used its whole budget has more waiting: flush only when caught up.
+        if lines < MAX_LINES_PER_POLL {
+            self.deriver.flush(now, &mut closed);
+        }
+        self.stats.rotations += after.rotations - before.rotations;
+        self.stats.intervals += closed.len() as u64;
+        self.stats.requests = self.deriver.requests();
+        let before = self.stats.bad_lines;
+        for (reason, count) in self.deriver.bad_lines() {
+            self.stats.bad_lines[reason as usize] = count;
+        }
+        let new: Vec<String> = BadLine::ALL
+            .iter()
+            .filter(|reason| self.stats.bad_lines[**reason as usize] > before[**reason as usize])
+            .map(|reason| {
+                let index = *reason as usize;
+                format!(
+                    "{} {reason} lines skipped ({} since the start)",
+                    self.stats.bad_lines[index] - before[index],
+                    self.stats.bad_lines[index]
+                )
+            })
+            .collect();
+        if !new.is_empty() {
+            errors.push(format!("access log: {}", new.join(", ")));
+        }
+        closed
+    }
+}
+
+impl Collector for AccessLogCollector {
+    fn collect(&mut self) -> Collected {
+        let mut collected = Collected::default();
+        let closed = self.poll(&mut collected.errors);
+        for summary in &closed {
+            collected
+                .samples
+                .extend(series::samples(summary, &self.labels));
+            collected.events.extend(self.events.observe(summary));
+        }
+        collected
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! The access-log collector on temporary files: exact counts across rotation by rename
+//! and by copytruncate, a file that disappears and returns, partial and long lines.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use lookout_accesslog::generate::time_local;
+use lookout_accesslog::{AggregatorConfig, LogFormat, ParserConfig};
+
+use super::*;
+
+/// 2026-12-02T14:00:00Z.
+const T0: i64 = 1_796_220_000_000;
+
+static NOW: AtomicI64 = AtomicI64::new(T0);
+
+fn now() -> i64 {
+    NOW.load(Ordering::SeqCst)
+}
+
+fn config(dir: &Path, read_from: ReadFrom) -> AccessLogSourceConfig {
+    AccessLogSourceConfig {
+        paths: vec![dir.join("access.log*").display().to_string()],
+        read_from,
+        max_line_bytes: 400,
+        poll: Duration::from_secs(1),
+        parser: ParserConfig::new(LogFormat::Combined),
+        aggregator: AggregatorConfig {
+            interval_ms: 5_000,
+            grace_ms: 1_000,
+            ..AggregatorConfig::default()
+        },
+        labels: BTreeMap::from([("env".to_string(), "test".to_string())]),
+    }
+}
+
+fn line(timestamp_ms: i64, status: u16) -> String {
+    format!(
+        "10.0.0.1 - - [{}] \"GET /users/{} HTTP/1.1\" {status} 10 \"-\" \"curl\"\n",
+        time_local(timestamp_ms),
+        timestamp_ms % 97
+    )
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+fn lines(from: i64, count: i64) -> String {
+    (0..count).map(|i| line(from + i * 100, 200)).collect()
+}
+
+fn requests(summaries: &[IntervalSummary]) -> u64 {
+    summaries.iter().map(|summary| summary.total.requests).sum()
+}
+
+#[test]
+fn every_line_is_counted_once_across_rotations_and_a_vanished_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    append(&path, &lines(T0, 30));
+    let mut collector =
+        AccessLogCollector::new("access_log#1", &config(dir.path(), ReadFrom::Beginning))
+            .unwrap()
+            .with_clock(now);
+    let mut errors = Vec::new();
+    let mut closed = collector.poll(&mut errors);
+    // Rename + create: the old file is read to its end, the new one from its start.
+    append(&path, &lines(T0 + 3_000, 5));
+    std::fs::rename(&path, dir.path().join("rotated.1")).unwrap();
+    append(&path, &lines(T0 + 3_500, 7));
+    closed.extend(collector.poll(&mut errors));
+    // Copytruncate: the copy is not followed (its name does not match), the truncated
+    // file is read again from its start.
+    std::fs::copy(&path, dir.path().join("copy.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    closed.extend(collector.poll(&mut errors));
+    append(&path, &lines(T0 + 4_200, 4));
+    closed.extend(collector.poll(&mut errors));
+    // The file disappears, then returns.
+    std::fs::remove_file(&path).unwrap();
+    closed.extend(collector.poll(&mut errors));
+    append(&path, &lines(T0 + 6_000, 6));
+    // A partial last line waits for its newline; a long line is counted, not kept.
+    let partial = line(T0 + 7_000, 503);
+    let (first, second) = partial.split_at(20);
+    append(&path, first);
+    closed.extend(collector.poll(&mut errors));
+    assert_eq!(collector.stats().requests, 30 + 5 + 7 + 4 + 6);
+    append(&path, second);
+    append(&path, &format!("{}\n", "x".repeat(1000)));
+    closed.extend(collector.poll(&mut errors));
+    NOW.store(T0 + 60_000, Ordering::SeqCst);
+    closed.extend(collector.poll(&mut errors));
+    assert!(
+        errors.iter().all(|error| error.contains("too_long")),
+        "{errors:?}"
+    );
+    assert_eq!(requests(&closed), 30 + 5 + 7 + 4 + 6 + 1);
+    let stats = collector.stats();
+    assert_eq!(stats.requests, 53);
+    assert_eq!(stats.bad_lines[BadLine::TooLong as usize], 1);
+    assert_eq!(stats.rotations, 2, "a rename and a truncation");
+    let fives: u64 = closed.iter().map(|summary| summary.total.class(5)).sum();
+    assert_eq!(fives, 1);
+    // Intervals are contiguous from the first line to the clock.
+    let starts: Vec<i64> = closed.iter().map(|summary| summary.start_ms).collect();
+    let expected: Vec<i64> = (0..starts.len() as i64).map(|i| T0 + i * 5_000).collect();
+    assert_eq!(starts, expected);
+}
+
+#[test]
+fn derived_series_carry_the_log_label_and_bad_lines_are_counted_by_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    let mut collector = AccessLogCollector::new("access_log#3", &config(dir.path(), ReadFrom::End))
+        .unwrap()
+        .with_clock(|| T0 + 120_000);
+    append(&path, &lines(T0, 10));
+    assert!(collector.collect().samples.is_empty(), "read from the end");
+    append(&path, &lines(T0 + 100_000, 10));
+    append(&path, "not a log line\n");
+    append(&path, "\u{fffd}\n");
+    let mut bytes = line(T0 + 100_500, 200).into_bytes();
+    bytes[3] = 0xff;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(&bytes)
+        .unwrap();
+    let collected = collector.collect();
+    let total = collected
+        .samples
+        .iter()
+        .find(|sample| sample.key.name == "log_http_requests_per_second")
+        .expect("requests per second");
+    assert_eq!(total.key.labels["log"], "access_log#3");
+    assert_eq!(total.key.labels["env"], "test");
+    assert_eq!(total.key.labels["vhost"], "_");
+    assert_eq!(total.value, 10.0 / 5.0);
+    let bad: BTreeMap<&str, f64> = collected
+        .samples
+        .iter()
+        .filter(|sample| sample.key.name == "log_http_bad_lines_per_second")
+        .map(|sample| (sample.key.labels["reason"].as_str(), sample.value * 5.0))
+        .collect();
+    assert_eq!(
+        bad,
+        BTreeMap::from([("invalid_utf8", 1.0), ("no_match", 2.0)])
+    );
+    assert!(
+        collected.errors[0].contains("no_match"),
+        "{:?}",
+        collected.errors
+    );
+    let route = collected
+        .samples
+        .iter()
+        .find(|sample| sample.key.name == "log_http_route_requests_per_second")
+        .unwrap();
+    assert_eq!(route.key.labels["route"], "/users/:id");
+}
