@@ -1,7 +1,8 @@
 //! Hysteresis: one incident is one anomaly, not fifty.
 //!
-//! An anomaly opens when the score reaches `open_at`, and closes only after the score
-//! has stayed below `close_below` for `cooldown` consecutive points. While open, every
+//! An anomaly opens when both the score (the point's rarity) and the onset score (the
+//! score as news, see [`super::Combined::onset`]) reach `open_at`, and closes only after the score has
+//! stayed below `close_below` for `cooldown` consecutive points. While open, every
 //! point is part of the same incident, so a flapping score inside an incident never
 //! opens a second one.
 
@@ -54,10 +55,13 @@ impl Hysteresis {
         }
     }
 
-    /// `may_open` lets the caller veto opening (minimum deviation guard).
-    pub fn decide(&mut self, score: f64, may_open: bool) -> Decision {
+    /// Opening needs both `score` (rarity) and `onset` (news) at `open_at`; closing
+    /// follows `score`; `may_open` lets the caller veto opening (minimum deviation
+    /// guard).
+    pub fn decide(&mut self, score: f64, onset: f64, may_open: bool) -> Decision {
         if !self.open {
-            if score >= self.config.open_at && may_open {
+            let open_at = self.config.open_at;
+            if score >= open_at && onset >= open_at && may_open {
                 self.open = true;
                 self.quiet_points = 0;
                 return Decision {
@@ -120,7 +124,7 @@ mod tests {
         ];
         let starts = scores
             .iter()
-            .filter(|s| hysteresis.decide(**s, true).started)
+            .filter(|s| hysteresis.decide(**s, **s, true).started)
             .count();
         assert_eq!(starts, 1);
         assert!(!hysteresis.is_open());
@@ -129,7 +133,8 @@ mod tests {
     #[test]
     fn veto_keeps_it_closed() {
         let mut hysteresis = Hysteresis::new(HysteresisConfig::default());
-        assert!(!hysteresis.decide(0.99, false).is_anomaly);
-        assert!(hysteresis.decide(0.99, true).started);
+        assert!(!hysteresis.decide(0.99, 0.99, false).is_anomaly);
+        assert!(!hysteresis.decide(0.99, 0.1, true).is_anomaly);
+        assert!(hysteresis.decide(0.99, 0.99, true).started);
     }
 }
