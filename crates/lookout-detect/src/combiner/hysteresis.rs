@@ -17,6 +17,9 @@ pub struct HysteresisConfig {
     pub close_below: f64,
     /// Consecutive quiet points needed to close an open anomaly.
     pub cooldown: u32,
+    /// Consecutive points that must qualify before an anomaly opens (1 = the first);
+    /// the anomaly opens at the last of them.
+    pub persistence: u32,
 }
 
 impl Default for HysteresisConfig {
@@ -25,6 +28,7 @@ impl Default for HysteresisConfig {
             open_at: 0.6,
             close_below: 0.3,
             cooldown: 5,
+            persistence: 1,
         }
     }
 }
@@ -44,6 +48,9 @@ pub struct Hysteresis {
     config: HysteresisConfig,
     open: bool,
     quiet_points: u32,
+    /// Consecutive qualifying points while closed.
+    #[serde(default)]
+    pending: u32,
 }
 
 impl Hysteresis {
@@ -52,6 +59,7 @@ impl Hysteresis {
             config,
             open: false,
             quiet_points: 0,
+            pending: 0,
         }
     }
 
@@ -61,7 +69,10 @@ impl Hysteresis {
     pub fn decide(&mut self, score: f64, onset: f64, may_open: bool) -> Decision {
         if !self.open {
             let open_at = self.config.open_at;
-            if score >= open_at && onset >= open_at && may_open {
+            let qualifies = score >= open_at && onset >= open_at && may_open;
+            self.pending = if qualifies { self.pending + 1 } else { 0 };
+            if self.pending >= self.config.persistence.max(1) {
+                self.pending = 0;
                 self.open = true;
                 self.quiet_points = 0;
                 return Decision {
@@ -128,6 +139,19 @@ mod tests {
             .count();
         assert_eq!(starts, 1);
         assert!(!hysteresis.is_open());
+    }
+
+    #[test]
+    fn persistence_opens_at_the_last_of_consecutive_qualifying_points() {
+        let mut hysteresis = Hysteresis::new(HysteresisConfig {
+            persistence: 3,
+            ..HysteresisConfig::default()
+        });
+        let opened: Vec<bool> = [0.9, 0.9, 0.1, 0.9, 0.9, 0.9]
+            .iter()
+            .map(|s| hysteresis.decide(*s, *s, true).started)
+            .collect();
+        assert_eq!(opened, [false, false, false, false, false, true]);
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct CombinerConfig {
     pub min_deviation: f64,
     /// Minimum distance from the band relative to the band's centre (0.05 = 5%).
     pub min_relative_deviation: f64,
+    /// Minimum distance from the band relative to the band's width (0.5 = half of it).
+    pub min_band_deviation: f64,
     /// Points after news (the onset score opening an incident) during which the onset
     /// score is damped, so no new anomaly opens: the incident is already known, its
     /// later points are not news (0 disables). The reported score is never damped.
@@ -137,6 +139,7 @@ impl Default for CombinerConfig {
             hysteresis: HysteresisConfig::default(),
             min_deviation: 0.0,
             min_relative_deviation: 0.0,
+            min_band_deviation: 0.0,
             refractory_points: 120,
             refractory_damping: 0.0,
             combine: CombineRule::Max,
@@ -227,6 +230,8 @@ fn combine(rule: CombineRule, likelihoods: &[f64]) -> f64 {
 struct Settings {
     min_deviation: f64,
     min_relative_deviation: f64,
+    #[serde(default)]
+    min_band_deviation: f64,
     refractory_points: u32,
     refractory_damping: f64,
     combine: CombineRule,
@@ -255,6 +260,7 @@ impl Combiner {
             config: Settings {
                 min_deviation: config.min_deviation,
                 min_relative_deviation: config.min_relative_deviation,
+                min_band_deviation: config.min_band_deviation,
                 refractory_points: config.refractory_points,
                 refractory_damping: config.refractory_damping,
                 combine: config.combine,
@@ -263,7 +269,11 @@ impl Combiner {
                 .map(|index| Likelihood::new(config.likelihood_for(index)))
                 .collect(),
             hysteresis: Hysteresis::new(config.hysteresis),
-            news: Hysteresis::new(config.hysteresis),
+            // News is judged point by point (persistence is for anomalies).
+            news: Hysteresis::new(HysteresisConfig {
+                persistence: 1,
+                ..config.hysteresis
+            }),
             refractory_left: 0,
         }
     }
@@ -314,6 +324,7 @@ impl Combiner {
         }
         let may_open = self.deviation_is_material(value, combined.band);
         let news = self.news.decide(combined.onset, combined.onset, may_open);
+        let undamped = combined.onset;
         if self.refractory_left > 0 {
             self.refractory_left -= 1;
             combined.onset *= self.config.refractory_damping.clamp(0.0, 1.0);
@@ -323,9 +334,16 @@ impl Combiner {
             // for good.
             self.refractory_left = self.config.refractory_points;
         }
-        combined.decision = self
-            .hysteresis
-            .decide(combined.score, combined.onset, may_open);
+        // The news that started the period may still become an anomaly while it
+        // persists for the points the hysteresis asks for.
+        let age = self.config.refractory_points - self.refractory_left;
+        let persistence = self.hysteresis.config().persistence.max(1);
+        let onset = if self.refractory_left > 0 && age < persistence {
+            undamped
+        } else {
+            combined.onset
+        };
+        combined.decision = self.hysteresis.decide(combined.score, onset, may_open);
         combined
     }
 
@@ -335,6 +353,7 @@ impl Combiner {
         let centre = 0.5 * (band.lower + band.upper);
         distance >= self.config.min_deviation
             && distance >= self.config.min_relative_deviation * centre.abs()
+            && distance >= self.config.min_band_deviation * (band.upper - band.lower).abs()
     }
 
     /// Makes this series harder to alert on: used when a user marks an anomaly a false positive.

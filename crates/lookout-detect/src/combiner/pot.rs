@@ -12,7 +12,8 @@
 //! - `u` tracks the `1 − TAIL_FRACTION` quantile of the compressed raw score by
 //!   stochastic approximation (step proportional to the running spread);
 //! - the excesses over `u` (clipped at six mean excesses, so one outlier does not
-//!   teach the tail that outliers are normal) feed exponentially weighted first and
+//!   teach the tail that outliers are normal; excesses rarer than
+//!   [`ALARM_PROBABILITY`] are left out altogether, as SPOT leaves out its alarms) feed exponentially weighted first and
 //!   second moments, from
 //!   which the Pareto shape `ξ` and scale `σ` follow by the method of moments
 //!   (`ξ = ½(1 − m²/s²)`, `σ = ½ m (1 + m²/s²)`, `ξ` kept in `[0, 0.5]`: a light tail is extrapolated as an exponential one, never given an end point past which everything would be "impossible");
@@ -34,6 +35,9 @@ use serde::{Deserialize, Serialize};
 
 /// Share of points above the tracked threshold `u`.
 pub const TAIL_FRACTION: f64 = 0.05;
+
+/// Excesses rarer than this (a score of 0.5 and more) do not shape the tail.
+pub const ALARM_PROBABILITY: f64 = 1e-5;
 
 /// Peaks-over-threshold state of one detector on one series.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -93,7 +97,10 @@ impl PotTail {
         let exceeded = x > self.threshold;
         let alpha = 1.0 / memory.max(2.0);
         self.above += alpha * (f64::from(u8::from(exceeded)) - self.above);
-        if exceeded {
+        // An excess this rare is an anomaly, not the tail's shape (SPOT does not learn
+        // from its alarms either); it still moves the quantile and the rate.
+        let alarm = exceeded && self.tail_probability(x, 0.0) < ALARM_PROBABILITY;
+        if exceeded && !alarm {
             // Clipped at six mean excesses (an exponential tail passes that 0.25% of
             // the time): one huge outlier must not make the tail heavy for a long
             // while, yet a tail that really is heavier still grows the fit.
@@ -102,6 +109,8 @@ impl PotTail {
             let beta = (1.0 / self.excesses).max(1.0 / (memory * TAIL_FRACTION).max(2.0));
             self.excess_mean += beta * (excess - self.excess_mean);
             self.excess_square += beta * (excess * excess - self.excess_square);
+        }
+        if exceeded {
             self.threshold += step * (1.0 - TAIL_FRACTION);
         } else {
             self.threshold -= step * TAIL_FRACTION;
