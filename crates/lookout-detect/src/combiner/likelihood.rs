@@ -182,17 +182,24 @@ impl Likelihood {
         (rarity, gaussian)
     }
 
+    /// The peaks-over-threshold rarity, fitted on the raw scale (a Gaussian-like raw
+    /// score has an exponential-like tail there; on the log-compressed scale its tail
+    /// would be fitted as a power law, which makes a 30σ spike merely unusual).
     fn rarity_pot(&mut self, x: f64, short: f64, spread: f64, warm: bool) -> f64 {
         let memory = f64::from(self.config.memory.max(2));
+        let (raw, recent) = (x.exp_m1().max(0.0), short.exp_m1().max(0.0));
         match (&mut self.pot, warm) {
             (Some(tail), true) => {
-                let score = log_likelihood(1.0 - tail.tail_probability(short, 0.5 * spread));
-                tail.learn(x, spread, memory);
+                let floor = tail.scale_floor();
+                let score = log_likelihood(1.0 - tail.tail_probability(recent, 0.5 * floor));
+                tail.learn(raw, floor, memory);
                 score
             }
             (None, true) => {
-                let mut tail = PotTail::start(self.mean, spread);
-                tail.learn(x, spread, memory);
+                let centre = self.mean.exp_m1().max(0.0);
+                let high = (self.mean + 1.65 * spread).exp_m1().max(centre);
+                let mut tail = PotTail::start(centre, (high - centre) / 1.65);
+                tail.learn(raw, tail.scale_floor(), memory);
                 self.pot = Some(tail);
                 0.0
             }

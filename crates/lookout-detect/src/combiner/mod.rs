@@ -9,7 +9,7 @@
 //!    Gaussian tail damped below the running record). All share one
 //!    [`LikelihoodConfig`] unless `likelihood_per_detector` replaces it for a detector.
 //! 2. The final score is the largest calibrated score, corrected for asking several
-//!    detectors (√count independent tests). Taking the maximum keeps the meaning of a
+//!    detectors (Bonferroni). Taking the maximum keeps the meaning of a
 //!    score ("at least one detector saw something this rare") and lets a specialist
 //!    detector (level shift, seasonality) fire alone. On quiet series the share of
 //!    points at or above `s` is `10^(−10·s)` within a factor of 2 where it can be
@@ -192,9 +192,9 @@ impl Combined {
 }
 
 /// Score units (tenths of a decade of probability) of a Bonferroni correction over
-/// `√count` independent tests: `log10(count) / 20`.
+/// `count` tests: `log10(count) / 10`.
 fn multiple_test_correction(count: usize) -> f64 {
-    (count.max(1) as f64).log10() / 20.0
+    (count.max(1) as f64).log10() / 10.0
 }
 
 fn combine(rule: CombineRule, likelihoods: &[f64]) -> f64 {
@@ -247,7 +247,11 @@ pub struct Combiner {
     /// enough to become anomalies.
     #[serde(default = "closed_hysteresis")]
     news: Hysteresis,
+    /// Refractory points left after news (damps the reported onset).
     refractory_left: u32,
+    /// Refractory points left after an anomaly opened (damps what may open the next).
+    #[serde(default)]
+    anomaly_refractory_left: u32,
 }
 
 fn closed_hysteresis() -> Hysteresis {
@@ -275,6 +279,7 @@ impl Combiner {
                 ..config.hysteresis
             }),
             refractory_left: 0,
+            anomaly_refractory_left: 0,
         }
     }
 
@@ -315,11 +320,10 @@ impl Combiner {
         combined.score = combine(self.config.combine, &combined.likelihood[..count]);
         combined.onset = combine(self.config.combine, &onsets[..count]);
         if self.config.combine == CombineRule::Max {
-            // The most surprised of `count` detectors is likelier than one detector to
-            // be that surprised by chance. They watch the same series, so they are not
-            // independent: the correction counts √count independent tests (a
-            // Bonferroni correction over that many), which matches the stated rates on
-            // quiet series (`tests/calibration.rs`). The onset score only ranks.
+            // The most surprised of `count` detectors is up to `count` times likelier
+            // than one detector to be that surprised by chance: a Bonferroni
+            // correction keeps the stated rates on quiet series (`tests/calibration.rs`).
+            // The onset score only ranks.
             combined.score = (combined.score - multiple_test_correction(count)).max(0.0);
         }
         let may_open = self.deviation_is_material(value, combined.band);
@@ -334,16 +338,19 @@ impl Combiner {
             // for good.
             self.refractory_left = self.config.refractory_points;
         }
-        // The news that started the period may still become an anomaly while it
-        // persists for the points the hysteresis asks for.
-        let age = self.config.refractory_points - self.refractory_left;
-        let persistence = self.hysteresis.config().persistence.max(1);
-        let onset = if self.refractory_left > 0 && age < persistence {
-            undamped
-        } else {
-            combined.onset
-        };
+        // Anomalies have their own period, started by the anomalies that open: news
+        // that never became an anomaly (noise the onset ranks high but that is not
+        // rare) must not keep a real incident from opening.
+        let mut onset = undamped;
+        let quieted = self.anomaly_refractory_left > 0;
+        if quieted {
+            self.anomaly_refractory_left -= 1;
+            onset *= self.config.refractory_damping.clamp(0.0, 1.0);
+        }
         combined.decision = self.hysteresis.decide(combined.score, onset, may_open);
+        if combined.decision.started && !quieted {
+            self.anomaly_refractory_left = self.config.refractory_points;
+        }
         combined
     }
 

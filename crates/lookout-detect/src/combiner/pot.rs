@@ -39,7 +39,7 @@ pub const TAIL_FRACTION: f64 = 0.05;
 /// Excesses rarer than this (a score of 0.5 and more) do not shape the tail.
 pub const ALARM_PROBABILITY: f64 = 1e-5;
 
-/// Peaks-over-threshold state of one detector on one series.
+/// Peaks-over-threshold state of one detector on one series (on the raw score's scale).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct PotTail {
     /// The tracked high quantile of the compressed raw score.
@@ -90,7 +90,13 @@ impl PotTail {
         (rate * survival).clamp(0.0, 1.0)
     }
 
-    /// Learns from one compressed raw score; `spread` is the history's running spread
+    /// The tail's own scale, floored at 5 % of its threshold (and 1e-3): the spread
+    /// its threshold moves by, and the least scale its tail is given.
+    pub fn scale_floor(&self) -> f64 {
+        self.excess_mean.max(1e-3 + 0.05 * self.threshold.abs())
+    }
+
+    /// Learns from one raw score; `spread` is the history's running spread
     /// and `memory` its effective length in points.
     pub fn learn(&mut self, x: f64, spread: f64, memory: f64) {
         let step = 0.02 * spread.max(1e-6);
