@@ -459,7 +459,8 @@ mod tests {
         };
         let mut combiner = spike_after_quiet(config);
         assert!(combiner.combine(1.0, &[SPIKE]).decision.started);
-        assert!(!combiner.combine(1.0, &[QUIET]).decision.is_anomaly);
+        let after = combiner.combine(1.0, &[QUIET]);
+        assert!(!after.decision.is_anomaly, "{after:?}");
         // A second burst inside the period: real score, but not a new anomaly.
         for _ in 0..10 {
             let burst = combiner.combine(1.0, &[SPIKE]);

@@ -36,6 +36,9 @@ use serde::{Deserialize, Serialize};
 /// Share of points above the tracked threshold `u`.
 pub const TAIL_FRACTION: f64 = 0.05;
 
+/// Excesses learned before rare ones are left out as alarms.
+const MIN_EXCESSES: f64 = 10.0;
+
 /// Excesses rarer than this (a score of 0.5 and more) do not shape the tail.
 pub const ALARM_PROBABILITY: f64 = 1e-5;
 
@@ -105,7 +108,11 @@ impl PotTail {
         self.above += alpha * (f64::from(u8::from(exceeded)) - self.above);
         // An excess this rare is an anomaly, not the tail's shape (SPOT does not learn
         // from its alarms either); it still moves the quantile and the rate.
-        let alarm = exceeded && self.tail_probability(x, 0.0) < ALARM_PROBABILITY;
+        // Only once the tail has been fitted on enough excesses: a poor start must not
+        // call every later excess an alarm and never learn.
+        let alarm = exceeded
+            && self.excesses >= MIN_EXCESSES
+            && self.tail_probability(x, 0.0) < ALARM_PROBABILITY;
         if exceeded && !alarm {
             // Clipped at six mean excesses (an exponential tail passes that 0.25% of
             // the time): one huge outlier must not make the tail heavy for a long
