@@ -53,10 +53,11 @@ pub struct CombinerConfig {
     pub min_relative_deviation: f64,
     /// Minimum distance from the band relative to the band's width (0.5 = half of it).
     pub min_band_deviation: f64,
-    /// Points after news (the onset score opening an incident) during which the onset
-    /// score is damped, so no new anomaly opens: the incident is already known, its
-    /// later points are not news (0 disables). The reported score is never damped.
-    /// News inside the period does not extend it.
+    /// Points after news (the onset score opening an incident) during which the
+    /// reported onset is damped, and points after an anomaly opened during which the
+    /// onset that may open the next one is damped: the incident is already known, its
+    /// later points are not news (0 disables). The score is never damped. Neither
+    /// period is extended by what happens inside it.
     pub refractory_points: u32,
     /// Factor applied to the onset score during the refractory period (in `[0, 1]`).
     pub refractory_damping: f64,
