@@ -17,6 +17,7 @@ pub mod combiner;
 pub mod detector;
 pub mod detectors;
 pub mod engine;
+pub mod kinds;
 pub mod multi;
 pub mod pipeline;
 mod prefetch;
