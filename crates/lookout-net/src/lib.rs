@@ -1,0 +1,14 @@
+//! Network traffic: packet decoding, per-second traffic features, flood detection.
+//!
+//! ```text
+//! frames (pcap/pcapng file, or live capture) ──► decode ──► Features (one second)
+//!      ──► TrafficSecond ──► series (samples)  +  FloodDetector ──► events
+//! ```
+//!
+//! The same [`Analyzer`] serves `lookout pcap FILE` and the live `packet_capture`
+//! source: time is always taken from the packets, so a capture analysed after the fact
+//! gives what live traffic would have given.
+
+pub mod capture;
+pub mod decode;
+pub mod synth;
