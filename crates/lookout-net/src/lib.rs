@@ -11,4 +11,6 @@
 
 pub mod capture;
 pub mod decode;
+pub mod features;
+pub mod flows;
 pub mod synth;
