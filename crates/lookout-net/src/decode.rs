@@ -76,6 +76,31 @@ pub mod tcp_flags {
     pub const URG: u8 = 0x20;
     pub const ECE: u8 = 0x40;
     pub const CWR: u8 = 0x80;
+
+    /// tcpdump's letters for a flag byte: `S`, `S.`, `F.`, `P.`, `R`, `.` (ACK alone).
+    pub fn describe(flags: u8) -> String {
+        let mut text = String::new();
+        for (bit, letter) in [
+            (SYN, 'S'),
+            (FIN, 'F'),
+            (PSH, 'P'),
+            (RST, 'R'),
+            (URG, 'U'),
+            (ECE, 'E'),
+            (CWR, 'W'),
+        ] {
+            if flags & bit != 0 {
+                text.push(letter);
+            }
+        }
+        if flags & ACK != 0 {
+            text.push('.');
+        }
+        if text.is_empty() {
+            text.push_str("none");
+        }
+        text
+    }
 }
 
 /// What the traffic features need of one packet.

@@ -409,7 +409,12 @@ impl Features {
             .into_iter()
             .map(|c| {
                 let bucket = (mix(address_word(c.key)) as usize) % SCAN_BUCKETS;
-                (c.key, self.scan_ports[bucket].estimate())
+                // A source cannot try more ports than it sent SYNs: this undoes
+                // most of what another source sharing the bucket added.
+                (
+                    c.key,
+                    self.scan_ports[bucket].estimate().min(c.count as f64),
+                )
             })
             .collect();
         let classes = Class::ALL
