@@ -19,6 +19,7 @@
 //!   see `CLOUDWATCH.md`.
 //! - [`scrape`]: Prometheus exporters' text exposition, counters turned into rates.
 //! - [`file`]: files of JSON lines (samples and events), followed across rotation.
+//! - [`packet`]: live packet capture into traffic series and flood events.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 //!
 //! [`registry::build_all`] builds every configured source; each source type's
@@ -28,6 +29,7 @@ pub mod cloudwatch;
 pub mod demo;
 pub mod file;
 pub mod host;
+pub mod packet;
 mod polling;
 pub mod registry;
 pub mod scrape;

@@ -19,6 +19,7 @@
 pub mod cloudwatch;
 pub mod file;
 pub mod host;
+pub mod packet_capture;
 pub mod prometheus_scrape;
 
 use std::fmt::Debug;
@@ -149,6 +150,10 @@ source_types! {
         prometheus_scrape::RawPrometheusScrapeSource => prometheus_scrape::PrometheusScrapeConfig
     ),
     "file" => File(file::File, file::RawFileSource => file::FileSourceConfig),
+    "packet_capture" => PacketCapture(
+        packet_capture::PacketCapture,
+        packet_capture::RawPacketCaptureSource => packet_capture::PacketCaptureConfig
+    ),
 }
 
 #[cfg(test)]

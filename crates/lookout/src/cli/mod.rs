@@ -9,6 +9,7 @@ mod detect;
 mod detection;
 mod feed;
 mod import;
+mod pcap;
 mod serve;
 mod usage;
 
@@ -43,6 +44,9 @@ enum Command {
     Alert(alert::AlertCommand),
     /// Run the server with a simulated fleet and injected incidents.
     Demo(demo::DemoArgs),
+    /// Analyse a pcap/pcapng capture: flood and scan events (JSON lines) and the
+    /// per-second traffic series (CSV), as live capture would have produced them.
+    Pcap(pcap::PcapArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig(args) => check_config::run(args),
         Command::Alert(command) => alert::run(command),
         Command::Demo(args) => demo::run(args),
+        Command::Pcap(args) => pcap::run(args),
     }
 }
