@@ -35,6 +35,7 @@ use std::path::Path;
 pub use env::{ENV_DATA_DIR, ENV_LISTEN};
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use keys::known_keys;
+pub use sources::SOURCE_TYPES;
 pub use types::*;
 pub use validate::{Hooks, SelectorCheck};
 

@@ -89,9 +89,14 @@ fn unknown_source_type_lists_the_known_ones() {
         ErrorKind::InvalidValue,
         3,
     );
-    assert_eq!(
-        message,
-        r#"lookout.toml:3: [[source]] #1 key "type": unknown source type "snmp" (known: host, cloudwatch, prometheus_scrape, file)"#
+    let expected = format!(
+        r#"lookout.toml:3: [[source]] #1 key "type": unknown source type "snmp" (known: {})"#,
+        lookout_config::SOURCE_TYPES.join(", ")
+    );
+    assert_eq!(message, expected);
+    assert!(
+        message.contains("(known: host, cloudwatch, prometheus_scrape, file"),
+        "{message}"
     );
 }
 
