@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs (idempotently) what the packet-capture tests and benchmarks need: libpcap
 # (`libpcap-dev`, for live capture), hping3 (floods between the tests' own network
-# namespaces), tcpdump and tcpreplay (captures and replays), tshark (the side-by-side
+# namespaces), ping (ordinary traffic), tcpdump and tcpreplay (captures and replays), tshark (the side-by-side
 # peer of bench/pcap.sh) and iproute2 (`ip netns`, veth pairs).
 set -euo pipefail
 
 missing=()
-for pair in hping3:hping3 tcpdump:tcpdump tcpreplay:tcpreplay tshark:tshark ip:iproute2; do
+for pair in hping3:hping3 tcpdump:tcpdump tcpreplay:tcpreplay tshark:tshark ip:iproute2 ping:iputils-ping; do
     program=${pair%%:*}
     package=${pair##*:}
     if ! command -v "$program" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$program" ] && [ ! -x "/usr/bin/$program" ]; then

@@ -254,9 +254,11 @@ fn flood_event(
         .first()
         .copied()
         .expect("a class with packets has a destination");
+    // Random source ports are part of the picture only where the packets have ports.
+    let has_ports = !matches!(rule.class, Class::Icmp | Class::Fragment);
     let spoofed = class.packets >= 100
         && class.distinct_sources >= 0.5 * class.packets as f64
-        && class.distinct_source_ports >= 0.3 * class.packets.min(60_000) as f64;
+        && (!has_ports || class.distinct_source_ports >= 0.3 * class.packets.min(60_000) as f64);
     let mut evidence = Evidence {
         first_ms: Some(second.second * 1000),
         last_ms: Some(second.second * 1000 + 999),
