@@ -22,6 +22,7 @@
 //! - [`auth_log`]: SSH logins from an auth log or the journal, scored by `lookout-auth`
 //!   into login series and attack events.
 //! - [`access_log`]: web-server access logs turned into request series per interval.
+//! - [`packet`]: live packet capture into traffic series and flood events.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 //!
 //! [`registry::build_all`] builds every configured source; each source type's
@@ -33,6 +34,7 @@ pub mod cloudwatch;
 pub mod demo;
 pub mod file;
 pub mod host;
+pub mod packet;
 mod polling;
 pub mod registry;
 pub mod scrape;

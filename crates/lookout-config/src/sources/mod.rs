@@ -21,6 +21,7 @@ pub mod auth_log;
 pub mod cloudwatch;
 pub mod file;
 pub mod host;
+pub mod packet_capture;
 pub mod prometheus_scrape;
 
 use std::fmt::Debug;
@@ -158,6 +159,10 @@ source_types! {
     "access_log" => AccessLog(
         access_log::AccessLog,
         access_log::RawAccessLogSource => access_log::AccessLogSourceConfig
+    ),
+    "packet_capture" => PacketCapture(
+        packet_capture::PacketCapture,
+        packet_capture::RawPacketCaptureSource => packet_capture::PacketCaptureConfig
     ),
 }
 

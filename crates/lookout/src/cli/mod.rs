@@ -10,6 +10,7 @@ mod detection;
 mod feed;
 mod import;
 mod logs;
+mod pcap;
 mod scan;
 mod serve;
 mod traffic;
@@ -58,6 +59,9 @@ enum Command {
     /// Access logs offline: `logs derive FILE` prints the derived series as CSV.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
+    /// Analyse a pcap/pcapng capture: flood and scan events (JSON lines) and the
+    /// per-second traffic series (CSV), as live capture would have produced them.
+    Pcap(pcap::PcapArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -73,5 +77,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(command) => traffic::run_train(command),
         Command::Score(command) => traffic::run_score(command),
         Command::Logs(command) => logs::run(command),
+        Command::Pcap(args) => pcap::run(args),
     }
 }

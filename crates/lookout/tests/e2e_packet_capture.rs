@@ -1,0 +1,223 @@
+//! End to end with the real binary and real floods: `lookout serve` captures on one end
+//! of a veth pair whose other end lives in a network namespace the test creates; hping3
+//! floods the namespace's address (every packet stays on the pair: the namespace has no
+//! route anywhere else, so its answers to spoofed sources are dropped inside it). Each
+//! flood kind must arrive as its event, with its victim; ordinary pings raise nothing.
+//! Needs root (as CI runs), iproute2 and hping3 (tests/peers/install-traffic.sh).
+
+mod e2e_support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e_support::{eventually, find_peer, Lookout};
+
+const HOST_ADDRESS: &str = "10.203.7.1";
+const VICTIM: &str = "10.203.7.2";
+
+/// The namespace and the veth pair, removed on drop.
+struct Network {
+    namespace: String,
+    outer: String,
+}
+
+fn run(program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|error| panic!("{program} {args:?}: {error}"));
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+}
+
+impl Network {
+    fn create() -> Network {
+        let id = std::process::id() % 100_000;
+        let network = Network {
+            namespace: format!("lkt{id}"),
+            outer: format!("lka{id}"),
+        };
+        let inner = format!("lkb{id}");
+        let ns = network.namespace.as_str();
+        run("ip", &["netns", "add", ns]);
+        run(
+            "ip",
+            &[
+                "link",
+                "add",
+                &network.outer,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &inner,
+            ],
+        );
+        run("ip", &["link", "set", &inner, "netns", ns]);
+        run(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{HOST_ADDRESS}/30"),
+                "dev",
+                &network.outer,
+            ],
+        );
+        run("ip", &["link", "set", &network.outer, "up"]);
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                ns,
+                "ip",
+                "addr",
+                "add",
+                &format!("{VICTIM}/30"),
+                "dev",
+                &inner,
+            ],
+        );
+        run(
+            "ip",
+            &["netns", "exec", ns, "ip", "link", "set", &inner, "up"],
+        );
+        run(
+            "ip",
+            &["netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+        );
+        network
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.outer])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .status();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn events(lookout: &Lookout, kind: &str) -> Vec<serde_json::Value> {
+    let answer = lookout.get_json(&format!("/api/v1/events?from=now-10m&kind={kind}"));
+    answer["data"]["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Starts a flood bounded by time and by count; the caller waits for it.
+fn flood(hping3: &std::path::Path, mode: &[&str], seconds: u64) -> std::process::Child {
+    Command::new("timeout")
+        .arg(seconds.to_string())
+        .arg(hping3)
+        .args(["-c", "2000000"])
+        .args(mode)
+        .args(["--flood", "--rand-source", "-q", VICTIM])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("running hping3")
+}
+
+#[test]
+fn live_floods_on_a_veth_are_named_within_seconds_and_pings_raise_nothing() {
+    if !is_root() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "packet capture tests need root under CI"
+        );
+        eprintln!("SKIPPED: packet capture needs root");
+        return;
+    }
+    let (Some(_), Some(hping3)) = (
+        find_peer("ip", "iproute2").or_else(|| Some("/usr/sbin/ip".into())),
+        find_peer("hping3", "hping3").or_else(|| {
+            std::path::Path::new("/usr/sbin/hping3")
+                .exists()
+                .then(|| "/usr/sbin/hping3".into())
+        }),
+    ) else {
+        return;
+    };
+    let network = Network::create();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[source]]\ntype = \"packet_capture\"\ninterface = \"{}\"\nlabels = {{ site = \"lab\" }}\n",
+        network.outer
+    );
+    let lookout = Lookout::start(&dir.path().join("data"), &config);
+    let started = Instant::now();
+    run("ping", &["-c", "5", "-i", "0.2", "-q", VICTIM]);
+    eventually(
+        "the capture's first series",
+        Duration::from_secs(30),
+        || {
+            let answer = lookout.get_json("/api/v1/series?match[]=net_packets_per_second");
+            answer["data"].as_array().filter(|s| !s.is_empty()).cloned()
+        },
+    );
+    // Ordinary traffic through the learning period: nothing to report.
+    while started.elapsed() < Duration::from_secs(25) {
+        run("ping", &["-c", "10", "-i", "0.2", "-q", VICTIM]);
+    }
+    let quiet = lookout.get_json("/api/v1/events?from=now-10m");
+    let quiet = quiet["data"]["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(quiet.is_empty(), "pings raised events: {quiet:#?}");
+
+    for (mode, kind) in [
+        (&["-S", "-p", "80"][..], "syn_flood"),
+        (&["--udp", "-p", "9999"][..], "udp_flood"),
+        (&["--icmp"][..], "icmp_flood"),
+        (&["-F", "-p", "80"][..], "fin_flood"),
+        (&["-R", "-p", "80"][..], "rst_flood"),
+        (&["-P", "-A", "-p", "80"][..], "push_ack_flood"),
+    ] {
+        let onset = Instant::now();
+        let mut hping = flood(&hping3, mode, 4);
+        let event = eventually(kind, Duration::from_secs(15), || {
+            events(&lookout, kind).into_iter().next()
+        });
+        let latency = onset.elapsed();
+        let status = hping.wait().expect("waiting for hping3");
+        // timeout exits 124 when it stopped the flood, which is the usual end.
+        assert!(
+            status.success() || status.code() == Some(124),
+            "hping3 {mode:?}: {status}"
+        );
+        eprintln!(
+            "{kind}: listed {:.2} s after the flood began",
+            latency.as_secs_f64()
+        );
+        // The target is 2 s; a loaded test machine gets one more.
+        assert!(latency < Duration::from_secs(3), "{kind} took {latency:?}");
+        assert_eq!(event["entity"]["victim"], VICTIM, "{event}");
+        assert_eq!(
+            event["entity"]["interface"],
+            network.outer.as_str(),
+            "{event}"
+        );
+        assert_eq!(event["evidence"]["fields"]["spoofed"], "likely", "{event}");
+        // Let the flood's kind close before the next one starts.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let metrics = lookout.get_json("/api/v1/series?match[]=net_capture_kernel_drops_per_second");
+    assert!(
+        metrics["data"].as_array().is_some_and(|s| !s.is_empty()),
+        "the capture reports its drops: {metrics}"
+    );
+}
