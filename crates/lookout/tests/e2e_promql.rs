@@ -308,7 +308,7 @@ fn lookout_answers_the_corpus_as_prometheus_does() {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
     assert!(
-        queries.len() >= 100,
+        queries.len() >= 300,
         "the corpus has {} queries",
         queries.len()
     );
