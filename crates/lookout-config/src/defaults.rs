@@ -7,6 +7,8 @@ pub const DATA_DIR: &str = "./lookout-data";
 pub const MAX_BODY_BYTES: u64 = 16 << 20;
 pub const MAX_SERIES: u64 = 1_000_000;
 pub const INGEST_QUEUE: usize = 1024;
+pub const QUERY_MAX_SAMPLES: u64 = 50_000_000;
+pub const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 pub const RAW_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 pub const ROLLUP_1M_RETENTION: Duration = Duration::from_secs(30 * 86_400);

@@ -66,6 +66,8 @@ pub struct RawServer {
     pub max_body_bytes: Field<toml::Value>,
     pub max_series: Field<i64>,
     pub ingest_queue: Field<i64>,
+    pub query_max_samples: Field<i64>,
+    pub query_timeout: Field<String>,
 }
 
 /// `[storage]`

@@ -29,6 +29,10 @@ pub struct ServerConfig {
     pub max_series: u64,
     /// Capacity of the bounded ingestion queue (batches); when full, ingestion answers 429/503.
     pub ingest_queue: usize,
+    /// Samples one PromQL query may read and produce; beyond it the query gets HTTP 422.
+    pub query_max_samples: u64,
+    /// Longest a PromQL evaluation may run; beyond it the query gets HTTP 503.
+    pub query_timeout: std::time::Duration,
 }
 
 /// `[storage]`

@@ -359,6 +359,20 @@ impl Checker<'_, '_, '_> {
                 1,
                 1 << 24,
             ) as usize,
+            query_max_samples: self.integer_in(
+                context,
+                "query_max_samples",
+                &raw.query_max_samples,
+                defaults::QUERY_MAX_SAMPLES,
+                1,
+                1 << 40,
+            ),
+            query_timeout: self.positive_duration(
+                context,
+                "query_timeout",
+                &raw.query_timeout,
+                defaults::QUERY_TIMEOUT,
+            ),
         }
     }
 

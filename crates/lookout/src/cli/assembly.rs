@@ -77,6 +77,8 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
     let options = ServerOptions {
         max_body_bytes: usize::try_from(config.server.max_body_bytes).unwrap_or(usize::MAX),
         max_series,
+        query_max_samples: usize::try_from(config.server.query_max_samples).unwrap_or(usize::MAX),
+        query_timeout: config.server.query_timeout,
         compaction_interval: Some(storage.compaction_interval),
         usage: super::usage::usage_options(&config.usage),
         traffic_models_dir: Some(lookout_server::predict::models::traffic_models_dir(
