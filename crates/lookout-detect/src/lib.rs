@@ -17,7 +17,6 @@ pub mod combiner;
 pub mod detector;
 pub mod detectors;
 pub mod engine;
-pub mod kinds;
 pub mod multi;
 pub mod pipeline;
 mod prefetch;

@@ -2,7 +2,7 @@
 //! network of one machine) through a multivariate detector, the same likelihood
 //! calibration and hysteresis as univariate series, and per-feature contributions.
 
-use crate::combiner::{Hysteresis, HysteresisConfig, Likelihood, LikelihoodConfig, TailModel};
+use crate::combiner::{Hysteresis, HysteresisConfig, Likelihood, LikelihoodConfig};
 use crate::detector::MultiDetector;
 use crate::detectors::hst::{HalfSpaceTrees, HstConfig};
 use crate::detectors::iforest::{StreamingIsolationForest, StreamingIsolationForestConfig};
@@ -70,12 +70,7 @@ impl MultiPipeline {
         Ok(MultiPipeline {
             features,
             detector,
-            // Rows are ranked per machine (best F1 over thresholds), where the Gaussian
-            // tail has been measured; the peaks-over-threshold tail is for alerting.
-            likelihood: Likelihood::new(LikelihoodConfig {
-                tail: TailModel::Gaussian,
-                ..LikelihoodConfig::default()
-            }),
+            likelihood: Likelihood::new(LikelihoodConfig::default()),
             hysteresis: Hysteresis::new(HysteresisConfig::default()),
         })
     }
@@ -88,8 +83,8 @@ impl MultiPipeline {
             AnyMultiDetector::Hst(d) => d.update(timestamp_ms, values),
         };
         let raw = crate::sanitize_raw(score.raw);
-        let calibrated = self.likelihood.update(raw).onset;
-        let decision = self.hysteresis.decide(calibrated, calibrated, true);
+        let calibrated = self.likelihood.update(raw);
+        let decision = self.hysteresis.decide(calibrated, true);
         let mut contributions = score.contributions;
         contributions.resize(self.features, 0.0);
         MultiOutcome {

@@ -4,9 +4,8 @@
 //! - `default`: the cheap streaming set, fast enough for a million points a second:
 //!   seasonal baseline (its band is the one charts show), robust rolling z-score,
 //!   level-shift detector, k-NN shingle shape detector;
-//! - `thorough`: `default` plus Random Cut Forest (shape anomalies on shingles) and
-//!   matrix-profile discords (shape anomalies of periodic signals, `discord`),
-//!   ~50–100× the cost per point;
+//! - `thorough`: `default` plus Random Cut Forest (shape anomalies on shingles),
+//!   ~20–50× the cost per point;
 //! - any single registered detector name (`robust_z`, `ewma`, `seasonal`, `changepoint`,
 //!   `rcf`, `hst`, `iforest`, `knn`, `usage`; see [`crate::registry`]): that detector
 //!   alone through the combiner.
@@ -17,8 +16,8 @@
 use crate::combiner::{Combined, Combiner, CombinerConfig, LikelihoodConfig, MAX_DETECTORS};
 use crate::detector::{Detector, Score};
 use crate::detectors::{
-    changepoint::PageHinkleyConfig, discord::DiscordConfig, knn::KnnShingleConfig,
-    rcf::RandomCutForestConfig as RcfConfig, robust_z::RobustZConfig, seasonal::SeasonalConfig,
+    changepoint::PageHinkleyConfig, knn::KnnShingleConfig, rcf::RandomCutForestConfig as RcfConfig,
+    robust_z::RobustZConfig, seasonal::SeasonalConfig,
 };
 use lookout_model::{Explanation, Verdict};
 use serde::{Deserialize, Serialize};
@@ -91,15 +90,12 @@ pub(crate) fn default_pipeline() -> PipelineConfig {
     }
 }
 
-/// The `thorough` profile's pipeline: `default` plus Random Cut Forest and discords.
+/// The `thorough` profile's pipeline: `default` plus Random Cut Forest.
 pub(crate) fn thorough_pipeline() -> PipelineConfig {
     let mut pipeline = default_pipeline();
     pipeline
         .detectors
         .push(DetectorConfig::Rcf(RcfConfig::default()));
-    pipeline
-        .detectors
-        .push(DetectorConfig::Discord(DiscordConfig::default()));
     pipeline
 }
 

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::detector::{Detector, Score};
 use crate::detectors::{
     changepoint::{PageHinkley, PageHinkleyConfig},
-    discord::{Discord, DiscordConfig},
     ewma::{EwmaZ, EwmaZConfig},
     hst::{HalfSpaceTrees, HstConfig},
     iforest::{StreamingIsolationForest, StreamingIsolationForestConfig},
@@ -267,19 +266,6 @@ detectors! {
             "scale_alpha" => "Smoothing factor of the spread estimate.",
         ],
     },
-    Discord {
-        name: "discord",
-        purpose: "shape anomalies of periodic signals: z-normalised distance of the latest cycle to its nearest earlier one (streaming matrix-profile discord); O(history) per point",
-        config: DiscordConfig,
-        state: Box<Discord>,
-        build: |config, _seed| Discord::new(config.clone()).map(Box::new),
-        params: [
-            "min_window" => "Shortest subsequence and autocorrelation lag considered (4..=4096).",
-            "max_window" => "Longest subsequence and autocorrelation lag considered (min_window..=4096).",
-            "training" => "Points used to estimate the period (the subsequence length) before scoring starts.",
-            "history" => "Subsequence starts kept as possible neighbours (>= 2 × max_window).",
-        ],
-    },
     Usage {
         name: "usage",
         purpose: "CPU usage rules: surges and sharp drops (idle and underused are states, not anomalies)",
@@ -306,7 +292,7 @@ pub const PROFILES: &[ProfileInfo] = &[
     },
     ProfileInfo {
         name: "thorough",
-        purpose: "default plus Random Cut Forest (shape anomalies on shingles) and matrix-profile discords (shape anomalies of periodic signals), ~50–100× the cost per point",
+        purpose: "default plus Random Cut Forest (shape anomalies on shingles), 20–50× the cost per point",
         build: crate::pipeline::thorough_pipeline,
     },
 ];

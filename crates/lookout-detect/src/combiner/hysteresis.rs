@@ -1,8 +1,7 @@
 //! Hysteresis: one incident is one anomaly, not fifty.
 //!
-//! An anomaly opens when both the score (the point's rarity) and the onset score (the
-//! score as news, see [`super::Combined::onset`]) reach `open_at`, and closes only after the score has
-//! stayed below `close_below` for `cooldown` consecutive points. While open, every
+//! An anomaly opens when the score reaches `open_at`, and closes only after the score
+//! has stayed below `close_below` for `cooldown` consecutive points. While open, every
 //! point is part of the same incident, so a flapping score inside an incident never
 //! opens a second one.
 
@@ -17,9 +16,6 @@ pub struct HysteresisConfig {
     pub close_below: f64,
     /// Consecutive quiet points needed to close an open anomaly.
     pub cooldown: u32,
-    /// Consecutive points that must qualify before an anomaly opens (1 = the first);
-    /// the anomaly opens at the last of them.
-    pub persistence: u32,
 }
 
 impl Default for HysteresisConfig {
@@ -28,7 +24,6 @@ impl Default for HysteresisConfig {
             open_at: 0.6,
             close_below: 0.3,
             cooldown: 5,
-            persistence: 1,
         }
     }
 }
@@ -48,9 +43,6 @@ pub struct Hysteresis {
     config: HysteresisConfig,
     open: bool,
     quiet_points: u32,
-    /// Consecutive qualifying points while closed.
-    #[serde(default)]
-    pending: u32,
 }
 
 impl Hysteresis {
@@ -59,20 +51,13 @@ impl Hysteresis {
             config,
             open: false,
             quiet_points: 0,
-            pending: 0,
         }
     }
 
-    /// Opening needs both `score` (rarity) and `onset` (news) at `open_at`; closing
-    /// follows `score`; `may_open` lets the caller veto opening (minimum deviation
-    /// guard).
-    pub fn decide(&mut self, score: f64, onset: f64, may_open: bool) -> Decision {
+    /// `may_open` lets the caller veto opening (minimum deviation guard).
+    pub fn decide(&mut self, score: f64, may_open: bool) -> Decision {
         if !self.open {
-            let open_at = self.config.open_at;
-            let qualifies = score >= open_at && onset >= open_at && may_open;
-            self.pending = if qualifies { self.pending + 1 } else { 0 };
-            if self.pending >= self.config.persistence.max(1) {
-                self.pending = 0;
+            if score >= self.config.open_at && may_open {
                 self.open = true;
                 self.quiet_points = 0;
                 return Decision {
@@ -135,30 +120,16 @@ mod tests {
         ];
         let starts = scores
             .iter()
-            .filter(|s| hysteresis.decide(**s, **s, true).started)
+            .filter(|s| hysteresis.decide(**s, true).started)
             .count();
         assert_eq!(starts, 1);
         assert!(!hysteresis.is_open());
     }
 
     #[test]
-    fn persistence_opens_at_the_last_of_consecutive_qualifying_points() {
-        let mut hysteresis = Hysteresis::new(HysteresisConfig {
-            persistence: 3,
-            ..HysteresisConfig::default()
-        });
-        let opened: Vec<bool> = [0.9, 0.9, 0.1, 0.9, 0.9, 0.9]
-            .iter()
-            .map(|s| hysteresis.decide(*s, *s, true).started)
-            .collect();
-        assert_eq!(opened, [false, false, false, false, false, true]);
-    }
-
-    #[test]
     fn veto_keeps_it_closed() {
         let mut hysteresis = Hysteresis::new(HysteresisConfig::default());
-        assert!(!hysteresis.decide(0.99, 0.99, false).is_anomaly);
-        assert!(!hysteresis.decide(0.99, 0.1, true).is_anomaly);
-        assert!(hysteresis.decide(0.99, 0.99, true).started);
+        assert!(!hysteresis.decide(0.99, false).is_anomaly);
+        assert!(hysteresis.decide(0.99, true).started);
     }
 }

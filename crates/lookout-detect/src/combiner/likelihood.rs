@@ -20,7 +20,6 @@
 //!
 //! Cost: O(1) per point, `24 + 8·short_window` bytes per detector per series.
 
-use super::pot::PotTail;
 use serde::{Deserialize, Serialize};
 
 /// Tunables of the likelihood calibration.
@@ -35,9 +34,7 @@ pub struct LikelihoodConfig {
     pub short_window: u32,
     /// How the tail probability is estimated: `gaussian` (mean and spread of the
     /// history) or `empirical` (a decaying histogram of the history with an
-    /// exponential tail beyond it; robust to heavy-tailed scores) or `pot` (peaks
-    /// over threshold: a generalised Pareto tail fitted above a tracked high
-    /// quantile, see [`super::pot`]; its rates mean what they say).
+    /// exponential tail beyond it; robust to heavy-tailed scores).
     pub tail: TailModel,
     /// Memory, in points, of the running record of raw scores (a maximum that decays
     /// towards the long-run mean with alpha = 1/record_memory); 0 disables. A score
@@ -53,17 +50,6 @@ pub struct LikelihoodConfig {
 pub enum TailModel {
     Gaussian,
     Empirical,
-    Pot,
-}
-
-/// One calibrated score, twice: `score` is the rarity of the point (what charts and
-/// anomaly peaks show); `onset` is the same score damped by the running record, the
-/// one that may open a new anomaly (a burst no larger than a recent one is not news,
-/// but it is as rare as it is).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Calibrated {
-    pub score: f64,
-    pub onset: f64,
 }
 
 impl Default for LikelihoodConfig {
@@ -72,7 +58,7 @@ impl Default for LikelihoodConfig {
             warmup: 150,
             memory: 2000,
             short_window: 1,
-            tail: TailModel::Pot,
+            tail: TailModel::Gaussian,
             record_memory: 3000,
             record_damping: 0.8,
         }
@@ -93,8 +79,6 @@ pub struct Likelihood {
     histogram: Option<Histogram>,
     #[serde(default)]
     record: f64,
-    #[serde(default)]
-    pot: Option<PotTail>,
 }
 
 impl Likelihood {
@@ -114,21 +98,15 @@ impl Likelihood {
             recent_next: 0,
             histogram: (config.tail == TailModel::Empirical).then(|| Histogram::new(config.memory)),
             record: 0.0,
-            pot: None,
         }
     }
 
-    /// Feeds one raw score; returns the log-likelihood score in `[0, 1]`, undamped
-    /// and damped by the running record.
-    pub fn update(&mut self, raw: f64) -> Calibrated {
+    /// Feeds one raw score; returns the log-likelihood score in `[0, 1]`.
+    pub fn update(&mut self, raw: f64) -> f64 {
         let x = compress(raw);
         let short = self.push_recent(x);
         let damping = self.beat_record(short);
-        let (rarity, ranking) = self.calibrated(x, short);
-        Calibrated {
-            score: rarity,
-            onset: damping * ranking,
-        }
+        damping * self.calibrated(x, short)
     }
 
     /// 1 when `short` beats the decaying record (or records are off), else the damping.
@@ -150,9 +128,7 @@ impl Likelihood {
         }
     }
 
-    /// The rarity of `short` and its ranking score (the same but for the `pot` tail,
-    /// whose ranking is the Gaussian tail's: the detection order NAB measures).
-    fn calibrated(&mut self, x: f64, short: f64) -> (f64, f64) {
+    fn calibrated(&mut self, x: f64, short: f64) -> f64 {
         self.seen += 1;
         let warm = self.seen > u64::from(self.config.warmup);
         if let Some(histogram) = &mut self.histogram {
@@ -162,49 +138,17 @@ impl Likelihood {
                 0.0
             };
             histogram.add(x);
-            return (score, score);
+            return score;
         }
-        // The floor keeps a history that hardly varies (a flat series) from making
-        // every later wobble "impossible".
-        let spread = self.variance.sqrt().max(1e-3 + 0.05 * self.mean.abs());
-        let gaussian = if warm {
+        let score = if warm {
+            let spread = self.variance.sqrt().max(1e-3 + 0.05 * self.mean.abs());
             let z = (short - self.mean) / spread;
             log_likelihood(1.0 - gaussian_tail(z))
         } else {
             0.0
         };
-        let rarity = if self.config.tail == TailModel::Pot {
-            self.rarity_pot(x, short, spread, warm)
-        } else {
-            gaussian
-        };
         self.learn(x);
-        (rarity, gaussian)
-    }
-
-    /// The peaks-over-threshold rarity, fitted on the raw scale (a Gaussian-like raw
-    /// score has an exponential-like tail there; on the log-compressed scale its tail
-    /// would be fitted as a power law, which makes a 30σ spike merely unusual).
-    fn rarity_pot(&mut self, x: f64, short: f64, spread: f64, warm: bool) -> f64 {
-        let memory = f64::from(self.config.memory.max(2));
-        let (raw, recent) = (x.exp_m1().max(0.0), short.exp_m1().max(0.0));
-        match (&mut self.pot, warm) {
-            (Some(tail), true) => {
-                let floor = tail.scale_floor();
-                let score = log_likelihood(1.0 - tail.tail_probability(recent, 0.5 * floor));
-                tail.learn(raw, floor, memory);
-                score
-            }
-            (None, true) => {
-                let centre = self.mean.exp_m1().max(0.0);
-                let high = (self.mean + 1.65 * spread).exp_m1().max(centre);
-                let mut tail = PotTail::start(centre, (high - centre) / 1.65);
-                tail.learn(raw, tail.scale_floor(), memory);
-                self.pot = Some(tail);
-                0.0
-            }
-            (_, false) => 0.0,
-        }
+        score
     }
 
     fn push_recent(&mut self, x: f64) -> f64 {
@@ -378,9 +322,9 @@ mod tests {
         let mut calibration = Likelihood::new(LikelihoodConfig::default());
         for i in 0..1000 {
             let raw = 1.0 + 0.3 * ((i as f64) * 0.7).sin();
-            assert!(calibration.update(raw).onset < 0.5);
+            assert!(calibration.update(raw) < 0.5);
         }
-        assert!(calibration.update(40.0).onset > 0.5);
+        assert!(calibration.update(40.0) > 0.5);
     }
 
     #[test]
@@ -397,12 +341,12 @@ mod tests {
             } else {
                 1.0 + 0.1 * ((i as f64) * 0.7).sin()
             };
-            let score = calibration.update(raw).onset;
+            let score = calibration.update(raw);
             if i > 1000 && i % 50 == 0 {
                 recurring = recurring.max(score);
             }
         }
-        let extreme = calibration.update(400.0).onset;
+        let extreme = calibration.update(400.0);
         assert!(
             extreme > recurring,
             "new extreme {extreme} vs recurring spike {recurring}"
@@ -428,26 +372,26 @@ mod tests {
             plain.update(raw);
         }
         // A new record is news at full weight...
-        let first = damped.update(40.0).onset;
-        assert_eq!(first, plain.update(40.0).onset);
+        let first = damped.update(40.0);
+        assert_eq!(first, plain.update(40.0));
         assert!(first > 0.5);
         // ...the same burst again shortly after is not.
-        let again = damped.update(30.0).onset;
-        assert_eq!(again, 0.5 * plain.update(30.0).onset);
+        let again = damped.update(30.0);
+        assert_eq!(again, 0.5 * plain.update(30.0));
         // The record decays: long after, the burst is news again.
         for i in 0..20_000 {
             let raw = 1.0 + 0.3 * ((i as f64) * 0.7).sin();
             damped.update(raw);
             plain.update(raw);
         }
-        assert_eq!(damped.update(30.0).onset, plain.update(30.0).onset);
+        assert_eq!(damped.update(30.0), plain.update(30.0));
     }
 
     #[test]
     fn silent_during_warmup() {
         let mut calibration = Likelihood::new(LikelihoodConfig::default());
         for _ in 0..150 {
-            assert_eq!(calibration.update(1e9).onset, 0.0);
+            assert_eq!(calibration.update(1e9), 0.0);
         }
     }
 }

@@ -2,23 +2,13 @@
 //! decision with hysteresis, and an explanation.
 //!
 //! 1. Each detector's raw score goes through its own [`Likelihood`] calibration, which
-//!    learns that detector's score distribution on this series and answers twice, on
-//!    the log-likelihood scale `[0, 1]` (`s` ↔ a one-in-`10^(10·s)` point: 0.3 ↔ 1 in
-//!    1,000, 0.5 ↔ 1 in 100,000): the *score*, the point's rarity (peaks over
-//!    threshold, [`PotTail`]), and the *onset*, the news that ranks detections (a
-//!    Gaussian tail damped below the running record). All share one
+//!    learns that detector's score distribution on this series and answers with a
+//!    log-likelihood in `[0, 1]` (0.5 ≈ a one-in-100,000 event). All share one
 //!    [`LikelihoodConfig`] unless `likelihood_per_detector` replaces it for a detector.
-//! 2. The final score is the largest calibrated score, corrected for asking several
-//!    detectors (Bonferroni). Taking the maximum keeps the meaning of a
-//!    score ("at least one detector saw something this rare") and lets a specialist
-//!    detector (level shift, seasonality) fire alone. On quiet series the share of
-//!    points at or above `s` is `10^(−10·s)` within a factor of 2 where it can be
-//!    measured (`tests/calibration.rs`: white noise, AR(1), percentages; 0.2–0.4).
-//!    The onset is damped during the refractory period that follows news (the incident
-//!    is known; its later points are not news); the score never is: an anomaly's peak
-//!    is its real peak and the score shown during an incident is the real one.
-//! 3. [`Hysteresis`] decides `is_anomaly`, so one incident is one anomaly; it opens
-//!    only when score and onset both reach `open_at` (never below it); opening is
+//! 2. The final score is the largest calibrated score. Taking the maximum keeps the
+//!    meaning of a score ("at least one detector saw something this rare") and lets a
+//!    specialist detector (level shift, seasonality) fire alone.
+//! 3. [`Hysteresis`] decides `is_anomaly`, so one incident is one anomaly; opening is
 //!    vetoed when the value lies within `min_deviation` (absolute) or
 //!    `min_relative_deviation` (relative to the expected centre) of the expected band,
 //!    so tiny absolute changes on a very quiet series never alert.
@@ -30,13 +20,9 @@
 
 mod hysteresis;
 mod likelihood;
-mod pot;
 
 pub use hysteresis::{Decision, Hysteresis, HysteresisConfig};
-pub use likelihood::{
-    gaussian_tail, log_likelihood, Calibrated, Likelihood, LikelihoodConfig, TailModel,
-};
-pub use pot::{PotTail, TAIL_FRACTION};
+pub use likelihood::{gaussian_tail, log_likelihood, Likelihood, LikelihoodConfig, TailModel};
 
 use crate::detector::{Band, Score};
 use lookout_model::DetectorContribution;
@@ -51,15 +37,11 @@ pub struct CombinerConfig {
     pub min_deviation: f64,
     /// Minimum distance from the band relative to the band's centre (0.05 = 5%).
     pub min_relative_deviation: f64,
-    /// Minimum distance from the band relative to the band's width (0.5 = half of it).
-    pub min_band_deviation: f64,
-    /// Points after news (the onset score opening an incident) during which the
-    /// reported onset is damped, and points after an anomaly opened during which the
-    /// onset that may open the next one is damped: the incident is already known, its
-    /// later points are not news (0 disables). The score is never damped. Neither
-    /// period is extended by what happens inside it.
+    /// Points after an anomaly opens during which the reported score is damped: the
+    /// incident is already known, so its later points are not news (0 disables). An
+    /// anomaly that opens inside the period does not extend it.
     pub refractory_points: u32,
-    /// Factor applied to the onset score during the refractory period (in `[0, 1]`).
+    /// Factor applied to the score during the refractory period.
     pub refractory_damping: f64,
     /// How calibrated detector scores become one score.
     pub combine: CombineRule,
@@ -140,7 +122,6 @@ impl Default for CombinerConfig {
             hysteresis: HysteresisConfig::default(),
             min_deviation: 0.0,
             min_relative_deviation: 0.0,
-            min_band_deviation: 0.0,
             refractory_points: 120,
             refractory_damping: 0.0,
             combine: CombineRule::Max,
@@ -156,13 +137,7 @@ pub const MAX_DETECTORS: usize = 8;
 /// demand with [`Combined::contributions`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Combined {
-    /// The rarity of this point: what charts, verdicts and anomaly peaks show.
     pub score: f64,
-    /// The score as news, for ranking detections: each detector's Gaussian-tail
-    /// likelihood (the order NAB measures, which NAB scores), damped by the running
-    /// records and during the refractory period after an anomaly opened. An anomaly
-    /// opens only when `score` and `onset` both reach the threshold.
-    pub onset: f64,
     pub decision: Decision,
     pub band: Option<Band>,
     detector_count: usize,
@@ -190,12 +165,6 @@ impl Combined {
     pub fn likelihood(&self, index: usize) -> f64 {
         self.likelihood[index]
     }
-}
-
-/// Score units (tenths of a decade of probability) of a Bonferroni correction over
-/// `count` tests: `log10(count) / 10`.
-fn multiple_test_correction(count: usize) -> f64 {
-    (count.max(1) as f64).log10() / 10.0
 }
 
 fn combine(rule: CombineRule, likelihoods: &[f64]) -> f64 {
@@ -231,8 +200,6 @@ fn combine(rule: CombineRule, likelihoods: &[f64]) -> f64 {
 struct Settings {
     min_deviation: f64,
     min_relative_deviation: f64,
-    #[serde(default)]
-    min_band_deviation: f64,
     refractory_points: u32,
     refractory_damping: f64,
     combine: CombineRule,
@@ -243,20 +210,7 @@ pub struct Combiner {
     config: Settings,
     calibrations: Vec<Likelihood>,
     hysteresis: Hysteresis,
-    /// The hysteresis of the onset score alone: its openings start the refractory
-    /// periods, so the onset score does not depend on which incidents were rare
-    /// enough to become anomalies.
-    #[serde(default = "closed_hysteresis")]
-    news: Hysteresis,
-    /// Refractory points left after news (damps the reported onset).
     refractory_left: u32,
-    /// Refractory points left after an anomaly opened (damps what may open the next).
-    #[serde(default)]
-    anomaly_refractory_left: u32,
-}
-
-fn closed_hysteresis() -> Hysteresis {
-    Hysteresis::new(HysteresisConfig::default())
 }
 
 impl Combiner {
@@ -265,7 +219,6 @@ impl Combiner {
             config: Settings {
                 min_deviation: config.min_deviation,
                 min_relative_deviation: config.min_relative_deviation,
-                min_band_deviation: config.min_band_deviation,
                 refractory_points: config.refractory_points,
                 refractory_damping: config.refractory_damping,
                 combine: config.combine,
@@ -274,13 +227,7 @@ impl Combiner {
                 .map(|index| Likelihood::new(config.likelihood_for(index)))
                 .collect(),
             hysteresis: Hysteresis::new(config.hysteresis),
-            // News is judged point by point (persistence is for anomalies).
-            news: Hysteresis::new(HysteresisConfig {
-                persistence: 1,
-                ..config.hysteresis
-            }),
             refractory_left: 0,
-            anomaly_refractory_left: 0,
         }
     }
 
@@ -289,7 +236,6 @@ impl Combiner {
         debug_assert_eq!(scores.len(), self.calibrations.len());
         let mut combined = Combined {
             score: 0.0,
-            onset: 0.0,
             decision: Decision {
                 is_anomaly: false,
                 started: false,
@@ -301,7 +247,6 @@ impl Combiner {
             likelihood: [0.0; MAX_DETECTORS],
             open_at: self.hysteresis.config().open_at,
         };
-        let mut onsets = [0.0; MAX_DETECTORS];
         for (index, (calibration, score)) in self
             .calibrations
             .iter_mut()
@@ -309,48 +254,27 @@ impl Combiner {
             .enumerate()
             .take(MAX_DETECTORS)
         {
-            let calibrated = calibration.update(score.raw);
+            let likelihood = calibration.update(score.raw);
             combined.raw[index] = score.raw;
-            combined.likelihood[index] = calibrated.score;
-            onsets[index] = calibrated.onset;
+            combined.likelihood[index] = likelihood;
             if combined.band.is_none() {
                 combined.band = score.expected;
             }
         }
-        let count = combined.detector_count;
-        combined.score = combine(self.config.combine, &combined.likelihood[..count]);
-        combined.onset = combine(self.config.combine, &onsets[..count]);
-        if self.config.combine == CombineRule::Max {
-            // The most surprised of `count` detectors is up to `count` times likelier
-            // than one detector to be that surprised by chance: a Bonferroni
-            // correction keeps the stated rates on quiet series (`tests/calibration.rs`).
-            // The onset score only ranks.
-            combined.score = (combined.score - multiple_test_correction(count)).max(0.0);
-        }
+        combined.score = combine(
+            self.config.combine,
+            &combined.likelihood[..combined.detector_count],
+        );
         let may_open = self.deviation_is_material(value, combined.band);
-        let news = self.news.decide(combined.onset, combined.onset, may_open);
-        let undamped = combined.onset;
+        combined.decision = self.hysteresis.decide(combined.score, may_open);
         if self.refractory_left > 0 {
             self.refractory_left -= 1;
-            combined.onset *= self.config.refractory_damping.clamp(0.0, 1.0);
-        } else if news.started {
-            // Only news outside the period starts one: news inside it must not extend
-            // it, or events recurring faster than the period would silence the series
-            // for good.
+            combined.score *= self.config.refractory_damping;
+        } else if combined.decision.started {
+            // Only an incident reported at full score starts a refractory period: one
+            // that opens while the score is still damped must not extend it, or events
+            // recurring faster than the period would silence the series for good.
             self.refractory_left = self.config.refractory_points;
-        }
-        // Anomalies have their own period, started by the anomalies that open: news
-        // that never became an anomaly (noise the onset ranks high but that is not
-        // rare) must not keep a real incident from opening.
-        let mut onset = undamped;
-        let quieted = self.anomaly_refractory_left > 0;
-        if quieted {
-            self.anomaly_refractory_left -= 1;
-            onset *= self.config.refractory_damping.clamp(0.0, 1.0);
-        }
-        combined.decision = self.hysteresis.decide(combined.score, onset, may_open);
-        if combined.decision.started && !quieted {
-            self.anomaly_refractory_left = self.config.refractory_points;
         }
         combined
     }
@@ -361,14 +285,12 @@ impl Combiner {
         let centre = 0.5 * (band.lower + band.upper);
         distance >= self.config.min_deviation
             && distance >= self.config.min_relative_deviation * centre.abs()
-            && distance >= self.config.min_band_deviation * (band.upper - band.lower).abs()
     }
 
     /// Makes this series harder to alert on: used when a user marks an anomaly a false positive.
     pub fn widen_tolerance(&mut self) {
         let current = self.hysteresis.config().open_at;
         self.hysteresis.set_open_at(current + (1.0 - current) * 0.5);
-        self.news.set_open_at(current + (1.0 - current) * 0.5);
     }
 
     pub fn open_at(&self) -> f64 {
@@ -403,25 +325,9 @@ mod tests {
         assert_eq!(combine(CombineRule::Max, &[]), 0.0);
     }
 
-    fn spike_after_quiet(config: CombinerConfig) -> Combiner {
-        let mut combiner = Combiner::new(config, 1);
-        for _ in 0..500 {
-            combiner.combine(1.0, &[QUIET]);
-        }
-        combiner
-    }
-
-    const QUIET: Score = Score {
-        raw: 1.0,
-        expected: None,
-    };
-    const SPIKE: Score = Score {
-        raw: 1e6,
-        expected: None,
-    };
-
-    fn refractory_config() -> CombinerConfig {
-        CombinerConfig {
+    #[test]
+    fn refractory_damps_the_score_but_keeps_the_anomaly_open() {
+        let config = CombinerConfig {
             likelihood: LikelihoodConfig {
                 warmup: 0,
                 ..LikelihoodConfig::default()
@@ -429,90 +335,27 @@ mod tests {
             refractory_points: 3,
             refractory_damping: 0.0,
             ..CombinerConfig::default()
+        };
+        let mut combiner = Combiner::new(config, 1);
+        let quiet = Score {
+            raw: 1.0,
+            expected: None,
+        };
+        for _ in 0..500 {
+            combiner.combine(1.0, &[quiet]);
         }
-    }
-
-    #[test]
-    fn refractory_damps_the_onset_but_the_score_stays_the_real_one() {
-        let mut combiner = spike_after_quiet(refractory_config());
-        let onset = combiner.combine(1.0, &[SPIKE]);
-        assert!(onset.decision.started && onset.score > 0.6 && onset.onset == onset.score);
-        let next = combiner.combine(1.0, &[SPIKE]);
+        let spike = Score {
+            raw: 1e6,
+            expected: None,
+        };
+        let onset = combiner.combine(1.0, &[spike]);
+        assert!(onset.decision.started && onset.score > 0.6);
+        let next = combiner.combine(1.0, &[spike]);
         assert!(next.decision.is_anomaly, "the incident stays open");
-        assert_eq!(next.onset, 0.0, "its onset is damped during the period");
-        assert!(
-            next.score > 0.6,
-            "the score shown during an incident is the real score"
+        assert_eq!(
+            next.score, 0.0,
+            "its score is damped during the refractory period"
         );
-    }
-
-    /// 32 of 76 anomalies of a cold start had a peak score of 0.000: they opened inside
-    /// the refractory period, where the reported score was damped to 0.
-    #[test]
-    fn peak_score_zero_anomalies_no_longer_open_inside_the_refractory_period() {
-        let config = CombinerConfig {
-            hysteresis: HysteresisConfig {
-                cooldown: 1,
-                ..HysteresisConfig::default()
-            },
-            refractory_points: 50,
-            ..refractory_config()
-        };
-        let mut combiner = spike_after_quiet(config);
-        assert!(combiner.combine(1.0, &[SPIKE]).decision.started);
-        let after = combiner.combine(1.0, &[QUIET]);
-        assert!(!after.decision.is_anomaly, "{after:?}");
-        // A second burst inside the period: real score, but not a new anomaly.
-        for _ in 0..10 {
-            let burst = combiner.combine(1.0, &[SPIKE]);
-            assert!(
-                !burst.decision.started,
-                "no anomaly opens on a damped onset"
-            );
-            assert!(burst.score > 0.0);
-        }
-    }
-
-    #[test]
-    fn no_anomaly_opens_below_the_open_threshold() {
-        let config = CombinerConfig {
-            refractory_points: 7,
-            refractory_damping: 0.5,
-            hysteresis: HysteresisConfig {
-                cooldown: 1,
-                ..HysteresisConfig::default()
-            },
-            ..refractory_config()
-        };
-        let mut combiner = Combiner::new(config, 2);
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut opened = 0;
-        for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let raw = if state.is_multiple_of(97) {
-                (state % 10_000) as f64
-            } else {
-                1.0 + (state % 100) as f64 / 100.0
-            };
-            let scores = [
-                Score {
-                    raw,
-                    expected: None,
-                },
-                QUIET,
-            ];
-            let combined = combiner.combine(1.0, &scores);
-            if combined.decision.started {
-                opened += 1;
-                assert!(
-                    combined.score >= 0.6 && combined.onset >= 0.6,
-                    "{combined:?}"
-                );
-            }
-        }
-        assert!(opened > 0, "the test exercised openings");
     }
 
     #[test]
@@ -548,7 +391,7 @@ mod tests {
         let mut reported = Vec::new();
         for step in 0..60 {
             let score = if step % 6 == 0 { spike } else { quiet };
-            if combiner.combine(1.0, &[score]).onset > 0.6 {
+            if combiner.combine(1.0, &[score]).score > 0.6 {
                 reported.push(step);
             }
         }

@@ -1,7 +1,6 @@
 //! The detector algorithms, one module each.
 
 pub mod changepoint;
-pub mod discord;
 pub mod ewma;
 pub mod hst;
 pub mod iforest;

@@ -1,9 +1,7 @@
 //! The `[detection]` table as the engine's pipelines: the profile with the table's
 //! settings, and one pipeline per `[[detection.override]]`, chosen for a series by
 //! the first override whose selector matches its key (looked up in the store when
-//! the series' first point reaches the engine), adjusted for the kind its metric name
-//! says it is (`lookout_detect::kinds`: floors and persistence for percentages, rates,
-//! load averages and byte gauges).
+//! the series' first point reaches the engine).
 //!
 //! Settings left out keep the profile's values. `[detection] params` apply to an
 //! override's pipeline where it has the detectors they name; an override's own
@@ -15,7 +13,6 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use lookout_config::{DetectionConfig, DetectionOverride};
 use lookout_detect::engine::PipelineChooser;
-use lookout_detect::kinds::MetricKind;
 use lookout_detect::pipeline::PipelineConfig;
 use lookout_detect::settings::PipelineSettings;
 use lookout_protocol::selector::{parse_selector, Selector};
@@ -59,25 +56,20 @@ impl DetectionPipelines {
     }
 
     /// The alternatives and the chooser for the engine: a series gets the pipeline of
-    /// the first override whose selector matches its key in `store` (else the
-    /// default), adjusted for its metric kind ([`MetricKind`], the cold-start policy).
+    /// the first override whose selector matches its key in `store`.
     pub fn chooser(&self, store: &Arc<Store>) -> (Vec<PipelineConfig>, Option<PipelineChooser>) {
-        let kinds = MetricKind::ALL.len();
-        let alternatives = std::iter::once(&self.default)
-            .chain(self.overrides.iter().map(|(_, p)| p))
-            .flat_map(|base| MetricKind::ALL.map(|kind| kind.apply(base.clone())))
-            // Index 0 is the engine's own pipeline: the default for `Other`.
-            .skip(1)
-            .collect();
+        if self.overrides.is_empty() {
+            return (Vec::new(), None);
+        }
+        let alternatives = self.overrides.iter().map(|(_, p)| p.clone()).collect();
         let selectors: Vec<Selector> = self.overrides.iter().map(|(s, _)| s.clone()).collect();
         let store = Arc::clone(store);
         let choose = move |series| {
             store.series_info(series).map_or(0, |info| {
-                let base = selectors
+                selectors
                     .iter()
                     .position(|selector| selector.matches(&info.key))
-                    .map_or(0, |found| found + 1);
-                base * kinds + MetricKind::of(&info.key.name).index()
+                    .map_or(0, |found| found + 1)
             })
         };
         (alternatives, Some(PipelineChooser(Arc::new(choose))))

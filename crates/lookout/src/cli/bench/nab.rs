@@ -1,9 +1,6 @@
 //! `lookout bench nab`: NAB's protocol exactly: each file is scored online from its
 //! first row, one score per row; NAB's scorer then optimises one threshold per profile
-//! over the whole corpus. No detector parameter sees labels or future points. NAB
-//! counts detections, so the score it sees per row is the onset score (the one that
-//! opens anomalies: damped for the points of an incident already reported), not the
-//! rarity a chart shows.
+//! over the whole corpus. No detector parameter sees labels or future points.
 
 use anyhow::Context;
 use lookout_detect::pipeline::{PipelineConfig, SeriesPipeline};
@@ -128,7 +125,7 @@ fn score_file(file: &NabFile, config: &PipelineConfig, seed: u64) -> anyhow::Res
         .timestamps_ms
         .iter()
         .zip(&file.values)
-        .map(|(timestamp, value)| pipeline.update(*timestamp, *value).onset)
+        .map(|(timestamp, value)| pipeline.update(*timestamp, *value).score)
         .collect())
 }
 
