@@ -154,8 +154,16 @@ fn invalid_values_are_reported_at_the_value() {
         2,
     );
     single_error("[server]\ningest_queue = 0\n", ErrorKind::InvalidValue, 2);
-    single_error("[server]\nquery_max_samples = 0\n", ErrorKind::InvalidValue, 2);
-    single_error("[server]\nquery_timeout = \"soon\"\n", ErrorKind::InvalidValue, 2);
+    single_error(
+        "[server]\nquery_max_samples = 0\n",
+        ErrorKind::InvalidValue,
+        2,
+    );
+    single_error(
+        "[server]\nquery_timeout = \"soon\"\n",
+        ErrorKind::InvalidValue,
+        2,
+    );
     single_error(
         "[storage]\nraw_retention = \"0s\"\n",
         ErrorKind::InvalidValue,
