@@ -190,7 +190,8 @@ impl SeriesPipeline {
                 expected: score.expected,
             };
         }
-        self.combiner.combine(value, &scores[..count])
+        self.combiner
+            .combine_at(timestamp_ms, value, &scores[..count])
     }
 
     /// Scores one finite value and builds the full verdict. The explanation is filled

@@ -18,7 +18,10 @@ pub struct HysteresisConfig {
     /// Consecutive quiet points needed to close an open anomaly.
     pub cooldown: u32,
     /// Consecutive points that must qualify before an anomaly opens (1 = the first);
-    /// the anomaly opens at the last of them.
+    /// the anomaly opens at the last of them. On series sparser than one point a second
+    /// it is read as seconds too: a qualifying run of at least two points that spans
+    /// `persistence - 1` seconds opens as well, so one-minute data waits one point, not
+    /// `persistence` minutes.
     pub persistence: u32,
 }
 
@@ -51,7 +54,13 @@ pub struct Hysteresis {
     /// Consecutive qualifying points while closed.
     #[serde(default)]
     pending: u32,
+    /// Time of the first of them (unix ms), when the caller gives times.
+    #[serde(default)]
+    pending_since_ms: i64,
 }
+
+/// The time given by callers that have none: persistence then counts points only.
+pub const NO_TIME: i64 = i64::MIN;
 
 impl Hysteresis {
     pub fn new(config: HysteresisConfig) -> Self {
@@ -60,6 +69,7 @@ impl Hysteresis {
             open: false,
             quiet_points: 0,
             pending: 0,
+            pending_since_ms: 0,
         }
     }
 
@@ -67,11 +77,35 @@ impl Hysteresis {
     /// follows `score`; `may_open` lets the caller veto opening (minimum deviation
     /// guard).
     pub fn decide(&mut self, score: f64, onset: f64, may_open: bool) -> Decision {
+        self.decide_at(NO_TIME, score, onset, may_open)
+    }
+
+    /// [`Hysteresis::decide`] for a point at `timestamp_ms`, so that persistence also
+    /// counts the seconds a qualifying run spans (see [`HysteresisConfig::persistence`]).
+    pub fn decide_at(
+        &mut self,
+        timestamp_ms: i64,
+        score: f64,
+        onset: f64,
+        may_open: bool,
+    ) -> Decision {
         if !self.open {
             let open_at = self.config.open_at;
             let qualifies = score >= open_at && onset >= open_at && may_open;
-            self.pending = if qualifies { self.pending + 1 } else { 0 };
-            if self.pending >= self.config.persistence.max(1) {
+            if !qualifies {
+                self.pending = 0;
+            } else {
+                if self.pending == 0 {
+                    self.pending_since_ms = timestamp_ms;
+                }
+                self.pending += 1;
+            }
+            let persistence = self.config.persistence.max(1);
+            let spanned = timestamp_ms != NO_TIME
+                && self.pending >= 2
+                && timestamp_ms.saturating_sub(self.pending_since_ms)
+                    >= (i64::from(persistence) - 1) * 1000;
+            if self.pending >= persistence || spanned {
                 self.pending = 0;
                 self.open = true;
                 self.quiet_points = 0;
@@ -139,6 +173,24 @@ mod tests {
             .count();
         assert_eq!(starts, 1);
         assert!(!hysteresis.is_open());
+    }
+
+    #[test]
+    fn on_one_minute_data_persistence_waits_one_more_point_not_ten_minutes() {
+        let mut hysteresis = Hysteresis::new(HysteresisConfig {
+            persistence: 10,
+            ..HysteresisConfig::default()
+        });
+        let opened: Vec<bool> = (0..3)
+            .map(|i| hysteresis.decide_at(i * 60_000, 0.9, 0.9, true).started)
+            .collect();
+        assert_eq!(opened, [false, true, false]);
+        let mut per_second = Hysteresis::new(HysteresisConfig {
+            persistence: 10,
+            ..HysteresisConfig::default()
+        });
+        let first = (0..10).position(|i| per_second.decide_at(i * 1000, 0.9, 0.9, true).started);
+        assert_eq!(first, Some(9), "at one point a second, ten points");
     }
 
     #[test]

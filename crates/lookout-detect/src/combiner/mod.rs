@@ -286,6 +286,12 @@ impl Combiner {
 
     /// Combines the detectors' scores for `value`, in pipeline order.
     pub fn combine(&mut self, value: f64, scores: &[Score]) -> Combined {
+        self.combine_at(hysteresis::NO_TIME, value, scores)
+    }
+
+    /// [`Combiner::combine`] for a point at `timestamp_ms` (persistence then also counts
+    /// the seconds a qualifying run spans).
+    pub fn combine_at(&mut self, timestamp_ms: i64, value: f64, scores: &[Score]) -> Combined {
         debug_assert_eq!(scores.len(), self.calibrations.len());
         let mut combined = Combined {
             score: 0.0,
@@ -348,7 +354,9 @@ impl Combiner {
             self.anomaly_refractory_left -= 1;
             onset *= self.config.refractory_damping.clamp(0.0, 1.0);
         }
-        combined.decision = self.hysteresis.decide(combined.score, onset, may_open);
+        combined.decision =
+            self.hysteresis
+                .decide_at(timestamp_ms, combined.score, onset, may_open);
         if combined.decision.started && !quieted {
             self.anomaly_refractory_left = self.config.refractory_points;
         }
