@@ -23,18 +23,6 @@ impl TimeKind {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 fn digits(bytes: &[u8]) -> Result<u32, BadLine> {
     if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
         return Err(BadLine::BadValue);
@@ -77,7 +65,7 @@ fn checked_ms(
     if second > 60 {
         return Err(BadLine::BadValue);
     }
-    let days = days_from_civil(i64::from(year), month, day);
+    let days = lookout_model::calendar::days_from_civil(i64::from(year), month, day);
     let seconds =
         days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
     Ok((seconds - offset_s) * 1000)

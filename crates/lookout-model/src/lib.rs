@@ -8,6 +8,7 @@
 //! validation; it has no IO.
 
 mod anomaly;
+pub mod calendar;
 pub mod clock;
 mod domain;
 mod event;

@@ -4,7 +4,7 @@
 //! Parsing is `promql-parser`'s; evaluation is this crate's: instant and range
 //! selectors with the lookback window and staleness, `offset` and `@`, subqueries,
 //! arithmetic/comparison/set operators with vector matching, the aggregations and the
-//! functions Grafana dashboards use (see [`SUPPORTED_FUNCTIONS`]). Anything else valid
+//! functions Grafana dashboards use (see [`is_supported_function`]). Anything else valid
 //! PromQL is refused up front with [`EvalError::Unsupported`] naming the construct and
 //! its position; nothing is approximated.
 //!
@@ -58,27 +58,9 @@ impl Default for QueryOptions {
     }
 }
 
-/// The functions this engine evaluates.
-pub const SUPPORTED_FUNCTIONS: &[&str] = &[
-    "rate",
-    "irate",
-    "increase",
-    "delta",
-    "idelta",
-    "deriv",
-    "predict_linear",
-    "resets",
-    "changes",
-    "avg_over_time",
-    "sum_over_time",
-    "count_over_time",
-    "min_over_time",
-    "max_over_time",
-    "stddev_over_time",
-    "stdvar_over_time",
-    "quantile_over_time",
-    "last_over_time",
-    "present_over_time",
+/// The functions this engine evaluates besides the range functions of
+/// `eval::call::RANGE_FUNCTIONS`; see [`is_supported_function`].
+const OTHER_FUNCTIONS: &[&str] = &[
     "absent_over_time",
     "histogram_quantile",
     "abs",
@@ -104,6 +86,11 @@ pub const SUPPORTED_FUNCTIONS: &[&str] = &[
     "sort",
     "sort_desc",
 ];
+
+/// Whether this engine evaluates the function `name`.
+pub fn is_supported_function(name: &str) -> bool {
+    eval::call::RANGE_FUNCTIONS.contains(&name) || OTHER_FUNCTIONS.contains(&name)
+}
 
 /// The answer of an instant query.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,7 +169,7 @@ fn check_supported(expr: &Expr, query: &str) -> Result<(), EvalError> {
         }
         Expr::Call(c) => {
             let name = c.func.name;
-            if !SUPPORTED_FUNCTIONS.contains(&name) {
+            if !is_supported_function(name) {
                 return Err(unsupported(format!("function {name}()"), query, name));
             }
             for a in &c.args.args {

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 
 use lookout_accesslog::events::LogEvents;
 use lookout_accesslog::{series, BadLine, IntervalSummary, LogDeriver};
-use lookout_config::{AccessLogSourceConfig, ReadFrom};
+use lookout_config::AccessLogSourceConfig;
 
 use crate::file::follow::Follower;
 use crate::{Collected, Collector, PollingSource};
@@ -67,10 +67,7 @@ impl crate::registry::BuildSource for AccessLogSourceConfig {
         &self,
         index: usize,
     ) -> Result<(Box<dyn crate::Source>, crate::Delivery), String> {
-        let delivery = match self.read_from {
-            ReadFrom::End => crate::Delivery::Live,
-            ReadFrom::Beginning => crate::Delivery::History,
-        };
+        let delivery = crate::Delivery::from(self.read_from);
         let source = access_log_source(format!("access_log#{index}"), self)?;
         Ok((Box::new(source), delivery))
     }

@@ -24,6 +24,16 @@ pub enum Delivery {
     History,
 }
 
+/// A followed file read from its end is live; read from its beginning, it is history.
+impl From<lookout_config::ReadFrom> for Delivery {
+    fn from(read_from: lookout_config::ReadFrom) -> Delivery {
+        match read_from {
+            lookout_config::ReadFrom::End => Delivery::Live,
+            lookout_config::ReadFrom::Beginning => Delivery::History,
+        }
+    }
+}
+
 /// A source ready to be spawned.
 pub struct BuiltSource {
     pub source: Box<dyn Source>,

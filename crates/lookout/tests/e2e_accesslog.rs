@@ -17,10 +17,6 @@ use e2e_support::{eventually, find_peer, free_port, ChildGuard, Lookout};
 const TIMED: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" rt=$request_time";
 
 fn nginx_binary() -> Option<PathBuf> {
-    let sbin = PathBuf::from("/usr/sbin/nginx");
-    if sbin.is_file() {
-        return Some(sbin);
-    }
     find_peer("nginx", "nginx")
 }
 

@@ -19,10 +19,6 @@ const USER: &str = "lookout-e2e";
 const PASSWORD: &str = "Lookout-e2e-C0rrect";
 
 fn sshd() -> Option<PathBuf> {
-    let sbin = PathBuf::from("/usr/sbin/sshd");
-    if sbin.is_file() {
-        return Some(sbin);
-    }
     find_peer("sshd", "openssh-server")
 }
 

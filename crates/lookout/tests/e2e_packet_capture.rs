@@ -141,13 +141,10 @@ fn live_floods_on_a_veth_are_named_within_seconds_and_pings_raise_nothing() {
         eprintln!("SKIPPED: packet capture needs root");
         return;
     }
-    let (Some(_), Some(hping3)) = (
-        find_peer("ip", "iproute2").or_else(|| Some("/usr/sbin/ip".into())),
-        find_peer("hping3", "hping3").or_else(|| {
-            std::path::Path::new("/usr/sbin/hping3")
-                .exists()
-                .then(|| "/usr/sbin/hping3".into())
-        }),
+    let (Some(_), Some(_), Some(hping3)) = (
+        find_peer("ip", "iproute2"),
+        find_peer("ping", "iputils-ping"),
+        find_peer("hping3", "hping3"),
     ) else {
         return;
     };

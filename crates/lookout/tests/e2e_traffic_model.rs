@@ -27,49 +27,7 @@ fn dataset() -> Option<PathBuf> {
 
 /// The record of an NSL-KDD line as the JSON object the predict route takes.
 fn record_json(line: &str) -> serde_json::Value {
-    let names = [
-        "duration",
-        "protocol_type",
-        "service",
-        "flag",
-        "src_bytes",
-        "dst_bytes",
-        "land",
-        "wrong_fragment",
-        "urgent",
-        "hot",
-        "num_failed_logins",
-        "logged_in",
-        "num_compromised",
-        "root_shell",
-        "su_attempted",
-        "num_root",
-        "num_file_creations",
-        "num_shells",
-        "num_access_files",
-        "num_outbound_cmds",
-        "is_host_login",
-        "is_guest_login",
-        "count",
-        "srv_count",
-        "serror_rate",
-        "srv_serror_rate",
-        "rerror_rate",
-        "srv_rerror_rate",
-        "same_srv_rate",
-        "diff_srv_rate",
-        "srv_diff_host_rate",
-        "dst_host_count",
-        "dst_host_srv_count",
-        "dst_host_same_srv_rate",
-        "dst_host_diff_srv_rate",
-        "dst_host_same_src_port_rate",
-        "dst_host_srv_diff_host_rate",
-        "dst_host_serror_rate",
-        "dst_host_srv_serror_rate",
-        "dst_host_rerror_rate",
-        "dst_host_srv_rerror_rate",
-    ];
+    let names = lookout_traffic_model::FEATURE_NAMES;
     let mut object = serde_json::Map::new();
     for (name, value) in names.iter().zip(line.split(',')) {
         let value = match value.parse::<f64>() {

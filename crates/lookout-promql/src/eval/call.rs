@@ -16,8 +16,9 @@ use crate::functions::range::{self, Window};
 use crate::labels::{Labels, METRIC_NAME};
 use crate::value::{Series, Steps, Value, VectorBuilder};
 
-/// Range functions and whether they keep `__name__`.
-const RANGE_FUNCTIONS: &[&str] = &[
+/// The functions of a range vector evaluated by [`range::Window`]s (the rest of
+/// [`crate::is_supported_function`] is matched by name in `eval_call`).
+pub(crate) const RANGE_FUNCTIONS: &[&str] = &[
     "rate",
     "irate",
     "increase",

@@ -6,7 +6,7 @@
 
 mod aggregate;
 mod binary;
-mod call;
+pub(crate) mod call;
 mod selector;
 
 use std::time::Instant;

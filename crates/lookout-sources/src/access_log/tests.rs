@@ -9,6 +9,8 @@ use std::time::Duration;
 use lookout_accesslog::generate::time_local;
 use lookout_accesslog::{AggregatorConfig, LogFormat, ParserConfig};
 
+use lookout_config::ReadFrom;
+
 use super::*;
 
 /// 2026-12-02T14:00:00Z.

@@ -87,10 +87,7 @@ impl crate::registry::BuildSource for AuthLogSourceConfig {
         &self,
         index: usize,
     ) -> Result<(Box<dyn crate::Source>, crate::Delivery), String> {
-        let delivery = match self.read_from {
-            ReadFrom::End => crate::Delivery::Live,
-            ReadFrom::Beginning => crate::Delivery::History,
-        };
+        let delivery = crate::Delivery::from(self.read_from);
         Ok((
             Box::new(auth_log_source(format!("auth_log#{index}"), self)?),
             delivery,

@@ -33,7 +33,7 @@ mod tail;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use lookout_config::{FileSourceConfig, ReadFrom};
+use lookout_config::FileSourceConfig;
 use lookout_model::Record;
 
 use crate::{Collected, Collector, PollingSource};
@@ -71,10 +71,7 @@ impl crate::registry::BuildSource for FileSourceConfig {
         &self,
         index: usize,
     ) -> Result<(Box<dyn crate::Source>, crate::Delivery), String> {
-        let delivery = match self.read_from {
-            ReadFrom::End => crate::Delivery::Live,
-            ReadFrom::Beginning => crate::Delivery::History,
-        };
+        let delivery = crate::Delivery::from(self.read_from);
         Ok((
             Box::new(file_source(format!("file#{index}"), self)),
             delivery,

@@ -208,3 +208,33 @@ fn now_ns() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_configurable_ceiling_names_a_flood_rule_and_every_rule_is_configurable() {
+        let rules: Vec<&str> = FloodConfig::default()
+            .rules
+            .iter()
+            .map(|r| r.kind)
+            .collect();
+        assert_eq!(rules, lookout_config::FLOOD_KINDS);
+    }
+
+    #[test]
+    fn a_configured_ceiling_replaces_the_default() {
+        let config = PacketCaptureConfig {
+            interface: "eth0".into(),
+            filter: None,
+            snaplen: 256,
+            promiscuous: false,
+            ceilings: [("syn_flood".to_string(), 123)].into_iter().collect(),
+            labels: Default::default(),
+        };
+        let floods = flood_config(&config).unwrap();
+        let syn = floods.rules.iter().find(|r| r.kind == "syn_flood").unwrap();
+        assert_eq!(syn.ceiling_pps, 123);
+    }
+}

@@ -192,17 +192,18 @@ impl Lookout {
     }
 }
 
-/// A peer program: on PATH or in /usr/bin. When missing, under `CI=true` the test fails
-/// naming the Debian package; elsewhere it is skipped with a message.
+/// A peer program: on PATH or in /usr/bin, /usr/sbin or /sbin (daemons such as sshd and
+/// nginx live there, and a non-root PATH lacks them). When missing, under `CI=true` the
+/// test fails naming the Debian package; elsewhere it is skipped with a message.
 pub fn find_peer(program: &str, package: &str) -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .map(|dir| dir.join(program))
-        .chain([PathBuf::from("/usr/bin").join(program)])
+        .chain(["/usr/bin", "/usr/sbin", "/sbin"].map(|dir| PathBuf::from(dir).join(program)))
         .find(|candidate| candidate.is_file());
     if on_path.is_none() {
-        let message = format!("{program} not found on PATH or in /usr/bin: install the Debian package `{package}` (apt-get install -y {package})");
+        let message = format!("{program} not found on PATH or in /usr/bin, /usr/sbin, /sbin: install the Debian package `{package}` (apt-get install -y {package})");
         if std::env::var("CI").is_ok_and(|value| value == "true") {
             panic!("{message}");
         }
