@@ -594,3 +594,42 @@ fn limits_and_unsupported_constructs_are_named() {
     let error = instant_query(&source(), "sum(", 0, &QueryOptions::default()).unwrap_err();
     assert!(matches!(error, EvalError::Parse(_)));
 }
+
+/// Regression: a `topk` with k > 1 among equal values kept other series than
+/// Prometheus 2.x, which pops its heap's smallest element and pushes the newcomer
+/// instead of overwriting the root. The values are a real conformance run's
+/// `rate(node_cpu_seconds_total{mode="system"}[5m])` (two pairs exactly equal), in the
+/// order the selector lists them; the kept sets are what Prometheus 2.42 answered.
+#[test]
+fn topk_among_equal_values_keeps_the_series_prometheus_keeps() {
+    let values = [
+        ("0", "0", 0.09990853476206667),
+        ("0", "1", 0.10990853476206719),
+        ("0", "2", 0.11990853476206771),
+        ("0", "3", 0.12990853476206662),
+        ("1", "0", 0.10990853476206638),
+        ("1", "1", 0.11990853476206771),
+        ("1", "2", 0.12990853476206662),
+        ("1", "3", 0.13990853476206877),
+    ];
+    let mut s = MemorySource::new();
+    for (cpu, host, v) in values {
+        s.add("busy", &[("cpu", cpu), ("host", host)], vec![(0, v)]);
+    }
+    let kept = |query: &str| -> Vec<String> {
+        let Ok(InstantValue::Vector(v)) = instant_query(&s, query, 0, &QueryOptions::default())
+        else {
+            panic!("{query}");
+        };
+        let mut kept: Vec<String> = v
+            .iter()
+            .map(|(l, _)| format!("c{}h{}", l.get("cpu").unwrap(), l.get("host").unwrap()))
+            .collect();
+        kept.sort();
+        kept
+    };
+    assert_eq!(kept("topk(2, busy)"), ["c1h2", "c1h3"]);
+    assert_eq!(kept("topk(3, busy)"), ["c0h3", "c1h2", "c1h3"]);
+    assert_eq!(kept("topk(4, busy)"), ["c0h2", "c0h3", "c1h2", "c1h3"]);
+    assert_eq!(kept("bottomk(2, busy * 0)"), ["c0h0", "c0h1"]);
+}

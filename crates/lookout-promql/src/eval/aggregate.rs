@@ -244,8 +244,8 @@ impl GoHeap {
         }
     }
 
-    fn down(&mut self, i0: usize) -> bool {
-        let n = self.items.len();
+    /// `down(h, i0, n)`: sifts within the first `n` items.
+    fn down(&mut self, i0: usize, n: usize) {
         let mut i = i0;
         loop {
             let j1 = 2 * i + 1;
@@ -262,7 +262,6 @@ impl GoHeap {
             self.items.swap(i, j);
             i = j;
         }
-        i > i0
     }
 
     fn push(&mut self, item: (usize, f64)) {
@@ -271,10 +270,12 @@ impl GoHeap {
         self.up(last);
     }
 
-    fn fix(&mut self, i: usize) {
-        if !self.down(i) {
-            self.up(i);
-        }
+    /// `heap.Pop`: swaps the root with the last item, sifts the rest, drops the last.
+    fn pop(&mut self) {
+        let n = self.items.len() - 1;
+        self.items.swap(0, n);
+        self.down(0, n);
+        self.items.pop();
     }
 }
 
@@ -325,11 +326,11 @@ fn top_bottom(
             } else {
                 root > v || (root.is_nan() && !v.is_nan())
             };
+            // Prometheus 2.x pops the smallest and pushes the newcomer (not an overwrite
+            // of the root and a `Fix`): among equal values the two keep different series.
             if replace {
-                heap.items[0] = (index, v);
-                if k > 1 {
-                    heap.fix(0);
-                }
+                heap.pop();
+                heap.push((index, v));
             }
         }
         for heap in &heaps {

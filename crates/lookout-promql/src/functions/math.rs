@@ -13,6 +13,12 @@ pub fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
+/// Go's `time.Duration.Seconds()` of a whole number of milliseconds: whole seconds plus
+/// the nanosecond remainder over 1e9 (not `ms / 1000.0`, which rounds differently).
+pub fn go_duration_seconds(ms: i64) -> f64 {
+    (ms / 1000) as f64 + ((ms % 1000) * 1_000_000) as f64 / 1e9
+}
+
 /// Go's `math.Max`: NaN if either is NaN.
 pub fn go_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {

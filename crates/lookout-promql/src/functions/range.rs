@@ -6,7 +6,7 @@
 //! edges when the first/last sample lies within 1.1 average intervals of them, else by
 //! half an interval, never below zero for counters.
 
-use super::math::{go_quantile, kahan_inc, linear_regression};
+use super::math::{go_duration_seconds, go_quantile, kahan_inc, linear_regression};
 
 /// The window a range function sees: its end (the reference time, after `@` and
 /// `offset`), its length, and the evaluation time of the step.
@@ -62,11 +62,13 @@ pub fn extrapolated_rate(
     } else {
         average / 2.0
     };
-    result *= interval / sampled;
+    // One factor, then one multiplication, in Prometheus' order: `(a * b) / c` and
+    // `a * (b / c)` differ in the last bit, which decides `topk` among near-ties.
+    let mut factor = interval / sampled;
     if is_rate {
-        result /= w.range_ms as f64 / 1000.0;
+        factor /= go_duration_seconds(w.range_ms);
     }
-    Some(result)
+    Some(result * factor)
 }
 
 /// `instantValue`: `irate` (counter, per second) and `idelta` from the last two samples.
