@@ -5,6 +5,12 @@ use std::time::Duration;
 pub const LISTEN: &str = "127.0.0.1:8080";
 pub const DATA_DIR: &str = "./lookout-data";
 pub const MAX_BODY_BYTES: u64 = 16 << 20;
+/// `max_body_bytes` may not be set above this (1 GiB): a body is held in memory whole.
+pub const MAX_BODY_BYTES_CEILING: u64 = 1 << 30;
+pub const MAX_LABELS_PER_SERIES: u64 = 30;
+pub const MAX_LABEL_NAME_BYTES: u64 = 1024;
+pub const MAX_LABEL_VALUE_BYTES: u64 = 2048;
+pub const MAX_SILENCE_DURATION: std::time::Duration = std::time::Duration::from_secs(90 * 86_400);
 pub const MAX_SERIES: u64 = 1_000_000;
 pub const INGEST_QUEUE: usize = 1024;
 pub const QUERY_MAX_SAMPLES: u64 = 50_000_000;

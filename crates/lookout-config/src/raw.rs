@@ -68,6 +68,12 @@ pub struct RawServer {
     pub ingest_queue: Field<i64>,
     pub query_max_samples: Field<i64>,
     pub query_timeout: Field<String>,
+    pub max_labels_per_series: Field<i64>,
+    pub max_label_name_bytes: Field<i64>,
+    pub max_label_value_bytes: Field<i64>,
+    pub max_silence_duration: Field<String>,
+    pub allowed_hosts: Field<Vec<String>>,
+    pub allow_unauthenticated_remote: Field<bool>,
 }
 
 /// `[storage]`

@@ -33,6 +33,20 @@ pub struct ServerConfig {
     pub query_max_samples: u64,
     /// Longest a PromQL evaluation may run; beyond it the query gets HTTP 503.
     pub query_timeout: std::time::Duration,
+    /// Labels a series may have (the metric name not counted); more are refused.
+    pub max_labels_per_series: u64,
+    /// Longest metric or label name, in bytes.
+    pub max_label_name_bytes: u64,
+    /// Longest label value, in bytes.
+    pub max_label_value_bytes: u64,
+    /// Longest a silence may last; longer ones are refused.
+    pub max_silence_duration: std::time::Duration,
+    /// Host names (with optional `:port`) requests may address besides the loopback
+    /// names and the listen address, against DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// The operator's explicit opt-out: serve a non-loopback address without
+    /// authentication.
+    pub allow_unauthenticated_remote: bool,
 }
 
 /// `[storage]`

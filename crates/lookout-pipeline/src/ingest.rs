@@ -102,7 +102,7 @@ pub(crate) fn prepare(
         TimeCheck::Live => shared.options.sample_limits,
         TimeCheck::History => SampleLimits {
             max_past_ms: i64::MAX,
-            max_future_ms: shared.options.sample_limits.max_future_ms,
+            ..shared.options.sample_limits
         },
     };
     let now = now_ms();

@@ -21,11 +21,12 @@ pub enum RejectReason {
     MalformedLine,
     MalformedJson,
     MalformedExposition,
+    LabelLimit,
 }
 
 impl RejectReason {
     /// Every reason, in a stable order (for exposing zero-valued counters).
-    pub const ALL: [RejectReason; 10] = [
+    pub const ALL: [RejectReason; 11] = [
         RejectReason::InvalidMetricName,
         RejectReason::InvalidLabelName,
         RejectReason::NonFiniteValue,
@@ -36,6 +37,7 @@ impl RejectReason {
         RejectReason::MalformedLine,
         RejectReason::MalformedJson,
         RejectReason::MalformedExposition,
+        RejectReason::LabelLimit,
     ];
 
     /// The snake_case label value: `"invalid_label_name"`, `"malformed_line"`, ...
@@ -51,6 +53,7 @@ impl RejectReason {
             RejectReason::MalformedLine => "malformed_line",
             RejectReason::MalformedJson => "malformed_json",
             RejectReason::MalformedExposition => "malformed_exposition",
+            RejectReason::LabelLimit => "label_limit",
         }
     }
 
@@ -115,6 +118,9 @@ pub enum ProtocolError {
         label: String,
         reason: &'static str,
     },
+    /// Too many labels, or a name or value longer than [`crate::SampleLimits`] allows.
+    #[error("series {series}: {what}")]
+    LabelLimit { series: String, what: String },
     #[error("series {series}: value {value} at timestamp {timestamp_ms} is not a finite number")]
     NonFiniteValue {
         series: String,
@@ -149,6 +155,7 @@ impl ProtocolError {
             ProtocolError::MalformedExposition { .. } => RejectReason::MalformedExposition,
             ProtocolError::InvalidMetricName { .. } => RejectReason::InvalidMetricName,
             ProtocolError::InvalidLabelName { .. } => RejectReason::InvalidLabelName,
+            ProtocolError::LabelLimit { .. } => RejectReason::LabelLimit,
             ProtocolError::NonFiniteValue { .. } => RejectReason::NonFiniteValue,
             ProtocolError::TimestampOutOfRange { .. } => RejectReason::TimestampOutOfRange,
         }

@@ -1,4 +1,5 @@
-//! Per-sample validation shared by every format: names, finite values, sane timestamps.
+//! Per-sample validation shared by every format: names, label counts and lengths, finite
+//! values, sane timestamps.
 
 use lookout_model::{validate_label_name, validate_metric_name, Sample};
 
@@ -8,6 +9,9 @@ use crate::error::ProtocolError;
 /// Bounds a sample must satisfy to be ingested.
 ///
 /// A sample is refused when its metric name or a label name breaks Prometheus' rules,
+/// when it has more labels than `max_labels` or a name or label value longer than
+/// `max_name_bytes` / `max_label_value_bytes` (one such series would otherwise cost its
+/// size in every index, answer and `/metrics` page),
 /// when its value is NaN or ±Inf (detectors need numbers; Prometheus stale markers are
 /// handled earlier by the remote write decoder), or when its timestamp lies more than
 /// `max_past_ms` before or `max_future_ms` after the caller's `now_ms`.
@@ -17,6 +21,12 @@ pub struct SampleLimits {
     pub max_past_ms: i64,
     /// How far ahead a sample may be (clock skew), in milliseconds after now. Default: 10 minutes.
     pub max_future_ms: i64,
+    /// Labels a series may have, the metric name not counted. Default: 30.
+    pub max_labels: usize,
+    /// Longest metric or label name, in bytes. Default: 1024.
+    pub max_name_bytes: usize,
+    /// Longest label value, in bytes. Default: 2048.
+    pub max_label_value_bytes: usize,
 }
 
 impl Default for SampleLimits {
@@ -24,17 +34,38 @@ impl Default for SampleLimits {
         SampleLimits {
             max_past_ms: 24 * 3_600_000,
             max_future_ms: 10 * 60_000,
+            max_labels: 30,
+            max_name_bytes: 1024,
+            max_label_value_bytes: 2048,
         }
     }
+}
+
+/// A series named in an error, cut to a readable length: an error about a 1 MB label
+/// value must not be 1 MB itself.
+fn series_for_error(key: &lookout_model::SeriesKey) -> String {
+    const MAX_CHARS: usize = 200;
+    let text = key.to_string();
+    if text.chars().count() <= MAX_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(MAX_CHARS).collect();
+    format!("{cut}… ({} bytes)", text.len())
 }
 
 impl SampleLimits {
     /// Checks one sample; the error names the series and what was wrong.
     pub fn check(&self, sample: &Sample, now_ms: i64) -> Result<(), ProtocolError> {
         let key = &sample.key;
+        if let Some(what) = self.label_limit_broken(key) {
+            return Err(ProtocolError::LabelLimit {
+                series: series_for_error(key),
+                what,
+            });
+        }
         if let Err(error) = validate_metric_name(&key.name) {
             return Err(ProtocolError::InvalidMetricName {
-                series: key.to_string(),
+                series: series_for_error(key),
                 reason: error.to_string(),
             });
         }
@@ -44,20 +75,20 @@ impl SampleLimits {
             .find(|label| validate_label_name(label).is_err())
         {
             return Err(ProtocolError::InvalidLabelName {
-                series: key.to_string(),
+                series: series_for_error(key),
                 label: label.clone(),
                 reason: "is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
             });
         }
         if !sample.value.is_finite() {
             return Err(ProtocolError::NonFiniteValue {
-                series: key.to_string(),
+                series: series_for_error(key),
                 timestamp_ms: sample.timestamp_ms,
                 value: sample.value,
             });
         }
         let out_of_range = |limit_ms: i64, in_future: bool| ProtocolError::TimestampOutOfRange {
-            series: key.to_string(),
+            series: series_for_error(key),
             timestamp_ms: sample.timestamp_ms,
             now_ms,
             limit_ms,
@@ -70,6 +101,41 @@ impl SampleLimits {
             return Err(out_of_range(self.max_past_ms, false));
         }
         Ok(())
+    }
+
+    /// What a series breaks of the label count and length limits, if anything.
+    fn label_limit_broken(&self, key: &lookout_model::SeriesKey) -> Option<String> {
+        if key.labels.len() > self.max_labels {
+            return Some(format!(
+                "has {} labels, more than the limit of {}",
+                key.labels.len(),
+                self.max_labels
+            ));
+        }
+        if key.name.len() > self.max_name_bytes {
+            return Some(format!(
+                "metric name of {} bytes is longer than the limit of {} bytes",
+                key.name.len(),
+                self.max_name_bytes
+            ));
+        }
+        key.labels.iter().find_map(|(name, value)| {
+            if name.len() > self.max_name_bytes {
+                let start: String = name.chars().take(40).collect();
+                return Some(format!(
+                    "label name {start:?}… of {} bytes is longer than the limit of {} bytes",
+                    name.len(),
+                    self.max_name_bytes
+                ));
+            }
+            (value.len() > self.max_label_value_bytes).then(|| {
+                format!(
+                    "label {name:?} has a value of {} bytes, longer than the limit of {} bytes",
+                    value.len(),
+                    self.max_label_value_bytes
+                )
+            })
+        })
     }
 
     /// Removes every sample that fails [`SampleLimits::check`] from the batch, keeping
@@ -160,6 +226,7 @@ mod tests {
         let limits = SampleLimits {
             max_past_ms: i64::MAX,
             max_future_ms: i64::MAX,
+            ..SampleLimits::default()
         };
         assert_eq!(
             limits.check(&sample(SeriesKey::new("m"), i64::MIN + 1, 0.0), 0),
@@ -195,5 +262,31 @@ mod tests {
             1
         );
         assert_eq!(batch.rejected.examples.len(), 2);
+    }
+
+    /// Regression: 100,000 labels, a 1 MB label value and a 100 KB label name were
+    /// accepted on every protocol, and `/metrics` grew by their size.
+    #[test]
+    fn oversized_label_sets_are_refused_with_a_short_error() {
+        let limits = SampleLimits::default();
+        let mut many = SeriesKey::new("cpu");
+        for i in 0..100_000 {
+            many = many.with_label(format!("l{i}"), "v");
+        }
+        let long_value = SeriesKey::new("cpu").with_label("host", "x".repeat(1 << 20));
+        let long_name = SeriesKey::new("cpu").with_label("n".repeat(100_000), "v");
+        for (key, expect) in [
+            (many, "100000 labels"),
+            (long_value, "value of 1048576 bytes"),
+            (long_name, "of 100000 bytes"),
+        ] {
+            let error = limits.check(&sample(key, NOW, 1.0), NOW).unwrap_err();
+            assert_eq!(error.reason(), RejectReason::LabelLimit);
+            let text = error.to_string();
+            assert!(text.contains(expect), "{text}");
+            assert!(text.len() < 600, "error of {} bytes", text.len());
+        }
+        let fine = SeriesKey::new("cpu").with_label("host", "x".repeat(2048));
+        assert_eq!(limits.check(&sample(fine, NOW, 1.0), NOW), Ok(()));
     }
 }

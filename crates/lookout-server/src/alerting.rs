@@ -279,6 +279,15 @@ pub async fn create_silence(
     silence
         .validate()
         .map_err(|error| ApiError::bad_data(format!("invalid silence: {error}")))?;
+    let max_ms = state.options.max_silence_ms;
+    let window_ms = silence.ends_ms.saturating_sub(silence.starts_ms);
+    if window_ms > max_ms {
+        return Err(ApiError::bad_data(format!(
+            "invalid silence: it lasts {}, longer than the limit of {} ([server] max_silence_duration)",
+            humantime_text(std::time::Duration::from_millis(window_ms as u64)),
+            humantime_text(std::time::Duration::from_millis(max_ms as u64))
+        )));
+    }
     let stored = blocking(move || handle.add_silence(silence).map_err(db_error)).await?;
     Ok(success(serde_json::to_value(stored).unwrap_or(Value::Null)))
 }

@@ -30,6 +30,7 @@ pub mod alerting;
 pub mod anomalies;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod ingest;
 pub mod openapi;
 pub mod predict;

@@ -141,7 +141,13 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
 
 /// Builds the router over shared state.
 pub fn router(state: Arc<AppState>) -> Router {
-    build().router.with_state(state)
+    build()
+        .router
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::guard::check,
+        ))
+        .with_state(state)
 }
 
 async fn healthz() -> &'static str {

@@ -44,6 +44,10 @@ pub struct ServerOptions {
     /// Where `POST /api/v1/predict/network` finds trained traffic models
     /// (`<data dir>/models/traffic`); `None`: the route answers 404.
     pub traffic_models_dir: Option<std::path::PathBuf>,
+    /// What the request guard accepts ([`crate::guard`]).
+    pub access: crate::guard::AccessOptions,
+    /// Longest silence `POST /api/v1/silences` accepts, in milliseconds.
+    pub max_silence_ms: i64,
 }
 
 impl Default for ServerOptions {
@@ -61,6 +65,8 @@ impl Default for ServerOptions {
             compaction_interval: Some(Duration::from_secs(600)),
             usage: UsageOptions::default(),
             traffic_models_dir: None,
+            access: crate::guard::AccessOptions::default(),
+            max_silence_ms: 90 * 86_400_000,
         }
     }
 }

@@ -340,6 +340,10 @@ impl Checker<'_, '_, '_> {
                 defaults::MAX_BODY_BYTES,
                 |v| match parse_byte_size(v)? {
                     0 => Err("must be at least 1 byte".to_string()),
+                    bytes if bytes > defaults::MAX_BODY_BYTES_CEILING => Err(format!(
+                        "{bytes} bytes is more than the ceiling of {} bytes (1GiB): a request body is held in memory whole",
+                        defaults::MAX_BODY_BYTES_CEILING
+                    )),
                     bytes => Ok(bytes),
                 },
             ),
@@ -372,6 +376,55 @@ impl Checker<'_, '_, '_> {
                 "query_timeout",
                 &raw.query_timeout,
                 defaults::QUERY_TIMEOUT,
+            ),
+            max_labels_per_series: self.integer_in(
+                context,
+                "max_labels_per_series",
+                &raw.max_labels_per_series,
+                defaults::MAX_LABELS_PER_SERIES,
+                1,
+                1000,
+            ),
+            max_label_name_bytes: self.integer_in(
+                context,
+                "max_label_name_bytes",
+                &raw.max_label_name_bytes,
+                defaults::MAX_LABEL_NAME_BYTES,
+                1,
+                1 << 16,
+            ),
+            max_label_value_bytes: self.integer_in(
+                context,
+                "max_label_value_bytes",
+                &raw.max_label_value_bytes,
+                defaults::MAX_LABEL_VALUE_BYTES,
+                1,
+                1 << 20,
+            ),
+            max_silence_duration: self.positive_duration(
+                context,
+                "max_silence_duration",
+                &raw.max_silence_duration,
+                defaults::MAX_SILENCE_DURATION,
+            ),
+            allowed_hosts: self.value(
+                context,
+                "allowed_hosts",
+                &raw.allowed_hosts,
+                Vec::new(),
+                |hosts| {
+                    match hosts.iter().find(|h| h.trim().is_empty() || h.contains(['/', ' ', '@'])) {
+                        Some(bad) => Err(format!("{bad:?} is not a host name (write `name` or `name:port`)")),
+                        None => Ok(hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
+                    }
+                },
+            ),
+            allow_unauthenticated_remote: self.value(
+                context,
+                "allow_unauthenticated_remote",
+                &raw.allow_unauthenticated_remote,
+                false,
+                |v| Ok(*v),
             ),
         }
     }

@@ -18,6 +18,8 @@ use anyhow::Context;
 use lookout_alert::AlertService;
 use lookout_config::Config;
 use lookout_detect::engine::{Engine, EngineConfig};
+use lookout_protocol::SampleLimits;
+use lookout_server::guard::AccessOptions;
 use lookout_server::{Pipeline, Server, ServerOptions, TimeCheck};
 use lookout_sources::Source;
 use lookout_store::{Store, StoreConfig};
@@ -84,10 +86,40 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         traffic_models_dir: Some(lookout_server::predict::models::traffic_models_dir(
             data_dir,
         )),
+        sample_limits: SampleLimits {
+            max_labels: usize::try_from(config.server.max_labels_per_series).unwrap_or(usize::MAX),
+            max_name_bytes: usize::try_from(config.server.max_label_name_bytes)
+                .unwrap_or(usize::MAX),
+            max_label_value_bytes: usize::try_from(config.server.max_label_value_bytes)
+                .unwrap_or(usize::MAX),
+            ..SampleLimits::default()
+        },
+        access: AccessOptions::for_listen(
+            config.server.listen,
+            config.server.allowed_hosts.clone(),
+        ),
+        max_silence_ms: i64::try_from(config.server.max_silence_duration.as_millis())
+            .unwrap_or(i64::MAX),
         ..ServerOptions::default()
     };
     let pipeline = Pipeline::new(options.pipeline_options(), store, Arc::new(engine));
     Ok(Server::over(options, pipeline))
+}
+
+/// Refuses to serve a non-loopback address without authentication unless the operator
+/// opted out with `[server] allow_unauthenticated_remote = true`: anyone who can reach
+/// the port could otherwise read everything, push samples and silence alerts.
+pub(crate) fn check_exposure(config: &Config) -> anyhow::Result<()> {
+    let listen = config.server.listen;
+    if listen.ip().is_loopback() || config.server.allow_unauthenticated_remote {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to listen on {listen}: it is not a loopback address and lookout has no authentication configured, \
+         so anyone who can reach it could read all data, push samples and silence alerts. \
+         Listen on 127.0.0.1 (behind a reverse proxy that authenticates), or set \
+         [server] allow_unauthenticated_remote = true to accept the risk"
+    )
 }
 
 /// Starts alerting (database `<data_dir>/alerts.db`) and subscribes it to the server's

@@ -115,6 +115,7 @@ fn check_empty(dir: &Path) -> anyhow::Result<()> {
 }
 
 async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
+    super::assembly::check_exposure(&config)?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;

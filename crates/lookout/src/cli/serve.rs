@@ -92,6 +92,7 @@ async fn finish_warm_start(
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    super::assembly::check_exposure(&config)?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
