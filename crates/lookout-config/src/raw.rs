@@ -68,6 +68,7 @@ pub struct RawServer {
     pub ingest_queue: Field<i64>,
     pub query_max_samples: Field<i64>,
     pub query_timeout: Field<String>,
+    pub external_url: Field<String>,
 }
 
 /// `[storage]`

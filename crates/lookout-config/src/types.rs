@@ -33,6 +33,18 @@ pub struct ServerConfig {
     pub query_max_samples: u64,
     /// Longest a PromQL evaluation may run; beyond it the query gets HTTP 503.
     pub query_timeout: std::time::Duration,
+    /// The dashboard's address as people reach it (behind a proxy, say), for links in
+    /// alert messages; `None`: `http://{listen}`.
+    pub external_url: Option<String>,
+}
+
+impl ServerConfig {
+    /// The base of the dashboard links alert messages carry.
+    pub fn dashboard_url(&self) -> String {
+        self.external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
 }
 
 /// `[storage]`
@@ -47,7 +59,8 @@ pub struct StorageConfig {
 }
 
 pub use crate::notifiers::{
-    AlertmanagerNotifier, EmailNotifier, NotifierKind, SlackNotifier, SnsNotifier, WebhookNotifier,
+    AlertmanagerNotifier, EmailNotifier, NotifierKind, SlackNotifier, SmsRateLimit, SnsNotifier,
+    SnsSmsNotifier, TwilioNotifier, TwilioSender, WebhookNotifier,
 };
 pub use crate::sources::access_log::AccessLogSourceConfig;
 pub use crate::sources::auth_log::{AuthLogInput, AuthLogSourceConfig};
