@@ -25,6 +25,7 @@ pub mod backoff;
 pub mod content;
 pub mod evaluator;
 pub mod event_alerts;
+pub mod gsm7;
 pub mod metrics;
 pub mod model;
 pub mod notify;
@@ -59,7 +60,7 @@ pub fn alerting_config(config: &lookout_config::Config) -> Result<AlertingConfig
         .collect();
     let mut alerting =
         AlertingConfig::new(rules, notifiers, alerts_db_path(&config.server.data_dir));
-    alerting.options.dashboard = format!("http://{}", config.server.listen);
+    alerting.options.dashboard = config.server.dashboard_url();
     alerting.options.machine_identity =
         lookout_model::MachineIdentity::new(config.usage.machine_labels.iter().cloned());
     for (index, inhibit) in config.alert.inhibit.iter().enumerate() {

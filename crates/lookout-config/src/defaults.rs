@@ -81,6 +81,11 @@ pub use crate::notifiers::NOTIFIER_TYPES;
 pub const SMTP_PORT: u16 = 587;
 pub const STARTTLS: bool = true;
 pub const SNS_REGION: &str = "us-east-1";
+/// SMS notifiers: messages per receiver per window.
+pub const SMS_RATE_LIMIT: u32 = 5;
+pub const SMS_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(3600);
+pub const SMS_TYPE: &str = "Transactional";
+pub const TWILIO_BASE_URL: &str = "https://api.twilio.com";
 
 pub const RULE_MIN_SCORE: f64 = 0.9;
 pub const RULE_FOR: Duration = Duration::ZERO;

@@ -74,6 +74,7 @@ pub struct RawServer {
     pub max_silence_duration: Field<String>,
     pub allowed_hosts: Field<Vec<String>>,
     pub allow_unauthenticated_remote: Field<bool>,
+    pub external_url: Field<String>,
 }
 
 /// `[storage]`

@@ -47,6 +47,18 @@ pub struct ServerConfig {
     /// The operator's explicit opt-out: serve a non-loopback address without
     /// authentication.
     pub allow_unauthenticated_remote: bool,
+    /// The dashboard's address as people reach it (behind a proxy, say), for links in
+    /// alert messages; `None`: `http://{listen}`.
+    pub external_url: Option<String>,
+}
+
+impl ServerConfig {
+    /// The base of the dashboard links alert messages carry.
+    pub fn dashboard_url(&self) -> String {
+        self.external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
 }
 
 /// `[storage]`
@@ -61,7 +73,8 @@ pub struct StorageConfig {
 }
 
 pub use crate::notifiers::{
-    AlertmanagerNotifier, EmailNotifier, NotifierKind, SlackNotifier, SnsNotifier, WebhookNotifier,
+    AlertmanagerNotifier, EmailNotifier, NotifierKind, SlackNotifier, SmsRateLimit, SnsNotifier,
+    SnsSmsNotifier, TwilioNotifier, TwilioSender, WebhookNotifier,
 };
 pub use crate::sources::access_log::AccessLogSourceConfig;
 pub use crate::sources::auth_log::{AuthLogInput, AuthLogSourceConfig};

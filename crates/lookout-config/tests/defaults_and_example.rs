@@ -98,7 +98,18 @@ fn the_example_file_parses_with_every_section() {
         .iter()
         .map(|n| n.kind.type_name())
         .collect();
-    assert_eq!(types, ["alertmanager", "webhook", "email", "sns", "slack"]);
+    assert_eq!(
+        types,
+        [
+            "alertmanager",
+            "webhook",
+            "email",
+            "sns",
+            "slack",
+            "sns_sms",
+            "twilio"
+        ]
+    );
     let rule = &config.alert.rules[0];
     assert_eq!(rule.selector, r#"{domain="cpu"}"#);
     assert_eq!(rule.notify, ["am", "chat"]);

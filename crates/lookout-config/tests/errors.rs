@@ -262,7 +262,7 @@ fn unknown_notifier_type_lists_the_known_ones() {
         3,
     );
     assert!(
-        message.contains("(known: alertmanager, webhook, email, sns, slack)"),
+        message.contains("(known: alertmanager, webhook, email, sns, slack, sns_sms, twilio)"),
         "{message}"
     );
 }

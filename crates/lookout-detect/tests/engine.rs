@@ -150,6 +150,27 @@ fn memory_per_series_is_bounded_and_reported() {
 }
 
 #[test]
+fn a_peek_scores_against_the_series_model_and_leaves_it_unchanged() {
+    let engine = engine(1000);
+    let history: Vec<Point> = (0..300)
+        .map(|i| sample("a", i * 60_000, 20.0 + (i % 7) as f64))
+        .collect();
+    engine.score_blocking(history).unwrap();
+    let before = engine.snapshot(key("a")).unwrap().unwrap();
+    let spike = engine.peek(key("a"), 0, 95.0).unwrap().unwrap();
+    let usual = engine.peek(key("a"), 0, 23.0).unwrap().unwrap();
+    assert_eq!(engine.snapshot(key("a")).unwrap().unwrap(), before);
+    assert_eq!(spike.newest_ms, 299 * 60_000);
+    assert_eq!(spike.verdict.timestamp_ms, 299 * 60_000 + 1);
+    assert!(
+        spike.verdict.score > usual.verdict.score && spike.verdict.score >= spike.open_at,
+        "{spike:?} vs {usual:?}"
+    );
+    assert!(engine.peek(key("unknown"), 0, 1.0).unwrap().is_none());
+    assert!(engine.peek(key("a"), 0, f64::NAN).unwrap().is_none());
+}
+
+#[test]
 fn snapshots_are_json_of_the_pipeline() {
     let engine = engine(1000);
     engine

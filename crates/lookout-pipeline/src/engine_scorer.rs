@@ -1,6 +1,6 @@
 //! [`Scorer`] for lookout's sharded detection engine.
 
-use lookout_detect::engine::{Engine, EngineError, Feedback, Point, SampleOutcome};
+use lookout_detect::engine::{Engine, EngineError, Feedback, Peek, Point, SampleOutcome};
 use lookout_model::SeriesId;
 
 use crate::scorer::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
@@ -48,6 +48,15 @@ impl Scorer for Engine {
             queue_depth: stats.queue_depth,
             busy_seconds: stats.busy_nanos as f64 / 1e9,
         })
+    }
+
+    fn peek(
+        &self,
+        series: SeriesId,
+        timestamp_ms: i64,
+        value: f64,
+    ) -> Result<Option<Peek>, ScorerError> {
+        Engine::peek(self, series, timestamp_ms, value).map_err(convert)
     }
 
     fn shutdown(&self) {

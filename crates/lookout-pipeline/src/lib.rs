@@ -66,7 +66,7 @@ pub use error::IngestError;
 pub use events::{validate_events, EventIngestReport, MAX_EVENTS_PER_REQUEST};
 pub use fanout::{Delivery, Policy, ScoredBatch, Subscriber};
 pub use ingest::{IngestReport, Prepared, TimeCheck};
-pub use scorer::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
+pub use scorer::{Peek, ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
 pub use shared::PipelineOptions;
 
 use acker::Acker;

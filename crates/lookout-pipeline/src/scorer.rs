@@ -1,13 +1,14 @@
 //! The seam between the server and the detection engine.
 //!
-//! The server needs four things from a detection engine: score a batch without
+//! The server needs five things from a detection engine: score a batch without
 //! blocking (answering through a callback, refusing at once when overloaded), take a
 //! false-positive hint for one series, report one series' tolerance (so that the effect
-//! of feedback is observable), and report totals for `/metrics`. [`Scorer`] is that
+//! of feedback is observable), score one value against a copy of a series' model
+//! (the predict API), and report totals for `/metrics`. [`Scorer`] is that
 //! contract; [`lookout_detect::engine::Engine`] implements it (see `engine_scorer`), and
 //! tests can substitute an engine that is always overloaded.
 
-pub use lookout_detect::engine::Point;
+pub use lookout_detect::engine::{Peek, Point};
 use lookout_model::{SeriesId, Verdict};
 
 /// The engine's answer for one sample.
@@ -56,6 +57,20 @@ pub trait Scorer: Send + Sync + 'static {
     fn tolerance(&self, series: SeriesId) -> Result<Option<f64>, ScorerError>;
 
     fn stats(&self) -> Result<ScorerStats, ScorerError>;
+
+    /// Scores one value against a copy of `series`' model, leaving the model unchanged
+    /// (`POST /api/v1/predict/{domain}`). Blocks until the engine answers: call it off
+    /// the async workers. `None`: the engine has no model of that series. Engines that
+    /// cannot copy a model answer `None`.
+    fn peek(
+        &self,
+        series: SeriesId,
+        timestamp_ms: i64,
+        value: f64,
+    ) -> Result<Option<Peek>, ScorerError> {
+        let _ = (series, timestamp_ms, value);
+        Ok(None)
+    }
 
     /// Finishes queued work and stops.
     fn shutdown(&self);

@@ -7,11 +7,11 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-fn param(name: &str, location: &str, required: bool, description: &str) -> Value {
+pub(crate) fn param(name: &str, location: &str, required: bool, description: &str) -> Value {
     json!({ "name": name, "in": location, "required": required, "description": description, "schema": { "type": "string" } })
 }
 
-fn error_responses() -> Value {
+pub(crate) fn error_responses() -> Value {
     json!({
         "400": { "description": "Invalid request; the error names the problem.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
     })
@@ -56,7 +56,7 @@ fn success(description: &str) -> Value {
     responses
 }
 
-fn operation(
+pub(crate) fn operation(
     summary: &str,
     parameters: Vec<Value>,
     body: Option<Value>,
@@ -277,7 +277,12 @@ pub fn document() -> Value {
     {
         all.extend(query);
     }
-    paths["/api/v1/predict/network"] = predict_network_path();
+    // Outside the `paths` literal, which is at the macro's recursion limit.
+    if let (Some(all), Value::Object(predict)) =
+        (paths.as_object_mut(), crate::predict::openapi::paths())
+    {
+        all.extend(predict);
+    }
     json!({
         "openapi": "3.0.3",
         "info": { "title": "lookout", "version": env!("CARGO_PKG_VERSION"), "description": "Ingestion, Prometheus-compatible queries and anomalies." },
@@ -302,21 +307,14 @@ pub fn document() -> Value {
                     "examples": { "type": "array", "items": { "type": "string" } },
                     "first_ms": { "type": "integer" }, "last_ms": { "type": "integer" } } } } },
             "ConnectionRecord": connection_record_schema(),
+            "MetricObservation": crate::predict::openapi::metric_observation_schema(),
+            "LoginObservation": crate::predict::openapi::login_observation_schema(),
+            "ContentObservation": crate::predict::openapi::content_observation_schema(),
+            "Prediction": crate::predict::openapi::prediction_schema(),
             "Feedback": { "type": "object", "required": ["label"], "properties": {
                 "label": { "type": "string", "enum": ["false_positive", "expected", "incident", "confirmed"] }, "note": { "type": "string" } } },
         } },
     })
-}
-
-/// `POST /api/v1/predict/network` (outside the `paths` literal, which is at the macro's
-/// recursion limit).
-fn predict_network_path() -> Value {
-    json!({ "post": operation(
-            "Score one connection record (the 41 NSL-KDD features) with a trained traffic model (`lookout train traffic`): anomaly (attack or not), score 0..1, kind (normal, known_attack: the classifier flags it, novel: only its distance from normal traffic does) and an explanation (classifier score, novelty, categories unseen in training, most deviating features).",
-            vec![param("model", "query", false, "Model name; default: default.")],
-            Some(json!({ "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ConnectionRecord" } } } })),
-            { let mut r = success("{anomaly, score, kind, explanation: {text, model, model_kind, threshold, classifier_score, novelty, unseen: [{feature, value}], deviations: [{feature, value, z}]}}."); r["404"] = json!({ "description": "No such model." }); r },
-        ) })
 }
 
 /// The 41 NSL-KDD features: three strings, the rest numbers ≥ 0; all required.

@@ -115,8 +115,33 @@ fn build() -> RouteTable {
         .add("GET", "/api/v1/machines", get(usage::routes::list))
         .add(
             "POST",
+            "/api/v1/predict/cpu",
+            predict_route(post(predict::predict_cpu)),
+        )
+        .add(
+            "POST",
+            "/api/v1/predict/memory",
+            predict_route(post(predict::predict_memory)),
+        )
+        .add(
+            "POST",
             "/api/v1/predict/network",
-            post(predict::predict_network),
+            predict_route(post(predict::predict_network)),
+        )
+        .add(
+            "POST",
+            "/api/v1/predict/storage",
+            predict_route(post(predict::predict_storage)),
+        )
+        .add(
+            "POST",
+            "/api/v1/predict/login",
+            predict_route(post(predict::predict_login)),
+        )
+        .add(
+            "POST",
+            "/api/v1/predict/content",
+            predict_route(post(predict::predict_content)),
         )
         .add("GET", "/metrics", get(metrics))
         .add("GET", "/healthz", get(healthz))
@@ -132,6 +157,11 @@ fn build() -> RouteTable {
         .add("GET", "/machines", get(ui::page))
         .add("GET", "/events", get(ui::page))
         .add("GET", "/assets/{file}", get(ui::asset))
+}
+
+/// A predict route, with its own body limit.
+fn predict_route(route: MethodRouter<Arc<AppState>>) -> MethodRouter<Arc<AppState>> {
+    route.layer(DefaultBodyLimit::max(predict::MAX_BODY_BYTES))
 }
 
 /// Every route as (method, path in axum's `{param}` syntax), in registration order.

@@ -145,6 +145,30 @@ async fn the_openapi_document_matches_the_routes() {
             );
         }
     }
+    // Every predict route answers a Prediction, and every schema it names exists.
+    let schemas = &document["components"]["schemas"];
+    for (method, path) in documented
+        .iter()
+        .filter(|(_, p)| p.starts_with("/api/v1/predict/"))
+    {
+        let operation = &document["paths"][path][method.to_ascii_lowercase()];
+        assert_eq!(
+            operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Prediction",
+            "{path}"
+        );
+        let text = operation["requestBody"].to_string();
+        for reference in text.split("#/components/schemas/").skip(1) {
+            let name: String = reference
+                .chars()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
+            assert!(
+                schemas[&name].is_object(),
+                "{path} names a missing schema {name}"
+            );
+        }
+    }
     let unknown = server
         .client
         .get(server.url("/api/v1/nope"))

@@ -6,14 +6,19 @@
 //! - [`webhook`]: generic JSON webhook (optional HMAC-SHA256 signature) and Slack-compatible
 //!   incoming webhooks;
 //! - [`email`]: SMTP with STARTTLS and AUTH (lettre, rustls);
-//! - [`sns`]: AWS SNS `Publish` to a topic, signed with SigV4 ([`lookout_aws::sigv4`]).
+//! - [`sns`]: AWS SNS `Publish` to a topic, signed with SigV4 ([`lookout_aws::sigv4`]);
+//! - [`sns_sms`] and [`twilio`]: one SMS per receiver (SNS `Publish` to a phone number,
+//!   Twilio's Messages API), the text, rate limit and receivers shared in [`sms`].
 //!
 //! Every error message is built here from the status and reason only: URLs (a Slack URL is
 //! a credential), headers, passwords and keys never appear in errors, logs or the API.
 
 pub mod alertmanager;
 pub mod email;
+pub mod sms;
 pub mod sns;
+pub mod sns_sms;
+pub mod twilio;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -30,7 +35,8 @@ use crate::model::Notification;
 #[error("{reason}: {message}")]
 pub struct DeliveryError {
     /// `connect`, `timeout`, `http_4xx`, `http_5xx`, `tls`, `auth`, `smtp`, `credentials`,
-    /// `invalid_request` or `io`.
+    /// `invalid_request`, `io` or `rate_limited` (an SMS receiver over its limit: the
+    /// row waits in the outbox).
     pub reason: &'static str,
     pub message: String,
 }
@@ -56,6 +62,7 @@ pub const FAILURE_REASONS: &[&str] = &[
     "credentials",
     "invalid_request",
     "io",
+    "rate_limited",
 ];
 
 /// One notifier type's delivery: what the outbox calls for each attempt.

@@ -38,9 +38,7 @@ impl Sns {
         region: &str,
         endpoint: Option<&str>,
     ) -> Self {
-        let endpoint = endpoint
-            .map(|url| url.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("https://sns.{region}.amazonaws.com"));
+        let endpoint = self::endpoint(region, endpoint);
         Sns {
             http,
             topic_arn: topic_arn.to_string(),
@@ -78,46 +76,70 @@ impl Sns {
     }
 
     pub async fn deliver(&self, notification: &Notification) -> Result<(), DeliveryError> {
-        let credentials = self
-            .credentials
-            .credentials()
-            .await
-            .map_err(|error| DeliveryError::new("credentials", error.to_string()))?;
-        let url = reqwest::Url::parse(&format!("{}/", self.endpoint))
-            .map_err(|error| DeliveryError::new("invalid_request", format!("endpoint: {error}")))?;
-        let Some(host) = host_header(&url) else {
-            return Err(DeliveryError::new(
-                "invalid_request",
-                "endpoint has no host",
-            ));
-        };
         let form = self.form(notification);
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let signed = sign(
-            &SigningRequest {
-                method: "POST",
-                host: &host,
-                path: url.path(),
-                query: "",
-                headers: &[("content-type", content_type)],
-                body: form.as_bytes(),
-            },
-            &credentials,
+        publish(
+            &self.http,
+            &self.endpoint,
             &self.region,
-            "sns",
-            chrono::Utc::now(),
-        );
-        let request = signed.apply(self.http.post(url).header("content-type", content_type));
-        let delivered = post(request.body(form), &Default::default()).await;
-        // AWS answers refused or expired credentials with 403: read the chain again next time.
-        if delivered
-            .as_ref()
-            .is_err_and(|error| error.message.starts_with("HTTP 403"))
-        {
-            self.credentials.invalidate().await;
-        }
-        delivered
+            &self.credentials,
+            form,
+        )
+        .await
     }
+}
+
+/// SNS's endpoint in a region, or the configured one.
+pub(crate) fn endpoint(region: &str, configured: Option<&str>) -> String {
+    configured
+        .map(|url| url.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("https://sns.{region}.amazonaws.com"))
+}
+
+/// One SigV4-signed Query API call (`Publish`) with `form` as its body.
+pub(crate) async fn publish(
+    http: &reqwest::Client,
+    endpoint: &str,
+    region: &str,
+    chain: &CredentialChain,
+    form: String,
+) -> Result<(), DeliveryError> {
+    let credentials = chain
+        .credentials()
+        .await
+        .map_err(|error| DeliveryError::new("credentials", error.to_string()))?;
+    let url = reqwest::Url::parse(&format!("{endpoint}/"))
+        .map_err(|error| DeliveryError::new("invalid_request", format!("endpoint: {error}")))?;
+    let Some(host) = host_header(&url) else {
+        return Err(DeliveryError::new(
+            "invalid_request",
+            "endpoint has no host",
+        ));
+    };
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let signed = sign(
+        &SigningRequest {
+            method: "POST",
+            host: &host,
+            path: url.path(),
+            query: "",
+            headers: &[("content-type", content_type)],
+            body: form.as_bytes(),
+        },
+        &credentials,
+        region,
+        "sns",
+        chrono::Utc::now(),
+    );
+    let request = signed.apply(http.post(url).header("content-type", content_type));
+    let delivered = post(request.body(form), &Default::default()).await;
+    // AWS answers refused or expired credentials with 403: read the chain again next time.
+    if delivered
+        .as_ref()
+        .is_err_and(|error| error.message.starts_with("HTTP 403"))
+    {
+        chain.invalidate().await;
+    }
+    delivered
 }
 
 impl BuildNotifier for SnsNotifier {

@@ -19,6 +19,7 @@
 mod alertmanager;
 mod email;
 mod slack;
+mod sms;
 mod sns;
 mod webhook;
 
@@ -39,6 +40,7 @@ use crate::values::check_http_url;
 pub use alertmanager::AlertmanagerNotifier;
 pub use email::EmailNotifier;
 pub use slack::SlackNotifier;
+pub use sms::{SmsRateLimit, SnsSmsNotifier, TwilioNotifier, TwilioSender};
 pub use sns::SnsNotifier;
 pub use webhook::WebhookNotifier;
 
@@ -183,6 +185,8 @@ notifier_types! {
     "email" => Email(email::Email, email::RawEmail => EmailNotifier),
     "sns" => Sns(sns::Sns, sns::RawSns => SnsNotifier),
     "slack" => Slack(slack::Slack, slack::RawSlack => SlackNotifier),
+    "sns_sms" => SnsSms(sms::SnsSms, sms::RawSnsSms => SnsSmsNotifier),
+    "twilio" => Twilio(sms::Twilio, sms::RawTwilio => TwilioNotifier),
 }
 
 /// A key another notifier type has "does not apply"; a key no type has is unknown.

@@ -426,6 +426,10 @@ impl Checker<'_, '_, '_> {
                 false,
                 |v| Ok(*v),
             ),
+            external_url: self.value(context, "external_url", &raw.external_url, None, |url| {
+                crate::values::check_http_url(url)
+                    .map(|()| Some(url.trim_end_matches('/').to_string()))
+            }),
         }
     }
 

@@ -68,6 +68,7 @@ pub(super) enum Job {
     Feedback(SeriesId, Feedback),
     Tolerance(SeriesId, Sender<Option<f64>>),
     Snapshot(SeriesId, Sender<Option<String>>),
+    Peek(SeriesId, i64, f64, Sender<Option<super::Peek>>),
     Stats(Sender<ShardStats>),
     Stop,
 }
@@ -157,6 +158,19 @@ impl Worker {
                         .state(series)
                         .and_then(|state| serde_json::to_string(&state.pipeline).ok());
                     let _ = reply.send(snapshot);
+                }
+                Job::Peek(series, timestamp_ms, value, reply) => {
+                    // A copy scores the point: the live pipeline is not touched.
+                    let peek = self.state(series).map(|state| {
+                        let mut copy = state.pipeline.clone();
+                        let at_ms = timestamp_ms.max(state.newest_ms.saturating_add(1));
+                        super::Peek {
+                            verdict: copy.verdict(at_ms, value),
+                            open_at: state.pipeline.open_at(),
+                            newest_ms: state.newest_ms,
+                        }
+                    });
+                    let _ = reply.send(peek);
                 }
                 Job::Stats(reply) => {
                     let mut stats = self.stats.clone();

@@ -1,18 +1,32 @@
-//! `POST /api/v1/predict/network`: scores one connection record (the 41 NSL-KDD
-//! features as a JSON object) with a trained traffic model.
+//! `POST /api/v1/predict/{cpu,memory,network,storage,login,content}`: one observation
+//! scored without a running source and without storing anything. Every answer is
+//! `{"anomaly": bool, "score": 0..1, "kind": ..., "explanation": {"text": ..., ...}}`; a
+//! bad body is a 400 naming the field; bodies are at most [`MAX_BODY_BYTES`]; scoring
+//! runs on the blocking pool.
 //!
-//! `?model=NAME` picks the model (default: `default`), loaded from the models directory
-//! on first use and kept loaded (see [`models`]). Every field is required; numbers must be
-//! finite and ≥ 0, `protocol_type`, `service` and `flag` non-empty strings; an unknown or
-//! bad field is a 400 naming it. Loading and scoring run on the blocking pool (a k-NN
-//! model scans its training set per record).
+//! - metric domains ([`metric`]): `{"value": 95, "series": {"name", "labels"}}` against
+//!   the series' live model, or the domain default;
+//! - `network` also takes one connection record (the 41 NSL-KDD features as a JSON
+//!   object) scored with a trained traffic model: `?model=NAME` picks it (default:
+//!   `default`), loaded from the models directory on first use and kept loaded (see
+//!   [`models`]). Every field is required; numbers must be finite and ≥ 0,
+//!   `protocol_type`, `service` and `flag` non-empty strings. A body with a `value` field
+//!   is the metric form;
+//! - `login` ([`login`]): one attempt or a window summary, by the login detectors' rules;
+//! - `content` ([`content`]): a text or a raw HTTP request, by the injection classifier.
 
+pub mod content;
+pub mod login;
+pub mod metric;
 pub mod models;
+pub mod openapi;
 
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::Json;
+use bytes::Bytes;
+use lookout_model::Domain;
 use lookout_traffic_model::record::{
     numeric_names, parse_numeric, FLAG_COLUMN, NUMERIC_FEATURES, PROTOCOL_COLUMN, SERVICE_COLUMN,
 };
@@ -76,11 +90,79 @@ pub fn record_from_json(value: &Value) -> Result<ConnectionRecord, String> {
     })
 }
 
+/// Largest predict body (a raw request of [`content::MAX_CONTENT_BYTES`] grows when
+/// escaped into JSON); larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// The body as JSON, or a 400 saying where it is not.
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_data(format!("the body is not valid JSON: {error}")))
+}
+
+/// Runs a scoring step on the blocking pool.
+async fn blocking(
+    work: impl FnOnce() -> Result<Value, ApiError> + Send + 'static,
+) -> Result<Json<Value>, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ApiError::internal(format!("scoring failed: {error}")))?
+        .map(Json)
+}
+
+/// The metric form of a domain: `{"value": ..., "series": {...}}`.
+pub async fn predict_metric(
+    domain: Domain,
+    state: Arc<AppState>,
+    body: Value,
+) -> Result<Json<Value>, ApiError> {
+    let observation = metric::observation_from_json(&body).map_err(ApiError::bad_data)?;
+    let timestamp = metric::timestamp_from_json(&body)
+        .map_err(ApiError::bad_data)?
+        .unwrap_or_else(lookout_model::clock::now_ms);
+    blocking(move || metric::predict(&state, domain, &observation, timestamp)).await
+}
+
+pub async fn predict_cpu(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    predict_metric(Domain::Cpu, state, json_body(&body)?).await
+}
+
+pub async fn predict_memory(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    predict_metric(Domain::Memory, state, json_body(&body)?).await
+}
+
+pub async fn predict_storage(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    predict_metric(Domain::Storage, state, json_body(&body)?).await
+}
+
+pub async fn predict_login(body: Bytes) -> Result<Json<Value>, ApiError> {
+    let query = login::query_from_json(&json_body(&body)?).map_err(ApiError::bad_data)?;
+    blocking(move || Ok(login::predict(&query))).await
+}
+
+pub async fn predict_content(body: Bytes) -> Result<Json<Value>, ApiError> {
+    let query = content::query_from_json(&json_body(&body)?).map_err(ApiError::bad_data)?;
+    blocking(move || content::predict(&query).map_err(ApiError::bad_data)).await
+}
+
 pub async fn predict_network(
     State(state): State<Arc<AppState>>,
     Query(params): Query<PredictParams>,
-    body: Json<Value>,
+    body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let body = json_body(&body)?;
+    if body.get("value").is_some() {
+        return predict_metric(Domain::Network, state, body).await;
+    }
     let record = record_from_json(&body).map_err(ApiError::bad_data)?;
     let Some(models) = state.traffic_models.clone() else {
         return Err(ApiError::not_found(

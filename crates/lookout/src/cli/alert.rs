@@ -60,7 +60,7 @@ fn test(args: TestArgs) -> anyhow::Result<()> {
         .filter(|notifier| rule.notify.contains(&notifier.name))
         .map(|notifier| Notifier::from_config(notifier, &http))
         .collect();
-    let dashboard = format!("http://{}", config.server.listen);
+    let dashboard = config.server.dashboard_url();
     let notification = sample_notification(rule, &dashboard, lookout_model::clock::now_ms());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
