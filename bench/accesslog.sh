@@ -10,6 +10,8 @@
 # Environment:
 #   RUNS=N         interleaved rounds (lookout, then GoAccess); medians are quoted (default 3)
 #   LOOKOUT_BIN=…  use this lookout binary instead of building one
+#   INJECTION=off  pass --no-injection (the content-injection check of each request line
+#                  off): run once with and once without to measure the check's cost
 #
 # Needs: the Rust toolchain; goaccess (Debian package `goaccess`,
 # tests/peers/install-accesslog.sh) for the comparison (skipped with a message when missing).
@@ -41,7 +43,7 @@ GOACCESS=$(command -v goaccess || true)
 : > "$WORK/goaccess.rates"
 for run in $(seq 1 "$RUNS"); do
     start=$(now)
-    "$LOOKOUT_BIN" logs derive "$LOG" --output "$WORK/series.csv" 2> "$WORK/lookout.err"
+    "$LOOKOUT_BIN" logs derive "$LOG" --output "$WORK/series.csv" ${INJECTION:+$( [ "$INJECTION" = off ] && echo --no-injection )} 2> "$WORK/lookout.err"
     end=$(now)
     rate=$(awk -v n="$LINES" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
     echo "$rate" >> "$WORK/lookout.rates"

@@ -18,6 +18,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     chromium: string;
+    lookoutBin: string;
     skip: string;
   }
 }
@@ -70,6 +71,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("skip", message);
     project.provide("baseUrl", "");
     project.provide("chromium", chromium);
+    project.provide("lookoutBin", "");
     return async () => {};
   }
   const binary = lookoutBinary();
@@ -83,6 +85,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await waitReady(baseUrl, child, () => output);
   project.provide("baseUrl", baseUrl);
   project.provide("chromium", chromium);
+  project.provide("lookoutBin", binary);
   project.provide("skip", "");
   return async () => {
     child.kill("SIGTERM");

@@ -8,6 +8,7 @@ import { renderAnomalies } from "./pages/anomalies";
 import { renderAlerts } from "./pages/alerts";
 import { renderMachines } from "./pages/machines";
 import { renderEvents } from "./pages/events";
+import { renderSecurity } from "./pages/security";
 import { navigate, setRouter } from "./nav";
 
 /** A page draws itself into `root` and returns its cleanup (close streams, timers). */
@@ -20,6 +21,7 @@ const PAGES: Record<string, { id: string; title: string; render: Page }> = {
   "/alerts": { id: "alerts", title: "Alerts", render: renderAlerts },
   "/machines": { id: "machines", title: "Machines", render: renderMachines },
   "/events": { id: "events", title: "Events", render: renderEvents },
+  "/security": { id: "security", title: "Security", render: renderSecurity },
 };
 
 let cleanup: (() => void) | null = null;
@@ -73,7 +75,7 @@ applyTheme(localStorage.getItem("lookout-theme") ?? "dark");
 if (location.hash.startsWith("#/")) history.replaceState(null, "", location.hash.slice(1));
 document.getElementById("theme-toggle")?.addEventListener("click", toggleTheme);
 
-// Keyboard: g then o/s/a/l/m/e goes to a page, t toggles the theme, / focuses the search.
+// Keyboard: g then o/s/a/l/m/e/x goes to a page, t toggles the theme, / focuses the search.
 let pendingG = false;
 document.addEventListener("keydown", (event) => {
   const target = event.target as HTMLElement;
@@ -81,7 +83,7 @@ document.addEventListener("keydown", (event) => {
   if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
   if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: "/", s: "/series", a: "/anomalies", l: "/alerts", m: "/machines", e: "/events" };
+    const to: Record<string, string> = { o: "/", s: "/series", a: "/anomalies", l: "/alerts", m: "/machines", e: "/events", x: "/security" };
     if (to[event.key]) {
       event.preventDefault();
       navigate(to[event.key]);

@@ -124,6 +124,8 @@ pub struct IntervalSummary {
     pub late: u64,
     /// Lines refused in this interval, indexed like [`BadLine::ALL`].
     pub bad_lines: [u64; 4],
+    /// Requests flagged as injection attempts, indexed like `lookout_inject::Kind::ALL`.
+    pub injections: [u64; 5],
     /// Up to three lines with a 5xx status.
     pub error_examples: Vec<String>,
     /// The slowest lines (by request time), slowest first, up to three.
@@ -207,6 +209,7 @@ pub struct Aggregator {
     clients: TopClients,
     late: u64,
     bad_lines: [u64; 4],
+    injections: [u64; 5],
     errors: Vec<String>,
     slow: Vec<(f64, String)>,
     recent: Vec<(u64, String)>,
@@ -236,6 +239,7 @@ impl Aggregator {
             own_routes: 0,
             late: 0,
             bad_lines: [0; 4],
+            injections: [0; 5],
             errors: Vec::new(),
             slow: Vec::new(),
             recent: Vec::new(),
@@ -256,6 +260,12 @@ impl Aggregator {
     /// Counts a refused line (in the open interval, or the next one to open).
     pub fn bad_line(&mut self, reason: BadLine) {
         self.bad_lines[reason.index()] += 1;
+    }
+
+    /// Counts an injection attempt of `kind` in the open interval (the one of the request
+    /// just observed).
+    pub fn injection(&mut self, kind: lookout_inject::Kind) {
+        self.injections[kind as usize] += 1;
     }
 
     /// Counts one request; `line` is kept as an example if needed, `arrival_ms` places
@@ -471,6 +481,7 @@ impl Aggregator {
             top_clients,
             late: std::mem::take(&mut self.late),
             bad_lines: std::mem::take(&mut self.bad_lines),
+            injections: std::mem::take(&mut self.injections),
             error_examples: std::mem::take(&mut self.errors),
             slow_examples: std::mem::take(&mut self.slow),
             top_client_examples,

@@ -19,9 +19,11 @@
 //! Per log: `log_http_client_requests_per_second{client}` for the heaviest clients
 //! (Space-Saving estimates, an upper bound) and `log_http_top_client_share`, the heaviest
 //! client's share of all requests; `log_http_bad_lines_per_second{reason}` (`no_match`,
-//! `invalid_utf8`, `too_long`, `bad_value`) in intervals with refused lines.
+//! `invalid_utf8`, `too_long`, `bad_value`) in intervals with refused lines;
+//! `log_http_injection_requests_per_second{attack_kind}` (`sqli`, `xss`, `traversal`,
+//! `cmdi`, `ssti`) in intervals with requests flagged by the content-injection check.
 //!
-//! Cardinality per log: 21 series per virtual host, 3 per route, `top_clients + 5`.
+//! Cardinality per log: 21 series per virtual host, 3 per route, `top_clients + 10`.
 
 use lookout_model::{Labels, Sample, SeriesKey};
 
@@ -159,6 +161,16 @@ pub fn samples(summary: &IntervalSummary, labels: &Labels) -> Vec<Sample> {
             out.rate(
                 "log_http_bad_lines_per_second",
                 &[("reason", reason.as_str())],
+                count,
+            );
+        }
+    }
+    for kind in lookout_inject::Kind::ALL {
+        let count = summary.injections[kind as usize];
+        if count > 0 {
+            out.rate(
+                "log_http_injection_requests_per_second",
+                &[("attack_kind", kind.as_str())],
                 count,
             );
         }

@@ -15,9 +15,8 @@
 //!   distinct source addresses (HyperLogLog) and the top sources (Space-Saving).
 //!
 //! Every per-address state expires and every table has a cap, so a flood of spoofed
-//! addresses costs bounded memory.
+//! addresses costs bounded memory (`lookout_sketch::BoundedMap`).
 
-pub mod bounded;
 pub mod detect;
 pub mod host;
 pub mod line;

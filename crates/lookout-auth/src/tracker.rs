@@ -21,9 +21,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::bounded::BoundedMap;
 use crate::host::Host;
 use crate::rules::{Form, Outcome};
+use lookout_sketch::BoundedMap;
 
 /// Users remembered per connection.
 pub const MAX_USERS: usize = 16;

@@ -20,6 +20,7 @@
 pub mod corpus;
 pub mod decode;
 pub mod event;
+pub mod incident;
 pub mod request;
 pub mod rules;
 pub mod sql;
@@ -182,6 +183,23 @@ fn sql_inert(lower: &[u8]) -> bool {
         .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'))
 }
 
+/// A scanner's syntax-breaking probe (sqlmap's heuristic check sends a value followed by
+/// ten random characters of `()'".,`, to provoke a database error): an optional word,
+/// then 6 to 24 of those characters only, with a quote and a parenthesis among them.
+fn sql_syntax_probe(lower: &[u8]) -> Option<usize> {
+    let start = lower
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')))?;
+    let rest = &lower[start..];
+    let probe = (6..=24).contains(&rest.len())
+        && rest
+            .iter()
+            .all(|b| matches!(b, b'(' | b')' | b'\'' | b'"' | b'.' | b','))
+        && rest.iter().any(|b| matches!(b, b'\'' | b'"'))
+        && rest.iter().any(|b| matches!(b, b'(' | b')'));
+    probe.then_some(start)
+}
+
 fn needs_markup_view(lower: &[u8]) -> bool {
     lower
         .iter()
@@ -239,6 +257,22 @@ impl Classifier {
             self.field(&f.value, f.plus, f.origin, &f.name, &mut v);
         }
         Ok(v)
+    }
+
+    /// Classifies a request target as an access log writes it (`/path?query`): the path
+    /// and each query parameter, as [`Classifier::classify_request`] reads a request
+    /// line, without building a request. Never fails: any bytes are a target.
+    pub fn classify_target(&mut self, target: &[u8]) -> Verdict {
+        let mut v = Verdict::default();
+        let max_fields = self.limits.max_fields;
+        request::target_fields(target, |f| {
+            if v.fields >= max_fields {
+                v.truncated += 1;
+            } else {
+                self.field(&f.value, f.plus, f.origin, &f.name, &mut v);
+            }
+        });
+        v
     }
 
     /// Attacks hidden in base64 inside a field (`{"id":"MSB8fCB3aG9hbWk="}`): each run that
@@ -313,6 +347,13 @@ impl Classifier {
             }
         }
         let parameter = origin.is_parameter();
+        if parameter {
+            if let Some(start) = sql_syntax_probe(lower.as_bytes()) {
+                consider(0.7, Kind::Sqli, "sql_syntax_probe", &|| {
+                    evidence(plain.as_bytes(), start, plain.len(), max_ev)
+                });
+            }
+        }
         rules::scan(rules::View::Plain, lower.as_bytes(), parameter, |h| {
             let r = &rules::RULES[h.rule];
             consider(r.score, r.kind, r.name, &|| {
@@ -401,6 +442,25 @@ mod tests {
         assert_eq!(kind("%7B%7B7*7%7D%7D"), Some(Kind::Ssti));
         assert_eq!(kind("%24%7Bjndi%3Aldap%3A%2F%2Fx%7D"), Some(Kind::Ssti));
         assert_eq!(kind("hello+world"), None);
+        assert_eq!(kind("1%29%29%29%22.%29%29%28%28%27"), Some(Kind::Sqli));
+        assert_eq!(kind("1'\".(,)"), Some(Kind::Sqli));
+        assert_eq!(kind("(a,b)"), None);
+        assert_eq!(kind("...."), None);
+    }
+
+    #[test]
+    fn a_target_reads_like_its_request_line() {
+        let mut c = Classifier::default();
+        for target in [
+            "/item?id=1%27%20union%20select%20password%20from%20users--",
+            "/search?q=%3Csvg%2Fonload%3Dalert(1)%3E",
+            "/static/..%252f..%252f..%252fetc%252fpasswd",
+            "/shop/items/42?sort=price&page=2",
+        ] {
+            let line = format!("GET {target} HTTP/1.1");
+            let whole = c.classify_request(line.as_bytes()).unwrap();
+            assert_eq!(c.classify_target(target.as_bytes()), whole, "{target}");
+        }
     }
 
     #[test]

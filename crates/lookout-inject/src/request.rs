@@ -124,6 +124,12 @@ fn pairs<'a>(s: &'a [u8], origin: Origin, emit: &mut impl FnMut(Field<'a>)) {
     }
 }
 
+/// Emits the path and the query parameters of a request target as an access log writes
+/// it (`/path?query`, or an absolute URL): the fields of a request line.
+pub fn target_fields<'a>(t: &'a [u8], mut emit: impl FnMut(Field<'a>)) {
+    target(t, Origin::Path, &mut emit);
+}
+
 /// Emits the path and the query parameters of a request target or URL.
 fn target<'a>(t: &'a [u8], origin: Origin, emit: &mut impl FnMut(Field<'a>)) {
     let mut t = t;

@@ -265,6 +265,15 @@ pub fn document() -> Value {
         "/alerts": { "get": operation("The web dashboard's alerts and silences.", vec![], None, json!({ "200": { "description": "HTML." } })) },
         "/machines": { "get": operation("The web dashboard's machines and right-sizing hints.", vec![], None, json!({ "200": { "description": "HTML." } })) },
         "/events": { "get": operation("The web dashboard's events, with filters and the evidence of each.", vec![], None, json!({ "200": { "description": "HTML." } })) },
+        "/security": { "get": operation(
+            "The web dashboard's security page: login failures over time, top attacking addresses, users targeted, login incidents and injection attempts by kind and client.",
+            vec![
+                param("range", "query", false, "15m, 1h (default), 6h, 24h or 7d."),
+                param("id", "query", false, "An event whose evidence to show."),
+            ],
+            None,
+            json!({ "200": { "description": "HTML." } }),
+        ) },
         "/assets/{file}": { "get": operation(
             "A file of the dashboard's bundle (content-hashed names, cached for a year).",
             vec![param("file", "path", true, "File name.")],

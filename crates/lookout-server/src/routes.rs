@@ -156,6 +156,7 @@ fn build() -> RouteTable {
         .add("GET", "/alerts", get(ui::page))
         .add("GET", "/machines", get(ui::page))
         .add("GET", "/events", get(ui::page))
+        .add("GET", "/security", get(ui::page))
         .add("GET", "/assets/{file}", get(ui::asset))
 }
 

@@ -11,6 +11,9 @@
 //!   held, and each held count overestimates the true count by at most its recorded
 //!   `error`. Cost: O(log capacity) per update (an indexed min-heap beside a hash map),
 //!   about 64 bytes plus the key per counter.
+//! - [`BoundedMap`]: *what do we know about this key?* (per-address login state, open
+//!   per-client incidents): a map with a size cap and an age limit, least recently
+//!   touched out first, handing back what it drops so callers can close it.
 //! - [`HyperLogLog`]: *how many distinct keys?* (distinct source addresses per
 //!   destination, distinct users per address). Flajolet et al.'s estimator with the
 //!   small-range (linear counting) correction; relative standard error about
@@ -22,8 +25,10 @@
 //! Neither can answer *exact* counts for keys it does not hold, and neither forgets by
 //! itself: callers that want a rate per interval [`SpaceSaving::clear`] at each interval.
 
+mod bounded;
 mod hll;
 mod space_saving;
 
+pub use bounded::BoundedMap;
 pub use hll::{HyperLogLog, PrecisionError};
 pub use space_saving::{Counter, SpaceSaving};

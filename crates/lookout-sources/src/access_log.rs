@@ -21,6 +21,12 @@
 //! the series `log_http_bad_lines_per_second{reason}`, and reported in the batch's
 //! errors once per poll; they never stop the source.
 //!
+//! Every request line also goes through the content-injection check
+//! (`lookout_accesslog::injection`, on unless `injection = false`): attacks become
+//! `content_injection` events grouped per client into incidents (one event when a
+//! client's incident opens, one with the counts per kind when it closes), counted in
+//! [`AccessLogStats`] and in `log_http_injection_requests_per_second{attack_kind}`.
+//!
 //! What it misses: a restart forgets the open interval and the read offsets (files
 //! are read again per `read_from`). Cost per line: see `lookout_accesslog`; per poll one
 //! glob expansion and one `stat` per file; at most [`MAX_LINES_PER_POLL`] lines per
@@ -49,6 +55,8 @@ pub struct AccessLogStats {
     pub rotations: u64,
     /// Intervals closed.
     pub intervals: u64,
+    /// The injection check's counters (classified and flagged lines, incidents), when on.
+    pub injection: Option<lookout_accesslog::InjectionStats>,
 }
 
 /// The access-log source as a polling source.
@@ -87,12 +95,13 @@ pub struct AccessLogCollector {
 impl AccessLogCollector {
     /// A collector whose series carry `log = "<name>"` and the configured labels.
     pub fn new(name: &str, config: &AccessLogSourceConfig) -> Result<AccessLogCollector, String> {
-        let deriver = LogDeriver::new(&config.parser, config.aggregator.clone())
-            .map_err(|error| error.to_string())?;
         let mut labels = config.labels.clone();
         labels
             .entry("log".to_string())
             .or_insert_with(|| name.to_string());
+        let deriver = LogDeriver::new(&config.parser, config.aggregator.clone())
+            .map_err(|error| error.to_string())?
+            .with_injection(&config.injection, labels.clone());
         Ok(AccessLogCollector {
             follower: Follower::new(
                 config.paths.clone(),
@@ -140,6 +149,7 @@ impl AccessLogCollector {
         self.stats.rotations += after.rotations - before.rotations;
         self.stats.intervals += closed.len() as u64;
         self.stats.requests = self.deriver.requests();
+        self.stats.injection = self.deriver.injection_stats();
         let before = self.stats.bad_lines;
         for (reason, count) in self.deriver.bad_lines() {
             self.stats.bad_lines[reason as usize] = count;
@@ -173,6 +183,7 @@ impl Collector for AccessLogCollector {
                 .extend(series::samples(summary, &self.labels));
             collected.events.extend(self.events.observe(summary));
         }
+        self.deriver.take_events(&mut collected.events);
         collected
     }
 }

@@ -36,7 +36,8 @@ function pageUrl(filters: EventFilters, id?: number): string {
   return text ? `/events?${text}` : "/events";
 }
 
-function detail(event: EventRecord): HTMLElement {
+/** One event's evidence: summary, entity, counts, fields, time span, raw examples. */
+export function detail(event: EventRecord): HTMLElement {
   const rows = evidenceRows(event.evidence);
   const examples = event.evidence.examples ?? [];
   return h(

@@ -31,9 +31,9 @@ use std::collections::VecDeque;
 pub use config::{ConfigError, DetectConfig};
 pub use finding::{Finding, FindingKind};
 
-use crate::bounded::BoundedMap;
 use crate::parser::{Login, LoginResult};
 use bucket::LeakyBucket;
+use lookout_sketch::BoundedMap;
 use spread::UserSpread;
 use window::FailureWindow;
 

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lookout_accesslog::{AggregatorConfig, JsonFields, LogFormat, Parser, ParserConfig};
+use lookout_accesslog::{
+    AggregatorConfig, InjectionConfig, JsonFields, LogFormat, Parser, ParserConfig,
+};
 use serde::Deserialize;
 
 use super::file::{
@@ -70,6 +72,14 @@ pub struct RawAccessLogSource {
     pub max_vhosts: Field<i64>,
     pub top_clients: Field<i64>,
     pub labels: Field<StringMap>,
+    /// Check every request line for injection attempts (default true).
+    pub injection: Field<bool>,
+    /// A client quiet this long has its injection incident closed.
+    pub injection_window: Field<String>,
+    /// An injection incident this old is closed (and the next attack opens another).
+    pub injection_max_duration: Field<String>,
+    /// Injection incidents open at once.
+    pub injection_max_clients: Field<i64>,
 }
 
 /// `[[source]] type = "access_log"`, validated.
@@ -84,8 +94,10 @@ pub struct AccessLogSourceConfig {
     pub parser: ParserConfig,
     /// The aggregation: interval and cardinality bounds.
     pub aggregator: AggregatorConfig,
-    /// Labels added to every derived series.
+    /// Labels added to every derived series (and to the injection events' entity).
     pub labels: BTreeMap<String, String>,
+    /// The content-injection check of each request line.
+    pub injection: InjectionConfig,
 }
 
 /// The JSON roles and where [`JsonFields`] keeps each.
@@ -280,6 +292,49 @@ fn validate_access_log(
         parser,
         aggregator,
         labels: checker.labels(context, "labels", &raw.labels),
+        injection: injection_of(checker, context, raw),
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn injection_of(
+    checker: &mut Checker<'_, '_, '_>,
+    context: &str,
+    raw: &RawAccessLogSource,
+) -> InjectionConfig {
+    let defaults = InjectionConfig::default();
+    let window = checker.duration(
+        context,
+        "injection_window",
+        &raw.injection_window,
+        Duration::from_millis(defaults.incidents.window_ms as u64),
+        Duration::from_secs(1),
+    );
+    let max_duration = checker.duration(
+        context,
+        "injection_max_duration",
+        &raw.injection_max_duration,
+        Duration::from_millis(defaults.incidents.max_duration_ms as u64),
+        Duration::from_secs(1),
+    );
+    let max_clients = count(
+        checker,
+        context,
+        "injection_max_clients",
+        &raw.injection_max_clients,
+        defaults.incidents.max_clients,
+        1_000_000,
+    );
+    InjectionConfig {
+        enabled: raw.injection.as_ref().is_none_or(|v| *v.get_ref()),
+        incidents: lookout_accesslog::injection::IncidentConfig {
+            window_ms: millis(window),
+            max_duration_ms: millis(max_duration),
+            max_clients,
+        },
     }
 }
 
@@ -309,6 +364,45 @@ mod tests {
             source.parser.format,
             lookout_accesslog::LogFormat::Nginx(_)
         ));
+    }
+
+    #[test]
+    fn the_injection_check_is_on_by_default_and_configurable() {
+        let source = |text: &str| {
+            let config = load(&format!(
+                "[[source]]\ntype = \"access_log\"\npath = \"a.log\"\n{text}"
+            ))?;
+            let SourceConfig::AccessLog(source) = &config.sources[0] else {
+                panic!();
+            };
+            Ok::<_, String>(source.injection)
+        };
+        let default = source("").unwrap();
+        assert!(default.enabled);
+        assert_eq!(default.incidents.window_ms, 600_000);
+        let custom = source(
+            "injection = false\ninjection_window = \"2m\"\n\
+             injection_max_duration = \"30m\"\ninjection_max_clients = 500\n",
+        )
+        .unwrap();
+        assert!(!custom.enabled);
+        assert_eq!(custom.incidents.window_ms, 120_000);
+        assert_eq!(custom.incidents.max_duration_ms, 1_800_000);
+        assert_eq!(custom.incidents.max_clients, 500);
+        // Every mistake at once, each with its line.
+        let error =
+            source("injection = \"yes\"\ninjection_window = \"soon\"\ninjection_max_clients = 0\n")
+                .unwrap_err();
+        assert!(error.contains("injection"), "{error}");
+        let error = source("injection_window = \"soon\"\ninjection_max_clients = 0\n").unwrap_err();
+        assert!(
+            error.contains("t.toml:4") && error.contains("injection_window"),
+            "{error}"
+        );
+        assert!(
+            error.contains("t.toml:5") && error.contains("injection_max_clients"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -21,7 +21,15 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 
 /// The dashboard's pages, each answered with the single page.
-pub const PAGES: [&str; 5] = ["/", "/series", "/anomalies", "/alerts", "/machines"];
+pub const PAGES: [&str; 7] = [
+    "/",
+    "/series",
+    "/anomalies",
+    "/alerts",
+    "/machines",
+    "/events",
+    "/security",
+];
 
 /// `GET /` and the other page paths.
 pub async fn page() -> Response {

@@ -10,6 +10,7 @@ use lookout_accesslog::generate::time_local;
 use lookout_accesslog::{AggregatorConfig, LogFormat, ParserConfig};
 
 use lookout_config::ReadFrom;
+use lookout_model::Event;
 
 use super::*;
 
@@ -35,6 +36,7 @@ fn config(dir: &Path, read_from: ReadFrom) -> AccessLogSourceConfig {
             ..AggregatorConfig::default()
         },
         labels: BTreeMap::from([("env".to_string(), "test".to_string())]),
+        injection: lookout_accesslog::InjectionConfig::default(),
     }
 }
 
@@ -173,4 +175,87 @@ fn derived_series_carry_the_log_label_and_bad_lines_are_counted_by_reason() {
         .find(|sample| sample.key.name == "log_http_route_requests_per_second")
         .unwrap();
     assert_eq!(route.key.labels["route"], "/users/:id");
+}
+
+#[test]
+fn injection_attempts_become_one_incident_per_client() {
+    static CLOCK: AtomicI64 = AtomicI64::new(T0 + 60_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    let mut collector =
+        AccessLogCollector::new("access_log#4", &config(dir.path(), ReadFrom::Beginning))
+            .unwrap()
+            .with_clock(|| CLOCK.load(Ordering::SeqCst));
+    let attack = |t: i64, client: &str, target: &str| {
+        format!(
+            "{client} - - [{}] \"GET {target} HTTP/1.1\" 200 10 \"-\" \"sqlmap/1.7\"\n",
+            time_local(t)
+        )
+    };
+    let mut text = lines(T0, 20);
+    for i in 0..40 {
+        text.push_str(&attack(
+            T0 + i * 100,
+            "203.0.113.7",
+            "/item?id=1%27%20AND%201%3D1%20UNION%20ALL%20SELECT%20NULL--%20-",
+        ));
+    }
+    text.push_str(&attack(
+        T0 + 4_500,
+        "198.51.100.2",
+        "/q?s=%3Cscript%3Ealert(1)%3C/script%3E",
+    ));
+    text.push_str(&attack(
+        T0 + 4_600,
+        "198.51.100.2",
+        "/f?p=..%2F..%2F..%2Fetc%2Fpasswd",
+    ));
+    append(&path, &text);
+    let collected = collector.collect();
+    let opened: Vec<&Event> = collected
+        .events
+        .iter()
+        .filter(|event| event.kind == "content_injection")
+        .collect();
+    assert_eq!(opened.len(), 2, "{opened:#?}");
+    assert!(opened
+        .iter()
+        .all(|e| e.evidence.fields["incident"] == "open"));
+    assert_eq!(opened[0].entity["client"], "203.0.113.7");
+    assert_eq!(opened[0].entity["log"], "access_log#4");
+    assert_eq!(opened[0].evidence.fields["attack_kind"], "sqli");
+    let stats = collector.stats().injection.unwrap();
+    assert_eq!(stats.classified, 62);
+    assert_eq!(stats.flagged_total(), 42);
+    assert_eq!(stats.flagged[lookout_inject_kind("sqli")], 40);
+    let flagged: f64 = collected
+        .samples
+        .iter()
+        .filter(|s| s.key.name == "log_http_injection_requests_per_second")
+        .map(|s| (s.value * 5.0).round())
+        .sum();
+    assert_eq!(flagged, 42.0);
+    // Ten quiet minutes later both incidents close with their counts.
+    CLOCK.store(T0 + 11 * 60_000, Ordering::SeqCst);
+    let collected = collector.collect();
+    let closed: BTreeMap<&str, &Event> = collected
+        .events
+        .iter()
+        .filter(|e| e.kind == "content_injection")
+        .map(|e| (e.entity["client"].as_str(), e))
+        .collect();
+    assert_eq!(closed.len(), 2);
+    let sqlmap = closed["203.0.113.7"];
+    assert_eq!(sqlmap.evidence.fields["incident"], "closed");
+    assert_eq!(sqlmap.evidence.counts["requests"], 40);
+    let other = closed["198.51.100.2"];
+    assert_eq!(other.evidence.fields["kinds"], "xss,traversal");
+    assert!(other.evidence.examples[0].contains("sqlmap/1.7"));
+}
+
+fn lookout_inject_kind(name: &str) -> usize {
+    ["sqli", "xss", "traversal", "cmdi", "ssti"]
+        .iter()
+        .position(|k| *k == name)
+        .unwrap()
 }

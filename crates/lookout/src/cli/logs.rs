@@ -3,7 +3,10 @@
 //! - `lookout logs derive FILE`: parses and aggregates an access log as the
 //!   `access_log` source does, writes the derived series as CSV
 //!   (`timestamp_ms,series,labels,value`, labels as `name=value;...`) and reports on
-//!   stderr the lines read, refused by reason, and the parse+derive throughput.
+//!   stderr the lines read, refused by reason, the lines the content-injection check
+//!   classified and flagged, and the parse+derive throughput; `--events PATH` writes
+//!   the `content_injection` events (one per client incident opened and closed) as
+//!   JSON lines; `--no-injection` turns the check off.
 //! - `lookout logs generate`: writes synthetic traffic in the `combined` format (for
 //!   benchmarks and tests), deterministic from its seed.
 
@@ -14,7 +17,9 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use lookout_accesslog::generate::{generate, TrafficSpec};
-use lookout_accesslog::{series, AggregatorConfig, LogDeriver, LogFormat, ParserConfig};
+use lookout_accesslog::{
+    series, AggregatorConfig, InjectionConfig, LogDeriver, LogFormat, ParserConfig,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
@@ -37,6 +42,12 @@ pub struct DeriveArgs {
     /// Where the CSV goes (default standard output); `-` is standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Write the `content_injection` events here, one JSON object per line.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Do not check request lines for injection attempts.
+    #[arg(long)]
+    pub no_injection: bool,
 }
 
 #[derive(Debug, Args)]
@@ -78,8 +89,35 @@ fn derive(args: DeriveArgs) -> anyhow::Result<()> {
         interval_ms: interval.as_millis() as i64,
         ..AggregatorConfig::default()
     };
-    let mut deriver =
-        LogDeriver::new(&ParserConfig::new(format), aggregator).context("--format")?;
+    let labels: lookout_model::Labels =
+        [("log".to_string(), args.file.display().to_string())].into();
+    let injection = InjectionConfig {
+        enabled: !args.no_injection,
+        ..InjectionConfig::default()
+    };
+    let mut deriver = LogDeriver::new(&ParserConfig::new(format), aggregator)
+        .context("--format")?
+        .with_injection(&injection, labels.clone());
+    let mut events_out = match &args.events {
+        Some(path) => Some(BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let mut events = Vec::new();
+    let mut write_events = |deriver: &mut LogDeriver| -> anyhow::Result<()> {
+        deriver.take_events(&mut events);
+        if let Some(out) = events_out.as_mut() {
+            for event in events.drain(..) {
+                serde_json::to_writer(&mut *out, &event)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+        }
+        events.clear();
+        Ok(())
+    };
     let mut file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
     let mut output: Box<dyn Write> = match &args.output {
@@ -97,7 +135,6 @@ fn derive(args: DeriveArgs) -> anyhow::Result<()> {
     let mut closed = Vec::new();
     let mut lines = 0u64;
     let mut samples = 0u64;
-    let labels = [("log".to_string(), args.file.display().to_string())].into();
     let mut write_closed = |closed: &mut Vec<lookout_accesslog::IntervalSummary>,
                             output: &mut Box<dyn Write>|
      -> anyhow::Result<()> {
@@ -151,6 +188,7 @@ fn derive(args: DeriveArgs) -> anyhow::Result<()> {
         }
         carry.extend_from_slice(&chunk[start..]);
         write_closed(&mut closed, &mut output)?;
+        write_events(&mut deriver)?;
     }
     if !carry.is_empty() {
         deriver.line(&carry, arrival, &mut closed);
@@ -158,6 +196,7 @@ fn derive(args: DeriveArgs) -> anyhow::Result<()> {
     }
     deriver.finish(&mut closed);
     write_closed(&mut closed, &mut output)?;
+    write_events(&mut deriver)?;
     output.flush()?;
     let seconds = started.elapsed().as_secs_f64();
     let bad: Vec<String> = deriver
@@ -165,8 +204,17 @@ fn derive(args: DeriveArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(reason, count)| format!("{reason}={count}"))
         .collect();
+    let injection = match deriver.injection_stats() {
+        Some(stats) => format!(
+            " classified={} flagged={} incidents={}",
+            stats.classified,
+            stats.flagged_total(),
+            stats.incidents.opened
+        ),
+        None => String::new(),
+    };
     eprintln!(
-        "lines={lines} requests={} bad: {} samples={samples} seconds={seconds:.3} lines_per_second={:.0}",
+        "lines={lines} requests={} bad: {}{injection} samples={samples} seconds={seconds:.3} lines_per_second={:.0}",
         deriver.requests(),
         bad.join(" "),
         lines as f64 / seconds.max(1e-9)

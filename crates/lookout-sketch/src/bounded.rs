@@ -54,14 +54,34 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
 
     /// Drops every entry last touched more than the age limit before `now_ms`.
     pub fn expire(&mut self, now_ms: i64) {
+        self.drain_expired(now_ms, |_, _| {});
+    }
+
+    /// Drops every entry last touched more than the age limit before `now_ms`, handing
+    /// each to `dropped` (oldest first).
+    pub fn drain_expired(&mut self, now_ms: i64, mut dropped: impl FnMut(K, V)) {
         let limit = now_ms.saturating_sub(self.ttl_ms);
         while let Some((&stamp, _)) = self.order.first_key_value() {
             if stamp.0 >= limit {
                 break;
             }
             let key = self.order.remove(&stamp).expect("present");
-            self.slots.remove(&key);
+            let slot = self.slots.remove(&key).expect("present");
+            dropped(key, slot.value);
         }
+    }
+
+    /// Removes every entry, handing each to `dropped` (oldest first).
+    pub fn drain(&mut self, mut dropped: impl FnMut(K, V)) {
+        while let Some((_, key)) = self.order.pop_first() {
+            let slot = self.slots.remove(&key).expect("present");
+            dropped(key, slot.value);
+        }
+    }
+
+    /// The entry of `key`, not touching it, mutably.
+    pub fn peek_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.slots.get_mut(key).map(|s| &mut s.value)
     }
 
     /// The entry of `key`, not touching it.
@@ -92,6 +112,18 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
     /// The entry of `key` touched at `now_ms` (a stale one dropped first), made with
     /// `make` when absent, evicting the least recently touched entry when full.
     pub fn touch(&mut self, key: &K, now_ms: i64, make: impl FnOnce() -> V) -> &mut V {
+        self.touch_evicting(key, now_ms, make, |_, _| {})
+    }
+
+    /// [`BoundedMap::touch`], handing what it drops (the stale entry of `key`, the
+    /// least recently touched entry evicted for room) to `dropped`.
+    pub fn touch_evicting(
+        &mut self,
+        key: &K,
+        now_ms: i64,
+        make: impl FnOnce() -> V,
+        mut dropped: impl FnMut(K, V),
+    ) -> &mut V {
         self.seq += 1;
         let stamp = (now_ms, self.seq);
         let stale = self
@@ -99,7 +131,9 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
             .get(key)
             .is_some_and(|s| s.stamp.0 < now_ms.saturating_sub(self.ttl_ms));
         if stale {
-            self.remove(key);
+            if let Some(value) = self.remove(key) {
+                dropped(key.clone(), value);
+            }
         }
         if let Some(slot) = self.slots.get_mut(key) {
             self.order.remove(&slot.stamp);
@@ -109,8 +143,9 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         } else {
             if self.slots.len() >= self.capacity {
                 if let Some((_, oldest)) = self.order.pop_first() {
-                    self.slots.remove(&oldest);
+                    let slot = self.slots.remove(&oldest).expect("present");
                     self.evicted += 1;
+                    dropped(oldest, slot.value);
                 }
             }
             self.order.insert(stamp, key.clone());
@@ -141,6 +176,23 @@ mod tests {
         assert_eq!(m.peek(&"a"), Some(&2));
         assert_eq!(m.peek(&"b"), None);
         assert_eq!(m.evicted(), 1);
+    }
+
+    #[test]
+    fn hands_back_what_it_drops() {
+        let mut m = BoundedMap::new(2, 100);
+        let mut gone = Vec::new();
+        m.touch_evicting(&"a", 0, || 1, |k, v| gone.push((k, v)));
+        m.touch_evicting(&"b", 10, || 2, |k, v| gone.push((k, v)));
+        m.touch_evicting(&"c", 20, || 3, |k, v| gone.push((k, v)));
+        assert_eq!(gone, [("a", 1)]);
+        m.touch_evicting(&"b", 500, || 4, |k, v| gone.push((k, v)));
+        assert_eq!(gone, [("a", 1), ("b", 2)]);
+        m.drain_expired(150, |k, v| gone.push((k, v)));
+        assert_eq!(gone.last(), Some(&("c", 3)));
+        m.drain(|k, v| gone.push((k, v)));
+        assert_eq!(gone.last(), Some(&("b", 4)));
+        assert!(m.is_empty());
     }
 
     #[test]
