@@ -86,7 +86,7 @@ fn watch_stream(port: u16) -> std::sync::mpsc::Receiver<String> {
     let (sender, receiver) = channel();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the stream");
     stream
-        .write_all(b"GET /api/v1/stream?events=all HTTP/1.1\r\nHost: lookout\r\nAccept: text/event-stream\r\n\r\n")
+        .write_all(b"GET /api/v1/stream?events=all HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
         .unwrap();
     std::thread::spawn(move || {
         let mut buffer = [0u8; 8192];
