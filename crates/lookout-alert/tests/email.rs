@@ -124,15 +124,8 @@ async fn email_goes_through_starttls_and_auth_with_headers_and_body() {
     assert!(header("To").unwrap().contains("ops@example.com"));
     // The delivery is marked in the outbox once the SMTP transaction has returned,
     // which can be a moment after the server wrote the message down.
-    let delivered = eventually(Duration::from_secs(10), || {
-        let db = alerts.db.clone();
-        async move {
-            let status = db.notifier_status(&["mail".into()]).unwrap();
-            (status[0].delivered == 1).then_some(())
-        }
-    })
-    .await;
-    assert!(delivered.is_some(), "the outbox marks the email delivered");
+    let delivered = delivered_once(&alerts.db, "mail", Duration::from_secs(10)).await;
+    assert!(delivered, "the outbox marks the email delivered");
     let message_id = header("Message-ID").unwrap();
     assert!(message_id.ends_with("@example.com>"), "{message_id}");
     let body = quoted_printable(body);

@@ -84,13 +84,9 @@ async fn sns_sms_reaches_the_phone_numbers_in_one_gsm_7_message() {
         now_ms() - 10_000,
         0.93,
     ));
-    let delivered = eventually(Duration::from_secs(15), || async {
-        let status = alerts.db.notifier_status(&["pager".into()]).unwrap();
-        (status[0].delivered == 1).then_some(())
-    })
-    .await;
+    let delivered = delivered_once(&alerts.db, "pager", Duration::from_secs(15)).await;
     let errors = alerts.db.delivery_errors(None, 5).unwrap();
-    assert!(delivered.is_some(), "published; errors: {errors:?}");
+    assert!(delivered, "published; errors: {errors:?}");
     let messages: serde_json::Value = reqwest::get(&recorded).await.unwrap().json().await.unwrap();
     let messages = messages.as_array().unwrap();
     assert_eq!(messages.len(), 2, "{messages:?}");
@@ -188,13 +184,9 @@ async fn twilio_requests_pass_the_spec_and_excess_waits_as_rate_limited() {
         now_ms() - 10_000,
         0.93,
     ));
-    let delivered = eventually(Duration::from_secs(20), || async {
-        let status = alerts.db.notifier_status(&["oncall".into()]).unwrap();
-        (status[0].delivered == 1).then_some(())
-    })
-    .await;
+    let delivered = delivered_once(&alerts.db, "oncall", Duration::from_secs(20)).await;
     let errors = alerts.db.delivery_errors(None, 5).unwrap();
-    assert!(delivered.is_some(), "accepted by prism; errors: {errors:?}");
+    assert!(delivered, "accepted by prism; errors: {errors:?}");
     let output = std::fs::read_to_string(log.path()).unwrap();
     assert!(
         output.contains(&format!("/2010-04-01/Accounts/{sid}/Messages.json")),

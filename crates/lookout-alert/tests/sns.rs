@@ -151,13 +151,9 @@ async fn alerts_are_published_to_the_topic() {
         now_ms() - 10_000,
         0.93,
     ));
-    let delivered = eventually(Duration::from_secs(15), || async {
-        let status = alerts.db.notifier_status(&["sns".into()]).unwrap();
-        (status[0].delivered == 1).then_some(())
-    })
-    .await;
+    let delivered = delivered_once(&alerts.db, "sns", Duration::from_secs(15)).await;
     let errors = alerts.db.delivery_errors(None, 5).unwrap();
-    assert!(delivered.is_some(), "published; errors: {errors:?}");
+    assert!(delivered, "published; errors: {errors:?}");
 
     let received = call(
         &endpoint,

@@ -76,6 +76,24 @@ where
     }
 }
 
+/// Waits until the outbox has marked one notification delivered to `notifier`.
+pub async fn delivered_once(
+    db: &Arc<lookout_alert::outbox::AlertDb>,
+    notifier: &str,
+    timeout: Duration,
+) -> bool {
+    eventually(timeout, || {
+        let db = Arc::clone(db);
+        let names = [notifier.to_string()];
+        async move {
+            let status = db.notifier_status(&names).unwrap();
+            (status[0].delivered == 1).then_some(())
+        }
+    })
+    .await
+    .is_some()
+}
+
 /// Waits until `url` answers anything.
 pub async fn wait_for_http(url: &str, timeout: Duration) -> bool {
     let client = reqwest::Client::new();
