@@ -40,7 +40,13 @@ async fn sns_sms_reaches_the_phone_numbers_in_one_gsm_7_message() {
         );
         return;
     }
-    let port = free_port();
+    // The script serves moto on `port` and its recorded messages on `port + 1`: both must be free.
+    let port = loop {
+        let port = free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            break port;
+        }
+    };
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_sms.py");
     let _moto = ChildGuard(
         Command::new(python)
@@ -54,8 +60,8 @@ async fn sns_sms_reaches_the_phone_numbers_in_one_gsm_7_message() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let recorded = format!("http://127.0.0.1:{}/sms", port + 1);
     assert!(
-        wait_for_http(&format!("{endpoint}/moto-api/"), Duration::from_secs(30)).await
-            && wait_for_http(&recorded, Duration::from_secs(10)).await,
+        wait_for_http(&format!("{endpoint}/moto-api/"), Duration::from_secs(90)).await
+            && wait_for_http(&recorded, Duration::from_secs(30)).await,
         "moto starts"
     );
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
