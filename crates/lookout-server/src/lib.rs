@@ -21,6 +21,8 @@
 //! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`);
 //! - [`predict`]: `POST /api/v1/predict/network`, one connection record scored by a
 //!   trained traffic model (`lookout-traffic-model`);
+//! - [`error_shape`]: every error answer, including axum's own 404, 405 and 413, in
+//!   the JSON error shape of [`error::ApiError`];
 //! - [`warm`]: at startup, the detectors relearn each series from its stored history.
 //!
 //! [`Server`] ties them together: build it over an opened [`Store`] and a [`Scorer`]
@@ -29,6 +31,7 @@
 pub mod alerting;
 pub mod anomalies;
 pub mod error;
+pub mod error_shape;
 pub mod events;
 pub mod guard;
 pub mod ingest;

@@ -178,6 +178,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             crate::guard::check,
         ))
+        .layer(axum::middleware::from_fn(crate::error_shape::json_errors))
         .with_state(state)
 }
 

@@ -208,3 +208,48 @@ async fn overload_answers_429_with_retry_after() {
     assert_eq!(series["data"]["result"], serde_json::json!([]));
     server.stop().await;
 }
+
+/// Regression: answers that never reached a handler (an unknown path, a wrong method,
+/// a body over a route's limit) were plain text or empty, not the JSON error shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_answers_outside_the_handlers_are_json_too() {
+    let server = TestServer::start_with(ServerOptions::default(), common::engine()).await;
+    let too_big = vec![b'x'; lookout_server::predict::MAX_BODY_BYTES + 1];
+    let requests = [
+        (
+            server.client.get(server.url("/api/v1/no_such_route")),
+            404,
+            "not_found",
+        ),
+        (
+            server.client.delete(server.url("/api/v1/query")),
+            405,
+            "bad_data",
+        ),
+        (
+            server
+                .client
+                .post(server.url("/api/v1/predict/network"))
+                .header("content-type", "application/json")
+                .body(too_big),
+            413,
+            "bad_data",
+        ),
+    ];
+    for (request, status, error_type) in requests {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "error");
+        assert_eq!(body["errorType"], error_type);
+        assert!(!body["error"].as_str().unwrap().is_empty(), "{body}");
+    }
+}
