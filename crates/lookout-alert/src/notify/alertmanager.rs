@@ -114,6 +114,12 @@ impl BuildNotifier for AlertmanagerNotifier {
             self.headers.clone(),
         ))
     }
+
+    fn secrets(&self) -> Vec<String> {
+        let mut out = super::redact::url_secrets(&self.url);
+        out.extend(self.headers.values().map(|value| value.expose().to_owned()));
+        out
+    }
 }
 
 impl Deliver for Alertmanager {

@@ -128,6 +128,13 @@ impl BuildNotifier for EmailNotifier {
     fn build_notifier(&self, _http: &reqwest::Client, timeout: Duration) -> Arc<dyn Deliver> {
         Arc::new(Email::new(self.clone(), timeout))
     }
+
+    fn secrets(&self) -> Vec<String> {
+        self.password
+            .iter()
+            .map(|password| password.expose().to_owned())
+            .collect()
+    }
 }
 
 impl Deliver for Email {

@@ -15,6 +15,7 @@
 
 pub mod alertmanager;
 pub mod email;
+pub mod redact;
 pub mod sms;
 pub mod sns;
 pub mod sns_sms;
@@ -80,6 +81,12 @@ pub trait Deliver: Send + Sync + std::fmt::Debug {
 /// here to keep.
 pub trait BuildNotifier {
     fn build_notifier(&self, http: &reqwest::Client, timeout: Duration) -> Arc<dyn Deliver>;
+
+    /// The configured secrets that must never appear in a delivery error (see
+    /// [`redact`]).
+    fn secrets(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A notifier as configured.
@@ -89,6 +96,7 @@ pub struct Notifier {
     pub timeout: Duration,
     type_name: &'static str,
     delivery: Arc<dyn Deliver>,
+    redactor: Arc<redact::Redactor>,
 }
 
 impl Notifier {
@@ -99,11 +107,16 @@ impl Notifier {
             &config.kind,
             settings => settings.build_notifier(http, config.timeout)
         );
+        let secrets = lookout_config::with_notifier_kind!(
+            &config.kind,
+            settings => settings.secrets()
+        );
         Notifier {
             name: config.name.clone(),
             timeout: config.timeout,
             type_name: config.kind.type_name(),
             delivery,
+            redactor: Arc::new(redact::Redactor::new(secrets)),
         }
     }
 
@@ -120,6 +133,7 @@ impl Notifier {
             timeout,
             type_name,
             delivery,
+            redactor: Arc::default(),
         }
     }
 
@@ -128,11 +142,15 @@ impl Notifier {
         self.type_name
     }
 
-    /// One delivery attempt, bounded by the notifier's timeout.
+    /// One delivery attempt, bounded by the notifier's timeout. An error's message has
+    /// its credentials redacted ([`redact`]) before anyone logs, stores or serves it.
     pub async fn deliver(&self, notification: &Notification) -> Result<(), DeliveryError> {
         let attempt = self.delivery.deliver(notification);
         match tokio::time::timeout(self.timeout, attempt).await {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|error| DeliveryError {
+                message: shorten(&self.redactor.redact(&error.message)),
+                ..error
+            }),
             Err(_) => Err(DeliveryError::new(
                 "timeout",
                 format!(
@@ -141,6 +159,16 @@ impl Notifier {
                 ),
             )),
         }
+    }
+}
+
+/// The most characters of a delivery error's message kept (after redaction).
+pub const MAX_ERROR_CHARS: usize = 300;
+
+fn shorten(message: &str) -> String {
+    match message.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((end, _)) => format!("{}…", &message[..end]),
+        None => message.to_owned(),
     }
 }
 
@@ -191,7 +219,9 @@ async fn post(
         return Ok(());
     }
     let body = response.text().await.unwrap_or_default();
-    let excerpt: String = body.chars().take(200).collect();
+    // Long enough that a secret is not cut in two before it is redacted; the
+    // notifier shortens the message after redaction.
+    let excerpt: String = body.chars().take(4 * MAX_ERROR_CHARS).collect();
     let reason = if status.is_client_error() {
         "http_4xx"
     } else {

@@ -103,6 +103,10 @@ impl BuildNotifier for TwilioNotifier {
             self.rate_limit,
         ))
     }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![self.auth_token.expose().to_owned()]
+    }
 }
 
 #[cfg(test)]

@@ -174,6 +174,13 @@ impl BuildNotifier for WebhookNotifier {
             self.secret.clone(),
         ))
     }
+
+    fn secrets(&self) -> Vec<String> {
+        let mut out = super::redact::url_secrets(&self.url);
+        out.extend(self.headers.values().map(|value| value.expose().to_owned()));
+        out.extend(self.secret.iter().map(|secret| secret.expose().to_owned()));
+        out
+    }
 }
 
 impl Deliver for Webhook {
@@ -188,6 +195,16 @@ impl Deliver for Webhook {
 impl BuildNotifier for SlackNotifier {
     fn build_notifier(&self, http: &reqwest::Client, _timeout: Duration) -> Arc<dyn Deliver> {
         Arc::new(Slack::new(http.clone(), self.url.clone()))
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        let url = self.url.expose();
+        let mut out = super::redact::url_secrets(url);
+        out.push(url.to_owned());
+        if let Ok(parsed) = reqwest::Url::parse(url) {
+            out.push(parsed.path().trim_start_matches('/').to_owned());
+        }
+        out
     }
 }
 
