@@ -22,11 +22,13 @@ pub enum RejectReason {
     MalformedJson,
     MalformedExposition,
     LabelLimit,
+    MalformedCompression,
+    UnsupportedMediaType,
 }
 
 impl RejectReason {
     /// Every reason, in a stable order (for exposing zero-valued counters).
-    pub const ALL: [RejectReason; 11] = [
+    pub const ALL: [RejectReason; 13] = [
         RejectReason::InvalidMetricName,
         RejectReason::InvalidLabelName,
         RejectReason::NonFiniteValue,
@@ -38,6 +40,8 @@ impl RejectReason {
         RejectReason::MalformedJson,
         RejectReason::MalformedExposition,
         RejectReason::LabelLimit,
+        RejectReason::MalformedCompression,
+        RejectReason::UnsupportedMediaType,
     ];
 
     /// The snake_case label value: `"invalid_label_name"`, `"malformed_line"`, ...
@@ -54,6 +58,8 @@ impl RejectReason {
             RejectReason::MalformedJson => "malformed_json",
             RejectReason::MalformedExposition => "malformed_exposition",
             RejectReason::LabelLimit => "label_limit",
+            RejectReason::MalformedCompression => "malformed_compression",
+            RejectReason::UnsupportedMediaType => "unsupported_media_type",
         }
     }
 
@@ -98,6 +104,19 @@ pub enum ProtocolError {
     MalformedSnappy(String),
     #[error("malformed protobuf WriteRequest: {0}")]
     MalformedProtobuf(String),
+    /// A body that does not decompress with its `Content-Encoding`.
+    #[error("malformed {encoding} body: {message}")]
+    MalformedCompression {
+        encoding: &'static str,
+        message: String,
+    },
+    /// A `Content-Type` or `Content-Encoding` the endpoint does not take (HTTP 415).
+    #[error("unsupported {header}: {value:?} ({accepted})")]
+    UnsupportedMediaType {
+        header: &'static str,
+        value: String,
+        accepted: &'static str,
+    },
     #[error("{}", list_errors("malformed line protocol", errors, *total))]
     MalformedLines {
         errors: Vec<LineError>,
@@ -150,6 +169,8 @@ impl ProtocolError {
             ProtocolError::BodyTooLarge { .. } => RejectReason::BodyTooLarge,
             ProtocolError::MalformedSnappy(_) => RejectReason::MalformedSnappy,
             ProtocolError::MalformedProtobuf(_) => RejectReason::MalformedProtobuf,
+            ProtocolError::MalformedCompression { .. } => RejectReason::MalformedCompression,
+            ProtocolError::UnsupportedMediaType { .. } => RejectReason::UnsupportedMediaType,
             ProtocolError::MalformedLines { .. } => RejectReason::MalformedLine,
             ProtocolError::MalformedJson { .. } => RejectReason::MalformedJson,
             ProtocolError::MalformedExposition { .. } => RejectReason::MalformedExposition,

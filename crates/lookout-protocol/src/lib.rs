@@ -17,6 +17,7 @@
 //! [`Sample`]: lookout_model::Sample
 
 mod batch;
+pub mod encoding;
 mod error;
 pub mod exposition;
 pub mod influx;

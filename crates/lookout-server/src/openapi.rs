@@ -29,6 +29,7 @@ fn ingest_responses(success: &str) -> Value {
         success: { "description": "Stored durably (committed) and scored." },
         "400": { "description": "Malformed or invalid input, or over the series limit; nothing of the request stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "413": { "description": "Body over the size limit." },
+        "415": { "description": "A Content-Type or Content-Encoding the route does not take (remote write: snappy, proto=prometheus.WriteRequest or io.prometheus.write.v2.Request; Influx and JSON: gzip, deflate, zstd or none)." },
         "429": { "description": "Overloaded (engine or store queue full); retry after Retry-After seconds. Nothing stored." },
         "503": { "description": "Shutting down or store failure; retry." },
     })

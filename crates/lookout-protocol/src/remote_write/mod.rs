@@ -277,6 +277,7 @@ fn proto_labels(key: &SeriesKey) -> Vec<proto::Label> {
     labels
 }
 
+pub mod v2;
 mod wire;
 
 #[cfg(test)]

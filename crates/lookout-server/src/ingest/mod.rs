@@ -23,6 +23,10 @@ impl From<IngestError> for ApiError {
                 reason: RejectReason::BodyTooLarge,
                 ..
             } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "bad_data", message),
+            IngestError::Invalid {
+                reason: RejectReason::UnsupportedMediaType,
+                ..
+            } => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data", message),
             IngestError::Invalid { .. }
             | IngestError::InvalidEvents { .. }
             | IngestError::SeriesLimit(_) => ApiError::bad_data(message),

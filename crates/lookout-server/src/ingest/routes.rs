@@ -2,13 +2,22 @@
 //!
 //! | route | body | success |
 //! |---|---|---|
-//! | `POST /api/v1/write` | Prometheus remote write 1.0 (snappy-compressed protobuf) | 204 |
+//! | `POST /api/v1/write` | Prometheus remote write 1.0 or 2.0 (snappy-compressed protobuf, by `Content-Type`) | 204 |
 //! | `POST /api/v2/write`, `POST /write` | InfluxDB line protocol; `?precision=ns\|us\|ms\|s` (default ns) | 204 |
 //! | `POST /api/v1/samples` | JSON array of `{name, labels, timestamp, value}` | 200 with counts |
 //!
+//! Influx and JSON bodies may be compressed (`Content-Encoding: gzip`, `deflate`,
+//! `zstd`; `lookout_protocol::encoding`), decompressed on the blocking pool up to
+//! `max_decompressed_bytes`. Remote write takes `Content-Encoding: snappy` (or none)
+//! only. Remote Write 2.0 answers carry `X-Prometheus-Remote-Write-Samples-Written`,
+//! `-Histograms-Written` and `-Exemplars-Written`; a 2.0 request with native histograms
+//! is a partial write (its float samples are stored, the answer is 400 naming the
+//! histograms that were not).
+//!
 //! Failures: 400 (malformed or invalid input, series limit), 413 (body over
-//! `max_body_bytes`), 429 with `Retry-After` (engine or store queue full), 503 (shutting
-//! down or store failure). Every refusal is counted in `/metrics` by reason.
+//! `max_body_bytes`), 415 (a `Content-Type` or `Content-Encoding` the route does not
+//! take), 429 with `Retry-After` (engine or store queue full), 503 (shutting down or
+//! store failure). Every refusal is counted in `/metrics` by reason.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -23,7 +32,9 @@ use axum::Json;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use lookout_model::clock::now_ms;
+use lookout_protocol::encoding::ContentEncoding;
 use lookout_protocol::influx::Precision;
+use lookout_protocol::remote_write::v2::{self, MessageKind};
 use lookout_protocol::{Batch, ProtocolError};
 
 use super::{IngestReport, TimeCheck};
@@ -121,20 +132,92 @@ pub async fn remote_write(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let _in_flight = InFlight::new(&state, "remote_write");
+    let kind = remote_write_kind(&headers).map_err(|error| state.pipeline.refuse(&error, 0))?;
     let body = read_body(&state, &headers, body).await?;
     let max_decompressed = state.options.max_decompressed_bytes;
-    ingest(
+    if kind == MessageKind::V1 {
+        ingest(
+            Arc::clone(&state),
+            body,
+            "remote_write",
+            move |bytes, _now| {
+                lookout_protocol::remote_write::decode_write_request_limited(
+                    bytes,
+                    max_decompressed,
+                )
+            },
+        )
+        .await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let counts = Arc::new(std::sync::Mutex::new(v2::Counts::default()));
+    let seen = Arc::clone(&counts);
+    let outcome = ingest(
         Arc::clone(&state),
         body,
         "remote_write",
         move |bytes, _now| {
-            lookout_protocol::remote_write::decode_write_request_limited(bytes, max_decompressed)
+            let (batch, counts) = v2::decode_v2_request_limited(bytes, max_decompressed)?;
+            *seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = counts;
+            Ok(batch)
         },
     )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    .await;
+    let counts = *counts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let written = outcome.as_ref().map_or(0, |report| report.accepted);
+    let mut response = match outcome {
+        Err(error) => error.into_response(),
+        Ok(report) if counts.histograms > 0 => ApiError::bad_data(format!(
+            "partial write: {} native histogram samples were not written (lookout stores \
+             float samples only); {} float samples were written",
+            counts.histograms, report.accepted
+        ))
+        .into_response(),
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+    };
+    let written_headers = [
+        ("x-prometheus-remote-write-samples-written", written),
+        ("x-prometheus-remote-write-histograms-written", 0),
+        ("x-prometheus-remote-write-exemplars-written", 0),
+    ];
+    for (name, value) in written_headers {
+        response
+            .headers_mut()
+            .insert(name, axum::http::HeaderValue::from(value));
+    }
+    Ok(response)
+}
+
+/// The remote write message of a request, from `Content-Type`; `Content-Encoding` must
+/// be snappy (or absent: 1.0 senders that predate the header).
+fn remote_write_kind(headers: &HeaderMap) -> Result<MessageKind, ProtocolError> {
+    let header = |name| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("(not text)"))
+    };
+    if let Some(encoding) = header(axum::http::header::CONTENT_ENCODING) {
+        if !encoding.trim().eq_ignore_ascii_case("snappy") {
+            return Err(ProtocolError::UnsupportedMediaType {
+                header: "Content-Encoding",
+                value: encoding.to_owned(),
+                accepted: "accepted: snappy",
+            });
+        }
+    }
+    MessageKind::from_content_type(header(axum::http::header::CONTENT_TYPE))
+}
+
+/// The `Content-Encoding` of an Influx or JSON body.
+fn body_encoding(state: &AppState, headers: &HeaderMap) -> Result<ContentEncoding, ApiError> {
+    let value = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    ContentEncoding::from_header(value).map_err(|error| state.pipeline.refuse(&error, 0).into())
 }
 
 pub async fn influx_write(
@@ -153,9 +236,12 @@ pub async fn influx_write(
             ))
         })?,
     };
+    let encoding = body_encoding(&state, &headers)?;
+    let max_decompressed = state.options.max_decompressed_bytes;
     let body = read_body(&state, &headers, body).await?;
     ingest(Arc::clone(&state), body, "influx", move |bytes, now| {
-        lookout_protocol::influx::parse_lines(bytes, precision, now)
+        let text = encoding.decode(bytes, max_decompressed)?;
+        lookout_protocol::influx::parse_lines(&text, precision, now)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -167,13 +253,13 @@ pub async fn json_samples(
     body: Body,
 ) -> Result<Response, ApiError> {
     let _in_flight = InFlight::new(&state, "json");
+    let encoding = body_encoding(&state, &headers)?;
+    let max_decompressed = state.options.max_decompressed_bytes;
     let body = read_body(&state, &headers, body).await?;
-    let report = ingest(
-        Arc::clone(&state),
-        body,
-        "json",
-        lookout_protocol::json_samples::parse_json_samples,
-    )
+    let report = ingest(Arc::clone(&state), body, "json", move |bytes, now| {
+        let text = encoding.decode(bytes, max_decompressed)?;
+        lookout_protocol::json_samples::parse_json_samples(&text, now)
+    })
     .await?;
     Ok((
         StatusCode::OK,
