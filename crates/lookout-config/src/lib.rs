@@ -37,7 +37,7 @@ pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use keys::known_keys;
 pub use sources::SOURCE_TYPES;
 pub use types::*;
-pub use validate::{Hooks, SelectorCheck};
+pub use validate::{Hooks, ParamsCheck, SelectorCheck};
 
 impl Config {
     /// Reads and validates a configuration file with the default [`Hooks`].

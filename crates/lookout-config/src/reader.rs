@@ -66,6 +66,21 @@ impl<'t> Reporter<'t> {
     }
 }
 
+/// A syntax error's message, naming the key when the parser's own message does not
+/// (toml says only "duplicate key"; the span holds the key as written).
+fn syntax_message(text: &str, message: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let written = span
+        .and_then(|span| text.get(span))
+        .map(str::trim)
+        .filter(|written| !written.is_empty() && written.len() <= 200 && !written.contains('\n'));
+    match written {
+        Some(key) if message.trim() == "duplicate key" => format!(
+            "invalid TOML: duplicate key `{key}`: a table or key is defined twice (merge the two)"
+        ),
+        _ => format!("invalid TOML: {message}"),
+    }
+}
+
 /// Parses `text` into the raw form. Syntax errors stop the reading (what follows a
 /// syntax error is not trustworthy); every other mistake is recorded and skipped.
 pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
@@ -73,13 +88,8 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
     if !syntax_errors.is_empty() {
         for error in syntax_errors {
             let line = error.span().map(|span| reporter.line_of(span.start));
-            reporter.report(
-                ErrorKind::Syntax,
-                line,
-                "",
-                None,
-                format!("invalid TOML: {}", error.message()),
-            );
+            let message = syntax_message(reporter.text, error.message(), error.span());
+            reporter.report(ErrorKind::Syntax, line, "", None, message);
         }
         return RawConfig::default();
     }

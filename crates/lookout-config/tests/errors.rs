@@ -406,6 +406,7 @@ fn selector_hook_plugs_in_a_real_parser() {
     let hooks = Hooks {
         selector: Some(&reject_regex),
         profiles: &profiles,
+        params: None,
     };
     let text = "[detection]\nprofile = \"seasonal\"\n[[detection.override]]\nmatch = '{host=~\"web.*\"}'\nprofile = \"fast\"\n";
     let errors: Vec<_> = Config::from_str_validate_with(text, "lookout.toml", &hooks)
@@ -468,5 +469,19 @@ fn inhibition_rules_need_a_source_and_label_names() {
             target: None,
             equal: vec!["instance".into()],
         }]
+    );
+}
+
+/// Regression: a table defined twice was reported as "duplicate key" without the key.
+#[test]
+fn a_duplicate_table_names_its_key() {
+    let text = "[detection]\nprofile = \"default\"\n[server]\n[detection]\n";
+    let errors = errors_of(text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].line, Some(4));
+    assert!(
+        errors[0].message.contains("`detection`"),
+        "{}",
+        errors[0].message
     );
 }

@@ -30,9 +30,10 @@ impl Checker<'_, '_, '_> {
             exit,
             hysteresis_blame(&raw.hysteresis_enter, &raw.hysteresis_exit),
         );
+        self.check_params(context, &profile, &raw.params);
         let overrides = overrides
             .iter()
-            .map(|entry| self.detection_override(entry, enter, exit))
+            .map(|entry| self.detection_override(entry, &profile, enter, exit))
             .collect();
         let warm_start = self.duration(
             context,
@@ -97,9 +98,20 @@ impl Checker<'_, '_, '_> {
         self.report_at(ErrorKind::InvalidValue, context, key, field, message);
     }
 
+    /// Every mistake in a `params` table, at the line of its `params` key.
+    fn check_params(&mut self, context: &str, profile: &str, params: &Field<toml::Table>) {
+        let (Some(check), Some(params)) = (self.hooks.params, params) else {
+            return;
+        };
+        for message in check(profile, params.get_ref()) {
+            self.report_at(ErrorKind::InvalidValue, context, "params", params, message);
+        }
+    }
+
     fn detection_override(
         &mut self,
         entry: &Located<RawOverride>,
+        base_profile: &str,
         enter: Option<f64>,
         exit: Option<f64>,
     ) -> DetectionOverride {
@@ -107,6 +119,8 @@ impl Checker<'_, '_, '_> {
         let raw = &entry.value;
         let selector = self.selector(&context, entry.line, &raw.selector);
         let profile = self.profile(&context, &raw.profile);
+        let applies_to = profile.as_deref().unwrap_or(base_profile).to_owned();
+        self.check_params(&context, &applies_to, &raw.params);
         let min_deviation =
             self.optional_number_in(&context, "min_deviation", &raw.min_deviation, 0.0, f64::MAX);
         let hysteresis_enter = self.optional_number_in(

@@ -21,12 +21,21 @@ use crate::values::{parse_byte_size, parse_duration, parse_listen};
 /// A check for series selectors (`match` keys): `Err` carries the reason.
 pub type SelectorCheck<'a> = dyn Fn(&str) -> Result<(), String> + 'a;
 
+/// Checks a `params` table against the detectors of a profile: one message per
+/// mistake (an unknown detector, a field it does not take, a value out of range), all
+/// of them, not only the first.
+pub type ParamsCheck<'a> = dyn Fn(&str, &toml::Table) -> Vec<String> + 'a;
+
 /// Checks the configuration crate cannot do alone, plugged in by the binary.
 pub struct Hooks<'a> {
     /// Parses `match` selectors; without it a selector only has to be a non-empty string.
     pub selector: Option<&'a SelectorCheck<'a>>,
     /// Accepted detection profile names.
     pub profiles: &'a [&'a str],
+    /// Checks `[detection] params` and each override's `params` (with the profile it
+    /// applies to); without it any table is accepted here and checked when the
+    /// pipelines are built.
+    pub params: Option<&'a ParamsCheck<'a>>,
 }
 
 impl Default for Hooks<'_> {
@@ -34,6 +43,7 @@ impl Default for Hooks<'_> {
         Hooks {
             selector: None,
             profiles: defaults::KNOWN_PROFILES,
+            params: None,
         }
     }
 }

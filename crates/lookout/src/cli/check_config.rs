@@ -31,6 +31,7 @@ pub(crate) fn load_checked(path: &Path) -> Result<Config, ConfigErrors> {
     let hooks = Hooks {
         selector: Some(&check_selector),
         profiles: &profiles,
+        params: Some(&super::detection::params_mistakes),
     };
     Config::load_validate_with(path, &hooks)
 }

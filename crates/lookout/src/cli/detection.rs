@@ -111,6 +111,36 @@ fn override_pipeline(
     Ok((selector, pipeline))
 }
 
+/// Every mistake in a `params` table for `profile`, one message per detector named
+/// (the configuration's `params` hook, so `check-config`, `serve` and `import` report
+/// them all at once, at the line of the table). A profile that does not exist is
+/// reported by the profile check, not here.
+pub(crate) fn params_mistakes(profile: &str, params: &toml::Table) -> Vec<String> {
+    let Ok(pipeline) = PipelineConfig::named(profile) else {
+        return Vec::new();
+    };
+    let mut mistakes = Vec::new();
+    for (detector, fields) in params {
+        let one = toml::Table::from_iter([(detector.clone(), fields.clone())]);
+        let settings = PipelineSettings {
+            min_relative_deviation: None,
+            open_at: None,
+            close_below: None,
+            params: match json_table(&one, "params") {
+                Ok(map) => map,
+                Err(error) => {
+                    mistakes.push(format!("{detector}: {error:#}"));
+                    continue;
+                }
+            },
+        };
+        if let Err(error) = pipeline.clone().with_settings(&settings) {
+            mistakes.push(format!("profile {profile:?}: {error}"));
+        }
+    }
+    mistakes
+}
+
 /// A TOML table as JSON, for the detectors' serde configurations.
 fn json_table(table: &toml::Table, what: &str) -> anyhow::Result<Map<String, Value>> {
     match serde_json::to_value(table).with_context(|| format!("{what}: not representable"))? {
@@ -128,10 +158,43 @@ mod tests {
         let hooks = lookout_config::Hooks {
             selector: None,
             profiles: &profiles,
+            params: None,
         };
         lookout_config::Config::from_str_validate_with(text, "t.toml", &hooks)
             .unwrap_or_else(|errors| panic!("{errors}"))
             .detection
+    }
+
+    /// Regression: `[detection] params` mistakes had no line and stopped at the first.
+    #[test]
+    fn every_params_mistake_is_reported_at_its_line() {
+        let profiles = crate::cli::check_config::profile_names();
+        let hooks = lookout_config::Hooks {
+            selector: None,
+            profiles: &profiles,
+            params: Some(&params_mistakes),
+        };
+        let text = "[detection]\nparams = { robust_z = { windw = 3 }, rcf = { trees = 3 } }\n\
+                    [[detection.override]]\nmatch = 'cpu'\nprofile = \"ewma\"\n\
+                    params = { ewma = { alpha = \"high\" } }\n";
+        let errors: Vec<_> = lookout_config::Config::from_str_validate_with(text, "t.toml", &hooks)
+            .unwrap_err()
+            .into_iter()
+            .collect();
+        let found: Vec<_> = errors.iter().map(|e| (e.line, e.key.as_deref())).collect();
+        assert_eq!(
+            found,
+            [
+                (Some(2), Some("params")),
+                (Some(2), Some("params")),
+                (Some(6), Some("params"))
+            ],
+            "{errors:#?}"
+        );
+        let text = format!("{errors:?}");
+        for expected in ["windw", "no rcf detector", "params.ewma: invalid type"] {
+            assert!(text.contains(expected), "{expected} in {text}");
+        }
     }
 
     #[test]
