@@ -186,12 +186,22 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready once warmed up and while the store can write: a full disk or a failing seal
+/// takes the server out of a load balancer's rotation instead of acknowledging into a
+/// store that cannot keep up.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if state.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    if !state.ready.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response();
     }
+    let health = state.store.write_health();
+    if !health.writable {
+        let reason = health
+            .last_error
+            .map_or_else(|| "unknown error".to_string(), |(_, message)| message);
+        let body = format!("not ready: the store cannot write: {reason}\n");
+        return (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+    }
+    (StatusCode::OK, "ready\n").into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -214,6 +224,16 @@ pub fn render_metrics(state: &AppState) -> String {
     let mut out = ExpositionWriter::new();
     state.metrics.render(&gauges, &mut out);
     alerting::render_metrics(state, &mut out);
+    out.single(
+        "lookout_store_writable",
+        "1 while the store's commits and seals succeed, 0 while the last one failed.",
+        MetricType::Gauge,
+        if state.store.write_health().writable {
+            1.0
+        } else {
+            0.0
+        },
+    );
     out.single(
         "lookout_store_queue_depth",
         "Batches waiting for the store writer.",

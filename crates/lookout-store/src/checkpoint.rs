@@ -14,6 +14,8 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 use rusqlite::Connection;
 
+use crate::health::{FailureLog, Operation};
+
 use crate::StoreError;
 
 /// How often the WAL is checkpointed.
@@ -43,12 +45,17 @@ impl Checkpointer {
         let handle = std::thread::Builder::new()
             .name("lookout-store-checkpoint".into())
             .spawn(move || {
+                // A full disk fails every checkpoint: logged once a minute, not 5 times a second.
+                let mut failures = FailureLog::default();
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
                     let checkpoint = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
                         row.get::<_, i64>(0)
                     });
-                    if let Err(error) = checkpoint {
-                        tracing::warn!(%error, "WAL checkpoint failed");
+                    match checkpoint {
+                        Ok(_) => failures.succeeded(Operation::Checkpoint),
+                        Err(error) => {
+                            failures.failed(Operation::Checkpoint, &error.to_string());
+                        }
                     }
                 }
             })

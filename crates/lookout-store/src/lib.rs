@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod events;
 mod head;
+mod health;
 mod lock;
 mod pool;
 mod query;
@@ -31,6 +32,7 @@ pub use compact::CompactionReport;
 pub use config::StoreConfig;
 pub use error::StoreError;
 pub use events::{BadCursor, EventCursor, EventPage, EventQuery};
+pub use health::HealthSnapshot;
 pub use lock::LOCK_FILE;
 pub use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, Event, EventId, EventRecord, FeedbackLabel,

@@ -41,6 +41,7 @@ pub struct Store {
     registry: Arc<SeriesRegistry>,
     horizons: Arc<Horizons>,
     head: Arc<Head>,
+    health: Arc<crate::health::WriteHealth>,
     readers: ReadPool,
     event_ids: EventIds,
     checkpointer: Option<Checkpointer>,
@@ -65,13 +66,15 @@ impl Store {
         let horizons = Arc::new(Horizons::load(&conn)?);
         let event_ids = EventIds::load(&conn)?;
         let head = Arc::new(Head::default());
+        let health = Arc::new(crate::health::WriteHealth::default());
         let writer = Writer::new(
             conn,
             Arc::clone(&registry),
             Arc::clone(&horizons),
             config.clone(),
             Arc::clone(&head),
-        )?;
+        )?
+        .with_health(Arc::clone(&health));
         let (commands, receiver) = bounded(config.queue_capacity);
         let handle = std::thread::Builder::new()
             .name("lookout-store-writer".into())
@@ -87,11 +90,18 @@ impl Store {
             registry,
             horizons,
             head,
+            health,
             readers,
             event_ids,
             checkpointer,
             _lock: lock,
         })
+    }
+
+    /// Whether the writer can write (false while its last commit or seal failed), with
+    /// the newest unresolved failure; see `health.rs`.
+    pub fn write_health(&self) -> crate::HealthSnapshot {
+        self.health.snapshot()
     }
 
     /// Path of the database file.

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use lookout_model::{
@@ -20,6 +20,7 @@ use crate::chunk::{encode_log_row, LOG_ROW_BYTES};
 use crate::compact::{self, CompactionReport, Job, Plan};
 use crate::error::SqlContext;
 use crate::head::Head;
+use crate::health::{retry_delay, FailureLog, Operation, WriteHealth};
 use crate::rows::HeadRow;
 use crate::schema::{meta, read_meta, Horizons};
 use crate::seal::{recover_blocks, replay_log, Seal};
@@ -67,6 +68,12 @@ pub(crate) struct Writer {
     next_block: i64,
     /// Id of the newest ingest log entry.
     last_log_id: i64,
+    /// What `/readyz` reads: whether commits and seals succeed.
+    health: Arc<WriteHealth>,
+    /// Rate-limited logging of repeated failures.
+    failures: FailureLog,
+    /// After a failed seal step, no retry before this instant.
+    seal_retry_at: Option<Instant>,
 }
 
 /// How long the writer sleeps when idle before checking whether the head is due a seal.
@@ -110,18 +117,38 @@ impl Writer {
             late_before,
             dirty_from,
             jobs: VecDeque::new(),
+            health: Arc::default(),
+            failures: FailureLog::default(),
+            seal_retry_at: None,
         })
+    }
+
+    /// Reports outcomes to `health` (shared with the store's readers).
+    pub fn with_health(mut self, health: Arc<WriteHealth>) -> Writer {
+        self.health = health;
+        self
+    }
+
+    /// A seal is waiting for its retry time: the loop may block on the queue meanwhile.
+    fn backing_off(&self) -> Option<Duration> {
+        let retry_at = self.seal_retry_at?;
+        retry_at.checked_duration_since(Instant::now())
     }
 
     /// Runs until every sender is gone; then commits what is left and returns.
     pub fn run(mut self, commands: Receiver<Command>) {
         let mut group: Vec<(WriteBatch, Sender<CommitResult>)> = Vec::new();
         loop {
-            let first = if self.jobs.is_empty() && self.seal.is_none() {
-                match commands.recv_timeout(IDLE_TICK) {
+            let waiting = self.backing_off();
+            let first = if (self.jobs.is_empty() && self.seal.is_none()) || waiting.is_some() {
+                let tick = waiting.map_or(IDLE_TICK, |wait| wait.min(IDLE_TICK));
+                match commands.recv_timeout(tick) {
                     Ok(command) => command,
                     Err(RecvTimeoutError::Timeout) => {
                         self.maybe_seal();
+                        if self.backing_off().is_none() {
+                            self.background_step();
+                        }
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -226,13 +253,19 @@ impl Writer {
                 for (_, ack) in group.drain(..) {
                     let _ = ack.send(Ok(()));
                 }
+                self.health.succeeded(Operation::Commit);
+                self.failures.succeeded(Operation::Commit);
             }
             Err(error) => {
                 self.registry.restore_pending(pending);
                 let samples = group.iter().map(|(batch, _)| batch.len()).sum();
                 let batches = group.len();
-                tracing::error!(%error, batches, samples, "store commit failed");
                 let reason = error.to_string();
+                self.health.failed(Operation::Commit, &reason);
+                self.failures.failed(
+                    Operation::Commit,
+                    &format!("{reason} ({batches} batches, {samples} samples refused)"),
+                );
                 for (_, ack) in group.drain(..) {
                     let _ = ack.send(Err(StoreError::CommitFailed {
                         batches,
@@ -268,9 +301,23 @@ impl Writer {
     /// One step of the running seal, else of the oldest compaction.
     fn background_step(&mut self) {
         if self.seal.is_some() {
-            if let Err(error) = self.seal_step(self.config.seal_rows_per_step) {
-                // The generation stays frozen and readable; the step is retried.
-                tracing::error!(%error, "sealing a block failed");
+            if self.backing_off().is_some() {
+                return;
+            }
+            match self.seal_step(self.config.seal_rows_per_step) {
+                Ok(()) => {
+                    self.seal_retry_at = None;
+                    self.health.succeeded(Operation::Seal);
+                    self.failures.succeeded(Operation::Seal);
+                }
+                Err(error) => {
+                    // The generation stays frozen and readable; the step is retried
+                    // after a back-off (a full disk once made this a tight loop).
+                    let reason = error.to_string();
+                    self.health.failed(Operation::Seal, &reason);
+                    let failures = self.failures.failed(Operation::Seal, &reason);
+                    self.seal_retry_at = Some(Instant::now() + retry_delay(failures));
+                }
             }
             return;
         }
@@ -304,11 +351,18 @@ impl Writer {
         match self.advance(&mut job) {
             Ok(false) => self.jobs.push_front(job),
             Ok(true) => {
+                self.health.succeeded(Operation::Compaction);
+                self.failures.succeeded(Operation::Compaction);
                 let _ = job.reply.send(Ok(job.report));
             }
             Err(error) => {
                 self.dirty_from = self.dirty_from.min(job.dirty_at_start);
-                tracing::error!(%error, now_ms = job.now_ms, "store compaction failed");
+                let reason = error.to_string();
+                self.health.failed(Operation::Compaction, &reason);
+                self.failures.failed(
+                    Operation::Compaction,
+                    &format!("{reason} (now_ms {})", job.now_ms),
+                );
                 let _ = job.reply.send(Err(StoreError::CompactionFailed {
                     now_ms: job.now_ms,
                     reason: error.to_string(),
