@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::anomalies::AnomalyView;
+use crate::auth::{caller_of, Caller, AUDIT_TARGET};
 use crate::error::ApiError;
 use crate::query::params::Form;
 use crate::query::select_series;
@@ -256,6 +257,7 @@ fn disabled() -> ApiError {
 
 pub async fn create_silence(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<Caller>>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let body: SilenceBody = serde_json::from_slice(&body).map_err(|error| {
@@ -275,6 +277,7 @@ pub async fn create_silence(
         comment: body.comment,
         created_ms: now,
         expired_ms: None,
+        created_by: caller_of(caller).name,
     };
     silence
         .validate()
@@ -289,11 +292,22 @@ pub async fn create_silence(
         )));
     }
     let stored = blocking(move || handle.add_silence(silence).map_err(db_error)).await?;
+    tracing::info!(
+        target: AUDIT_TARGET,
+        token = %stored.created_by,
+        action = "silence.create",
+        object = %format!("silence {}", stored.id),
+        matchers = %stored.matchers,
+        starts_ms = stored.starts_ms,
+        ends_ms = stored.ends_ms,
+        "silence created"
+    );
     Ok(success(serde_json::to_value(stored).unwrap_or(Value::Null)))
 }
 
 pub async fn expire_silence(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<Caller>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
@@ -303,10 +317,20 @@ pub async fn expire_silence(
         return Err(ApiError::not_found(format!("silence {id} not found")));
     };
     let expired = blocking(move || handle.expire_silence(id).map_err(db_error)).await?;
+    let caller = caller_of(caller);
     match expired {
-        Some(silence) => Ok(success(
-            serde_json::to_value(silence).unwrap_or(Value::Null),
-        )),
+        Some(silence) => {
+            tracing::info!(
+                target: AUDIT_TARGET,
+                token = %caller.name,
+                action = "silence.expire",
+                object = %format!("silence {id}"),
+                "silence expired"
+            );
+            Ok(success(
+                serde_json::to_value(silence).unwrap_or(Value::Null),
+            ))
+        }
         None => Err(ApiError::not_found(format!("silence {id} not found"))),
     }
 }

@@ -21,6 +21,10 @@
 //! - [`usage`]: machines' usage states and right-sizing hints (`/api/v1/machines`);
 //! - [`predict`]: `POST /api/v1/predict/network`, one connection record scored by a
 //!   trained traffic model (`lookout-traffic-model`);
+//! - [`auth`]: API tokens with roles (`read`, `write`, `admin`), checked in front of
+//!   every route but health and the dashboard's pages when `[auth]` is enabled; admin
+//!   actions go to the audit log (tracing target `lookout::audit`);
+//! - [`guard`]: refuses cross-origin writes and rebound `Host` names;
 //! - [`warm`]: at startup, the detectors relearn each series from its stored history.
 //!
 //! [`Server`] ties them together: build it over an opened [`Store`] and a [`Scorer`]
@@ -28,6 +32,7 @@
 
 pub mod alerting;
 pub mod anomalies;
+pub mod auth;
 pub mod error;
 pub mod events;
 pub mod guard;

@@ -176,6 +176,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .router
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
+            crate::auth::check,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
             crate::guard::check,
         ))
         .with_state(state)

@@ -19,6 +19,7 @@ use lookout_alert::AlertService;
 use lookout_config::Config;
 use lookout_detect::engine::{Engine, EngineConfig};
 use lookout_protocol::SampleLimits;
+use lookout_server::auth::{ApiToken, AuthOptions};
 use lookout_server::guard::AccessOptions;
 use lookout_server::{Pipeline, Server, ServerOptions, TimeCheck};
 use lookout_sources::Source;
@@ -100,24 +101,46 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         ),
         max_silence_ms: i64::try_from(config.server.max_silence_duration.as_millis())
             .unwrap_or(i64::MAX),
+        auth: auth_options(&config.auth),
         ..ServerOptions::default()
     };
     let pipeline = Pipeline::new(options.pipeline_options(), store, Arc::new(engine));
     Ok(Server::over(options, pipeline))
 }
 
+/// The server's tokens from `[auth]`.
+pub(crate) fn auth_options(auth: &lookout_config::AuthConfig) -> AuthOptions {
+    AuthOptions {
+        enabled: auth.enabled,
+        tokens: auth
+            .tokens
+            .iter()
+            .map(|token| ApiToken {
+                name: token.name.clone(),
+                role: token.role,
+                sha256: token.sha256,
+            })
+            .collect(),
+    }
+}
+
 /// Refuses to serve a non-loopback address without authentication unless the operator
 /// opted out with `[server] allow_unauthenticated_remote = true`: anyone who can reach
-/// the port could otherwise read everything, push samples and silence alerts.
+/// the port could otherwise read everything, push samples and silence alerts. With
+/// `[auth] enabled` every request needs a token, so any address may be served.
 pub(crate) fn check_exposure(config: &Config) -> anyhow::Result<()> {
     let listen = config.server.listen;
-    if listen.ip().is_loopback() || config.server.allow_unauthenticated_remote {
+    if listen.ip().is_loopback()
+        || config.server.allow_unauthenticated_remote
+        || config.auth.enabled
+    {
         return Ok(());
     }
     anyhow::bail!(
         "refusing to listen on {listen}: it is not a loopback address and lookout has no authentication configured, \
          so anyone who can reach it could read all data, push samples and silence alerts. \
-         Listen on 127.0.0.1 (behind a reverse proxy that authenticates), or set \
+         Enable API tokens ([auth] enabled = true, `lookout token create`), listen on 127.0.0.1 \
+         (behind a reverse proxy that authenticates), or set \
          [server] allow_unauthenticated_remote = true to accept the risk"
     )
 }
