@@ -204,3 +204,31 @@ pub(crate) async fn wait_for_signal() {
         let _ = interrupt.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!("[server]\nlisten = \"0.0.0.0:8080\"\n{extra}");
+        Config::from_str_named(&text, "lookout.toml").unwrap_or_else(|errors| panic!("{errors}"))
+    }
+
+    /// A public address needs authentication or the explicit opt-out; with tokens on,
+    /// the opt-out is not needed.
+    #[test]
+    fn a_public_address_is_served_only_with_auth_or_the_opt_out() {
+        let refused = check_exposure(&config("")).unwrap_err().to_string();
+        assert!(refused.contains("[auth] enabled = true"), "{refused}");
+        assert!(check_exposure(&config("allow_unauthenticated_remote = true\n")).is_ok());
+        let digest = lookout_config::auth::sha256_hex(&lookout_server::auth::hash_token("lk_a"));
+        let with_auth = config(&format!(
+            "[auth]\nenabled = true\n[[auth.token]]\nname = \"ops\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n"
+        ));
+        assert!(check_exposure(&with_auth).is_ok());
+        let options = auth_options(&with_auth.auth);
+        assert!(options.enabled);
+        assert_eq!(options.tokens[0].name, "ops");
+        assert_eq!(options.tokens[0].sha256, lookout_server::auth::hash_token("lk_a"));
+    }
+}
