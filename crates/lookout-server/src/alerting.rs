@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::anomalies::AnomalyView;
-use crate::auth::{caller_of, Caller, AUDIT_TARGET};
+use crate::auth::{caller_of, Caller};
 use crate::error::ApiError;
 use crate::query::params::Form;
 use crate::query::select_series;
@@ -266,6 +266,7 @@ pub async fn create_silence(
         ))
     })?;
     let handle = handle(&state).ok_or_else(disabled)?;
+    let caller = caller_of(caller);
     let now = now_ms();
     let silence = Silence {
         id: 0,
@@ -277,7 +278,7 @@ pub async fn create_silence(
         comment: body.comment,
         created_ms: now,
         expired_ms: None,
-        created_by: caller_of(caller).name,
+        created_by: caller.name.clone(),
     };
     silence
         .validate()
@@ -292,15 +293,15 @@ pub async fn create_silence(
         )));
     }
     let stored = blocking(move || handle.add_silence(silence).map_err(db_error)).await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        token = %stored.created_by,
-        action = "silence.create",
-        object = %format!("silence {}", stored.id),
-        matchers = %stored.matchers,
-        starts_ms = stored.starts_ms,
-        ends_ms = stored.ends_ms,
-        "silence created"
+    let detail = format!(
+        "{} from {} to {}",
+        stored.matchers, stored.starts_ms, stored.ends_ms
+    );
+    state.audit.record(
+        &caller,
+        "silence.create",
+        format!("silence {}", stored.id),
+        detail,
     );
     Ok(success(serde_json::to_value(stored).unwrap_or(Value::Null)))
 }
@@ -320,13 +321,10 @@ pub async fn expire_silence(
     let caller = caller_of(caller);
     match expired {
         Some(silence) => {
-            tracing::info!(
-                target: AUDIT_TARGET,
-                token = %caller.name,
-                action = "silence.expire",
-                object = %format!("silence {id}"),
-                "silence expired"
-            );
+            let object = format!("silence {id}");
+            state
+                .audit
+                .record(&caller, "silence.expire", object, silence.matchers.clone());
             Ok(success(
                 serde_json::to_value(silence).unwrap_or(Value::Null),
             ))

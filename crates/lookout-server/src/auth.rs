@@ -186,15 +186,22 @@ const PUBLIC_GETS: &[&str] = &[
     "/assets/{file}",
 ];
 
+/// Routes only admins may GET: the audit log.
+const ADMIN_GETS: &[&str] = &["/api/v1/audit"];
+
 /// The role a route needs (`None`: public). `path` is the route's pattern
 /// (`/api/v1/silences/{id}/expire`) or, for unmatched requests, the request path.
 /// Whatever is not listed needs `read` to GET and `admin` otherwise: silences,
-/// their expiry and feedback on anomalies are admin actions.
+/// their expiry and feedback on anomalies are admin actions, and so is reading the
+/// audit log.
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     let reading = matches!(*method, Method::GET | Method::HEAD);
     if reading {
         if PUBLIC_GETS.contains(&path) {
             return None;
+        }
+        if ADMIN_GETS.contains(&path) {
+            return Some(Role::Admin);
         }
         return Some(Role::Read);
     }
@@ -357,6 +364,8 @@ mod tests {
             let expected = if method == Method::GET {
                 if PUBLIC_GETS.contains(&path) {
                     None
+                } else if path.contains("audit") {
+                    Some(Role::Admin)
                 } else {
                     Some(Role::Read)
                 }

@@ -22,8 +22,9 @@
 //! - [`predict`]: `POST /api/v1/predict/network`, one connection record scored by a
 //!   trained traffic model (`lookout-traffic-model`);
 //! - [`auth`]: API tokens with roles (`read`, `write`, `admin`), checked in front of
-//!   every route but health and the dashboard's pages when `[auth]` is enabled; admin
-//!   actions go to the audit log (tracing target `lookout::audit`);
+//!   every route but health and the dashboard's pages when `[auth]` is enabled;
+//! - [`audit`]: admin actions, logged (tracing target `lookout::audit`) and served at
+//!   `GET /api/v1/audit`;
 //! - [`guard`]: refuses cross-origin writes and rebound `Host` names;
 //! - [`warm`]: at startup, the detectors relearn each series from its stored history.
 //!
@@ -32,6 +33,7 @@
 
 pub mod alerting;
 pub mod anomalies;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;

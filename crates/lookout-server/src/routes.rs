@@ -112,6 +112,7 @@ fn build() -> RouteTable {
             "/api/v1/silences/{id}/expire",
             post(alerting::expire_silence),
         )
+        .add("GET", "/api/v1/audit", get(crate::audit::list))
         .add("GET", "/api/v1/machines", get(usage::routes::list))
         .add(
             "POST",

@@ -111,6 +111,8 @@ pub struct AppState {
     pub warming: Arc<AtomicBool>,
     /// Trained traffic models, loaded on first use.
     pub traffic_models: Option<Arc<crate::predict::models::TrafficModels>>,
+    /// Admin actions ([`crate::audit`]).
+    pub audit: crate::audit::AuditLog,
 }
 
 impl AppState {
@@ -134,6 +136,7 @@ impl AppState {
             pipeline,
             alerts: Default::default(),
             ready: true.into(),
+            audit: Default::default(),
         }
     }
 }

@@ -280,4 +280,56 @@ fn an_admin_silence_records_its_creator() {
         listed["data"]["silences"][0]["created_by"], "ops",
         "{listed}"
     );
+
+    // The audit log names the token; only admins read it.
+    let denied = get(
+        &lookout,
+        "/api/v1/audit",
+        &format!("Bearer {}", tokens.read),
+    );
+    assert_error(denied, 403, "forbidden");
+    let audit = get(
+        &lookout,
+        "/api/v1/audit",
+        &format!("Bearer {}", tokens.admin),
+    )
+    .json()
+    .unwrap();
+    let entry = &audit["data"]["entries"][0];
+    assert_eq!(entry["token"], "ops", "{audit}");
+    assert_eq!(entry["action"], "silence.create", "{audit}");
+    assert_eq!(
+        entry["object"],
+        format!("silence {}", created["data"]["id"])
+    );
+}
+
+/// Regression: 13 unauthenticated `false_positive` posts raised a series' tolerance.
+#[test]
+fn a_client_without_the_admin_role_cannot_post_feedback() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lookout, tokens) = start(dir.path());
+    let body = json!({ "label": "false_positive" }).to_string();
+    let read = format!("Bearer {}", tokens.read);
+    let write = format!("Bearer {}", tokens.write);
+    for authorization in [None, Some(read), Some(write)] {
+        let mut request = blocking_client()
+            .post(lookout.url("/api/v1/anomalies/1/feedback"))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(value) = &authorization {
+            request = request.header("authorization", value);
+        }
+        let status = request.send().unwrap().status();
+        let expected = if authorization.is_none() { 401 } else { 403 };
+        assert_eq!(status, expected, "{authorization:?}");
+    }
+    // An admin gets through the check to the route (no such anomaly here).
+    let admin = blocking_client()
+        .post(lookout.url("/api/v1/anomalies/1/feedback"))
+        .header("authorization", &format!("Bearer {}", tokens.admin))
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(admin.status(), 404);
 }

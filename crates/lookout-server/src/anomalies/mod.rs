@@ -22,7 +22,7 @@ use lookout_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::auth::{caller_of, Caller, AUDIT_TARGET};
+use crate::auth::{caller_of, Caller};
 use crate::error::ApiError;
 use crate::query::params::Form;
 use crate::query::select_series;
@@ -204,13 +204,11 @@ pub async fn feedback(
             })?;
         }
         let after = state.scorer.tolerance(series).ok().flatten();
-        tracing::info!(
-            target: AUDIT_TARGET,
-            token = %caller.name,
-            action = "anomaly.feedback",
-            object = %format!("anomaly {id}"),
-            label = label.as_str(),
-            "feedback recorded"
+        state.audit.record(
+            &caller,
+            "anomaly.feedback",
+            format!("anomaly {id}"),
+            label.as_str().to_string(),
         );
         Ok(json!({
             "feedback": feedback_json(&stored),

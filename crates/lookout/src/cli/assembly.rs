@@ -229,6 +229,9 @@ mod tests {
         let options = auth_options(&with_auth.auth);
         assert!(options.enabled);
         assert_eq!(options.tokens[0].name, "ops");
-        assert_eq!(options.tokens[0].sha256, lookout_server::auth::hash_token("lk_a"));
+        assert_eq!(
+            options.tokens[0].sha256,
+            lookout_server::auth::hash_token("lk_a")
+        );
     }
 }
