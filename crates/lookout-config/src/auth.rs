@@ -149,7 +149,7 @@ fn shorten(text: &str) -> String {
 }
 
 /// Checks a token name: 1..=64 characters of `[A-Za-z0-9_.@-]`, so it fits a tokens
-/// file line, a log field and a silence's `createdBy`.
+/// file line, a log field and a silence's `created_by`.
 pub fn check_token_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64

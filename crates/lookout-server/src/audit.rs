@@ -2,8 +2,9 @@
 //! authentication), what (`silence.create`, `silence.expire`, `anomaly.feedback`) and on
 //! which object.
 //!
-//! Each entry is logged at info level on the tracing target `lookout::audit` (enable it
-//! with `RUST_LOG=warn,lookout::audit=info` and keep the log) and kept in memory, the
+//! Each entry is logged at info level on the tracing target `lookout::audit` (on by
+//! default in `lookout serve`: its default filter is `warn,lookout::audit=info`; keep
+//! `lookout::audit=info` in a `RUST_LOG` of your own) and kept in memory, the
 //! newest [`AUDIT_CAPACITY`] entries, for `GET /api/v1/audit` (admin role). The memory
 //! copy does not survive a restart: the log is the lasting record.
 
@@ -46,7 +47,7 @@ impl AuditLog {
         tracing::info!(
             target: AUDIT_TARGET,
             token = %caller.name,
-            action,
+            action = %action,
             object = %object,
             detail = %detail,
             "admin action"

@@ -302,6 +302,17 @@ fn an_admin_silence_records_its_creator() {
         entry["object"],
         format!("silence {}", created["data"]["id"])
     );
+    // And the server's log has the line, by default.
+    eventually("the audit line in the log", Duration::from_secs(20), || {
+        let log = lookout.guard.output();
+        log.lines()
+            .any(|line| {
+                line.contains("lookout::audit")
+                    && line.contains("token=ops")
+                    && line.contains("silence.create")
+            })
+            .then_some(())
+    });
 }
 
 /// Regression: 13 unauthenticated `false_positive` posts raised a series' tolerance.

@@ -27,11 +27,16 @@ use lookout_store::{Store, StoreConfig};
 
 use super::detection::DetectionPipelines;
 
+/// Logging to stderr: `RUST_LOG`, or warnings and the audit log of admin actions
+/// (`lookout::audit` at info).
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,lookout::audit=info"));
+    // Colours only on a terminal: a log file (the audit log among it) stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }
