@@ -62,6 +62,11 @@ fn start(dir: &Path) -> (Lookout, Tokens) {
         "check-config: {}",
         String::from_utf8_lossy(&check.stderr)
     );
+    let summary = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        summary.contains("auth on, 3 tokens (admin: ops; read: grafana; write: prometheus)"),
+        "{summary}"
+    );
     (Lookout::start(&dir.join("data"), &config), tokens)
 }
 
