@@ -148,6 +148,10 @@ fn shorten(text: &str) -> String {
     }
 }
 
+/// Names a token may not have: `created_by` and the audit log use them for requests
+/// without authentication and for lookout's own actions.
+pub const RESERVED_NAMES: &[&str] = &["anonymous", "lookout"];
+
 /// Checks a token name: 1..=64 characters of `[A-Za-z0-9_.@-]`, so it fits a tokens
 /// file line, a log field and a silence's `created_by`.
 pub fn check_token_name(name: &str) -> Result<(), String> {
@@ -156,6 +160,11 @@ pub fn check_token_name(name: &str) -> Result<(), String> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b));
+    if ok && RESERVED_NAMES.contains(&name) {
+        return Err(format!(
+            "{name:?} is reserved (it names requests without a token or lookout itself)"
+        ));
+    }
     if ok {
         Ok(())
     } else {
@@ -414,5 +423,8 @@ mod tests {
         assert!(check_token_name("grafana-prod").is_ok());
         assert!(check_token_name("two words").is_err());
         assert!(check_token_name("").is_err());
+        assert!(check_token_name("anonymous")
+            .unwrap_err()
+            .contains("reserved"));
     }
 }
