@@ -35,6 +35,11 @@ pub struct Silence {
     pub created_ms: i64,
     /// When it was expired early, if it was.
     pub expired_ms: Option<i64>,
+    /// Who created it: the API token's name, `anonymous` without authentication,
+    /// `lookout` for the silences lookout makes itself; empty in records older than this
+    /// field. Unlike `author` (free text in the request), the client cannot choose it.
+    #[serde(default)]
+    pub created_by: String,
 }
 
 /// A silence that cannot be created.
@@ -236,6 +241,7 @@ mod tests {
             comment: "deploy".into(),
             created_ms: 0,
             expired_ms: None,
+            created_by: String::new(),
         }
     }
 

@@ -190,6 +190,7 @@ async fn event_alerts_reach_alertmanager_with_their_evidence_unless_silenced() {
             comment: "known scanner on web-2".into(),
             created_ms: now,
             expired_ms: None,
+            created_by: String::new(),
         })
         .unwrap();
     let event = |id: i64, host: &str| EventRecord {

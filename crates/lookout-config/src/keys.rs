@@ -30,6 +30,8 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
             with(struct_fields::<RawOverride>(), &[]),
         ),
         ("[usage]", with(struct_fields::<RawUsage>(), &[])),
+        ("[auth]", with(struct_fields::<RawAuth>(), &["token"])),
+        ("[[auth.token]]", with(struct_fields::<RawToken>(), &[])),
         ("[alert]", with(&[], ALERT_KEYS)),
         (
             "[[alert.notifier]]",

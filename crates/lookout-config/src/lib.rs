@@ -18,6 +18,7 @@
 //! Checks that need other crates (parsing `match` selectors, the list of detection
 //! profiles) plug in through [`Hooks`] and the `*_validate_with` constructors.
 
+pub mod auth;
 pub mod defaults;
 mod env;
 mod error;
@@ -84,7 +85,8 @@ impl Config {
         {
             return Err(ConfigErrors::from_vec(reporter.errors).expect("non-empty"));
         }
-        let config = validate::validate(&raw, &mut reporter, hooks);
+        let mut config = validate::validate(&raw, &mut reporter, hooks);
+        auth::finish(&mut config.auth, name, &mut reporter.errors);
         match ConfigErrors::from_vec(reporter.errors) {
             Some(errors) => Err(errors),
             None => Ok(config),

@@ -32,6 +32,8 @@ pub struct RawConfig {
     pub notifiers: Vec<Located<RawNotifier>>,
     pub rules: Vec<Located<RawRule>>,
     pub inhibits: Vec<Located<RawInhibit>>,
+    pub auth: RawAuth,
+    pub tokens: Vec<Located<RawToken>>,
 }
 
 /// A table from an array of tables, with its 1-based position and header line.
@@ -130,6 +132,7 @@ pub struct RawOverride {
     pub params: Field<toml::Table>,
 }
 
+pub use crate::auth::{RawAuth, RawToken};
 pub use crate::notifiers::{RawNotifier, RawNotifierSettings};
 
 /// `[[alert.rule]]`

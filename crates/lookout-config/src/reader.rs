@@ -17,8 +17,15 @@ use crate::raw::*;
 
 pub(crate) type Node<'t> = Spanned<DeValue<'t>>;
 
-pub(crate) const TOP_LEVEL_SECTIONS: &[&str] =
-    &["server", "storage", "source", "detection", "usage", "alert"];
+pub(crate) const TOP_LEVEL_SECTIONS: &[&str] = &[
+    "server",
+    "storage",
+    "source",
+    "detection",
+    "usage",
+    "alert",
+    "auth",
+];
 pub(crate) const ALERT_KEYS: &[&str] = &["notifier", "rule", "inhibit"];
 
 /// Converts byte offsets to lines and accumulates errors for one file.
@@ -35,6 +42,11 @@ impl<'t> Reporter<'t> {
             file,
             errors: Vec::new(),
         }
+    }
+
+    /// The file name errors carry.
+    pub fn file(&self) -> &str {
+        self.file
     }
 
     /// The 1-based line of a byte offset.
@@ -113,6 +125,7 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
             "detection" => read_detection(reporter, node, &mut raw),
             "usage" => raw.usage = read_table(reporter, "[usage]", node, &[]),
             "alert" => read_alert(reporter, node, &mut raw),
+            "auth" => read_auth(reporter, node, &mut raw),
             _ => {
                 let line = reporter.line_of(key.span().start);
                 reporter.report(
@@ -145,6 +158,22 @@ fn read_detection(reporter: &mut Reporter<'_>, node: &Node<'_>, raw: &mut RawCon
         }
     }
     raw.detection = read_table(reporter, "[detection]", node, &["override"]);
+}
+
+fn read_auth(reporter: &mut Reporter<'_>, node: &Node<'_>, raw: &mut RawConfig) {
+    let Some(table) = expect_table(reporter, "", "auth", node) else {
+        return;
+    };
+    for (key, child) in table {
+        if key.get_ref().as_ref() == "token" {
+            for (index, line, item) in array_of_tables(reporter, "[auth]", "token", child) {
+                let context = format!("[[auth.token]] #{index}");
+                let value = read_table(reporter, &context, item, &[]);
+                raw.tokens.push(Located { index, line, value });
+            }
+        }
+    }
+    raw.auth = read_table(reporter, "[auth]", node, &["token"]);
 }
 
 fn read_alert(reporter: &mut Reporter<'_>, node: &Node<'_>, raw: &mut RawConfig) {

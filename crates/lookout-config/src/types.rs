@@ -16,6 +16,8 @@ pub struct Config {
     pub detection: DetectionConfig,
     pub usage: UsageConfig,
     pub alert: AlertConfig,
+    /// `[auth]`: API tokens.
+    pub auth: AuthConfig,
 }
 
 /// `[server]`
@@ -72,6 +74,7 @@ pub struct StorageConfig {
     pub compaction_interval: Duration,
 }
 
+pub use crate::auth::{AuthConfig, Role, TokenEntry};
 pub use crate::notifiers::{
     AlertmanagerNotifier, EmailNotifier, NotifierKind, SlackNotifier, SmsRateLimit, SnsNotifier,
     SnsSmsNotifier, TwilioNotifier, TwilioSender, WebhookNotifier,

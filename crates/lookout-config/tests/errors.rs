@@ -69,7 +69,7 @@ fn unknown_keys_list_the_known_ones() {
 #[test]
 fn unknown_sections_are_errors() {
     let message = single_error("\n[sever]\nlisten = \"x\"\n", ErrorKind::UnknownKey, 2);
-    assert!(message.contains(r#"key "sever": unknown section or key (known: server, storage, source, detection, usage, alert)"#), "{message}");
+    assert!(message.contains(r#"key "sever": unknown section or key (known: server, storage, source, detection, usage, alert, auth)"#), "{message}");
 }
 
 #[test]
@@ -483,5 +483,52 @@ fn a_duplicate_table_names_its_key() {
         errors[0].message.contains("`detection`"),
         "{}",
         errors[0].message
+    );
+}
+
+/// Every mistake in `[auth]`, its tokens and its tokens file is reported at once, each
+/// with its file, line and key.
+#[test]
+fn auth_token_mistakes_are_all_reported_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    std::fs::write(&file, format!("ci write {digest}\nbad boss {digest}\n")).unwrap();
+    let text = format!(
+        "[auth]\nenabled = true\ntokens_file = {:?}\n\
+         [[auth.token]]\nname = \"ci\"\nrole = \"admin\"\nsha256 = \"{}\"\n\
+         [[auth.token]]\nname = \"ops\"\nrole = \"root\"\nsha256 = \"xyz\"\n\
+         [[auth.token]]\nrole = \"read\"\n",
+        file.display(),
+        digest.replace('9', "1"),
+    );
+    let errors = errors_of(&text);
+    let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    let find = |needle: &str| {
+        shown
+            .iter()
+            .find(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no error with {needle:?} in {shown:#?}"))
+    };
+    assert!(find("unknown role \"root\"")
+        .starts_with("lookout.toml:10: [[auth.token]] #2 key \"role\""));
+    assert!(find("\"xyz\" is not a SHA-256").starts_with("lookout.toml:11:"));
+    assert!(find("missing key").contains("[[auth.token]] #3 key \"name\""));
+    let duplicate = find("already used");
+    assert!(duplicate.contains(":1: token key \"name\""), "{duplicate}");
+    assert!(duplicate.contains("lookout.toml:5"), "{duplicate}");
+    assert!(find("unknown role \"boss\"").contains("tokens:2: tokens file key \"role\""));
+    assert!(find("#3 key \"sha256\"").contains("missing key"));
+    assert_eq!(errors.len(), 6, "{shown:#?}");
+}
+
+#[test]
+fn enabled_auth_without_tokens_is_an_error() {
+    let errors = errors_of("[auth]\nenabled = true\n");
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].to_string().contains("no token is defined"),
+        "{}",
+        errors[0]
     );
 }

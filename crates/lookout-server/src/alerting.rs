@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::anomalies::AnomalyView;
+use crate::auth::{caller_of, Caller};
 use crate::error::ApiError;
 use crate::query::params::Form;
 use crate::query::select_series;
@@ -256,6 +257,7 @@ fn disabled() -> ApiError {
 
 pub async fn create_silence(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<Caller>>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let body: SilenceBody = serde_json::from_slice(&body).map_err(|error| {
@@ -264,6 +266,7 @@ pub async fn create_silence(
         ))
     })?;
     let handle = handle(&state).ok_or_else(disabled)?;
+    let caller = caller_of(caller);
     let now = now_ms();
     let silence = Silence {
         id: 0,
@@ -275,6 +278,7 @@ pub async fn create_silence(
         comment: body.comment,
         created_ms: now,
         expired_ms: None,
+        created_by: caller.name.clone(),
     };
     silence
         .validate()
@@ -289,11 +293,22 @@ pub async fn create_silence(
         )));
     }
     let stored = blocking(move || handle.add_silence(silence).map_err(db_error)).await?;
+    let detail = format!(
+        "{} from {} to {}",
+        stored.matchers, stored.starts_ms, stored.ends_ms
+    );
+    state.audit.record(
+        &caller,
+        "silence.create",
+        format!("silence {}", stored.id),
+        detail,
+    );
     Ok(success(serde_json::to_value(stored).unwrap_or(Value::Null)))
 }
 
 pub async fn expire_silence(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<Caller>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
@@ -303,10 +318,17 @@ pub async fn expire_silence(
         return Err(ApiError::not_found(format!("silence {id} not found")));
     };
     let expired = blocking(move || handle.expire_silence(id).map_err(db_error)).await?;
+    let caller = caller_of(caller);
     match expired {
-        Some(silence) => Ok(success(
-            serde_json::to_value(silence).unwrap_or(Value::Null),
-        )),
+        Some(silence) => {
+            let object = format!("silence {id}");
+            state
+                .audit
+                .record(&caller, "silence.expire", object, silence.matchers.clone());
+            Ok(success(
+                serde_json::to_value(silence).unwrap_or(Value::Null),
+            ))
+        }
         None => Err(ApiError::not_found(format!("silence {id} not found"))),
     }
 }

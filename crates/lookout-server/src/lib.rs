@@ -23,6 +23,11 @@
 //!   trained traffic model (`lookout-traffic-model`);
 //! - [`error_shape`]: every error answer, including axum's own 404, 405 and 413, in
 //!   the JSON error shape of [`error::ApiError`];
+//! - [`auth`]: API tokens with roles (`read`, `write`, `admin`), checked in front of
+//!   every route but health and the dashboard's pages when `[auth]` is enabled;
+//! - [`audit`]: admin actions, logged (tracing target `lookout::audit`) and served at
+//!   `GET /api/v1/audit`;
+//! - [`guard`]: refuses cross-origin writes and rebound `Host` names;
 //! - [`warm`]: at startup, the detectors relearn each series from its stored history.
 //!
 //! [`Server`] ties them together: build it over an opened [`Store`] and a [`Scorer`]
@@ -30,6 +35,8 @@
 
 pub mod alerting;
 pub mod anomalies;
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod error_shape;
 pub mod events;

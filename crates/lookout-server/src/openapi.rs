@@ -212,6 +212,12 @@ pub fn document() -> Value {
             None,
             { let mut r = success("The expired silence."); r["404"] = json!({ "description": "No such silence." }); r },
         ) },
+        "/api/v1/audit": { "get": operation(
+            "The newest admin actions (silences created and expired, feedback), newest first; kept in memory (the lasting record is the lookout::audit log). Admin role when [auth] is enabled.",
+            vec![],
+            None,
+            success("{entries: [{time_ms, token, action, object, detail}], capacity}."),
+        ) },
         "/api/v1/machines": { "get": operation(
             "Every machine's usage state (idle, underused, normal, surge, sharp_drop) from its CPU series, since when, and a right-sizing hint once idle or underused for [usage] rightsize_after.",
             vec![],
@@ -297,7 +303,10 @@ pub fn document() -> Value {
         "openapi": "3.0.3",
         "info": { "title": "lookout", "version": env!("CARGO_PKG_VERSION"), "description": "Ingestion, Prometheus-compatible queries and anomalies." },
         "paths": paths,
-        "components": { "schemas": {
+        "components": { "securitySchemes": {
+            "bearer": { "type": "http", "scheme": "bearer", "description": "An API token ([auth]); also accepted as `Authorization: Token T`." },
+            "basic": { "type": "http", "scheme": "basic", "description": "The API token as the password; the user name empty or the token's name." },
+        }, "schemas": {
             "Error": { "type": "object", "properties": { "status": { "type": "string", "enum": ["error"] }, "errorType": { "type": "string" }, "error": { "type": "string" } } },
             "Success": { "type": "object", "properties": { "status": { "type": "string", "enum": ["success"] }, "data": {} } },
             "Sample": { "type": "object", "required": ["name", "value"], "properties": {

@@ -112,6 +112,7 @@ fn build() -> RouteTable {
             "/api/v1/silences/{id}/expire",
             post(alerting::expire_silence),
         )
+        .add("GET", "/api/v1/audit", get(crate::audit::list))
         .add("GET", "/api/v1/machines", get(usage::routes::list))
         .add(
             "POST",
@@ -174,6 +175,10 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
 pub fn router(state: Arc<AppState>) -> Router {
     build()
         .router
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::auth::check,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             crate::guard::check,

@@ -48,6 +48,8 @@ pub struct ServerOptions {
     pub access: crate::guard::AccessOptions,
     /// Longest silence `POST /api/v1/silences` accepts, in milliseconds.
     pub max_silence_ms: i64,
+    /// API tokens ([`crate::auth`]); disabled by default.
+    pub auth: crate::auth::AuthOptions,
 }
 
 impl Default for ServerOptions {
@@ -67,6 +69,7 @@ impl Default for ServerOptions {
             traffic_models_dir: None,
             access: crate::guard::AccessOptions::default(),
             max_silence_ms: 90 * 86_400_000,
+            auth: crate::auth::AuthOptions::default(),
         }
     }
 }
@@ -108,6 +111,8 @@ pub struct AppState {
     pub warming: Arc<AtomicBool>,
     /// Trained traffic models, loaded on first use.
     pub traffic_models: Option<Arc<crate::predict::models::TrafficModels>>,
+    /// Admin actions ([`crate::audit`]).
+    pub audit: crate::audit::AuditLog,
 }
 
 impl AppState {
@@ -131,6 +136,7 @@ impl AppState {
             pipeline,
             alerts: Default::default(),
             ready: true.into(),
+            audit: Default::default(),
         }
     }
 }

@@ -282,6 +282,7 @@ mod tests {
                 comment: "known scanner".into(),
                 created_ms: 0,
                 expired_ms: None,
+                created_by: String::new(),
             })
             .unwrap();
         ev.handle_event(&brute_force(1, "web-1", Severity::Warning), 0);

@@ -210,6 +210,7 @@ fn silences_mute_and_their_end_releases_the_message() {
             comment: "maintenance".into(),
             created_ms: 0,
             expired_ms: None,
+            created_by: String::new(),
         })
         .unwrap();
     eval.handle(&open(&series("a", 0), 0, 0.95), 0);

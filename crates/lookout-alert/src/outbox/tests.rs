@@ -98,6 +98,7 @@ fn silences_are_stored_and_expired() {
         comment: "why".into(),
         created_ms: 0,
         expired_ms: None,
+        created_by: String::new(),
     };
     let stored = db.insert_silence(&silence).unwrap();
     assert!(stored.id > 0);

@@ -73,6 +73,8 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
         .collect();
     let rules = checker.rules(&raw.rules, &notifier_names);
     let inhibit = checker.inhibit_rules(&raw.inhibits);
+    let file = checker.reporter.file().to_string();
+    let auth = checker.auth(&raw.auth, &raw.tokens, &file);
     Config {
         server,
         storage,
@@ -84,6 +86,7 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
             rules,
             inhibit,
         },
+        auth,
     }
 }
 

@@ -22,6 +22,7 @@ use lookout_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::auth::{caller_of, Caller};
 use crate::error::ApiError;
 use crate::query::params::Form;
 use crate::query::select_series;
@@ -175,6 +176,7 @@ pub struct FeedbackBody {
 
 pub async fn feedback(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<Caller>>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -185,6 +187,7 @@ pub async fn feedback(
         .label
         .parse()
         .map_err(|error| ApiError::bad_data(format!("invalid feedback label: {error}")))?;
+    let caller = caller_of(caller);
     let answer = blocking(move || {
         let record = state.store.anomaly(id).map_err(store_error)?;
         let series = record.series_id;
@@ -201,6 +204,12 @@ pub async fn feedback(
             })?;
         }
         let after = state.scorer.tolerance(series).ok().flatten();
+        state.audit.record(
+            &caller,
+            "anomaly.feedback",
+            format!("anomaly {id}"),
+            label.as_str().to_string(),
+        );
         Ok(json!({
             "feedback": feedback_json(&stored),
             "status": label.implied_status().as_str(),

@@ -19,6 +19,7 @@ use lookout_alert::AlertService;
 use lookout_config::Config;
 use lookout_detect::engine::{Engine, EngineConfig};
 use lookout_protocol::SampleLimits;
+use lookout_server::auth::{ApiToken, AuthOptions};
 use lookout_server::guard::AccessOptions;
 use lookout_server::{Pipeline, Server, ServerOptions, TimeCheck};
 use lookout_sources::Source;
@@ -26,11 +27,16 @@ use lookout_store::{Store, StoreConfig};
 
 use super::detection::DetectionPipelines;
 
+/// Logging to stderr: `RUST_LOG`, or warnings and the audit log of admin actions
+/// (`lookout::audit` at info).
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,lookout::audit=info"));
+    // Colours only on a terminal: a log file (the audit log among it) stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -100,24 +106,46 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         ),
         max_silence_ms: i64::try_from(config.server.max_silence_duration.as_millis())
             .unwrap_or(i64::MAX),
+        auth: auth_options(&config.auth),
         ..ServerOptions::default()
     };
     let pipeline = Pipeline::new(options.pipeline_options(), store, Arc::new(engine));
     Ok(Server::over(options, pipeline))
 }
 
+/// The server's tokens from `[auth]`.
+pub(crate) fn auth_options(auth: &lookout_config::AuthConfig) -> AuthOptions {
+    AuthOptions {
+        enabled: auth.enabled,
+        tokens: auth
+            .tokens
+            .iter()
+            .map(|token| ApiToken {
+                name: token.name.clone(),
+                role: token.role,
+                sha256: token.sha256,
+            })
+            .collect(),
+    }
+}
+
 /// Refuses to serve a non-loopback address without authentication unless the operator
 /// opted out with `[server] allow_unauthenticated_remote = true`: anyone who can reach
-/// the port could otherwise read everything, push samples and silence alerts.
+/// the port could otherwise read everything, push samples and silence alerts. With
+/// `[auth] enabled` every request needs a token, so any address may be served.
 pub(crate) fn check_exposure(config: &Config) -> anyhow::Result<()> {
     let listen = config.server.listen;
-    if listen.ip().is_loopback() || config.server.allow_unauthenticated_remote {
+    if listen.ip().is_loopback()
+        || config.server.allow_unauthenticated_remote
+        || config.auth.enabled
+    {
         return Ok(());
     }
     anyhow::bail!(
         "refusing to listen on {listen}: it is not a loopback address and lookout has no authentication configured, \
          so anyone who can reach it could read all data, push samples and silence alerts. \
-         Listen on 127.0.0.1 (behind a reverse proxy that authenticates), or set \
+         Enable API tokens ([auth] enabled = true, `lookout token create`), listen on 127.0.0.1 \
+         (behind a reverse proxy that authenticates), or set \
          [server] allow_unauthenticated_remote = true to accept the risk"
     )
 }
@@ -179,5 +207,36 @@ pub(crate) async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!("[server]\nlisten = \"0.0.0.0:8080\"\n{extra}");
+        Config::from_str_named(&text, "lookout.toml").unwrap_or_else(|errors| panic!("{errors}"))
+    }
+
+    /// A public address needs authentication or the explicit opt-out; with tokens on,
+    /// the opt-out is not needed.
+    #[test]
+    fn a_public_address_is_served_only_with_auth_or_the_opt_out() {
+        let refused = check_exposure(&config("")).unwrap_err().to_string();
+        assert!(refused.contains("[auth] enabled = true"), "{refused}");
+        assert!(check_exposure(&config("allow_unauthenticated_remote = true\n")).is_ok());
+        let digest = lookout_config::auth::sha256_hex(&lookout_server::auth::hash_token("lk_a"));
+        let with_auth = config(&format!(
+            "[auth]\nenabled = true\n[[auth.token]]\nname = \"ops\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n"
+        ));
+        assert!(check_exposure(&with_auth).is_ok());
+        let options = auth_options(&with_auth.auth);
+        assert!(options.enabled);
+        assert_eq!(options.tokens[0].name, "ops");
+        assert_eq!(
+            options.tokens[0].sha256,
+            lookout_server::auth::hash_token("lk_a")
+        );
     }
 }

@@ -36,6 +36,30 @@ pub(crate) fn load_checked(path: &Path) -> Result<Config, ConfigErrors> {
     Config::load_validate_with(path, &hooks)
 }
 
+/// `auth off`, or `auth on, N tokens (admin: a, b; ...)`.
+fn auth_summary(auth: &lookout_config::AuthConfig) -> String {
+    if !auth.enabled {
+        return "auth off".to_string();
+    }
+    let mut by_role: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for token in &auth.tokens {
+        by_role
+            .entry(token.role.as_str())
+            .or_default()
+            .push(&token.name);
+    }
+    let roles: Vec<String> = by_role
+        .iter()
+        .map(|(role, names)| format!("{role}: {}", names.join(", ")))
+        .collect();
+    format!(
+        "auth on, {} token{} ({})",
+        auth.tokens.len(),
+        if auth.tokens.len() == 1 { "" } else { "s" },
+        roles.join("; ")
+    )
+}
+
 pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
     match load_checked(&args.file) {
         Ok(config) => {
@@ -45,7 +69,7 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
                 bail!("{}: {error:#}", args.file.display());
             }
             println!(
-                "{}: OK ({} source{}, {} alert rule{}, listen {}, data in {})",
+                "{}: OK ({} source{}, {} alert rule{}, listen {}, data in {}, {})",
                 args.file.display(),
                 config.sources.len(),
                 if config.sources.len() == 1 { "" } else { "s" },
@@ -56,7 +80,8 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
                     "s"
                 },
                 config.server.listen,
-                config.server.data_dir.display()
+                config.server.data_dir.display(),
+                auth_summary(&config.auth)
             );
             Ok(())
         }

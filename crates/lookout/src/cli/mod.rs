@@ -13,6 +13,7 @@ mod logs;
 mod pcap;
 mod scan;
 mod serve;
+mod token;
 mod traffic;
 mod usage;
 
@@ -62,6 +63,9 @@ enum Command {
     /// Analyse a pcap/pcapng capture: flood and scan events (JSON lines) and the
     /// per-second traffic series (CSV), as live capture would have produced them.
     Pcap(pcap::PcapArgs),
+    /// API tokens: `token create --name NAME --role ROLE [--file PATH]`.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -78,5 +82,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Score(command) => traffic::run_score(command),
         Command::Logs(command) => logs::run(command),
         Command::Pcap(args) => pcap::run(args),
+        Command::Token(command) => token::run(command),
     }
 }
