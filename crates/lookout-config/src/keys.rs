@@ -15,6 +15,7 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut sections = vec![
         ("", with(&[], TOP_LEVEL_SECTIONS)),
         ("[server]", with(struct_fields::<RawServer>(), &[])),
+        ("[server.tls]", with(struct_fields::<RawTls>(), &[])),
         ("[storage]", with(struct_fields::<RawStorage>(), &[])),
     ];
     for (section, fields) in crate::sources::keys() {
