@@ -45,9 +45,18 @@ reload_interval = \"1s\"
 ";
     let config = Config::from_str_named(text, "lookout.toml").unwrap();
     assert_eq!(config.server.connections.max_connections, 8);
-    assert_eq!(config.server.connections.header_read_timeout, Duration::from_secs(2));
-    assert_eq!(config.server.connections.idle_timeout, Duration::from_secs(30));
-    assert_eq!(config.server.connections.body_read_timeout, Duration::from_secs(5));
+    assert_eq!(
+        config.server.connections.header_read_timeout,
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        config.server.connections.idle_timeout,
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        config.server.connections.body_read_timeout,
+        Duration::from_secs(5)
+    );
     assert_eq!(
         config.server.tls,
         Some(TlsConfig {
@@ -88,7 +97,8 @@ reload_interval = \"5s\"
 
 #[test]
 fn an_unknown_tls_key_is_named_with_its_line() {
-    let errors = errors_of("[server.tls]\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\ncert = \"b\"\n");
+    let errors =
+        errors_of("[server.tls]\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\ncert = \"b\"\n");
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(
         errors[0].starts_with("lookout.toml:1:") && errors[0].contains("unknown field `cert`"),

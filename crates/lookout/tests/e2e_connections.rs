@@ -49,7 +49,9 @@ fn read_response(stream: &mut TcpStream, timeout: Duration) -> Option<String> {
             }
         }
         let left = deadline.checked_duration_since(Instant::now())?;
-        stream.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
         match stream.read(&mut buffer) {
             Ok(0) => return None,
             Ok(n) => received.extend_from_slice(&buffer[..n]),
@@ -67,7 +69,9 @@ fn closed_within(stream: &mut TcpStream, timeout: Duration) -> Option<Duration> 
     let mut buffer = [0u8; 4096];
     loop {
         let left = timeout.checked_sub(start.elapsed())?;
-        stream.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
         match stream.read(&mut buffer) {
             Ok(0) => return Some(start.elapsed()),
             Ok(_) => continue, // an error answer (408) before the close
@@ -117,7 +121,9 @@ fn idle_connections_do_not_exhaust_file_descriptors() {
         );
     }
     let mut fresh = connect(&lookout);
-    fresh.write_all(request(&lookout, "/healthz").as_bytes()).unwrap();
+    fresh
+        .write_all(request(&lookout, "/healthz").as_bytes())
+        .unwrap();
     let answer = read_response(&mut fresh, Duration::from_secs(20)).expect("an answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
@@ -130,7 +136,9 @@ fn idle_keep_alive_connections_are_closed() {
         &config("header_read_timeout = \"60s\"\nidle_timeout = \"1s\""),
     );
     let mut stream = connect(&lookout);
-    stream.write_all(request(&lookout, "/healthz").as_bytes()).unwrap();
+    stream
+        .write_all(request(&lookout, "/healthz").as_bytes())
+        .unwrap();
     let answer = read_response(&mut stream, Duration::from_secs(20)).expect("an answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // Kept alive, then idle: closed after idle_timeout, well before header_read_timeout.
@@ -189,10 +197,15 @@ fn slow_bodies_are_cut_off() {
     );
     slow.write_all(head.as_bytes()).unwrap();
     let started = Instant::now();
-    let answer = eventually("an answer to the stalled body", Duration::from_secs(30), || {
-        read_response(&mut slow, Duration::from_secs(1))
-    });
+    let answer = eventually(
+        "an answer to the stalled body",
+        Duration::from_secs(30),
+        || read_response(&mut slow, Duration::from_secs(1)),
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
-    assert!(answer.contains("body_read_timeout"), "the answer names the limit: {answer}");
+    assert!(
+        answer.contains("body_read_timeout"),
+        "the answer names the limit: {answer}"
+    );
 }

@@ -75,7 +75,11 @@ fn client(ca: &str, identity: Option<&(String, String)>) -> reqwest::Client {
 }
 
 /// GET `url`: the status, or the error's description.
-fn get(runtime: &tokio::runtime::Runtime, client: &reqwest::Client, url: &str) -> Result<u16, String> {
+fn get(
+    runtime: &tokio::runtime::Runtime,
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<u16, String> {
     runtime.block_on(async {
         match client.get(url).send().await {
             Ok(response) => Ok(response.status().as_u16()),
@@ -114,16 +118,25 @@ fn config(files: &Files, client_ca: Option<&Path>) -> String {
 }
 
 /// Starts the server and waits until `/readyz` answers 200 over HTTPS.
-fn start_tls(dir: &Path, config: &str, runtime: &tokio::runtime::Runtime, ready: &reqwest::Client) -> (Lookout, String) {
+fn start_tls(
+    dir: &Path,
+    config: &str,
+    runtime: &tokio::runtime::Runtime,
+    ready: &reqwest::Client,
+) -> (Lookout, String) {
     let port = free_port();
     let mut lookout = Lookout::spawn_on(&dir.join("data"), config, port);
     let base = format!("https://127.0.0.1:{port}");
-    eventually("the HTTPS listener answers /readyz", Duration::from_secs(60), || {
-        if let Some(output) = lookout.guard.exited_output() {
-            panic!("lookout serve exited:\n{output}");
-        }
-        (get(runtime, ready, &format!("{base}/readyz")) == Ok(200)).then_some(())
-    });
+    eventually(
+        "the HTTPS listener answers /readyz",
+        Duration::from_secs(60),
+        || {
+            if let Some(output) = lookout.guard.exited_output() {
+                panic!("lookout serve exited:\n{output}");
+            }
+            (get(runtime, ready, &format!("{base}/readyz")) == Ok(200)).then_some(())
+        },
+    );
     (lookout, base)
 }
 
@@ -135,16 +148,29 @@ fn https_is_served_and_plain_http_is_refused_on_the_tls_port() {
     let files = write_pair(dir.path(), &ca.leaf("first"));
     let trusting = client(&ca.pem(), None);
     let (lookout, base) = start_tls(dir.path(), &config(&files, None), &runtime, &trusting);
-    assert_eq!(get(&runtime, &trusting, &format!("{base}/healthz")), Ok(200));
+    assert_eq!(
+        get(&runtime, &trusting, &format!("{base}/healthz")),
+        Ok(200)
+    );
     let plain = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let answer = get(&runtime, &plain, &format!("http://127.0.0.1:{}/healthz", lookout.port));
-    assert!(answer.is_err(), "plain HTTP on the TLS port was answered: {answer:?}");
+    let answer = get(
+        &runtime,
+        &plain,
+        &format!("http://127.0.0.1:{}/healthz", lookout.port),
+    );
+    assert!(
+        answer.is_err(),
+        "plain HTTP on the TLS port was answered: {answer:?}"
+    );
     let stranger = client(&Authority::new("another CA").pem(), None);
     let answer = get(&runtime, &stranger, &format!("{base}/healthz"));
-    assert!(answer.is_err(), "a client not trusting the certificate got {answer:?}");
+    assert!(
+        answer.is_err(),
+        "a client not trusting the certificate got {answer:?}"
+    );
     assert!(lookout.guard.output().contains("listening on https://"));
 }
 
@@ -160,22 +186,28 @@ fn replaced_certificate_files_are_served_without_a_restart() {
     assert!(get(&runtime, &trusts_new, &healthz).is_err());
 
     write_pair(dir.path(), &new_ca.leaf("new"));
-    eventually("the new certificate is served", Duration::from_secs(30), || {
-        (get(&runtime, &trusts_new, &healthz) == Ok(200)).then_some(())
-    });
+    eventually(
+        "the new certificate is served",
+        Duration::from_secs(30),
+        || (get(&runtime, &trusts_new, &healthz) == Ok(200)).then_some(()),
+    );
     // A new client: one that connected before would resume its TLS session.
     let trusts_old = client(&old_ca.pem(), None);
     assert!(get(&runtime, &trusts_old, &healthz).is_err());
 
     // A broken replacement keeps the working pair and is reported once.
     std::fs::write(&files.cert, "not a certificate").unwrap();
-    eventually("the broken certificate is reported", Duration::from_secs(30), || {
-        lookout
-            .guard
-            .output()
-            .contains("no certificate (BEGIN CERTIFICATE)")
-            .then_some(())
-    });
+    eventually(
+        "the broken certificate is reported",
+        Duration::from_secs(30),
+        || {
+            lookout
+                .guard
+                .output()
+                .contains("no certificate (BEGIN CERTIFICATE)")
+                .then_some(())
+        },
+    );
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(get(&runtime, &trusts_new, &healthz), Ok(200));
     let output = lookout.guard.output();
@@ -186,7 +218,10 @@ fn replaced_certificate_files_are_served_without_a_restart() {
         1,
         "the broken file is reported once:\n{output}"
     );
-    assert!(output.contains("server.crt"), "the error names the file:\n{output}");
+    assert!(
+        output.contains("server.crt"),
+        "the error names the file:\n{output}"
+    );
 }
 
 #[test]
@@ -209,10 +244,19 @@ fn client_certificates_are_required_with_a_client_ca() {
     assert_eq!(get(&runtime, &with_cert, &healthz), Ok(200));
     let without = client(&server_ca.pem(), None);
     let answer = get(&runtime, &without, &healthz);
-    assert!(answer.is_err(), "a client without a certificate got {answer:?}");
-    let foreign = client(&server_ca.pem(), Some(&Authority::new("rogue CA").leaf("rogue")));
+    assert!(
+        answer.is_err(),
+        "a client without a certificate got {answer:?}"
+    );
+    let foreign = client(
+        &server_ca.pem(),
+        Some(&Authority::new("rogue CA").leaf("rogue")),
+    );
     let answer = get(&runtime, &foreign, &healthz);
-    assert!(answer.is_err(), "a client certificate from another CA got {answer:?}");
+    assert!(
+        answer.is_err(),
+        "a client certificate from another CA got {answer:?}"
+    );
 }
 
 #[test]
@@ -220,8 +264,11 @@ fn tls_errors_at_start_name_the_key_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Authority::new("test CA");
     let files = write_pair(dir.path(), &ca.leaf("server"));
-    std::fs::write(&files.key, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-        .unwrap();
+    std::fs::write(
+        &files.key,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
     let config_path = dir.path().join("lookout.toml");
     std::fs::write(&config_path, config(&files, None)).unwrap();
     let output = std::process::Command::new(e2e_support::lookout_binary())
@@ -246,7 +293,10 @@ fn tls_errors_at_start_name_the_key_and_the_file() {
         .arg(&config_path)
         .output()
         .expect("running lookout check-config");
-    assert!(!check.status.success(), "check-config accepted a broken key");
+    assert!(
+        !check.status.success(),
+        "check-config accepted a broken key"
+    );
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(
         stderr.contains("key_file") && stderr.contains("server.key"),

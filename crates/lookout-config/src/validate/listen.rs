@@ -62,7 +62,9 @@ impl Checker<'_, '_, '_> {
                     format!("`{key}` is required with [server.tls] (a PEM file)"),
                 );
             }
-            checker.optional_string(context, key, field).map(PathBuf::from)
+            checker
+                .optional_string(context, key, field)
+                .map(PathBuf::from)
         };
         let cert_file = required(self, "cert_file", &tls.cert_file);
         let key_file = required(self, "key_file", &tls.key_file);

@@ -84,9 +84,9 @@ impl Tls {
                 };
                 let mut roots = rustls::RootCertStore::empty();
                 for cert in read_certs("client_ca_file", path)? {
-                    roots
-                        .add(cert)
-                        .map_err(|error| invalid(format!("not a usable CA certificate: {error}")))?;
+                    roots.add(cert).map_err(|error| {
+                        invalid(format!("not a usable CA certificate: {error}"))
+                    })?;
                 }
                 let verifier = WebPkiClientVerifier::builder_with_provider(
                     Arc::new(roots),
@@ -188,7 +188,9 @@ fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'stat
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| invalid(format!("not PEM certificates: {error}")))?;
     if certs.is_empty() {
-        return Err(invalid("no certificate (BEGIN CERTIFICATE) in the file".into()));
+        return Err(invalid(
+            "no certificate (BEGIN CERTIFICATE) in the file".into(),
+        ));
     }
     Ok(certs)
 }

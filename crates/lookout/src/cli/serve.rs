@@ -144,7 +144,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     eprintln!(
         "lookout: listening on {}://{} (data in {}, {} series known)",
-        if listen.tls.is_some() { "https" } else { "http" },
+        if listen.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
         listener
             .local_addr()
             .context("reading the listening address")?,
