@@ -19,6 +19,10 @@ pub(crate) async fn body_deadline(
     request: Request,
     next: Next,
 ) -> Response {
+    if request.body().is_end_stream() {
+        // No body (a GET): nothing to wait for, no timer to set.
+        return next.run(request).await;
+    }
     let request = request.map(|body| Body::new(DeadlineBody::new(body, timeout)));
     next.run(request).await
 }

@@ -224,3 +224,70 @@ fn load_pair(files: &TlsFiles, provider: &CryptoProvider) -> Result<CertifiedKey
     })?;
     Ok(certified)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate and its key, as PEM.
+    fn pair() -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn files(dir: &Path, cert: &str, key: &str) -> TlsFiles {
+        let files = TlsFiles {
+            cert_file: dir.join("server.crt"),
+            key_file: dir.join("server.key"),
+            client_ca_file: None,
+            reload_interval: Duration::from_secs(1),
+        };
+        std::fs::write(&files.cert_file, cert).unwrap();
+        std::fs::write(&files.key_file, key).unwrap();
+        files
+    }
+
+    #[test]
+    fn a_matching_pair_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = pair();
+        Tls::load(files(dir.path(), &cert, &key)).expect("the pair loads");
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_refused_naming_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let ((cert, _), (_, other_key)) = (pair(), pair());
+        let error = Tls::load(files(dir.path(), &cert, &other_key)).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("key_file")
+                && message.contains("server.key")
+                && message.contains("server.crt"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn missing_and_empty_files_name_the_key_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, key) = pair();
+        let message = Tls::load(files(dir.path(), "", &key))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("cert_file") && message.contains("server.crt"),
+            "{message}"
+        );
+        let (cert, key) = pair();
+        let mut missing_ca = files(dir.path(), &cert, &key);
+        missing_ca.client_ca_file = Some(dir.path().join("nowhere.crt"));
+        let message = Tls::load(missing_ca).unwrap_err().to_string();
+        assert!(
+            message.contains("client_ca_file") && message.contains("nowhere.crt"),
+            "{message}"
+        );
+    }
+}
