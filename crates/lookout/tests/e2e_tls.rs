@@ -107,7 +107,7 @@ fn write_pair(dir: &Path, (cert, key): &(String, String)) -> Files {
 
 fn config(files: &Files, client_ca: Option<&Path>) -> String {
     let mut text = format!(
-        "[server]\n\n[server.tls]\ncert_file = {:?}\nkey_file = {:?}\nreload_interval = \"200ms\"\n",
+        "[server]\nheader_read_timeout = \"2s\"\n\n[server.tls]\ncert_file = {:?}\nkey_file = {:?}\nreload_interval = \"200ms\"\n",
         files.cert, files.key
     );
     if let Some(ca) = client_ca {
@@ -301,5 +301,43 @@ fn tls_errors_at_start_name_the_key_and_the_file() {
     assert!(
         stderr.contains("key_file") && stderr.contains("server.key"),
         "check-config names the key and the file:\n{stderr}"
+    );
+}
+
+#[test]
+fn slow_tls_handshakes_are_cut_off() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = runtime();
+    let ca = Authority::new("test CA");
+    let files = write_pair(dir.path(), &ca.leaf("server"));
+    let (lookout, _) = start_tls(
+        dir.path(),
+        &config(&files, None),
+        &runtime,
+        &client(&ca.pem(), None),
+    );
+    // A connection that never sends its ClientHello is closed after header_read_timeout.
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", lookout.port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 64];
+    let read = silent.read(&mut buffer);
+    let timed_out = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )
+    };
+    assert!(
+        matches!(&read, Ok(0)) || matches!(&read, Err(e) if !timed_out(e)),
+        "the silent connection was not closed: {read:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "closed after {:?}",
+        started.elapsed()
     );
 }
