@@ -29,11 +29,11 @@ pub struct TlsFiles {
 /// Why TLS could not be set up; each names the configuration key and the file.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("[server.tls] {key} {}: cannot read it: {source}", path.display())]
+    #[error("[server.tls] {key} {}: cannot read it: {error}", path.display())]
     Read {
         key: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("[server.tls] {key} {}: {reason}", path.display())]
     Invalid {
@@ -174,10 +174,10 @@ impl ResolvesServerCert for Reloading {
 }
 
 fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let text = std::fs::read(path).map_err(|source| TlsError::Read {
+    let text = std::fs::read(path).map_err(|error| TlsError::Read {
         key,
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let invalid = |reason: String| TlsError::Invalid {
         key,
@@ -199,10 +199,10 @@ fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'stat
 fn load_pair(files: &TlsFiles, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
     let certs = read_certs("cert_file", &files.cert_file)?;
     let path = &files.key_file;
-    let text = std::fs::read(path).map_err(|source| TlsError::Read {
+    let text = std::fs::read(path).map_err(|error| TlsError::Read {
         key: "key_file",
         path: path.clone(),
-        source,
+        error,
     })?;
     let invalid = |reason: String| TlsError::Invalid {
         key: "key_file",
