@@ -206,3 +206,29 @@ fn slow_bodies_are_cut_off() {
         "the answer names the limit: {answer}"
     );
 }
+
+#[test]
+fn requests_in_flight_outlive_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let lookout = Lookout::start(
+        &dir.path().join("data"),
+        &config("idle_timeout = \"1s\"\nbody_read_timeout = \"4s\""),
+    );
+    let mut slow = connect(&lookout);
+    let head = format!(
+        "POST /api/v1/samples HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[",
+        lookout.port
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    // Silent for longer than idle_timeout, but a request is being handled: it is
+    // answered (at body_read_timeout), not dropped.
+    let answer = read_response(&mut slow, Duration::from_secs(30))
+        .expect("the request in flight is answered, not cut by idle_timeout");
+    assert!(answer.contains("body_read_timeout"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "answered after {:?}",
+        started.elapsed()
+    );
+}

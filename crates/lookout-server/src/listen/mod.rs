@@ -153,7 +153,13 @@ async fn connection<I>(
     let idle = listen.idle_timeout;
     let mut closing = false;
     loop {
-        let wait = idle.saturating_sub(activity.idle_for());
+        // A request being handled keeps the connection: look again a period later
+        // (never a zero wait, which would spin while a slow request runs).
+        let wait = if activity.in_flight() > 0 {
+            idle
+        } else {
+            idle.saturating_sub(activity.idle_for())
+        };
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(error) = result {
