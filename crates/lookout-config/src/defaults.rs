@@ -15,6 +15,11 @@ pub const MAX_SERIES: u64 = 1_000_000;
 pub const INGEST_QUEUE: usize = 1024;
 pub const QUERY_MAX_SAMPLES: u64 = 50_000_000;
 pub const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+pub const MAX_CONNECTIONS: u64 = 1024;
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+pub const TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
 pub const RAW_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 pub const ROLLUP_1M_RETENTION: Duration = Duration::from_secs(30 * 86_400);

@@ -14,7 +14,12 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
     };
     let mut sections = vec![
         ("", with(&[], TOP_LEVEL_SECTIONS)),
-        ("[server]", with(struct_fields::<RawServer>(), &[])),
+        (
+            "[server]",
+            // `tls` is the `[server.tls]` table, listed as its own section.
+            with(&[], &server_keys()),
+        ),
+        ("[server.tls]", with(struct_fields::<RawTls>(), &[])),
         ("[storage]", with(struct_fields::<RawStorage>(), &[])),
     ];
     for (section, fields) in crate::sources::keys() {
@@ -47,6 +52,11 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
         sections.push((section, with(fields, &[])));
     }
     sections
+}
+
+fn server_keys() -> Vec<&'static str> {
+    let fields = struct_fields::<RawServer>().iter().copied();
+    fields.filter(|key| *key != "tls").collect()
 }
 
 /// The field names of a struct, from its own `Deserialize` implementation.

@@ -77,6 +77,21 @@ pub struct RawServer {
     pub allowed_hosts: Field<Vec<String>>,
     pub allow_unauthenticated_remote: Field<bool>,
     pub external_url: Field<String>,
+    pub max_connections: Field<i64>,
+    pub header_read_timeout: Field<String>,
+    pub idle_timeout: Field<String>,
+    pub body_read_timeout: Field<String>,
+    pub tls: Field<RawTls>,
+}
+
+/// `[server.tls]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub cert_file: Field<String>,
+    pub key_file: Field<String>,
+    pub client_ca_file: Field<String>,
+    pub reload_interval: Field<String>,
 }
 
 /// `[storage]`

@@ -52,6 +52,37 @@ pub struct ServerConfig {
     /// The dashboard's address as people reach it (behind a proxy, say), for links in
     /// alert messages; `None`: `http://{listen}`.
     pub external_url: Option<String>,
+    /// Limits on the connections the listener holds (see [`ConnectionLimits`]).
+    pub connections: ConnectionLimits,
+    /// `[server.tls]`: serve HTTPS instead of HTTP.
+    pub tls: Option<TlsConfig>,
+}
+
+/// Limits on the listener's connections, against idle and slow clients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionLimits {
+    /// Connections open at once; a new one beyond it waits in the kernel's backlog
+    /// until one closes.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's headers (the first request's,
+    /// and the next one's on a kept-alive connection), and the TLS handshake.
+    pub header_read_timeout: std::time::Duration,
+    /// A connection on which nothing was read or written for this long is closed
+    /// (once its request in flight, if any, is answered).
+    pub idle_timeout: std::time::Duration,
+    /// Longest a request's body may take to arrive, from the request's start.
+    pub body_read_timeout: std::time::Duration,
+}
+
+/// `[server.tls]`: certificate and key (PEM), reloaded when the files change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// Clients must present a certificate signed by one of these CAs.
+    pub client_ca_file: Option<PathBuf>,
+    /// How often the files are checked for changes.
+    pub reload_interval: std::time::Duration,
 }
 
 impl ServerConfig {

@@ -42,6 +42,7 @@ pub mod error_shape;
 pub mod events;
 pub mod guard;
 pub mod ingest;
+pub mod listen;
 pub mod openapi;
 pub mod predict;
 pub mod query;
@@ -148,6 +149,17 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        self.run_with(listener, listen::Listen::default(), shutdown)
+            .await
+    }
+
+    /// [`Server::run`] with the listener's TLS and connection limits (see [`listen`]).
+    pub async fn run_with(
+        &self,
+        listener: tokio::net::TcpListener,
+        listen: listen::Listen,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         let compaction = self.state.options.compaction_interval.map(|interval| {
             let state = Arc::clone(&self.state);
             tokio::spawn(async move {
@@ -170,9 +182,7 @@ impl Server {
             shutdown.await;
             live_state.live.close();
         };
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = listen::serve(listener, self.router(), listen, shutdown).await;
         if let Some(task) = compaction {
             task.abort();
         }

@@ -3,6 +3,7 @@
 
 mod alert;
 mod detection;
+mod listen;
 mod usage;
 
 use std::collections::BTreeMap;
@@ -443,6 +444,8 @@ impl Checker<'_, '_, '_> {
                 crate::values::check_http_url(url)
                     .map(|()| Some(url.trim_end_matches('/').to_string()))
             }),
+            connections: self.connection_limits(context, raw),
+            tls: self.tls(&raw.tls),
         }
     }
 

@@ -68,6 +68,10 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
             {
                 bail!("{}: {error:#}", args.file.display());
             }
+            // The TLS files are read as `serve` reads them.
+            if let Err(error) = super::listen::listen_options(&config) {
+                bail!("{}: {error:#}", args.file.display());
+            }
             println!(
                 "{}: OK ({} source{}, {} alert rule{}, listen {}, data in {}, {})",
                 args.file.display(),

@@ -9,6 +9,7 @@ mod detect;
 mod detection;
 mod feed;
 mod import;
+mod listen;
 mod logs;
 mod pcap;
 mod scan;

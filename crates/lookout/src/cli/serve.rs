@@ -96,6 +96,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
+    let listen = super::listen::listen_options(&config)?;
     let server = open_server(&config)?;
     // Not ready (and no ingestion) until the detectors have relearned stored history.
     server
@@ -142,7 +143,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(warmed_watch),
     ));
     eprintln!(
-        "lookout: listening on http://{} (data in {}, {} series known)",
+        "lookout: listening on {}://{} (data in {}, {} series known)",
+        if listen.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
         listener
             .local_addr()
             .context("reading the listening address")?,
@@ -154,7 +160,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         eprintln!("lookout: shutting down");
         trigger.trigger();
     };
-    let result = server.run(listener, stop).await;
+    let result = server.run_with(listener, listen, stop).await;
     // Undelivered alerts stay in the outbox for the next start.
     let _ = tokio::task::spawn_blocking(move || alerting.stop()).await;
     for task in tasks {

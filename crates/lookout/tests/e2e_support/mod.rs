@@ -120,6 +120,15 @@ impl Lookout {
     }
 
     pub fn start_on(data_dir: &Path, config: &str, port: u16) -> Lookout {
+        let mut lookout = Lookout::spawn_on(data_dir, config, port);
+        lookout.wait_ready(Duration::from_secs(60));
+        lookout
+    }
+
+    /// Starts the server without waiting for it to be ready over plain HTTP (a TLS
+    /// listener, say: the caller polls it its own way).
+    #[allow(dead_code)] // not every test binary starts one this way
+    pub fn spawn_on(data_dir: &Path, config: &str, port: u16) -> Lookout {
         let config_path = data_dir.with_extension("toml");
         std::fs::write(&config_path, config).expect("writing the config");
         let log = data_dir.with_extension(format!("{port}.log"));
@@ -135,13 +144,11 @@ impl Lookout {
                 .arg(data_dir),
             &log,
         );
-        let mut lookout = Lookout {
+        Lookout {
             guard,
             port,
             base: format!("http://127.0.0.1:{port}"),
-        };
-        lookout.wait_ready(Duration::from_secs(60));
-        lookout
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
