@@ -1,0 +1,141 @@
+//! Tokens and variable masking.
+//!
+//! A line is split on ASCII whitespace. Inside each token, every maximal run of
+//! alphanumeric characters that holds a digit (a number, a hex id, a piece of an IP,
+//! UUID, date, time, version or path) becomes `<*>`; a `-` right before such a run is
+//! its sign; wildcards separated only by glue punctuation (`.:-/_@+#`) fold into one,
+//! so `10.251.73.220:50010`, `2016-09-28`, `04:30:30.455` and
+//! `38101a0b-2096-447d-96ea-a692162415ae` all become `<*>`, `blk_-695…` becomes `blk_<*>`
+//! and `[19939]:` becomes `[<*>]:`. Month and weekday names (`Jun`, `Sun`) are masked
+//! too: they are the non-numeric part of the timestamps in line headers.
+//!
+//! What it misses: variables without a digit (user names, words, hex without a digit)
+//! stay constant tokens; the parse tree merges them when the rest of the line agrees.
+
+/// The wildcard of a template.
+pub const WILDCARD: &str = "<*>";
+
+/// Punctuation that glues the parts of one value (`10.0.0.1:80`, `2016-09-28T04:30`).
+fn is_glue(byte: u8) -> bool {
+    matches!(byte, b'.' | b':' | b'-' | b'/' | b'_' | b'@' | b'+' | b'#')
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+const TIME_WORDS: [&str; 19] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Mon",
+    "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+];
+
+/// Masks one token: returns it unchanged (borrowed) when nothing in it is a variable.
+pub fn mask_token(token: &str, out: &mut String) {
+    out.clear();
+    if TIME_WORDS.contains(&token) {
+        out.push_str(WILDCARD);
+        return;
+    }
+    if !token.bytes().any(|b| b.is_ascii_digit()) {
+        out.push_str(token);
+        return;
+    }
+    // Pieces: words (alphanumeric runs) and punctuation runs, words with a digit masked.
+    let mut pending_glue = String::new();
+    let mut last_wild = false;
+    let mut chars = token.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if is_word(c) {
+            let mut end = start + c.len_utf8();
+            let mut digit = c.is_ascii_digit();
+            while let Some(&(i, next)) = chars.peek() {
+                if !is_word(next) {
+                    break;
+                }
+                digit |= next.is_ascii_digit();
+                end = i + next.len_utf8();
+                chars.next();
+            }
+            if digit {
+                // A sign belongs to the number.
+                if pending_glue.ends_with('-') {
+                    pending_glue.pop();
+                }
+                if last_wild && pending_glue.bytes().all(is_glue) {
+                    pending_glue.clear();
+                } else {
+                    out.push_str(&pending_glue);
+                    pending_glue.clear();
+                    out.push_str(WILDCARD);
+                }
+                last_wild = true;
+            } else {
+                out.push_str(&pending_glue);
+                pending_glue.clear();
+                out.push_str(&token[start..end]);
+                last_wild = false;
+            }
+        } else {
+            pending_glue.push(c);
+        }
+    }
+    out.push_str(&pending_glue);
+}
+
+/// Splits a line into masked tokens (at most `max_tokens`: the rest fold into one
+/// final `<*>`).
+pub fn tokens(line: &str, max_tokens: usize, out: &mut Vec<String>) {
+    out.clear();
+    let mut scratch = String::new();
+    let mut words = line.split_ascii_whitespace();
+    for word in words.by_ref() {
+        if out.len() + 1 >= max_tokens {
+            out.push(WILDCARD.to_string());
+            break;
+        }
+        mask_token(word, &mut scratch);
+        out.push(scratch.clone());
+    }
+}
+
+/// Whether a masked token holds a variable.
+pub fn has_wildcard(token: &str) -> bool {
+    token.contains(WILDCARD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(token: &str) -> String {
+        let mut out = String::new();
+        mask_token(token, &mut out);
+        out
+    }
+
+    #[test]
+    fn values_fold_into_one_wildcard() {
+        assert_eq!(mask("10.251.73.220:50010"), "<*>");
+        assert_eq!(mask("2016-09-28"), "<*>");
+        assert_eq!(mask("04:30:30,"), "<*>,");
+        assert_eq!(mask("38101a0b-2096-447d-96ea-a692162415ae"), "<*>");
+        assert_eq!(mask("req-38101a0b-2096-447d-96ea-a692162415ae"), "req-<*>");
+        assert_eq!(mask("blk_-6952295868487656571"), "blk_<*>");
+        assert_eq!(mask("blk_38865049064139660"), "blk_<*>");
+        assert_eq!(mask("sshd(pam_unix)[19939]:"), "sshd(pam_unix)[<*>]:");
+        assert_eq!(mask("0x7fed806eb5d"), "<*>");
+        assert_eq!(mask("Jun"), "<*>");
+        assert_eq!(mask("terminating"), "terminating");
+        assert_eq!(mask("uid=0"), "uid=<*>");
+        assert_eq!(mask("-"), "-");
+    }
+
+    #[test]
+    fn long_lines_fold_their_tail() {
+        let mut out = Vec::new();
+        tokens("a b c d e f", 4, &mut out);
+        assert_eq!(out, ["a", "b", "c", "<*>"]);
+        tokens("  a\tb  ", 4, &mut out);
+        assert_eq!(out, ["a", "b"]);
+    }
+}
