@@ -32,11 +32,7 @@ const TIME_WORDS: [&str; 19] = [
 /// Masks one token: returns it unchanged (borrowed) when nothing in it is a variable.
 pub fn mask_token(token: &str, out: &mut String) {
     out.clear();
-    if TIME_WORDS.contains(&token) {
-        out.push_str(WILDCARD);
-        return;
-    }
-    if !token.bytes().any(|b| b.is_ascii_digit()) {
+    if !token.bytes().any(|b| b.is_ascii_digit()) && !TIME_WORDS.iter().any(|w| token.contains(w)) {
         out.push_str(token);
         return;
     }
@@ -56,7 +52,7 @@ pub fn mask_token(token: &str, out: &mut String) {
                 end = i + next.len_utf8();
                 chars.next();
             }
-            if digit {
+            if digit || TIME_WORDS.contains(&&token[start..end]) {
                 // A sign belongs to the number.
                 if pending_glue.ends_with('-') {
                     pending_glue.pop();
@@ -125,6 +121,8 @@ mod tests {
         assert_eq!(mask("sshd(pam_unix)[19939]:"), "sshd(pam_unix)[<*>]:");
         assert_eq!(mask("0x7fed806eb5d"), "<*>");
         assert_eq!(mask("Jun"), "<*>");
+        assert_eq!(mask("[Sun"), "[<*>");
+        assert_eq!(mask("Sunday"), "Sunday");
         assert_eq!(mask("terminating"), "terminating");
         assert_eq!(mask("uid=0"), "uid=<*>");
         assert_eq!(mask("-"), "-");

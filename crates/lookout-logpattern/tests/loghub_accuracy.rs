@@ -93,7 +93,10 @@ pub fn grouping_accuracy(predicted: &[u64], truth: &[String]) -> f64 {
 fn mine(root: &Path, system: &str) -> Vec<u64> {
     let raw = std::fs::read(root.join(format!("{system}/{system}_2k.log"))).expect("raw log");
     let text = String::from_utf8_lossy(&raw);
-    let mut miner = Miner::new(Config::default()).unwrap();
+    let mut config = Config::default();
+    if let Ok(v) = std::env::var("TUNE_SIM") { config.similarity = v.parse().unwrap(); }
+    if let Ok(v) = std::env::var("TUNE_DEPTH") { config.depth = v.parse().unwrap(); }
+    let mut miner = Miner::new(config).unwrap();
     text.lines().map(|line| miner.add(line).id.0).collect()
 }
 
@@ -112,6 +115,10 @@ fn grouping_accuracy_on_raw_loghub_lines() {
         let truth = truth(&root, system);
         let predicted = mine(&root, system);
         let accuracy = grouping_accuracy(&predicted, &truth);
+        if let Some(dir) = std::env::var_os("LOGHUB_DUMP") {
+            let ids: Vec<String> = predicted.iter().map(u64::to_string).collect();
+            std::fs::write(Path::new(&dir).join(system), ids.join("\n")).unwrap();
+        }
         let patterns = predicted.iter().collect::<std::collections::HashSet<_>>().len();
         eprintln!("{system:10} accuracy={accuracy:.3} drain3_content={drain3:.3} patterns={patterns}");
         if accuracy < drain3 {
