@@ -61,6 +61,8 @@ pub struct Config {
     pub max_tokens: usize,
     /// Bytes of a line mined; the rest is ignored.
     pub max_line_bytes: usize,
+    /// Distinct tokens whose frequency is kept; tokens past it weigh as never seen.
+    pub max_vocabulary: usize,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             max_clusters: 10_000,
             max_tokens: 256,
             max_line_bytes: 16 * 1024,
+            max_vocabulary: 100_000,
         }
     }
 }

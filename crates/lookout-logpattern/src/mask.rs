@@ -32,6 +32,11 @@ const TIME_WORDS: [&str; 19] = [
 /// Masks one token: returns it unchanged (borrowed) when nothing in it is a variable.
 pub fn mask_token(token: &str, out: &mut String) {
     out.clear();
+    // `-`: the empty value of most log formats.
+    if token == "-" {
+        out.push_str(WILDCARD);
+        return;
+    }
     if !token.bytes().any(|b| b.is_ascii_digit()) && !TIME_WORDS.iter().any(|w| token.contains(w)) {
         out.push_str(token);
         return;
@@ -125,7 +130,8 @@ mod tests {
         assert_eq!(mask("Sunday"), "Sunday");
         assert_eq!(mask("terminating"), "terminating");
         assert_eq!(mask("uid=0"), "uid=<*>");
-        assert_eq!(mask("-"), "-");
+        assert_eq!(mask("-"), "<*>");
+        assert_eq!(mask("--"), "--");
     }
 
     #[test]

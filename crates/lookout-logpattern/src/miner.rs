@@ -51,6 +51,9 @@ pub struct Miner {
     clock: u64,
     evicted: u64,
     tokens: Vec<String>,
+    /// Lines each constant token appeared in (at most `max_vocabulary` tokens).
+    frequency: FxHashMap<Box<str>, u64>,
+    lines: u64,
 }
 
 impl Miner {
@@ -65,6 +68,8 @@ impl Miner {
             clock: 0,
             evicted: 0,
             tokens: Vec::new(),
+            frequency: FxHashMap::default(),
+            lines: 0,
         })
     }
 
@@ -103,9 +108,14 @@ impl Miner {
         mask::tokens(line, self.config.max_tokens, &mut tokens);
         self.clock += 1;
         let route = self.route(&tokens);
+        let weights = Weights {
+            frequency: &self.frequency,
+            lines: self.lines,
+        };
         let best = self.find_leaf(&route).and_then(|leaf| {
-            best_match(leaf, &self.clusters, &tokens, self.config.similarity)
+            best_match(leaf, &self.clusters, &tokens, self.config.similarity, &weights)
         });
+        self.count_tokens(&tokens);
         let (id, new) = match best {
             Some(id) => {
                 let clock = self.clock;
@@ -173,6 +183,20 @@ impl Miner {
         (tokens.len(), keys)
     }
 
+    fn count_tokens(&mut self, tokens: &[String]) {
+        self.lines += 1;
+        for token in tokens {
+            if token == WILDCARD {
+                continue;
+            }
+            if let Some(count) = self.frequency.get_mut(token.as_str()) {
+                *count += 1;
+            } else if self.frequency.len() < self.config.max_vocabulary {
+                self.frequency.insert(token.as_str().into(), 1);
+            }
+        }
+    }
+
     fn find_leaf(&self, route: &(usize, Vec<Box<str>>)) -> Option<&Node> {
         let mut node = self.roots.get(&route.0)?;
         for key in &route.1 {
@@ -228,11 +252,12 @@ fn best_match(
     clusters: &FxHashMap<u64, Cluster>,
     tokens: &[String],
     threshold: f64,
+    weights: &Weights<'_>,
 ) -> Option<u64> {
     let mut best: Option<(f64, u64)> = None;
     for &id in &leaf.clusters {
         let cluster = &clusters[&id];
-        let score = similarity(&cluster.tokens, tokens);
+        let score = similarity(&cluster.tokens, tokens, weights);
         if score >= threshold && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, id));
         }
@@ -240,27 +265,60 @@ fn best_match(
     best.map(|(_, id)| id)
 }
 
-/// Share of the positions holding a constant in the template or the line where both
-/// hold the same token; positions where both hold a variable do not count. A line and
-/// template made only of variables are similar (1.0).
-pub(crate) fn similarity(template: &[Box<str>], tokens: &[String]) -> f64 {
-    let mut same = 0usize;
-    let mut counted = 0usize;
+/// How much a token tells: `ln((lines + 1) / (lines with it + 1))` over the lines
+/// before, so tokens on most lines (a host, a level in the header) weigh next to nothing.
+pub(crate) struct Weights<'a> {
+    frequency: &'a FxHashMap<Box<str>, u64>,
+    lines: u64,
+}
+
+impl Weights<'_> {
+    fn of(&self, token: &str) -> f64 {
+        let seen = self.frequency.get(token).copied().unwrap_or(0);
+        ((self.lines as f64 + 1.0) / (seen as f64 + 1.0)).ln() + MIN_WEIGHT
+    }
+}
+
+/// Weight even of a token on every line.
+const MIN_WEIGHT: f64 = 0.05;
+
+/// Weighted share of the positions holding a constant in the template or the line where
+/// both hold the same token; positions where both hold a variable do not count. A line
+/// and template made only of variables are similar (1.0). Two different words (letters
+/// only, punctuation around them aside) at one position make them dissimilar (0.0):
+/// `VM Started` and `VM Paused`, `"GET` and `"POST` are different messages, however
+/// long the rest they share.
+pub(crate) fn similarity(template: &[Box<str>], tokens: &[String], weights: &Weights<'_>) -> f64 {
+    let mut same = 0.0;
+    let mut counted = 0.0;
     for (t, l) in template.iter().zip(tokens) {
         let t_wild = &**t == WILDCARD;
         if t_wild && mask::has_wildcard(l) {
             continue;
         }
-        counted += 1;
+        let weight = if t_wild {
+            weights.of(l)
+        } else {
+            weights.of(t).max(weights.of(l))
+        };
+        counted += weight;
         if **t == **l {
-            same += 1;
+            same += weight;
+        } else if !t_wild && is_word(t) && is_word(l) {
+            return 0.0;
         }
     }
-    if counted == 0 {
+    if counted == 0.0 {
         1.0
     } else {
-        same as f64 / counted as f64
+        same / counted
     }
+}
+
+/// A word: letters only once the punctuation around it is trimmed (`"GET`, `Started`).
+fn is_word(token: &str) -> bool {
+    let core = token.trim_matches(|c: char| !c.is_alphanumeric());
+    !core.is_empty() && core.chars().all(char::is_alphabetic)
 }
 
 /// Generalises the template to the line; whether it changed.
