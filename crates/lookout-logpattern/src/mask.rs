@@ -2,8 +2,8 @@
 //!
 //! A line is split on ASCII whitespace. Inside each token, every maximal run of
 //! alphanumeric characters that holds a digit (a number, a hex id, a piece of an IP,
-//! UUID, date, time, version or path) becomes `<*>`; a `-` right before such a run is
-//! its sign; wildcards separated only by glue punctuation (`.:-/_@+#`) fold into one,
+//! UUID, date, time, version or path) becomes `<*>`; a `-` right before such a run, at
+//! the start or after punctuation, is its sign; wildcards separated only by glue punctuation (`.:-/_@+#`) fold into one,
 //! so `10.251.73.220:50010`, `2016-09-28`, `04:30:30.455` and
 //! `38101a0b-2096-447d-96ea-a692162415ae` all become `<*>`, `blk_-695…` becomes `blk_<*>`
 //! and `[19939]:` becomes `[<*>]:`. Month and weekday names (`Jun`, `Sun`) are masked
@@ -58,8 +58,8 @@ pub fn mask_token(token: &str, out: &mut String) {
                 chars.next();
             }
             if digit || TIME_WORDS.contains(&&token[start..end]) {
-                // A sign belongs to the number.
-                if pending_glue.ends_with('-') {
+                // A sign (a `-` after punctuation or at the start) belongs to the number.
+                if pending_glue.ends_with('-') && (pending_glue.len() > 1 || out.is_empty()) {
                     pending_glue.pop();
                 }
                 if last_wild && pending_glue.bytes().all(is_glue) {
@@ -131,6 +131,8 @@ mod tests {
         assert_eq!(mask("terminating"), "terminating");
         assert_eq!(mask("uid=0"), "uid=<*>");
         assert_eq!(mask("-"), "<*>");
+        assert_eq!(mask("-12785"), "<*>");
+        assert_eq!(mask("calvisitor-10-105-160-95"), "calvisitor-<*>");
         assert_eq!(mask("--"), "--");
     }
 

@@ -113,7 +113,13 @@ impl Miner {
             lines: self.lines,
         };
         let best = self.find_leaf(&route).and_then(|leaf| {
-            best_match(leaf, &self.clusters, &tokens, self.config.similarity, &weights)
+            best_match(
+                leaf,
+                &self.clusters,
+                &tokens,
+                self.config.similarity,
+                &weights,
+            )
         });
         self.count_tokens(&tokens);
         let (id, new) = match best {

@@ -82,9 +82,8 @@ pub fn run(args: PatternsArgs) -> anyhow::Result<()> {
 /// starts or ends with a space.
 fn quote(field: &str, out: &mut String) {
     out.clear();
-    let needs = field.contains([',', '"', '\n', '\r'])
-        || field.starts_with(' ')
-        || field.ends_with(' ');
+    let needs =
+        field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') || field.ends_with(' ');
     if !needs {
         out.push_str(field);
         return;
