@@ -7,7 +7,11 @@
 //! so `10.251.73.220:50010`, `2016-09-28`, `04:30:30.455` and
 //! `38101a0b-2096-447d-96ea-a692162415ae` all become `<*>`, `blk_-695…` becomes `blk_<*>`
 //! and `[19939]:` becomes `[<*>]:`. Month and weekday names (`Jun`, `Sun`) are masked
-//! too: they are the non-numeric part of the timestamps in line headers.
+//! too: they are the non-numeric part of the timestamps in line headers. A token with two
+//! `/` or two `\` or more (a path, a URL) is one variable. A `[...]` block spanning up to
+//! eight words (`[req-1 user project - - -]`) is one token, so a context block with more
+//! or fewer words does not change the token count; a lone `-` (the empty value of most
+//! formats) is a variable.
 //!
 //! What it misses: variables without a digit (user names, words, hex without a digit)
 //! stay constant tokens; the parse tree merges them when the rest of the line agrees.
@@ -34,6 +38,10 @@ pub fn mask_token(token: &str, out: &mut String) {
     out.clear();
     // `-`: the empty value of most log formats.
     if token == "-" {
+        out.push_str(WILDCARD);
+        return;
+    }
+    if is_path(token) {
         out.push_str(WILDCARD);
         return;
     }
@@ -83,21 +91,59 @@ pub fn mask_token(token: &str, out: &mut String) {
     out.push_str(&pending_glue);
 }
 
+/// A file path or URL: two separators or more (`/var/log/x`, `C:\\Windows\\x`).
+fn is_path(token: &str) -> bool {
+    token.bytes().filter(|&b| b == b'/').count() >= 2
+        || token.bytes().filter(|&b| b == b'\\').count() >= 2
+}
+
 /// Splits a line into masked tokens (at most `max_tokens`: the rest fold into one
 /// final `<*>`).
 pub fn tokens(line: &str, max_tokens: usize, out: &mut Vec<String>) {
     out.clear();
     let mut scratch = String::new();
-    let mut words = line.split_ascii_whitespace();
-    for word in words.by_ref() {
+    let words: Vec<&str> = line.split_ascii_whitespace().collect();
+    let mut i = 0;
+    while i < words.len() {
         if out.len() + 1 >= max_tokens {
             out.push(WILDCARD.to_string());
             break;
         }
-        mask_token(word, &mut scratch);
-        out.push(scratch.clone());
+        let end = bracket_end(&words, i);
+        let mut token = String::new();
+        for (k, word) in words[i..=end].iter().enumerate() {
+            if k > 0 {
+                token.push(' ');
+            }
+            mask_token(word, &mut scratch);
+            token.push_str(&scratch);
+        }
+        out.push(token);
+        i = end + 1;
     }
 }
+
+/// Words in `[...]` spanning several words are one token (a context block such as
+/// `[req-1 user project - - -]`): the index of the word closing the block opened at
+/// `start`, or `start`.
+fn bracket_end(words: &[&str], start: usize) -> usize {
+    let first = words[start];
+    if !first.starts_with('[') || first.contains(']') {
+        return start;
+    }
+    for (offset, word) in words[start + 1..].iter().take(MAX_BLOCK_WORDS).enumerate() {
+        if word.contains('[') {
+            return start;
+        }
+        if word.ends_with(']') {
+            return start + 1 + offset;
+        }
+    }
+    start
+}
+
+/// Words a `[...]` block joins at most.
+const MAX_BLOCK_WORDS: usize = 8;
 
 /// Whether a masked token holds a variable.
 pub fn has_wildcard(token: &str) -> bool {
@@ -134,6 +180,18 @@ mod tests {
         assert_eq!(mask("-12785"), "<*>");
         assert_eq!(mask("calvisitor-10-105-160-95"), "calvisitor-<*>");
         assert_eq!(mask("--"), "--");
+    }
+
+    #[test]
+    fn paths_and_bracket_blocks_are_one_token() {
+        assert_eq!(mask("/var/www/html/"), "<*>");
+        assert_eq!(mask("HTTP/1.1"), "HTTP/<*>");
+        let mut out = Vec::new();
+        tokens("x [req-1a2b u p - - -] GET [-] [a [b c]", 64, &mut out);
+        assert_eq!(
+            out,
+            ["x", "[req-<*> u p <*> <*> -]", "GET", "[-]", "[a", "[b c]"]
+        );
     }
 
     #[test]
