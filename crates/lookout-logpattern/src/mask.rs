@@ -3,7 +3,7 @@
 //! A line is split on ASCII whitespace. Inside each token, every maximal run of
 //! alphanumeric characters that holds a digit (a number, a hex id, a piece of an IP,
 //! UUID, date, time, version or path) becomes `<*>`; a `-` right before such a run, at
-//! the start or after punctuation, is its sign; wildcards separated only by glue punctuation (`.:-/_@+#`) fold into one,
+//! the start or after punctuation, is its sign; wildcards separated only by glue punctuation (`.:-/_@+#,`) fold into one,
 //! so `10.251.73.220:50010`, `2016-09-28`, `04:30:30.455` and
 //! `38101a0b-2096-447d-96ea-a692162415ae` all become `<*>`, `blk_-695…` becomes `blk_<*>`
 //! and `[19939]:` becomes `[<*>]:`. Month and weekday names (`Jun`, `Sun`) are masked
@@ -19,9 +19,13 @@
 /// The wildcard of a template.
 pub const WILDCARD: &str = "<*>";
 
-/// Punctuation that glues the parts of one value (`10.0.0.1:80`, `2016-09-28T04:30`).
+/// Punctuation that glues the parts of one value (`10.0.0.1:80`, `2016-09-28T04:30`,
+/// `07:00:01,123`, `10.0.0.1,10.0.0.2`).
 fn is_glue(byte: u8) -> bool {
-    matches!(byte, b'.' | b':' | b'-' | b'/' | b'_' | b'@' | b'+' | b'#')
+    matches!(
+        byte,
+        b'.' | b':' | b'-' | b'/' | b'_' | b'@' | b'+' | b'#' | b','
+    )
 }
 
 fn is_word(c: char) -> bool {
@@ -165,6 +169,7 @@ mod tests {
         assert_eq!(mask("10.251.73.220:50010"), "<*>");
         assert_eq!(mask("2016-09-28"), "<*>");
         assert_eq!(mask("04:30:30,"), "<*>,");
+        assert_eq!(mask("07:00:01,123"), "<*>");
         assert_eq!(mask("38101a0b-2096-447d-96ea-a692162415ae"), "<*>");
         assert_eq!(mask("req-38101a0b-2096-447d-96ea-a692162415ae"), "req-<*>");
         assert_eq!(mask("blk_-6952295868487656571"), "blk_<*>");
