@@ -37,7 +37,7 @@ const TIME_WORDS: [&str; 19] = [
     "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
 ];
 
-/// Masks one token: returns it unchanged (borrowed) when nothing in it is a variable.
+/// Masks one token into `out` (the token itself when nothing in it is a variable).
 pub fn mask_token(token: &str, out: &mut String) {
     out.clear();
     // `-`: the empty value of most log formats.
