@@ -7,6 +7,10 @@
 //!   classified and flagged, and the parse+derive throughput; `--events PATH` writes
 //!   the `content_injection` events (one per client incident opened and closed) as
 //!   JSON lines; `--no-injection` turns the check off.
+//! - `lookout logs patterns FILE`: mines the log patterns of any log file online, as
+//!   the `log` source would (`lookout-logpattern`), and writes CSV
+//!   `line,pattern_id,template`, one row per input line in order; a line's id depends
+//!   only on the lines before it. Reports lines, patterns and lines/s on stderr.
 //! - `lookout logs generate`: writes synthetic traffic in the `combined` format (for
 //!   benchmarks and tests), deterministic from its seed.
 
@@ -16,6 +20,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+#[path = "logs_patterns.rs"]
+mod patterns;
+
 use lookout_accesslog::generate::{generate, TrafficSpec};
 use lookout_accesslog::{
     series, AggregatorConfig, InjectionConfig, LogDeriver, LogFormat, ParserConfig,
@@ -27,6 +34,8 @@ pub enum LogsCommand {
     Derive(DeriveArgs),
     /// Write synthetic combined-format traffic.
     Generate(GenerateArgs),
+    /// Mine the log patterns of a log file: CSV `line,pattern_id,template`.
+    Patterns(patterns::PatternsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +81,7 @@ pub fn run(command: LogsCommand) -> anyhow::Result<()> {
     match command {
         LogsCommand::Derive(args) => derive(args),
         LogsCommand::Generate(args) => generate_lines(args),
+        LogsCommand::Patterns(args) => patterns::run(args),
     }
 }
 

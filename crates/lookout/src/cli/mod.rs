@@ -58,7 +58,8 @@ enum Command {
     /// Score records with a trained model: `score traffic` writes `label,score` per row.
     #[command(subcommand)]
     Score(traffic::ScoreCommand),
-    /// Access logs offline: `logs derive FILE` prints the derived series as CSV.
+    /// Logs offline: `logs derive FILE` prints the derived series of an access log as
+    /// CSV, `logs patterns FILE` the pattern of each line of any log.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
     /// Analyse a pcap/pcapng capture: flood and scan events (JSON lines) and the
