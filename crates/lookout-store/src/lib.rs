@@ -17,6 +17,7 @@ mod lock;
 mod pool;
 mod query;
 mod raw;
+mod read_offsets;
 mod rejected;
 mod rollup;
 mod rows;
@@ -34,7 +35,7 @@ pub use events::{BadCursor, EventCursor, EventPage, EventQuery};
 pub use lock::LOCK_FILE;
 pub use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, Event, EventId, EventRecord, FeedbackLabel,
-    FeedbackRecord, SeriesId,
+    FeedbackRecord, ReadOffset, SeriesId,
 };
 pub use rejected::Rejected;
 pub use rows::{Point, Resolution, SeriesPoints};
