@@ -33,12 +33,15 @@
 //! poll.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use lookout_accesslog::events::LogEvents;
 use lookout_accesslog::{series, BadLine, IntervalSummary, LogDeriver};
 use lookout_config::AccessLogSourceConfig;
 
-use crate::file::follow::Follower;
+use lookout_model::ReadOffset;
+
+use crate::file::follow::{Follower, Position};
 use crate::{Collected, Collector, PollingSource};
 
 /// Lines read per poll, over all files.
@@ -90,6 +93,13 @@ pub struct AccessLogCollector {
     labels: BTreeMap<String, String>,
     stats: AccessLogStats,
     clock: fn() -> i64,
+    /// The source's name, the key of its read offsets.
+    name: String,
+    /// Per followed file (path, device, inode): where its first line counted in the
+    /// open interval starts, and the number of lines before it.
+    open_first: BTreeMap<(PathBuf, u64, u64), (u64, u64)>,
+    /// The read offsets last handed out, by path: only changes are handed out.
+    saved: BTreeMap<String, ReadOffset>,
 }
 
 impl AccessLogCollector {
@@ -113,6 +123,9 @@ impl AccessLogCollector {
             labels,
             stats: AccessLogStats::default(),
             clock: lookout_model::clock::now_ms,
+            name: name.to_string(),
+            open_first: BTreeMap::new(),
+            saved: BTreeMap::new(),
         })
     }
 
@@ -131,12 +144,26 @@ impl AccessLogCollector {
         let now = (self.clock)();
         let mut closed = Vec::new();
         let deriver = &mut self.deriver;
+        let open_first = &mut self.open_first;
         let before = self.follower.stats();
         let mut lines = 0usize;
         self.follower
-            .read(MAX_LINES_PER_POLL, errors, |_, _, line| {
+            .read_at(MAX_LINES_PER_POLL, errors, |path, at, line| {
                 lines += 1;
-                deriver.line(line, now, &mut closed)
+                let open = deriver.open_interval();
+                deriver.line(line, now, &mut closed);
+                match deriver.open_interval() {
+                    None => open_first.clear(),
+                    Some(start) => {
+                        if open != Some(start) {
+                            // The line opened a new interval: the earlier ones are closed.
+                            open_first.clear();
+                        }
+                        open_first
+                            .entry((path.to_path_buf(), at.dev, at.ino))
+                            .or_insert((at.offset, at.number - 1));
+                    }
+                }
             });
         let after = self.follower.stats();
         for _ in before.too_long..after.too_long {
@@ -145,6 +172,9 @@ impl AccessLogCollector {
         // A read that used its whole budget has more waiting: flush only when caught up.
         if lines < MAX_LINES_PER_POLL {
             self.deriver.flush(now, &mut closed);
+        }
+        if self.deriver.open_interval().is_none() {
+            self.open_first.clear();
         }
         self.stats.rotations += after.rotations - before.rotations;
         self.stats.intervals += closed.len() as u64;
@@ -173,7 +203,55 @@ impl AccessLogCollector {
     }
 }
 
+impl AccessLogCollector {
+    /// The read offsets that changed since the last call: per followed file, the start
+    /// of its first line counted in the open interval, or where it is read up to when
+    /// none is. Everything before them is in the intervals closed so far.
+    pub fn read_offsets(&mut self) -> Vec<ReadOffset> {
+        let mut changed = Vec::new();
+        for position in self.follower.positions() {
+            let key = (position.path.clone(), position.dev, position.ino);
+            let (offset, line) = self
+                .open_first
+                .get(&key)
+                .copied()
+                .unwrap_or((position.offset, position.line));
+            let row = ReadOffset {
+                source: self.name.clone(),
+                path: position.path.to_string_lossy().into_owned(),
+                dev: position.dev,
+                ino: position.ino,
+                offset,
+                line,
+            };
+            if self.saved.get(&row.path) != Some(&row) {
+                self.saved.insert(row.path.clone(), row.clone());
+                changed.push(row);
+            }
+        }
+        changed
+    }
+}
+
 impl Collector for AccessLogCollector {
+    fn resume(&mut self, offsets: Vec<ReadOffset>) {
+        let positions: Vec<Position> = offsets
+            .iter()
+            .map(|offset| Position {
+                path: PathBuf::from(&offset.path),
+                dev: offset.dev,
+                ino: offset.ino,
+                offset: offset.offset,
+                line: offset.line,
+            })
+            .collect();
+        self.follower.resume_from(positions);
+        self.saved = offsets
+            .into_iter()
+            .map(|offset| (offset.path.clone(), offset))
+            .collect();
+    }
+
     fn collect(&mut self) -> Collected {
         let mut collected = Collected::default();
         let closed = self.poll(&mut collected.errors);
@@ -184,6 +262,7 @@ impl Collector for AccessLogCollector {
             collected.events.extend(self.events.observe(summary));
         }
         self.deriver.take_events(&mut collected.events);
+        collected.read_offsets = self.read_offsets();
         collected
     }
 }

@@ -204,6 +204,7 @@ impl Collector for AuthLogCollector {
             samples: self.series.flush(now, elapsed),
             events,
             errors,
+            read_offsets: Vec::new(),
         }
     }
 }
