@@ -27,10 +27,34 @@
 //! client's incident opens, one with the counts per kind when it closes), counted in
 //! [`AccessLogStats`] and in `log_http_injection_requests_per_second{attack_kind}`.
 //!
-//! What it misses: a restart forgets the open interval and the read offsets (files
-//! are read again per `read_from`). Cost per line: see `lookout_accesslog`; per poll one
-//! glob expansion and one `stat` per file; at most [`MAX_LINES_PER_POLL`] lines per
-//! poll.
+//! **Read offsets and restarts.** Every batch carries the read offsets that changed
+//! ([`AccessLogCollector::read_offsets`]): per followed file (path, device, inode), the
+//! start of its first line counted in the still open interval, or where the file is
+//! read up to when none is. Everything before that offset went into intervals closed in
+//! this batch or earlier. `serve` saves them in the store (`read_offsets` table) only
+//! after the batch's samples and events are committed, and hands the saved ones to the
+//! source before it starts ([`crate::Source::resume`]): a file whose path still names
+//! the same device and inode, at least that long, is read from its offset (line
+//! numbering kept); any other file follows `read_from`. So after a restart, `kill -9`
+//! included, the open interval is rebuilt from its lines and:
+//! - **no line is skipped**: a line's offset is saved only with (after) the interval
+//!   that counts it;
+//! - **no line is counted twice**: a crash between the commit of an interval and the
+//!   save of the offsets reads that interval's lines again and stores the same interval
+//!   again, which replaces the stored one (rows of one series and time replace each
+//!   other) instead of adding to it.
+//!
+//! What it misses: the log events of intervals read twice that way are raised twice,
+//! and the events' baselines, the client sketch and injection incidents restart empty;
+//! a late line (older than the open interval) read again after a restart goes in its
+//! own, already closed interval, which it then replaces alone; lines a rotated-away file
+//! still had in the open interval, and lines written to a file rotated away while
+//! lookout was down, are not read again; a file replaced by one with the same inode
+//! (a truncate and rewrite past the offset) is taken for the same file. The offsets are
+//! keyed by the source name `access_log#<n>`: reordering the `[[source]]` tables loses
+//! them. Cost per line: see `lookout_accesslog`; per poll one glob expansion and one
+//! `stat` per file, one offset row per file that moved; at most [`MAX_LINES_PER_POLL`]
+//! lines per poll.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,7 +65,7 @@ use lookout_config::AccessLogSourceConfig;
 
 use lookout_model::ReadOffset;
 
-use crate::file::follow::{Follower, Position};
+use crate::file::follow::Follower;
 use crate::{Collected, Collector, PollingSource};
 
 /// Lines read per poll, over all files.
@@ -208,48 +232,18 @@ impl AccessLogCollector {
     /// of its first line counted in the open interval, or where it is read up to when
     /// none is. Everything before them is in the intervals closed so far.
     pub fn read_offsets(&mut self) -> Vec<ReadOffset> {
-        let mut changed = Vec::new();
-        for position in self.follower.positions() {
-            let key = (position.path.clone(), position.dev, position.ino);
-            let (offset, line) = self
-                .open_first
-                .get(&key)
-                .copied()
-                .unwrap_or((position.offset, position.line));
-            let row = ReadOffset {
-                source: self.name.clone(),
-                path: position.path.to_string_lossy().into_owned(),
-                dev: position.dev,
-                ino: position.ino,
-                offset,
-                line,
-            };
-            if self.saved.get(&row.path) != Some(&row) {
-                self.saved.insert(row.path.clone(), row.clone());
-                changed.push(row);
-            }
-        }
-        changed
+        let open_first = &self.open_first;
+        self.follower
+            .changed_offsets(&self.name, &mut self.saved, |position| {
+                let key = (position.path.clone(), position.dev, position.ino);
+                open_first.get(&key).copied()
+            })
     }
 }
 
 impl Collector for AccessLogCollector {
     fn resume(&mut self, offsets: Vec<ReadOffset>) {
-        let positions: Vec<Position> = offsets
-            .iter()
-            .map(|offset| Position {
-                path: PathBuf::from(&offset.path),
-                dev: offset.dev,
-                ino: offset.ino,
-                offset: offset.offset,
-                line: offset.line,
-            })
-            .collect();
-        self.follower.resume_from(positions);
-        self.saved = offsets
-            .into_iter()
-            .map(|offset| (offset.path.clone(), offset))
-            .collect();
+        self.saved = self.follower.resume_from_offsets(offsets);
     }
 
     fn collect(&mut self) -> Collected {

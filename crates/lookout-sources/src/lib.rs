@@ -63,7 +63,8 @@ pub struct SourceBatch {
     pub errors: Vec<String>,
     /// How far the source's files are accounted for once this batch is stored: to be
     /// saved (`lookout_store::Store::save_read_offsets`) only after its samples and
-    /// events are committed. Empty for sources that read no files.
+    /// events are committed, under the batch's `source` name. Empty for sources that
+    /// read no files.
     pub read_offsets: Vec<lookout_model::ReadOffset>,
 }
 

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lookout_config::ReadFrom;
+use lookout_model::ReadOffset;
 
 use super::tail::{Identity, Resume, Tail};
 
@@ -95,6 +96,53 @@ impl Follower {
                 },
             );
         }
+    }
+
+    /// [`Follower::resume_from`] with offsets saved in the store; returns them by path,
+    /// the ones [`Follower::changed_offsets`] compares with.
+    pub fn resume_from_offsets(
+        &mut self,
+        offsets: Vec<ReadOffset>,
+    ) -> BTreeMap<String, ReadOffset> {
+        self.resume_from(offsets.iter().map(|offset| Position {
+            path: PathBuf::from(&offset.path),
+            dev: offset.dev,
+            ino: offset.ino,
+            offset: offset.offset,
+            line: offset.line,
+        }));
+        offsets
+            .into_iter()
+            .map(|offset| (offset.path.clone(), offset))
+            .collect()
+    }
+
+    /// The read offsets of the followed files that differ from `saved` (which is
+    /// updated): each file's position, or the earlier one `hold` gives for it (offset
+    /// and lines before it: lines handed out but not accounted for yet).
+    pub fn changed_offsets(
+        &self,
+        source: &str,
+        saved: &mut BTreeMap<String, ReadOffset>,
+        hold: impl Fn(&Position) -> Option<(u64, u64)>,
+    ) -> Vec<ReadOffset> {
+        let mut changed = Vec::new();
+        for position in self.positions() {
+            let (offset, line) = hold(&position).unwrap_or((position.offset, position.line));
+            let row = ReadOffset {
+                source: source.to_string(),
+                path: position.path.to_string_lossy().into_owned(),
+                dev: position.dev,
+                ino: position.ino,
+                offset,
+                line,
+            };
+            if saved.get(&row.path) != Some(&row) {
+                saved.insert(row.path.clone(), row.clone());
+                changed.push(row);
+            }
+        }
+        changed
     }
 
     /// Where each followed file is read up to (the start of its first line not handed

@@ -83,9 +83,12 @@ pub(crate) async fn feed_sources(
             source,
             samples,
             events,
-            read_offsets,
+            mut read_offsets,
             ..
         } = batch;
+        for offset in &mut read_offsets {
+            offset.source.clone_from(&source);
+        }
         let mut stored = true;
         if !samples.is_empty() {
             stored &= with_retry(&source, samples, retry, |samples| {
