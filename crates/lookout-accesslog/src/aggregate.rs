@@ -393,6 +393,11 @@ impl Aggregator {
         slot.1.push_str(kept);
     }
 
+    /// The start of the interval lines are counted in now, if one is open.
+    pub fn open_interval(&self) -> Option<i64> {
+        self.open
+    }
+
     /// Closes the open interval if `now_ms` is past its end plus the grace period, and
     /// reports the empty intervals up to `now_ms` when nothing is open.
     pub fn flush(&mut self, now_ms: i64, out: &mut Vec<IntervalSummary>) {

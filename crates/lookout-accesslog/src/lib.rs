@@ -134,6 +134,11 @@ impl LogDeriver {
         }
     }
 
+    /// The start of the open interval (the one the next lines of its time go in), if any.
+    pub fn open_interval(&self) -> Option<i64> {
+        self.aggregator.open_interval()
+    }
+
     /// Requests counted since the start.
     pub fn requests(&self) -> u64 {
         self.requests

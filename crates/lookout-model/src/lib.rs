@@ -14,6 +14,7 @@ mod domain;
 mod event;
 mod key;
 pub mod machine;
+mod read_offset;
 mod verdict;
 
 pub use anomaly::{
@@ -26,6 +27,7 @@ pub use event::{
 };
 pub use key::{validate_label_name, validate_metric_name, KeyError, Labels, SeriesKey};
 pub use machine::{MachineIdentity, DEFAULT_MACHINE_LABELS};
+pub use read_offset::ReadOffset;
 pub use verdict::{DetectorContribution, Explanation, FeatureContribution, Verdict};
 
 /// One observation of one series: milliseconds since the Unix epoch and a value.

@@ -27,16 +27,43 @@
 //! client's incident opens, one with the counts per kind when it closes), counted in
 //! [`AccessLogStats`] and in `log_http_injection_requests_per_second{attack_kind}`.
 //!
-//! What it misses: a restart forgets the open interval and the read offsets (files
-//! are read again per `read_from`). Cost per line: see `lookout_accesslog`; per poll one
-//! glob expansion and one `stat` per file; at most [`MAX_LINES_PER_POLL`] lines per
-//! poll.
+//! **Read offsets and restarts.** Every batch carries the read offsets that changed
+//! ([`AccessLogCollector::read_offsets`]): per followed file (path, device, inode), the
+//! start of its first line counted in the still open interval, or where the file is
+//! read up to when none is. Everything before that offset went into intervals closed in
+//! this batch or earlier. `serve` saves them in the store (`read_offsets` table) only
+//! after the batch's samples and events are committed, and hands the saved ones to the
+//! source before it starts ([`crate::Source::resume`]): a file whose path still names
+//! the same device and inode, at least that long, is read from its offset (line
+//! numbering kept); any other file follows `read_from`. So after a restart, `kill -9`
+//! included, the open interval is rebuilt from its lines and:
+//! - **no line is skipped**: a line's offset is saved only with (after) the interval
+//!   that counts it;
+//! - **no line is counted twice**: a crash between the commit of an interval and the
+//!   save of the offsets reads that interval's lines again and stores the same interval
+//!   again, which replaces the stored one (rows of one series and time replace each
+//!   other) instead of adding to it.
+//!
+//! What it misses: the log events of intervals read twice that way are raised twice,
+//! and the events' baselines, the client sketch and injection incidents restart empty;
+//! a late line (older than the open interval) read again after a restart goes in its
+//! own, already closed interval, which it then replaces alone; lines a rotated-away file
+//! still had in the open interval, and lines written to a file rotated away while
+//! lookout was down, are not read again; a file replaced by one with the same inode
+//! (a truncate and rewrite past the offset) is taken for the same file. The offsets are
+//! keyed by the source name `access_log#<n>`: reordering the `[[source]]` tables loses
+//! them. Cost per line: see `lookout_accesslog`; per poll one glob expansion and one
+//! `stat` per file, one offset row per file that moved; at most [`MAX_LINES_PER_POLL`]
+//! lines per poll.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use lookout_accesslog::events::LogEvents;
 use lookout_accesslog::{series, BadLine, IntervalSummary, LogDeriver};
 use lookout_config::AccessLogSourceConfig;
+
+use lookout_model::ReadOffset;
 
 use crate::file::follow::Follower;
 use crate::{Collected, Collector, PollingSource};
@@ -90,6 +117,13 @@ pub struct AccessLogCollector {
     labels: BTreeMap<String, String>,
     stats: AccessLogStats,
     clock: fn() -> i64,
+    /// The source's name, the key of its read offsets.
+    name: String,
+    /// Per followed file (path, device, inode): where its first line counted in the
+    /// open interval starts, and the number of lines before it.
+    open_first: BTreeMap<(PathBuf, u64, u64), (u64, u64)>,
+    /// The read offsets last handed out, by path: only changes are handed out.
+    saved: BTreeMap<String, ReadOffset>,
 }
 
 impl AccessLogCollector {
@@ -113,6 +147,9 @@ impl AccessLogCollector {
             labels,
             stats: AccessLogStats::default(),
             clock: lookout_model::clock::now_ms,
+            name: name.to_string(),
+            open_first: BTreeMap::new(),
+            saved: BTreeMap::new(),
         })
     }
 
@@ -131,12 +168,26 @@ impl AccessLogCollector {
         let now = (self.clock)();
         let mut closed = Vec::new();
         let deriver = &mut self.deriver;
+        let open_first = &mut self.open_first;
         let before = self.follower.stats();
         let mut lines = 0usize;
         self.follower
-            .read(MAX_LINES_PER_POLL, errors, |_, _, line| {
+            .read_at(MAX_LINES_PER_POLL, errors, |path, at, line| {
                 lines += 1;
-                deriver.line(line, now, &mut closed)
+                let open = deriver.open_interval();
+                deriver.line(line, now, &mut closed);
+                match deriver.open_interval() {
+                    None => open_first.clear(),
+                    Some(start) => {
+                        if open != Some(start) {
+                            // The line opened a new interval: the earlier ones are closed.
+                            open_first.clear();
+                        }
+                        open_first
+                            .entry((path.to_path_buf(), at.dev, at.ino))
+                            .or_insert((at.offset, at.number - 1));
+                    }
+                }
             });
         let after = self.follower.stats();
         for _ in before.too_long..after.too_long {
@@ -145,6 +196,9 @@ impl AccessLogCollector {
         // A read that used its whole budget has more waiting: flush only when caught up.
         if lines < MAX_LINES_PER_POLL {
             self.deriver.flush(now, &mut closed);
+        }
+        if self.deriver.open_interval().is_none() {
+            self.open_first.clear();
         }
         self.stats.rotations += after.rotations - before.rotations;
         self.stats.intervals += closed.len() as u64;
@@ -173,7 +227,25 @@ impl AccessLogCollector {
     }
 }
 
+impl AccessLogCollector {
+    /// The read offsets that changed since the last call: per followed file, the start
+    /// of its first line counted in the open interval, or where it is read up to when
+    /// none is. Everything before them is in the intervals closed so far.
+    pub fn read_offsets(&mut self) -> Vec<ReadOffset> {
+        let open_first = &self.open_first;
+        self.follower
+            .changed_offsets(&self.name, &mut self.saved, |position| {
+                let key = (position.path.clone(), position.dev, position.ino);
+                open_first.get(&key).copied()
+            })
+    }
+}
+
 impl Collector for AccessLogCollector {
+    fn resume(&mut self, offsets: Vec<ReadOffset>) {
+        self.saved = self.follower.resume_from_offsets(offsets);
+    }
+
     fn collect(&mut self) -> Collected {
         let mut collected = Collected::default();
         let closed = self.poll(&mut collected.errors);
@@ -184,6 +256,7 @@ impl Collector for AccessLogCollector {
             collected.events.extend(self.events.observe(summary));
         }
         self.deriver.take_events(&mut collected.events);
+        collected.read_offsets = self.read_offsets();
         collected
     }
 }

@@ -61,6 +61,11 @@ pub struct SourceBatch {
     pub events: Vec<lookout_model::Event>,
     /// Problems of this collection that did not stop it (an unreadable file, ...).
     pub errors: Vec<String>,
+    /// How far the source's files are accounted for once this batch is stored: to be
+    /// saved (`lookout_store::Store::save_read_offsets`) only after its samples and
+    /// events are committed, under the batch's `source` name. Empty for sources that
+    /// read no files.
+    pub read_offsets: Vec<lookout_model::ReadOffset>,
 }
 
 /// A running task that pushes batches until shut down.
@@ -70,6 +75,13 @@ pub struct SourceBatch {
 pub trait Source: Send + 'static {
     /// A short name, e.g. `host` or `cloudwatch#2`.
     fn name(&self) -> &str;
+
+    /// Hands over the read offsets this source saved before (see
+    /// [`SourceBatch::read_offsets`]), before it runs; sources that read no files
+    /// ignore them.
+    fn resume(&mut self, offsets: Vec<lookout_model::ReadOffset>) {
+        let _ = offsets;
+    }
 
     /// Runs the source to completion.
     fn run(

@@ -19,6 +19,8 @@ pub struct Collected {
     pub events: Vec<lookout_model::Event>,
     /// Each names the thing that failed and why, e.g. `cannot read /proc/diskstats: ...`.
     pub errors: Vec<String>,
+    /// See [`crate::SourceBatch::read_offsets`].
+    pub read_offsets: Vec<lookout_model::ReadOffset>,
 }
 
 /// Synchronous collection, called once per tick on a blocking thread.
@@ -27,6 +29,11 @@ pub struct Collected {
 /// calls (previous counter snapshots) lives in the collector.
 pub trait Collector: Send + 'static {
     fn collect(&mut self) -> Collected;
+
+    /// See [`crate::Source::resume`].
+    fn resume(&mut self, offsets: Vec<lookout_model::ReadOffset>) {
+        let _ = offsets;
+    }
 }
 
 /// Runs a [`Collector`] every `interval` as a [`Source`].
@@ -96,12 +103,13 @@ impl<C: Collector> PollingSource<C> {
             log_error_changes(&name, &collected.errors, &mut logged_errors);
             let nothing = collected.samples.is_empty() && collected.events.is_empty();
             let failed = nothing && !collected.errors.is_empty();
-            if !nothing || !collected.errors.is_empty() {
+            if !nothing || !collected.errors.is_empty() || !collected.read_offsets.is_empty() {
                 let batch = SourceBatch {
                     source: name.clone(),
                     samples: collected.samples,
                     events: collected.events,
                     errors: collected.errors,
+                    read_offsets: collected.read_offsets,
                 };
                 tokio::select! {
                     biased;
@@ -132,6 +140,10 @@ impl<C: Collector> PollingSource<C> {
 impl<C: Collector> Source for PollingSource<C> {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn resume(&mut self, offsets: Vec<lookout_model::ReadOffset>) {
+        self.collector.resume(offsets);
     }
 
     fn run(

@@ -18,6 +18,7 @@ mod lock;
 mod pool;
 mod query;
 mod raw;
+mod read_offsets;
 mod rejected;
 mod rollup;
 mod rows;
@@ -36,7 +37,7 @@ pub use health::HealthSnapshot;
 pub use lock::LOCK_FILE;
 pub use lookout_model::{
     AnomalyId, AnomalyRecord, AnomalyStatus, Event, EventId, EventRecord, FeedbackLabel,
-    FeedbackRecord, SeriesId,
+    FeedbackRecord, ReadOffset, SeriesId,
 };
 pub use rejected::Rejected;
 pub use rows::{Point, Resolution, SeriesPoints};

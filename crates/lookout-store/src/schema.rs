@@ -95,6 +95,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     created_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_by_anomaly ON feedback (anomaly_id);
+CREATE TABLE IF NOT EXISTS read_offsets (
+    source     TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    dev        INTEGER NOT NULL,
+    ino        INTEGER NOT NULL,
+    offset     INTEGER NOT NULL,
+    line       INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (source, path)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL

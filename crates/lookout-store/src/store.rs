@@ -27,6 +27,7 @@ use crate::schema::{open_writer, Horizons};
 use crate::series::{SeriesInfo, SeriesRegistry};
 use crate::writer::{Command, Writer};
 use crate::{StoreConfig, StoreError};
+use lookout_model::ReadOffset;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "lookout.db";
@@ -390,6 +391,31 @@ impl Store {
             })
             .map_err(|_| StoreError::Closed)?;
         receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Saves how far sources have read their files (see [`ReadOffset`]), replacing the
+    /// earlier offsets of the same `(source, path)`. Save them only once the records
+    /// derived from the lines before them are committed: the save is applied after
+    /// every batch submitted before it, in its own durable transaction.
+    pub fn save_read_offsets(&self, offsets: Vec<ReadOffset>) -> Result<(), StoreError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let (reply, receiver) = bounded(1);
+        self.sender()?
+            .send(Command::SaveReadOffsets {
+                offsets,
+                updated_ms: now_ms(),
+                reply,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// The read offsets `source` saved last, one per file, by path.
+    pub fn read_offsets(&self, source: &str) -> Result<Vec<ReadOffset>, StoreError> {
+        let conn = self.readers.get()?;
+        crate::read_offsets::of_source(&conn, source)
     }
 
     /// Gives each event its id (ids only grow), ready for [`WriteBatch::events`].

@@ -49,6 +49,12 @@ pub(crate) enum Command {
         status: AnomalyStatus,
         reply: Sender<Result<(), StoreError>>,
     },
+    /// Queued after the commits of the records they account for, so applied after them.
+    SaveReadOffsets {
+        offsets: Vec<lookout_model::ReadOffset>,
+        updated_ms: i64,
+        reply: Sender<Result<(), StoreError>>,
+    },
 }
 
 pub(crate) struct Writer {
@@ -229,6 +235,18 @@ impl Writer {
                 reply,
             } => {
                 let _ = reply.send(update_status(&self.conn, anomaly, status));
+                0
+            }
+            Command::SaveReadOffsets {
+                offsets,
+                updated_ms,
+                reply,
+            } => {
+                let _ = reply.send(crate::read_offsets::save(
+                    &mut self.conn,
+                    &offsets,
+                    updated_ms,
+                ));
                 0
             }
         }

@@ -259,3 +259,50 @@ fn lookout_inject_kind(name: &str) -> usize {
         .position(|k| *k == name)
         .unwrap()
 }
+
+fn at_t0() -> i64 {
+    T0
+}
+
+fn an_hour_later() -> i64 {
+    T0 + 3_600_000
+}
+
+#[test]
+fn a_collector_resumed_from_its_read_offsets_counts_every_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    // 2.5 intervals of 5 s: two close, the third is open when the first collector dies.
+    append(&path, &lines(T0, 125));
+    let config = config(dir.path(), ReadFrom::Beginning);
+    let mut first = AccessLogCollector::new("access_log#1", &config)
+        .unwrap()
+        .with_clock(at_t0);
+    let mut errors = Vec::new();
+    let closed = first.poll(&mut errors);
+    assert_eq!(requests(&closed), 100, "{errors:?}");
+    let saved = first.read_offsets();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(
+        saved[0].line, 100,
+        "the open interval's lines are not accounted for"
+    );
+    assert!(
+        first.read_offsets().is_empty(),
+        "only changes are handed out"
+    );
+    drop(first); // a crash: the open interval is gone
+
+    append(&path, &lines(T0 + 12_500, 40));
+    let mut second = AccessLogCollector::new("access_log#1", &config)
+        .unwrap()
+        .with_clock(an_hour_later);
+    second.resume(saved);
+    let closed = second.poll(&mut errors);
+    assert_eq!(
+        requests(&closed),
+        65,
+        "the open interval rebuilt, nothing else read again"
+    );
+    assert_eq!(second.read_offsets()[0].line, 165);
+}

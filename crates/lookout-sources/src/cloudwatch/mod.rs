@@ -124,6 +124,7 @@ impl CloudWatchSource {
                     samples: Vec::new(),
                     events: Vec::new(),
                     errors: fresh,
+                    read_offsets: Vec::new(),
                 };
                 tokio::select! {
                     biased;

@@ -249,6 +249,7 @@ impl Poller {
                     samples,
                     events: Vec::new(),
                     errors: Vec::new(),
+                    read_offsets: Vec::new(),
                 };
                 batches.send(batch).await.map_err(|_| Closed)?;
             }

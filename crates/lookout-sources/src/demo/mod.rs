@@ -201,6 +201,7 @@ async fn send(
         samples,
         events: Vec::new(),
         errors: Vec::new(),
+        read_offsets: Vec::new(),
     };
     tokio::select! {
         biased;

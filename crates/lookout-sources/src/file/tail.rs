@@ -23,6 +23,27 @@ impl Identity {
             ino: metadata.ino(),
         }
     }
+
+    pub(crate) fn new(dev: u64, ino: u64) -> Identity {
+        Identity { dev, ino }
+    }
+
+    pub(crate) fn dev(self) -> u64 {
+        self.dev
+    }
+
+    pub(crate) fn ino(self) -> u64 {
+        self.ino
+    }
+}
+
+/// Where to resume reading a file: its identity then, and the offset of a line start
+/// with the number of complete lines before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resume {
+    pub identity: Identity,
+    pub offset: u64,
+    pub line: u64,
 }
 
 /// What [`Tail::read_lines`] found besides the complete lines it handed out.
@@ -47,6 +68,8 @@ pub(crate) struct Tail {
     offset: u64,
     /// Complete lines consumed so far (their 1-based numbers are `1..=lines`).
     lines: u64,
+    /// Where the line after the last complete one starts (the partial one, if any).
+    line_start: u64,
     /// The start of a line whose newline has not been written yet.
     partial: Vec<u8>,
     /// Inside a line already longer than the limit: drop bytes until its newline.
@@ -66,6 +89,7 @@ impl Tail {
             identity,
             offset: 0,
             lines: 0,
+            line_start: 0,
             partial: Vec::new(),
             skipping: false,
             max_line_bytes,
@@ -74,6 +98,38 @@ impl Tail {
             tail.skip_existing()?;
         }
         Ok(tail)
+    }
+
+    /// Opens `path` at a saved position when it still names the same file, at least
+    /// that long; `None` when it does not (the caller opens it afresh).
+    pub(crate) fn resume(
+        path: &Path,
+        at: Resume,
+        max_line_bytes: usize,
+    ) -> io::Result<Option<Tail>> {
+        let mut file = File::open(path)?;
+        let metadata = file.metadata()?;
+        if Identity::of(&metadata) != at.identity || metadata.len() < at.offset {
+            return Ok(None);
+        }
+        file.seek(SeekFrom::Start(at.offset))?;
+        Ok(Some(Tail {
+            path: path.to_path_buf(),
+            file,
+            identity: at.identity,
+            offset: at.offset,
+            lines: at.line,
+            line_start: at.offset,
+            partial: Vec::new(),
+            skipping: false,
+            max_line_bytes,
+        }))
+    }
+
+    /// The start of the first line not handed out yet (the partial one, if any) and
+    /// the number of complete lines before it.
+    pub(crate) fn position(&self) -> (u64, u64) {
+        (self.line_start, self.lines)
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -93,10 +149,12 @@ impl Tail {
             if read == 0 {
                 return Ok(());
             }
+            let base = self.offset;
             self.offset += read as u64;
             let mut rest = &buffer[..read];
             while let Some(newline) = rest.iter().position(|byte| *byte == b'\n') {
                 self.lines += 1;
+                self.line_start = base + (read - rest.len() + newline + 1) as u64;
                 self.partial.clear();
                 self.skipping = false;
                 rest = &rest[newline + 1..];
@@ -106,12 +164,12 @@ impl Tail {
     }
 
     /// Hands each new complete line (without its newline) to `line` with its 1-based
-    /// line number, at most `budget` lines; a line over the limit is skipped and
-    /// counted instead.
+    /// line number and the byte offset where it starts, at most `budget` lines; a line
+    /// over the limit is skipped and counted instead.
     pub(crate) fn read_lines(
         &mut self,
         budget: usize,
-        mut line: impl FnMut(u64, &[u8]),
+        mut line: impl FnMut(u64, u64, &[u8]),
     ) -> io::Result<ReadOutcome> {
         let mut outcome = ReadOutcome::default();
         let length = self.file.metadata()?.len();
@@ -119,6 +177,7 @@ impl Tail {
             self.file.seek(SeekFrom::Start(0))?;
             self.offset = 0;
             self.lines = 0;
+            self.line_start = 0;
             self.partial.clear();
             self.skipping = false;
             outcome.truncated = true;
@@ -134,18 +193,20 @@ impl Tail {
             let mut start = 0;
             while let Some(newline) = chunk[start..].iter().position(|byte| *byte == b'\n') {
                 let end = start + newline;
+                let line_start = self.line_start;
                 self.lines += 1;
+                self.line_start = self.offset + end as u64 + 1;
                 if self.skipping {
                     self.skipping = false;
                 } else if self.partial.len() + (end - start) > self.max_line_bytes {
                     outcome.too_long += 1;
                     self.partial.clear();
                 } else if self.partial.is_empty() {
-                    line(self.lines, &chunk[start..end]);
+                    line(self.lines, line_start, &chunk[start..end]);
                     handed += 1;
                 } else {
                     self.partial.extend_from_slice(&chunk[start..end]);
-                    line(self.lines, &self.partial);
+                    line(self.lines, line_start, &self.partial);
                     self.partial.clear();
                     handed += 1;
                 }
@@ -186,12 +247,13 @@ impl Tail {
 
     /// The unfinished last line, handed out when the file will not grow any more (it
     /// was rotated away and read to its end).
-    pub(crate) fn finish(&mut self, mut line: impl FnMut(u64, &[u8])) {
+    pub(crate) fn finish(&mut self, mut line: impl FnMut(u64, u64, &[u8])) {
         if !self.partial.is_empty() && !self.skipping {
             self.lines += 1;
-            line(self.lines, &self.partial);
+            line(self.lines, self.line_start, &self.partial);
         }
         self.partial.clear();
+        self.line_start = self.offset;
     }
 }
 
@@ -203,7 +265,7 @@ mod tests {
     fn lines_of(tail: &mut Tail, budget: usize) -> (Vec<(u64, String)>, ReadOutcome) {
         let mut lines = Vec::new();
         let outcome = tail
-            .read_lines(budget, |number, line| {
+            .read_lines(budget, |number, _, line| {
                 lines.push((number, String::from_utf8_lossy(line).into_owned()))
             })
             .unwrap();
@@ -301,7 +363,37 @@ mod tests {
         let mut tail = Tail::open(&path, false, 100).unwrap();
         lines_of(&mut tail, 100);
         let mut finished = Vec::new();
-        tail.finish(|number, line| finished.push((number, line.to_vec())));
+        tail.finish(|number, _, line| finished.push((number, line.to_vec())));
         assert_eq!(finished, [(2, b"last".to_vec())]);
+    }
+
+    #[test]
+    fn a_resumed_tail_goes_on_at_the_saved_line_start_of_the_same_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        append(&path, "one\ntwo\nthr");
+        let mut tail = Tail::open(&path, false, 100).unwrap();
+        lines_of(&mut tail, 1);
+        assert_eq!(tail.position(), (4, 1));
+        lines_of(&mut tail, 100);
+        // The partial line is not accounted for: a resume reads it again.
+        assert_eq!(tail.position(), (8, 2));
+        let (offset, line) = tail.position();
+        let at = Resume {
+            identity: tail.identity(),
+            offset,
+            line,
+        };
+        append(&path, "ee\nfour\n");
+        let mut resumed = Tail::resume(&path, at, 100).unwrap().expect("same file");
+        let (lines, _) = lines_of(&mut resumed, 100);
+        assert_eq!(lines, [(3, "three".into()), (4, "four".into())]);
+        assert_eq!(resumed.position(), (19, 4));
+        // Shorter than the saved offset, or another file: not resumed.
+        std::fs::write(&path, "x\n").unwrap();
+        assert!(Tail::resume(&path, at, 100).unwrap().is_none());
+        let other = dir.path().join("b.log");
+        append(&other, "one\ntwo\nthree\nfour\n");
+        assert!(Tail::resume(&other, at, 100).unwrap().is_none());
     }
 }

@@ -176,3 +176,40 @@ fn a_backlog_drains_over_several_ticks() {
     assert_eq!(collector.collect().samples.len(), MAX_LINES_PER_TICK);
     assert_eq!(collector.collect().samples.len(), 3);
 }
+
+#[test]
+fn a_restarted_collector_resumes_at_the_saved_offset_of_the_same_file_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.jsonl");
+    append(
+        &path,
+        &(sample_line("m", 1, 1.0) + &sample_line("m", 2, 2.0)),
+    );
+    let config = config(dir.path(), "*.jsonl", ReadFrom::Beginning);
+    let mut first = FileCollector::new(&config);
+    let collected = first.collect();
+    assert_eq!(values(&collected), [1.0, 2.0]);
+    let saved = collected.read_offsets;
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].line, 2);
+    // Written while stopped; a partial line stays unread.
+    append(&path, &sample_line("m", 3, 3.0));
+    append(&path, "{\"type\":");
+
+    let mut second = FileCollector::new(&config);
+    second.resume(saved.clone());
+    let collected = second.collect();
+    assert_eq!(
+        values(&collected),
+        [3.0],
+        "nothing read twice, nothing skipped"
+    );
+    assert_eq!(collected.read_offsets[0].line, 3);
+
+    // The path now names another file: its offsets do not apply.
+    std::fs::remove_file(&path).unwrap();
+    append(&path, &sample_line("m", 4, 4.0));
+    let mut third = FileCollector::new(&config);
+    third.resume(saved);
+    assert_eq!(values(&third.collect()), [4.0]);
+}

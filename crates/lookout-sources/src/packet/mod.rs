@@ -107,6 +107,7 @@ fn capture(
             samples: Vec::new(),
             events: Vec::new(),
             errors: vec![error],
+            read_offsets: Vec::new(),
         });
     };
     let link = socket::link_type(&config.interface);
@@ -155,6 +156,7 @@ fn capture(
                 samples,
                 events: output.events,
                 errors: Vec::new(),
+                read_offsets: Vec::new(),
             };
             if let Err(mpsc::error::TrySendError::Full(_)) = batches.try_send(batch) {
                 dropped_batches += 1;

@@ -188,6 +188,7 @@ impl ScrapeSource {
                 samples: outcome.samples,
                 events: Vec::new(),
                 errors: outcome.error.into_iter().collect(),
+                read_offsets: Vec::new(),
             };
             tokio::select! {
                 biased;

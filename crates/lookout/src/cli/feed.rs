@@ -83,26 +83,51 @@ pub(crate) async fn feed_sources(
             source,
             samples,
             events,
+            mut read_offsets,
             ..
         } = batch;
+        for offset in &mut read_offsets {
+            offset.source.clone_from(&source);
+        }
+        let mut stored = true;
         if !samples.is_empty() {
-            with_retry(&source, samples, retry, |samples| {
+            stored &= with_retry(&source, samples, retry, |samples| {
                 pipeline.ingest(samples, kind, time_check)
             })
             .await;
         }
         if !events.is_empty() {
-            with_retry(&source, events, retry, |events| {
+            stored &= with_retry(&source, events, retry, |events| {
                 pipeline.ingest_events(events, kind)
             })
             .await;
         }
+        // Only once what the lines before them became is committed: a crash before
+        // this save reads those lines again, and their intervals replace themselves.
+        if stored && !read_offsets.is_empty() {
+            save_read_offsets(&pipeline, &source, read_offsets).await;
+        }
+    }
+}
+
+/// Saves a source's read offsets on the blocking pool (the store answers on a channel).
+async fn save_read_offsets(
+    pipeline: &Pipeline,
+    source: &str,
+    offsets: Vec<lookout_model::ReadOffset>,
+) {
+    let store = std::sync::Arc::clone(pipeline.store());
+    let saved = tokio::task::spawn_blocking(move || store.save_read_offsets(offsets)).await;
+    match saved {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%source, %error, "read offsets not saved"),
+        Err(error) => tracing::warn!(%source, %error, "saving the read offsets failed"),
     }
 }
 
 /// Hands `payload` to `attempt` until it is taken, retrying refusals that carry a
-/// retry hint; the last refusal is logged and the payload dropped.
-async fn with_retry<T, R, F, Fut>(source: &str, payload: T, retry: Retry, mut attempt: F)
+/// retry hint; the last refusal is logged and the payload dropped. True when taken.
+async fn with_retry<T, R, F, Fut>(source: &str, payload: T, retry: Retry, mut attempt: F) -> bool
 where
     T: Clone,
     F: FnMut(T) -> Fut,
@@ -118,17 +143,17 @@ where
         } else {
             payload.clone()
         }) else {
-            return;
+            return false;
         };
         match attempt(this_try).await {
-            Ok(_) => return,
+            Ok(_) => return true,
             Err(error) if error.is_retryable() && !last => {
                 tokio::time::sleep(retry.wait(tries)).await;
                 tries += 1;
             }
             Err(error) => {
                 tracing::warn!(%source, %error, "source batch not stored");
-                return;
+                return false;
             }
         }
     }

@@ -112,8 +112,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (history_batches, history_receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
     let mut kinds = SourceKinds::default();
     let mut tasks = Vec::new();
-    for configured in configured_sources(&config)? {
+    for mut configured in configured_sources(&config)? {
         kinds.insert(configured.source.name(), configured.kind);
+        // Files followed before resume where their lines stopped being accounted for.
+        let name = configured.source.name().to_string();
+        let offsets = server
+            .pipeline()
+            .store()
+            .read_offsets(&name)
+            .with_context(|| format!("reading the saved read offsets of source {name}"))?;
+        configured.source.resume(offsets);
         let lane = match configured.time_check {
             TimeCheck::Live => batches.clone(),
             TimeCheck::History => history_batches.clone(),
