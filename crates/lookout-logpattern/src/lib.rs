@@ -11,9 +11,9 @@
 //!   masked tokens with a similarity threshold.
 //!
 //! Headers (timestamps, hosts, process ids, levels) are not parsed per format: their
-//! times, dates and numbers are masked like any variable, and positions where both the
-//! line and the template hold a variable do not count in the similarity, so a header
-//! neither makes unrelated messages look alike nor splits one message in two.
+//! times, dates and numbers are masked like any variable, and positions where the
+//! template holds a variable do not count in the similarity, so a header neither makes
+//! unrelated messages look alike nor splits one message in two.
 //!
 //! What it catches: messages whose variables hold digits or sit where other lines of the
 //! same message have something else. What it misses: one message logged with different

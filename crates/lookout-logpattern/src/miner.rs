@@ -288,9 +288,10 @@ impl Weights<'_> {
 /// Weight even of a token on every line.
 const MIN_WEIGHT: f64 = 0.05;
 
-/// Weighted share of the positions holding a constant in the template or the line where
-/// both hold the same token; positions where both hold a variable do not count. A line
-/// and template made only of variables are similar (1.0). Two different words (letters
+/// Weighted share of the positions holding a constant in the template where the line
+/// holds the same token; positions where the template holds a variable do not count
+/// (the pattern already says anything goes there). A template made only of variables is
+/// similar to every line of its leaf (1.0). Two different words (letters
 /// only, punctuation around them aside) at one position make them dissimilar (0.0):
 /// `VM Started` and `VM Paused`, `"GET` and `"POST` are different messages, however
 /// long the rest they share.
@@ -298,19 +299,16 @@ pub(crate) fn similarity(template: &[Box<str>], tokens: &[String], weights: &Wei
     let mut same = 0.0;
     let mut counted = 0.0;
     for (t, l) in template.iter().zip(tokens) {
-        let t_wild = &**t == WILDCARD;
-        if t_wild && mask::has_wildcard(l) {
+        // The template already holds a variable there: whatever the line holds (even a
+        // never-seen token, which weighs most) tells nothing against the pattern.
+        if &**t == WILDCARD {
             continue;
         }
-        let weight = if t_wild {
-            weights.of(l)
-        } else {
-            weights.of(t).max(weights.of(l))
-        };
+        let weight = weights.of(t).max(weights.of(l));
         counted += weight;
         if **t == **l {
             same += weight;
-        } else if !t_wild && is_word(t) && is_word(l) {
+        } else if is_word(t) && is_word(l) {
             return 0.0;
         }
     }

@@ -25,9 +25,9 @@ const SYSTEMS: [&str; 8] = [
 /// drain3's figures on the header-stripped `Content` column (the dataset's README).
 const DRAIN3_CONTENT: [f64; 8] = [1.000, 0.998, 0.741, 0.684, 0.715, 0.309, 0.922, 0.571];
 
-/// The mean reached by the defaults (0.873, crate README), rounded down. The target is
+/// The mean reached by the defaults (0.933, crate README), rounded down. The target is
 /// 0.90; each system must also reach drain3's figure on `Content`.
-const FLOOR_MEAN: f64 = 0.87;
+const FLOOR_MEAN: f64 = 0.93;
 
 fn dataset() -> Option<PathBuf> {
     let cache = match std::env::var_os("LOOKOUT_LOGHUB") {

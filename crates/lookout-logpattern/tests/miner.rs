@@ -121,3 +121,43 @@ fn parameters_out_of_range_are_refused_by_name() {
     ));
     assert!(error.to_string().contains("similarity"), "{error}");
 }
+
+/// OpenStack: the first metadata `GET` line made the component a variable of the `GET`
+/// pattern, but the next one's component, seen once only, still weighed against the
+/// pattern: with its `[-]` block it outweighed everything it shared, and 931 lines of one
+/// message became three patterns.
+#[test]
+fn a_rare_token_where_the_template_holds_a_variable_does_not_split_the_pattern() {
+    let mut miner = Miner::new(Config::default()).unwrap();
+    let osapi = |i: usize| {
+        format!(
+            "nova-api.log 2017-05-16 00:00:{i:02}.008 25746 INFO nova.osapi_compute.wsgi.server \
+             [req-{i}8101a0b 113d3a99 54fadb41 - - -] 10.11.10.1 \"GET /v2/54fadb41/servers/detail \
+             HTTP/1.1\" status: 200 len: 1893 time: 0.2477829"
+        )
+    };
+    // Other messages in between, so that the `GET` pattern's words are not on every line.
+    let compute = |i: usize| {
+        format!(
+            "nova-compute.log 2017-05-16 00:00:{i:02}.500 2931 INFO nova.compute.manager \
+             [-] VM {i} Started (Lifecycle Event)"
+        )
+    };
+    let id = miner.add(&osapi(0)).id;
+    for i in 1..40 {
+        miner.add(&compute(i));
+        assert_eq!(miner.add(&osapi(i)).id, id);
+    }
+    let first = miner.add(
+        "nova-api.log 2017-05-16 00:00:16.795 25783 INFO nova.metadata.wsgi.server \
+         [req-b40b44ea - - - - -] 10.11.21.122,10.11.10.1 \"GET /openstack/2012-08-10/meta_data.json \
+         HTTP/1.1\" status: 200 len: 264 time: 0.2451560",
+    );
+    assert_eq!(first.id, id);
+    let second = miner.add(
+        "nova-api.log 2017-05-16 00:00:16.806 25783 INFO nova.metadata.wsgi.server \
+         [-] 10.11.21.122,10.11.10.1 \"GET /openstack/2013-10-17 HTTP/1.1\" status: 200 \
+         len: 157 time: 0.0008290",
+    );
+    assert_eq!(second.id, id, "template {}", second.template);
+}
