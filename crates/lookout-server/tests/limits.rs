@@ -82,3 +82,61 @@ async fn match_selectors_are_capped_and_budgeted() {
     assert!(health.status().is_success());
     server.stop().await;
 }
+
+/// Opens a connection and sends the headers of a `Content-Length: 1000000` POST and
+/// `sent` bytes of its body, then holds it open (dropping the stream cancels it).
+async fn partial_body(server: &TestServer, sent: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/samples HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; sent]).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+/// Polls `probe` (a 40,000-byte body) until its status satisfies `done`, for at most a
+/// generous minute.
+async fn poll_status(server: &TestServer, done: impl Fn(u16) -> bool) -> reqwest::Response {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let response = server.post("/api/v1/samples", vec![b' '; 40_000]).await;
+        if done(response.status().as_u16()) || std::time::Instant::now() > deadline {
+            return response;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inflight_body_budget_refuses_and_is_given_back_on_cancel() {
+    let options = ServerOptions {
+        max_body_bytes: 1 << 20,
+        max_inflight_body_bytes: 100_000,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(options, common::engine()).await;
+    // Two connections hold 40,000 bytes each of bodies that never finish.
+    let first = partial_body(&server, 40_000).await;
+    let second = partial_body(&server, 40_000).await;
+    // Once both are buffered, a third 40,000-byte body does not fit: 503 naming it.
+    let response = poll_status(&server, |status| status == 503).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("max_inflight_body_bytes"), "{error}");
+    let metrics = server.metrics().await;
+    assert!(metrics.contains("inflight_body_budget"), "{metrics}");
+
+    // Cancelled requests give their bytes back: the same body is read again (and
+    // refused as JSON, not for the budget).
+    drop(first);
+    drop(second);
+    let response = poll_status(&server, |status| status != 503).await;
+    assert_eq!(response.status(), 400, "{}", response.text().await.unwrap());
+    server.stop().await;
+}
