@@ -43,9 +43,9 @@ pub struct ServerOptions {
     /// Most series one metadata request may visit while matching its selectors (each
     /// selector's candidates count once per selector); beyond it the request answers 422.
     pub max_series_visited: usize,
-    /// Samples all PromQL queries in flight together may hold (each query reserves its
-    /// `query_max_samples` budget, capped by this); a query that cannot reserve answers
-    /// 503 with `Retry-After`.
+    /// Samples all PromQL queries in flight together may hold (each query reserves what
+    /// it reads and produces as it goes, given back when it ends); a query that cannot
+    /// reserve answers 503 with `Retry-After`.
     pub max_query_samples_total: usize,
     /// Bytes of request bodies all ingestion requests in flight together may buffer;
     /// beyond it a request answers 503 with `Retry-After`.
@@ -133,7 +133,7 @@ pub struct AppState {
     /// Bytes of ingestion bodies buffered now, across requests (`max_inflight_body_bytes`).
     pub body_budget: Arc<crate::budget::Budget>,
     /// Samples reserved by PromQL queries in flight (`max_query_samples_total`).
-    pub query_budget: Arc<crate::budget::Budget>,
+    pub query_budget: Arc<lookout_promql::budget::SharedSamples>,
 }
 
 impl AppState {
@@ -145,8 +145,9 @@ impl AppState {
             .map(|dir| Arc::new(crate::predict::models::TrafficModels::new(dir)));
         let body_budget =
             crate::budget::Budget::new("max_inflight_body_bytes", options.max_inflight_body_bytes);
-        let query_budget =
-            crate::budget::Budget::new("max_query_samples_total", options.max_query_samples_total);
+        let query_budget = Arc::new(lookout_promql::budget::SharedSamples::new(
+            options.max_query_samples_total,
+        ));
         AppState {
             body_budget,
             query_budget,

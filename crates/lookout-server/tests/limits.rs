@@ -140,3 +140,35 @@ async fn inflight_body_budget_refuses_and_is_given_back_on_cancel() {
     assert_eq!(response.status(), 400, "{}", response.text().await.unwrap());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_sample_budget_is_shared_across_queries() {
+    let options = ServerOptions {
+        max_query_samples_total: 10,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(options, common::engine()).await;
+    load_series(&server, 20).await;
+    // 20 samples do not fit the 10 the queries in flight may share: 503, Retry-After.
+    let at = now_ms() as f64 / 1000.0;
+    let response = server
+        .client
+        .get(server.url(&format!("/api/v1/query?query=m&time={at}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("max_query_samples_total"), "{error}");
+    // A query within the shared budget is answered.
+    let response = server
+        .client
+        .get(server.url(&format!("/api/v1/query?query=m{{i=\"3\"}}&time={at}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.stop().await;
+}
