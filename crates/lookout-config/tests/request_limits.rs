@@ -12,7 +12,7 @@ fn request_limits_have_documented_defaults_and_are_read() {
     assert_eq!(limits.max_inflight_body_bytes, 256 << 20);
 
     let text = "[server]\nmax_matchers = 5\nmax_series_visited = 50\n\
-                max_query_samples_total = 1000\nmax_inflight_body_bytes = \"1MiB\"\n";
+                max_query_samples_total = 1000\nmax_inflight_body_bytes = \"32MiB\"\n";
     let limits = Config::from_str_named(text, "limits.toml")
         .unwrap()
         .server
@@ -20,7 +20,7 @@ fn request_limits_have_documented_defaults_and_are_read() {
     assert_eq!(limits.max_matchers, 5);
     assert_eq!(limits.max_series_visited, 50);
     assert_eq!(limits.max_query_samples_total, 1000);
-    assert_eq!(limits.max_inflight_body_bytes, 1 << 20);
+    assert_eq!(limits.max_inflight_body_bytes, 32 << 20);
 }
 
 #[test]
@@ -38,4 +38,16 @@ fn bad_request_limits_are_all_reported_with_their_keys() {
         assert!(message.contains(key), "{key} not reported: {message}");
     }
     assert!(message.contains("64KiB"), "{message}");
+}
+
+#[test]
+fn inflight_body_budget_below_max_body_bytes_is_refused() {
+    let text = "[server]\nmax_body_bytes = \"4MiB\"\nmax_inflight_body_bytes = \"1MiB\"\n";
+    let message = Config::from_str_named(text, "limits.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("max_inflight_body_bytes") && message.contains("less than max_body_bytes"),
+        "{message}"
+    );
 }

@@ -10,6 +10,12 @@ use crate::values::parse_byte_size;
 
 impl Checker<'_, '_, '_> {
     pub(super) fn request_limits(&mut self, context: &str, raw: &RawServer) -> RequestLimits {
+        // `max_body_bytes` as set (its own errors are reported where it is checked).
+        let max_body_bytes = raw
+            .max_body_bytes
+            .as_ref()
+            .and_then(|value| parse_byte_size(value.get_ref()).ok())
+            .unwrap_or(defaults::MAX_BODY_BYTES);
         RequestLimits {
             max_matchers: self.integer_in(
                 context,
@@ -44,6 +50,10 @@ impl Checker<'_, '_, '_> {
                     bytes if bytes < 64 << 10 => Err(format!(
                         "{bytes} bytes is less than 64KiB: every request body reserves up to \
                          64KiB as it starts"
+                    )),
+                    bytes if bytes < max_body_bytes => Err(format!(
+                        "{bytes} bytes is less than max_body_bytes ({max_body_bytes} bytes): a \
+                         body that large could never be received"
                     )),
                     bytes if bytes > 1 << 40 => {
                         Err(format!("{bytes} bytes is more than the ceiling of 1TiB"))
