@@ -81,6 +81,11 @@ pub struct RawServer {
     pub header_read_timeout: Field<String>,
     pub idle_timeout: Field<String>,
     pub body_read_timeout: Field<String>,
+    pub max_matchers: Field<i64>,
+    pub max_series_visited: Field<i64>,
+    pub max_query_samples_total: Field<i64>,
+    /// An integer number of bytes or a string with a unit (`"256MiB"`).
+    pub max_inflight_body_bytes: Field<toml::Value>,
     pub tls: Field<RawTls>,
 }
 

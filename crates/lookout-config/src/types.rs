@@ -54,6 +54,8 @@ pub struct ServerConfig {
     pub external_url: Option<String>,
     /// Limits on the connections the listener holds (see [`ConnectionLimits`]).
     pub connections: ConnectionLimits,
+    /// Budgets shared by requests in flight and caps on one request's work.
+    pub limits: RequestLimits,
     /// `[server.tls]`: serve HTTPS instead of HTTP.
     pub tls: Option<TlsConfig>,
 }
@@ -72,6 +74,20 @@ pub struct ConnectionLimits {
     pub idle_timeout: std::time::Duration,
     /// Longest a request's body may take to arrive, from the request's start.
     pub body_read_timeout: std::time::Duration,
+}
+
+/// Caps on one request's work and budgets shared by the requests in flight (#16).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLimits {
+    /// Most `match[]` selectors one metadata request may carry (HTTP 400 beyond).
+    pub max_matchers: usize,
+    /// Most series one metadata request may look at while matching (HTTP 422 beyond).
+    pub max_series_visited: u64,
+    /// Samples every PromQL query in flight together may hold (HTTP 503 beyond).
+    pub max_query_samples_total: u64,
+    /// Bytes of request bodies every request in flight together may buffer (HTTP 503
+    /// beyond).
+    pub max_inflight_body_bytes: u64,
 }
 
 /// `[server.tls]`: certificate and key (PEM), reloaded when the files change.

@@ -17,6 +17,9 @@ pub enum EvalError {
     /// The sample budget of one query was exceeded.
     #[error("query processing would load too many samples into memory: more than {limit} samples (the per-query budget)")]
     TooManySamples { limit: usize },
+    /// The samples shared by every query in flight are taken by other queries.
+    #[error("query processing would load too many samples into memory: the queries in flight together already hold the {limit} samples of the shared budget (max_query_samples_total); retry later")]
+    Overloaded { limit: usize },
     /// The deadline passed during evaluation.
     #[error("query timed out in expression evaluation after {timeout_ms} ms")]
     Timeout { timeout_ms: u64 },

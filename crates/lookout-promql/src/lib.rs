@@ -14,8 +14,10 @@
 //!
 //! Cost: each selector reads its series once for the whole query; each node does
 //! O(series × steps) work. Every sample read and every point produced counts against
-//! [`QueryOptions::max_samples`]; [`QueryOptions::timeout`] bounds the wall time.
+//! [`QueryOptions::max_samples`] and, when set, the budget shared by every query in
+//! flight ([`QueryOptions::shared`]); [`QueryOptions::timeout`] bounds the wall time.
 
+pub mod budget;
 mod error;
 mod eval;
 pub mod functions;
@@ -45,6 +47,9 @@ pub struct QueryOptions {
     /// Step of a subquery written without one (`x[1h:]`): Prometheus' global
     /// evaluation interval, 1 minute by default.
     pub subquery_step_ms: i64,
+    /// A sample budget shared with the other queries in flight ([`budget`]); `None`:
+    /// only `max_samples` bounds this query.
+    pub shared: Option<std::sync::Arc<budget::SharedSamples>>,
 }
 
 impl Default for QueryOptions {
@@ -54,6 +59,7 @@ impl Default for QueryOptions {
             max_samples: 50_000_000,
             timeout: Some(Duration::from_secs(120)),
             subquery_step_ms: 60_000,
+            shared: None,
         }
     }
 }

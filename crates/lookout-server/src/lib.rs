@@ -37,6 +37,7 @@ pub mod alerting;
 pub mod anomalies;
 pub mod audit;
 pub mod auth;
+pub mod budget;
 pub mod error;
 pub mod error_shape;
 pub mod events;

@@ -37,6 +37,19 @@ pub struct ServerOptions {
     pub query_max_samples: usize,
     /// Wall time one PromQL query may take; beyond it the query answers 503.
     pub query_timeout: Duration,
+    /// Most `match[]` selectors one metadata request (`/api/v1/series`, `/labels`,
+    /// `/label/{name}/values`) may carry; more answers 400.
+    pub max_matchers: usize,
+    /// Most series one metadata request may visit while matching its selectors (each
+    /// selector's candidates count once per selector); beyond it the request answers 422.
+    pub max_series_visited: usize,
+    /// Samples all PromQL queries in flight together may hold (each query reserves what
+    /// it reads and produces as it goes, given back when it ends); a query that cannot
+    /// reserve answers 503 with `Retry-After`.
+    pub max_query_samples_total: usize,
+    /// Bytes of request bodies all ingestion requests in flight together may buffer;
+    /// beyond it a request answers 503 with `Retry-After`.
+    pub max_inflight_body_bytes: usize,
     /// How often the store compacts (rollups and retention); `None` disables it.
     pub compaction_interval: Option<Duration>,
     /// Usage states and right-sizing (`[usage]`).
@@ -64,6 +77,10 @@ impl Default for ServerOptions {
             max_points_per_series: 11_000,
             query_max_samples: 50_000_000,
             query_timeout: Duration::from_secs(120),
+            max_matchers: 100,
+            max_series_visited: 10_000_000,
+            max_query_samples_total: 100_000_000,
+            max_inflight_body_bytes: 256 << 20,
             compaction_interval: Some(Duration::from_secs(600)),
             usage: UsageOptions::default(),
             traffic_models_dir: None,
@@ -113,6 +130,10 @@ pub struct AppState {
     pub traffic_models: Option<Arc<crate::predict::models::TrafficModels>>,
     /// Admin actions ([`crate::audit`]).
     pub audit: crate::audit::AuditLog,
+    /// Bytes of ingestion bodies buffered now, across requests (`max_inflight_body_bytes`).
+    pub body_budget: Arc<crate::budget::Budget>,
+    /// Samples reserved by PromQL queries in flight (`max_query_samples_total`).
+    pub query_budget: Arc<lookout_promql::budget::SharedSamples>,
 }
 
 impl AppState {
@@ -122,7 +143,14 @@ impl AppState {
             .traffic_models_dir
             .clone()
             .map(|dir| Arc::new(crate::predict::models::TrafficModels::new(dir)));
+        let body_budget =
+            crate::budget::Budget::new("max_inflight_body_bytes", options.max_inflight_body_bytes);
+        let query_budget = Arc::new(lookout_promql::budget::SharedSamples::new(
+            options.max_query_samples_total,
+        ));
         AppState {
+            body_budget,
+            query_budget,
             options,
             traffic_models,
             store: Arc::clone(pipeline.store()),

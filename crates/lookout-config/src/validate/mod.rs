@@ -3,6 +3,7 @@
 
 mod alert;
 mod detection;
+mod limits;
 mod listen;
 mod usage;
 
@@ -445,6 +446,7 @@ impl Checker<'_, '_, '_> {
                     .map(|()| Some(url.trim_end_matches('/').to_string()))
             }),
             connections: self.connection_limits(context, raw),
+            limits: self.request_limits(context, raw),
             tls: self.tls(&raw.tls),
         }
     }

@@ -46,7 +46,17 @@ pub(crate) struct Evaluator<'a> {
     pub text: &'a str,
     started: Instant,
     samples: usize,
+    /// Samples reserved from the shared budget (`options.shared`), given back on drop.
+    reserved: usize,
     checks: u32,
+}
+
+impl Drop for Evaluator<'_> {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.options.shared {
+            shared.give_back(self.reserved);
+        }
+    }
 }
 
 impl<'a> Evaluator<'a> {
@@ -65,6 +75,7 @@ impl<'a> Evaluator<'a> {
             text,
             started: Instant::now(),
             samples: 0,
+            reserved: 0,
             checks: 0,
         }
     }
@@ -76,6 +87,27 @@ impl<'a> Evaluator<'a> {
             return Err(EvalError::TooManySamples {
                 limit: self.options.max_samples,
             });
+        }
+        if let Some(shared) = &self.options.shared {
+            if self.samples > self.reserved {
+                let needed = self.samples - self.reserved;
+                // Reserve ahead (but never past the per-query budget); when the pool
+                // has not that much left, only what is needed now.
+                let ahead = needed
+                    .max(crate::budget::RESERVE_STEP)
+                    .min(self.options.max_samples.saturating_sub(self.reserved))
+                    .max(needed);
+                let step = if shared.take(ahead) {
+                    ahead
+                } else if shared.take(needed) {
+                    needed
+                } else {
+                    return Err(EvalError::Overloaded {
+                        limit: shared.limit(),
+                    });
+                };
+                self.reserved += step;
+            }
         }
         Ok(())
     }

@@ -15,7 +15,8 @@
 //! histograms that were not).
 //!
 //! Failures: 400 (malformed or invalid input, series limit), 413 (body over
-//! `max_body_bytes`), 415 (a `Content-Type` or `Content-Encoding` the route does not
+//! `max_body_bytes`), 503 with `Retry-After` (the bodies in flight would pass
+//! `max_inflight_body_bytes`), 415 (a `Content-Type` or `Content-Encoding` the route does not
 //! take), 429 with `Retry-After` (engine or store queue full), 503 (shutting down or
 //! store failure). Every refusal is counted in `/metrics` by reason.
 
@@ -38,6 +39,7 @@ use lookout_protocol::remote_write::v2::{self, MessageKind};
 use lookout_protocol::{Batch, ProtocolError};
 
 use super::{IngestReport, TimeCheck};
+use crate::budget::Reservation;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -68,7 +70,23 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Reads the body, refusing (413) as soon as it grows past the limit.
+/// A body's bytes with their share of the in-flight body budget: the share goes back
+/// when the last clone of the returned [`Bytes`] is dropped.
+struct Budgeted {
+    bytes: BytesMut,
+    _reservation: Reservation,
+}
+
+impl AsRef<[u8]> for Budgeted {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Reads the body, refusing (413) as soon as it grows past the limit, and (503 with
+/// `Retry-After`) as soon as the bytes buffered by every request together would pass
+/// `max_inflight_body_bytes`. The bytes are reserved from that budget as they arrive
+/// and given back when the body is dropped, also when the request is cancelled.
 pub(crate) async fn read_body(
     state: &AppState,
     headers: &HeaderMap,
@@ -92,23 +110,46 @@ pub(crate) async fn read_body(
     if let Some(length) = declared.filter(|length| *length > limit) {
         return Err(too_large(length.to_string()));
     }
+    let budget = &state.body_budget;
+    let over_budget = || {
+        state.metrics.reject("inflight_body_budget", 0);
+        ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "inflight_body_budget: request bodies being received already hold {} of the \
+                 {} bytes of max_inflight_body_bytes; retry later",
+                budget.used(),
+                budget.limit()
+            ),
+            state.options.retry_after_seconds,
+        )
+    };
     // Reserve at most 64 KiB up front whatever the client declares: the buffer grows
     // with what actually arrives (a declared 90 GB once aborted the process).
-    let mut buffer = BytesMut::with_capacity(declared.unwrap_or(8192).min(limit).min(64 << 10));
+    let initial = declared.unwrap_or(8192).min(limit).min(64 << 10);
+    let mut reservation = budget.reservation();
+    if !reservation.grow(initial) {
+        return Err(over_budget());
+    }
+    let mut buffer = BytesMut::with_capacity(initial);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|error| {
             ApiError::bad_data(format!("cannot read the request body: {error}"))
         })?;
-        if buffer.len() + chunk.len() > limit {
-            return Err(too_large(format!(
-                "more than {}",
-                buffer.len() + chunk.len()
-            )));
+        let needed = buffer.len() + chunk.len();
+        if needed > limit {
+            return Err(too_large(format!("more than {needed}")));
+        }
+        if needed > reservation.held() && !reservation.grow(needed - reservation.held()) {
+            return Err(over_budget());
         }
         buffer.extend_from_slice(&chunk);
     }
-    Ok(buffer.freeze())
+    Ok(Bytes::from_owner(Budgeted {
+        bytes: buffer,
+        _reservation: reservation,
+    }))
 }
 
 /// Decodes and validates on the blocking pool, then scores and stores.

@@ -96,12 +96,22 @@ pub(crate) fn select_series(state: &AppState, text: &str) -> Result<Vec<Matched>
 }
 
 pub(crate) fn select(state: &AppState, selector: &Selector) -> Vec<Matched> {
+    select_within(state, selector, &|| true)
+}
+
+/// [`select`], calling `visit` for each candidate looked at; once it answers false the
+/// remaining candidates are skipped (the caller's budget is spent).
+pub(crate) fn select_within(
+    state: &AppState,
+    selector: &Selector,
+    visit: &dyn Fn() -> bool,
+) -> Vec<Matched> {
     let name = selector.metric_name();
     let mut matched = Vec::new();
     matched.extend(
         state
             .index
-            .select(name, |key| selector.matches(key))
+            .select(name, |key| visit() && selector.matches(key))
             .into_iter()
             .map(|entry| Matched {
                 entry,
@@ -120,7 +130,9 @@ pub(crate) fn select(state: &AppState, selector: &Selector) -> Vec<Matched> {
         matched.extend(
             state
                 .index
-                .select(original.as_deref(), |key| selector.matches(&score_key(key)))
+                .select(original.as_deref(), |key| {
+                    visit() && selector.matches(&score_key(key))
+                })
                 .into_iter()
                 .map(|entry| Matched {
                     entry,

@@ -6,8 +6,9 @@
 //!
 //! Errors: a parse error or an unsupported construct is 400 `bad_data` naming it and
 //! its position; an evaluation error (duplicate series in a match, ...) 422
-//! `execution`; a query over the sample budget 422 with the budget; a timeout 503
-//! `timeout`.
+//! `execution`; a query over the sample budget 422 with the budget; a query that
+//! cannot reserve samples from the budget shared by every query in flight
+//! (`max_query_samples_total`) 503 with `Retry-After`; a timeout 503 `timeout`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,11 +33,12 @@ fn options(state: &AppState) -> QueryOptions {
         lookback_ms: state.options.lookback_ms,
         max_samples: state.options.query_max_samples,
         timeout: Some(state.options.query_timeout),
+        shared: Some(Arc::clone(&state.query_budget)),
         ..QueryOptions::default()
     }
 }
 
-fn api_error(error: EvalError) -> ApiError {
+fn api_error(error: EvalError, retry_after_seconds: u64) -> ApiError {
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     match &error {
         EvalError::Parse(_) | EvalError::Unsupported { .. } => {
@@ -45,6 +47,11 @@ fn api_error(error: EvalError) -> ApiError {
         EvalError::Execution(_) | EvalError::TooManySamples { .. } => {
             ApiError::new(unprocessable, "execution", error.to_string())
         }
+        EvalError::Overloaded { .. } => ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            error.to_string(),
+            retry_after_seconds,
+        ),
         EvalError::Timeout { .. } => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
@@ -68,17 +75,21 @@ async fn evaluate<T: Send + 'static>(
     work: impl FnOnce(&AppState, &QueryOptions) -> Result<T, EvalError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let timeout = state.options.query_timeout;
+    let retry_after = state.options.retry_after_seconds;
     let state = Arc::clone(state);
     let task = tokio::task::spawn_blocking(move || {
         let options = options(&state);
         work(&state, &options)
     });
     match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(result)) => result.map_err(api_error),
+        Ok(Ok(result)) => result.map_err(|error| api_error(error, retry_after)),
         Ok(Err(error)) => Err(ApiError::internal(format!("query task failed: {error}"))),
-        Err(_) => Err(api_error(EvalError::Timeout {
-            timeout_ms: timeout.as_millis() as u64,
-        })),
+        Err(_) => Err(api_error(
+            EvalError::Timeout {
+                timeout_ms: timeout.as_millis() as u64,
+            },
+            retry_after,
+        )),
     }
 }
 
@@ -209,7 +220,7 @@ pub async fn query_exemplars(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let form = read_form(query, &headers, &body)?;
-    lookout_promql::parse(required(&form, "query")?).map_err(api_error)?;
+    lookout_promql::parse(required(&form, "query")?).map_err(|error| api_error(error, 0))?;
     form.time_or("start", 0)?;
     form.time_or("end", 0)?;
     Ok(Json(json!({ "status": "success", "data": [] })))

@@ -87,6 +87,13 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         max_series,
         query_max_samples: usize::try_from(config.server.query_max_samples).unwrap_or(usize::MAX),
         query_timeout: config.server.query_timeout,
+        max_matchers: config.server.limits.max_matchers,
+        max_series_visited: usize::try_from(config.server.limits.max_series_visited)
+            .unwrap_or(usize::MAX),
+        max_query_samples_total: usize::try_from(config.server.limits.max_query_samples_total)
+            .unwrap_or(usize::MAX),
+        max_inflight_body_bytes: usize::try_from(config.server.limits.max_inflight_body_bytes)
+            .unwrap_or(usize::MAX),
         compaction_interval: Some(storage.compaction_interval),
         usage: super::usage::usage_options(&config.usage),
         traffic_models_dir: Some(lookout_server::predict::models::traffic_models_dir(
