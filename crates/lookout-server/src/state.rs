@@ -113,6 +113,8 @@ pub struct AppState {
     pub traffic_models: Option<Arc<crate::predict::models::TrafficModels>>,
     /// Admin actions ([`crate::audit`]).
     pub audit: crate::audit::AuditLog,
+    /// Signed-in dashboards ([`crate::session`]).
+    pub sessions: crate::session::Sessions,
 }
 
 impl AppState {
@@ -122,7 +124,10 @@ impl AppState {
             .traffic_models_dir
             .clone()
             .map(|dir| Arc::new(crate::predict::models::TrafficModels::new(dir)));
+        let sessions =
+            crate::session::Sessions::new(options.auth.session_ttl, crate::session::MAX_SESSIONS);
         AppState {
+            sessions,
             options,
             traffic_models,
             store: Arc::clone(pipeline.store()),
