@@ -13,8 +13,45 @@ export class ApiError extends Error {
   }
 }
 
+const CSRF_KEY = "lookout-csrf";
+
+/** The signed-in session's CSRF token (sent as X-CSRF-Token on every POST and DELETE). */
+export function csrfToken(): string | null {
+  try {
+    return sessionStorage.getItem(CSRF_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setCsrfToken(token: string | null): void {
+  try {
+    if (token) sessionStorage.setItem(CSRF_KEY, token);
+    else sessionStorage.removeItem(CSRF_KEY);
+  } catch {
+    // storage unavailable: the token lives as long as the page
+  }
+}
+
+let onUnauthorized: (() => void) | null = null;
+
+/** What to do when an API call answers 401 (the dashboard shows its sign-in form). */
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
+/** `init` with X-CSRF-Token added to a state-changing request when signed in. */
+export function withCsrf(init: RequestInit | undefined, token: string | null): RequestInit | undefined {
+  const method = (init?.method ?? "GET").toUpperCase();
+  if (!token || method === "GET" || method === "HEAD") return init;
+  const headers = new Headers(init?.headers);
+  headers.set("x-csrf-token", token);
+  return { ...init, headers };
+}
+
 async function call<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(path, init);
+  const response = await fetch(path, withCsrf(init, csrfToken()));
+  if (response.status === 401 && !path.startsWith("/api/v1/session")) onUnauthorized?.();
   const text = await response.text();
   let body: { status?: string; data?: T; error?: string; errorType?: string } | null = null;
   try {

@@ -10,6 +10,7 @@ import { renderMachines } from "./pages/machines";
 import { renderEvents } from "./pages/events";
 import { renderSecurity } from "./pages/security";
 import { navigate, setRouter } from "./nav";
+import { initSession } from "./session";
 
 /** A page draws itself into `root` and returns its cleanup (close streams, timers). */
 export type Page = (root: HTMLElement, params: URLSearchParams) => () => void;
@@ -101,4 +102,5 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+initSession(route);
 route();

@@ -4,6 +4,7 @@
 //! [auth]
 //! enabled = true
 //! tokens_file = "/etc/lookout/tokens"     # optional, one token a line
+//! session_ttl = "12h"                     # dashboard sign-in, idle expiry
 //!
 //! [[auth.token]]
 //! name = "prometheus"
@@ -92,8 +93,11 @@ impl TokenEntry {
     }
 }
 
+/// How long a dashboard session lasts without a request, by default.
+pub const DEFAULT_SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
 /// `[auth]`, validated; with `tokens_file` already read into `tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
     /// When false, every route is open (and a non-loopback `listen` needs
     /// `[server] allow_unauthenticated_remote`).
@@ -101,6 +105,19 @@ pub struct AuthConfig {
     pub tokens_file: Option<PathBuf>,
     /// The tokens of `[[auth.token]]` and of the tokens file.
     pub tokens: Vec<TokenEntry>,
+    /// A dashboard session ends after this long without a request (1 minute to 30 days).
+    pub session_ttl: std::time::Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            enabled: false,
+            tokens_file: None,
+            tokens: Vec::new(),
+            session_ttl: DEFAULT_SESSION_TTL,
+        }
+    }
 }
 
 /// `[auth]` without its `token` array.
@@ -109,6 +126,7 @@ pub struct AuthConfig {
 pub struct RawAuth {
     pub enabled: Field<bool>,
     pub tokens_file: Field<String>,
+    pub session_ttl: Field<String>,
 }
 
 /// `[[auth.token]]`
@@ -315,6 +333,27 @@ impl crate::validate::Checker<'_, '_, '_> {
                 Ok(Some(PathBuf::from(path)))
             }
         });
+        let session_ttl = self.duration(
+            context,
+            "session_ttl",
+            &raw.session_ttl,
+            DEFAULT_SESSION_TTL,
+            std::time::Duration::from_secs(60),
+        );
+        let session_ttl = if session_ttl > std::time::Duration::from_secs(30 * 86_400) {
+            if let Some(field) = &raw.session_ttl {
+                self.report_at(
+                    ErrorKind::InvalidValue,
+                    context,
+                    "session_ttl",
+                    field,
+                    format!("{:?} is too long (at most 30d)", field.get_ref()),
+                );
+            }
+            DEFAULT_SESSION_TTL
+        } else {
+            session_ttl
+        };
         let mut entries = Vec::new();
         for item in tokens {
             let context = format!("[[auth.token]] #{}", item.index);
@@ -370,6 +409,7 @@ impl crate::validate::Checker<'_, '_, '_> {
             enabled,
             tokens_file,
             tokens: entries,
+            session_ttl,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `[server]`'s connection limits and `[server.tls]`: defaults, values, and errors that
-//! name the line and the key.
+//! `[server]`'s connection limits, `[server.tls]` and `[auth] session_ttl`: defaults,
+//! values, and errors that name the line and the key.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -104,5 +104,30 @@ fn an_unknown_tls_key_is_named_with_its_line() {
         errors[0].starts_with("lookout.toml:1:") && errors[0].contains("unknown field `cert`"),
         "{}",
         errors[0]
+    );
+}
+
+/// `[auth] session_ttl`: 12 hours by default, and out-of-range values named with their
+/// line and key, both at once.
+#[test]
+fn session_ttl_defaults_to_twelve_hours_and_is_bounded() {
+    let config = Config::from_str_named("", "lookout.toml").unwrap();
+    assert_eq!(config.auth.session_ttl, Duration::from_secs(12 * 3600));
+    let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let token = format!("[[auth.token]]\nname = \"ops\"\nrole = \"read\"\nsha256 = \"{digest}\"\n");
+    let text = format!("[auth]\nenabled = true\nsession_ttl = \"30m\"\n{token}");
+    let config = Config::from_str_named(&text, "lookout.toml").unwrap();
+    assert_eq!(config.auth.session_ttl, Duration::from_secs(1800));
+    let short = errors_of("[auth]\nsession_ttl = \"10s\"\n");
+    assert_eq!(short.len(), 1, "{short:?}");
+    assert!(
+        short[0].starts_with("lookout.toml:2: [auth] key \"session_ttl\"")
+            && short[0].contains("too short"),
+        "{short:?}"
+    );
+    let long = errors_of("[auth]\nsession_ttl = \"31d\"\n");
+    assert!(
+        long.len() == 1 && long[0].contains("lookout.toml:2") && long[0].contains("too long"),
+        "{long:?}"
     );
 }

@@ -12,7 +12,9 @@
 //! Tokens are kept as SHA-256 digests only; the digest of the presented token is
 //! compared with every configured digest in constant time. A missing, malformed or
 //! unknown token gets 401 with `WWW-Authenticate: Bearer realm="lookout"`; a known
-//! token whose role is not enough gets 403. Either way the answer is the JSON error
+//! token whose role is not enough gets 403. Without an `Authorization` header, the
+//! dashboard's session cookie stands for the token it was opened with, and needs its
+//! CSRF token on every request but GET and HEAD ([`crate::session`]). Either way the answer is the JSON error
 //! shape. The caller ([`Caller`]) is put in the request's extensions for the handlers
 //! (a silence records who created it; admin actions go to the audit log).
 
@@ -52,10 +54,25 @@ impl std::fmt::Debug for ApiToken {
 }
 
 /// Whether tokens are required, and which.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthOptions {
     pub enabled: bool,
     pub tokens: Vec<ApiToken>,
+    /// A dashboard session ends after this long without a request ([`crate::session`]).
+    pub session_ttl: std::time::Duration,
+    /// Whether the session cookie is marked `Secure` (the server speaks TLS).
+    pub secure_cookie: bool,
+}
+
+impl Default for AuthOptions {
+    fn default() -> Self {
+        AuthOptions {
+            enabled: false,
+            tokens: Vec::new(),
+            session_ttl: std::time::Duration::from_secs(12 * 3600),
+            secure_cookie: false,
+        }
+    }
 }
 
 /// Who sent a request: the token's name and role, or [`ANONYMOUS`] without auth.
@@ -89,7 +106,7 @@ fn digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 impl AuthOptions {
     /// The token whose digest is `digest`; every configured digest is compared, whatever
     /// matched earlier.
-    fn lookup(&self, digest: &[u8; 32]) -> Option<&ApiToken> {
+    pub(crate) fn lookup(&self, digest: &[u8; 32]) -> Option<&ApiToken> {
         let mut found = None;
         for token in &self.tokens {
             if digest_eq(&token.sha256, digest) {
@@ -186,6 +203,10 @@ const PUBLIC_GETS: &[&str] = &[
     "/assets/{file}",
 ];
 
+/// Dashboard sign-in, who-am-i and sign-out: public whatever the method (they check
+/// the token or the session cookie themselves, [`crate::session`]).
+const SESSION_ROUTE: &str = "/api/v1/session";
+
 /// Routes only admins may GET: the audit log.
 const ADMIN_GETS: &[&str] = &["/api/v1/audit"];
 
@@ -195,6 +216,9 @@ const ADMIN_GETS: &[&str] = &["/api/v1/audit"];
 /// their expiry and feedback on anomalies are admin actions, and so is reading the
 /// audit log.
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
+    if path == SESSION_ROUTE {
+        return None;
+    }
     let reading = matches!(*method, Method::GET | Method::HEAD);
     if reading {
         if PUBLIC_GETS.contains(&path) {
@@ -244,12 +268,32 @@ pub async fn check(
     let Some(required) = required_role(request.method(), &path) else {
         return next.run(request).await;
     };
-    let token = match auth.authenticate(request.headers()) {
-        Ok(token) => token,
-        Err(reason) => {
-            tracing::debug!(%reason, %path, "request refused: not authenticated");
-            return unauthorized(format!("authentication required: {reason}"));
+    let token = if request.headers().contains_key(header::AUTHORIZATION) {
+        match auth.authenticate(request.headers()) {
+            Ok(token) => token.clone(),
+            Err(reason) => {
+                tracing::debug!(%reason, %path, "request refused: not authenticated");
+                return unauthorized(format!("authentication required: {reason}"));
+            }
         }
+    } else if let Some(id) = crate::session::cookie_of(request.headers()) {
+        let Some(resolved) = state.sessions.resolve(auth, id) else {
+            return unauthorized(
+                "authentication required: the session expired or is unknown (sign in again)"
+                    .to_string(),
+            );
+        };
+        let reading = matches!(*request.method(), Method::GET | Method::HEAD);
+        if !reading && !crate::session::csrf_matches(request.headers(), &resolved.csrf) {
+            return crate::session::csrf_refused();
+        }
+        resolved.token
+    } else {
+        return unauthorized(
+            "authentication required: missing Authorization header (Bearer, Basic or Token) \
+             or session cookie"
+                .to_string(),
+        );
     };
     if !token.role.allows(required) {
         let message = format!(
@@ -291,6 +335,7 @@ mod tests {
                     sha256: hash_token("lk_write"),
                 },
             ],
+            ..AuthOptions::default()
         }
     }
 
@@ -361,7 +406,9 @@ mod tests {
         for (method, path) in crate::routes::route_table() {
             let method: Method = method.parse().unwrap();
             let role = required_role(&method, path);
-            let expected = if method == Method::GET {
+            let expected = if path == "/api/v1/session" {
+                None
+            } else if method == Method::GET {
                 if PUBLIC_GETS.contains(&path) {
                     None
                 } else if path.contains("audit") {

@@ -48,6 +48,7 @@ pub mod openapi;
 pub mod predict;
 pub mod query;
 pub mod routes;
+pub mod session;
 mod state;
 pub mod ui;
 pub mod usage;

@@ -218,6 +218,26 @@ pub fn document() -> Value {
             None,
             success("{entries: [{time_ms, token, action, object, detail}], capacity}."),
         ) },
+        "/api/v1/session": {
+            "post": operation(
+                "Dashboard sign-in: exchanges an API token for a session cookie (lookout_session; HttpOnly, SameSite=Strict, Secure over TLS). Requests with the cookie other than GET and HEAD must send the returned csrf_token in X-CSRF-Token. 400 when [auth] is off.",
+                vec![],
+                Some(json!({ "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } } } } })),
+                { let mut r = error_responses(); r["200"] = json!({ "description": "{name, role, csrf_token}, with Set-Cookie." }); r["401"] = json!({ "description": "Unknown token." }); r },
+            ),
+            "get": operation(
+                "Who the session cookie belongs to: {auth, name, role, csrf_token}; {auth: false} when [auth] is off.",
+                vec![],
+                None,
+                json!({ "200": { "description": "The session's token name and role." }, "401": { "description": "No valid session cookie." } }),
+            ),
+            "delete": operation(
+                "Sign out: closes the session and clears the cookie (needs X-CSRF-Token).",
+                vec![],
+                None,
+                { let mut r = error_responses(); r["200"] = json!({ "description": "{signed_out: true}." }); r["401"] = json!({ "description": "No valid session cookie." }); r["403"] = json!({ "description": "Missing or wrong X-CSRF-Token." }); r },
+            ),
+        },
         "/api/v1/machines": { "get": operation(
             "Every machine's usage state (idle, underused, normal, surge, sharp_drop) from its CPU series, since when, and a right-sizing hint once idle or underused for [usage] rightsize_after.",
             vec![],

@@ -113,6 +113,13 @@ fn build() -> RouteTable {
             post(alerting::expire_silence),
         )
         .add("GET", "/api/v1/audit", get(crate::audit::list))
+        .add("POST", "/api/v1/session", post(crate::session::sign_in))
+        .add("GET", "/api/v1/session", get(crate::session::who_am_i))
+        .add(
+            "DELETE",
+            "/api/v1/session",
+            axum::routing::delete(crate::session::sign_out),
+        )
         .add("GET", "/api/v1/machines", get(usage::routes::list))
         .add(
             "POST",

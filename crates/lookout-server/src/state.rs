@@ -134,6 +134,8 @@ pub struct AppState {
     pub body_budget: Arc<crate::budget::Budget>,
     /// Samples reserved by PromQL queries in flight (`max_query_samples_total`).
     pub query_budget: Arc<lookout_promql::budget::SharedSamples>,
+    /// Signed-in dashboards ([`crate::session`]).
+    pub sessions: crate::session::Sessions,
 }
 
 impl AppState {
@@ -148,9 +150,12 @@ impl AppState {
         let query_budget = Arc::new(lookout_promql::budget::SharedSamples::new(
             options.max_query_samples_total,
         ));
+        let sessions =
+            crate::session::Sessions::new(options.auth.session_ttl, crate::session::MAX_SESSIONS);
         AppState {
             body_budget,
             query_budget,
+            sessions,
             options,
             traffic_models,
             store: Arc::clone(pipeline.store()),

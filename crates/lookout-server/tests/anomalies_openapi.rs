@@ -132,6 +132,7 @@ async fn the_openapi_document_matches_the_routes() {
         let request = match method.as_str() {
             "GET" => server.client.get(server.url(&concrete)),
             "POST" => server.client.post(server.url(&concrete)),
+            "DELETE" => server.client.delete(server.url(&concrete)),
             other => panic!("unexpected method {other}"),
         };
         let response = request.send().await.unwrap();

@@ -341,3 +341,38 @@ fn slow_tls_handshakes_are_cut_off() {
         started.elapsed()
     );
 }
+
+/// Over TLS the dashboard's session cookie is marked `Secure`, so a browser never
+/// sends it over plain HTTP.
+#[test]
+fn the_session_cookie_is_secure_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = runtime();
+    let ca = Authority::new("test CA");
+    let files = write_pair(dir.path(), &ca.leaf("first"));
+    let token = "lk_tls_session_token";
+    let digest = lookout_config::auth::sha256_hex(&lookout_server::auth::hash_token(token));
+    let config = format!(
+        "{}\n[auth]\nenabled = true\n[[auth.token]]\nname = \"ops\"\nrole = \"read\"\nsha256 = \"{digest}\"\n",
+        config(&files, None)
+    );
+    let trusting = client(&ca.pem(), None);
+    let (_lookout, base) = start_tls(dir.path(), &config, &runtime, &trusting);
+    let set_cookie = runtime.block_on(async {
+        let response = trusting
+            .post(format!("{base}/api/v1/session"))
+            .header("content-type", "application/json")
+            .body(format!("{{\"token\": \"{token}\"}}"))
+            .send()
+            .await
+            .expect("POST /api/v1/session");
+        assert_eq!(response.status().as_u16(), 200);
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    });
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set_cookie.contains(attribute), "{attribute}: {set_cookie}");
+    }
+}

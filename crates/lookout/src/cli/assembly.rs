@@ -113,7 +113,10 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
         ),
         max_silence_ms: i64::try_from(config.server.max_silence_duration.as_millis())
             .unwrap_or(i64::MAX),
-        auth: auth_options(&config.auth),
+        auth: AuthOptions {
+            secure_cookie: config.server.tls.is_some(),
+            ..auth_options(&config.auth)
+        },
         ..ServerOptions::default()
     };
     let pipeline = Pipeline::new(options.pipeline_options(), store, Arc::new(engine));
@@ -133,6 +136,8 @@ pub(crate) fn auth_options(auth: &lookout_config::AuthConfig) -> AuthOptions {
                 sha256: token.sha256,
             })
             .collect(),
+        session_ttl: auth.session_ttl,
+        secure_cookie: false,
     }
 }
 

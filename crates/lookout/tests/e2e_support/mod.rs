@@ -284,6 +284,11 @@ pub mod reqwest {
                 inner: self.inner.post(url.as_ref()),
             }
         }
+        pub fn delete(&self, url: impl AsRef<str>) -> RequestBuilder {
+            RequestBuilder {
+                inner: self.inner.delete(url.as_ref()),
+            }
+        }
     }
 
     impl RequestBuilder {
