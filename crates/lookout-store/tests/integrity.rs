@@ -31,7 +31,10 @@ fn refusal(dir: &TempDir) -> String {
                 matches!(error, StoreError::Corrupt { .. } | StoreError::Open { .. }),
                 "{message}"
             );
-            assert!(message.contains(DATABASE_FILE), "the file is named: {message}");
+            assert!(
+                message.contains(DATABASE_FILE),
+                "the file is named: {message}"
+            );
             message
         }
     }

@@ -288,8 +288,21 @@ fn sqlmap_xss_and_traversal_probes_are_each_seen_and_named() {
         curl(&curl_bin, "127.0.0.3", &base, target);
     }
 
-    // The oracle: nginx's own lines, per client.
-    let lines = nginx_lines(&web.join("access.log"));
+    // The oracle: nginx's own lines, per client. nginx writes a request's line after it
+    // has sent the answer, so the last lines may land a moment after curl returned.
+    let expected_lines =
+        |client: &str, probes: &[&str]| (client.to_string(), CLEAN.len() + probes.len());
+    let wanted = [
+        expected_lines("127.0.0.2", XSS),
+        expected_lines("127.0.0.3", TRAVERSAL),
+    ];
+    let lines = eventually("nginx logged every probe", Duration::from_secs(20), || {
+        let lines = nginx_lines(&web.join("access.log"));
+        wanted
+            .iter()
+            .all(|(client, count)| lines.iter().filter(|(c, _)| c == client).count() >= *count)
+            .then_some(lines)
+    });
     let payloads = |client: &str| {
         lines
             .iter()
