@@ -188,20 +188,15 @@ const READ_POSTS: &[&str] = &[
     "/api/v1/query_exemplars",
 ];
 
-/// Routes anyone may GET: liveness, readiness, the dashboard's pages and assets (the
-/// data they show comes from the API, which needs a token).
-const PUBLIC_GETS: &[&str] = &[
-    "/healthz",
-    "/readyz",
-    "/",
-    "/series",
-    "/anomalies",
-    "/alerts",
-    "/machines",
-    "/events",
-    "/security",
-    "/assets/{file}",
-];
+/// Routes anyone may GET besides the dashboard's pages ([`crate::ui::PAGES`]):
+/// liveness, readiness and the pages' assets (the data they show comes from the API,
+/// which needs a token).
+const PUBLIC_GETS: &[&str] = &["/healthz", "/readyz", "/assets/{file}"];
+
+/// Whether anyone may GET `path`.
+fn is_public_get(path: &str) -> bool {
+    PUBLIC_GETS.contains(&path) || crate::ui::PAGES.contains(&path)
+}
 
 /// Dashboard sign-in, who-am-i and sign-out: public whatever the method (they check
 /// the token or the session cookie themselves, [`crate::session`]).
@@ -221,7 +216,7 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     }
     let reading = matches!(*method, Method::GET | Method::HEAD);
     if reading {
-        if PUBLIC_GETS.contains(&path) {
+        if is_public_get(path) {
             return None;
         }
         if ADMIN_GETS.contains(&path) {
@@ -409,7 +404,7 @@ mod tests {
             let expected = if path == "/api/v1/session" {
                 None
             } else if method == Method::GET {
-                if PUBLIC_GETS.contains(&path) {
+                if is_public_get(path) {
                     None
                 } else if path.contains("audit") {
                     Some(Role::Admin)

@@ -100,6 +100,18 @@ pub fn decode_write_request_limited(
     body: &[u8],
     max_decompressed: usize,
 ) -> Result<Batch, ProtocolError> {
+    let raw = decompress_limited(body, max_decompressed)?;
+    let mut batch = Batch::default();
+    wire::decode_into(&raw, &mut batch).map_err(ProtocolError::MalformedProtobuf)?;
+    Ok(batch)
+}
+
+/// The snappy block of a remote write body (1.0 or 2.0), refused before it is
+/// decompressed when its declared size is over `max_decompressed`.
+pub(super) fn decompress_limited(
+    body: &[u8],
+    max_decompressed: usize,
+) -> Result<Vec<u8>, ProtocolError> {
     let declared = snap::raw::decompress_len(body)
         .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
     if declared > max_decompressed {
@@ -108,12 +120,9 @@ pub fn decode_write_request_limited(
             limit: max_decompressed,
         });
     }
-    let raw = snap::raw::Decoder::new()
+    snap::raw::Decoder::new()
         .decompress_vec(body)
-        .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
-    let mut batch = Batch::default();
-    wire::decode_into(&raw, &mut batch).map_err(ProtocolError::MalformedProtobuf)?;
-    Ok(batch)
+        .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))
 }
 
 /// Turns a request decoded with prost into samples, counting what is skipped or refused.

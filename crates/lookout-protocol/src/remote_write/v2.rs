@@ -113,17 +113,7 @@ pub fn decode_v2_request_limited(
     body: &[u8],
     max_decompressed: usize,
 ) -> Result<(Batch, Counts), ProtocolError> {
-    let declared = snap::raw::decompress_len(body)
-        .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
-    if declared > max_decompressed {
-        return Err(ProtocolError::BodyTooLarge {
-            declared,
-            limit: max_decompressed,
-        });
-    }
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|error| ProtocolError::MalformedSnappy(error.to_string()))?;
+    let raw = super::decompress_limited(body, max_decompressed)?;
     let request = proto::Request::decode(raw.as_slice())
         .map_err(|error| ProtocolError::MalformedProtobuf(format!("v2 Request: {error}")))?;
     Ok(request_to_batch(&request))
