@@ -18,6 +18,7 @@
 //! addresses costs bounded memory (`lookout_sketch::BoundedMap`).
 
 pub mod detect;
+pub mod header;
 pub mod host;
 pub mod line;
 pub mod parser;

@@ -85,7 +85,7 @@ pub fn frame(line: &str, year: i32) -> Result<Framed<'_>, Skip> {
 }
 
 /// `Mmm dd HH:MM:SS` (day padded with a space or not) at the start; the bytes used.
-fn syslog_time(line: &str, year: i32) -> Option<(i64, usize)> {
+pub(crate) fn syslog_time(line: &str, year: i32) -> Option<(i64, usize)> {
     let month = MONTHS.iter().position(|m| line.starts_with(m))? as u32 + 1;
     let rest = line.get(3..)?;
     let day_start = rest.len() - rest.trim_start_matches(' ').len();
@@ -123,7 +123,7 @@ fn syslog_time(line: &str, year: i32) -> Option<(i64, usize)> {
 
 /// An ISO 8601 time at the start (`2015-04-16T18:02:50.321974+00:00`, with `T` or a
 /// space, offset optional); the bytes used.
-fn iso_time(line: &str) -> Option<(i64, usize)> {
+pub(crate) fn iso_time(line: &str) -> Option<(i64, usize)> {
     let b = line.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
         return None;
@@ -184,7 +184,7 @@ fn rfc5424(line: &str) -> Option<Framed<'_>> {
 }
 
 /// Skips `[id k="v" …][…]` (quoted values may hold `]`); the rest.
-fn skip_structured_data(s: &str) -> Option<&str> {
+pub(crate) fn skip_structured_data(s: &str) -> Option<&str> {
     let mut chars = s.char_indices().peekable();
     let mut depth_quoted = false;
     let mut in_element = false;
@@ -292,21 +292,35 @@ fn prefix(s: &str) -> (&str, &str, bool) {
 
 /// The fields of a journald entry that matter here.
 #[derive(Deserialize)]
-struct JournalEntry {
+pub(crate) struct JournalEntry {
     #[serde(rename = "MESSAGE")]
-    message: Option<serde_json::Value>,
+    pub(crate) message: Option<serde_json::Value>,
     #[serde(rename = "SYSLOG_IDENTIFIER")]
-    identifier: Option<String>,
+    pub(crate) identifier: Option<String>,
     #[serde(rename = "_COMM")]
-    comm: Option<String>,
+    pub(crate) comm: Option<String>,
     #[serde(rename = "_PID")]
-    pid: Option<String>,
+    pub(crate) pid: Option<String>,
     #[serde(rename = "SYSLOG_PID")]
-    syslog_pid: Option<String>,
+    pub(crate) syslog_pid: Option<String>,
     #[serde(rename = "_HOSTNAME")]
-    hostname: Option<String>,
+    pub(crate) hostname: Option<String>,
     #[serde(rename = "__REALTIME_TIMESTAMP")]
-    realtime_us: Option<String>,
+    pub(crate) realtime_us: Option<String>,
+}
+
+/// A journald `MESSAGE`: a string, or an array of bytes when it is not valid UTF-8.
+pub(crate) fn journal_message(value: Option<&serde_json::Value>) -> Option<Vec<u8>> {
+    match value? {
+        serde_json::Value::String(s) => Some(s.clone().into_bytes()),
+        serde_json::Value::Array(bytes) => Some(
+            bytes
+                .iter()
+                .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 fn journal(line: &str) -> Result<Framed<'_>, Skip> {
@@ -318,17 +332,10 @@ fn journal(line: &str) -> Result<Framed<'_>, Skip> {
         .or(entry.comm.as_deref().filter(|p| is_sshd(p)))
         .ok_or(Skip::OtherProgram)?
         .to_string();
-    // MESSAGE is a string, or an array of bytes when it is not valid UTF-8.
-    let message = match entry.message {
-        Some(serde_json::Value::String(s)) => s,
-        Some(serde_json::Value::Array(bytes)) => {
-            let bytes: Vec<u8> = bytes
-                .iter()
-                .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
-                .collect();
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-        _ => return Err(Skip::OtherProgram),
+    let message = match journal_message(entry.message.as_ref()) {
+        Some(bytes) => String::from_utf8(bytes)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+        None => return Err(Skip::OtherProgram),
     };
     let pid = entry.pid.or(entry.syslog_pid).unwrap_or_default();
     let time_ms = entry

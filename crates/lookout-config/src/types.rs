@@ -131,6 +131,7 @@ pub use crate::sources::auth_log::{AuthLogInput, AuthLogSourceConfig};
 pub use crate::sources::cloudwatch::CloudWatchSourceConfig;
 pub use crate::sources::file::{FileSourceConfig, ReadFrom};
 pub use crate::sources::host::HostSourceConfig;
+pub use crate::sources::log::{JournalInput, LogFormat, LogSourceConfig, Warmup};
 pub use crate::sources::packet_capture::{PacketCaptureConfig, FLOOD_KINDS};
 pub use crate::sources::prometheus_scrape::{PrometheusScrapeConfig, Scheme};
 pub use crate::sources::SourceConfig;

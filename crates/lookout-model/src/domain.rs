@@ -13,6 +13,8 @@ pub enum Domain {
     Login,
     Content,
     Traffic,
+    /// Application logs read as text (log patterns and their rates).
+    Log,
     Other,
 }
 
@@ -26,6 +28,7 @@ impl Domain {
         Domain::Login,
         Domain::Content,
         Domain::Traffic,
+        Domain::Log,
         Domain::Other,
     ];
 
@@ -46,6 +49,7 @@ impl Domain {
             Domain::Login => "login",
             Domain::Content => "content",
             Domain::Traffic => "traffic",
+            Domain::Log => "log",
             Domain::Other => "other",
         }
     }
@@ -74,6 +78,8 @@ impl Domain {
             Domain::Login
         } else if has(&["request", "http", "traffic"]) {
             Domain::Traffic
+        } else if name.starts_with("log_") {
+            Domain::Log
         } else {
             Domain::Other
         }

@@ -335,7 +335,7 @@ pub fn document() -> Value {
             "Event": { "type": "object", "required": ["timestamp_ms", "kind", "domain", "severity"], "properties": {
                 "timestamp_ms": { "type": "integer", "description": "Time of the finding, unix ms." },
                 "kind": { "type": "string", "description": "snake_case, e.g. ssh_bruteforce." },
-                "domain": { "type": "string", "enum": ["cpu", "memory", "network", "storage", "login", "content", "traffic", "other"] },
+                "domain": { "type": "string", "enum": ["cpu", "memory", "network", "storage", "login", "content", "traffic", "log", "other"] },
                 "severity": { "type": "string", "enum": ["info", "warning", "critical"] },
                 "entity": { "type": "object", "additionalProperties": { "type": "string" }, "description": "What it is about: host, source_ip, route, ..." },
                 "score": { "type": "number", "minimum": 0, "maximum": 1 },

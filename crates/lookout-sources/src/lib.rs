@@ -22,6 +22,8 @@
 //! - [`auth_log`]: SSH logins from an auth log or the journal, scored by `lookout-auth`
 //!   into login series and attack events.
 //! - [`access_log`]: web-server access logs turned into request series per interval.
+//! - [`log`]: any application log (files, the journal, syslog over UDP and TCP) mined
+//!   into log patterns: per-pattern rates and `new_log_pattern` / `log_pattern_spike`.
 //! - [`packet`]: live packet capture into traffic series and flood events.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 //!
@@ -34,6 +36,8 @@ pub mod cloudwatch;
 pub mod demo;
 pub mod file;
 pub mod host;
+pub mod journal;
+pub mod log;
 pub mod packet;
 mod polling;
 pub mod registry;

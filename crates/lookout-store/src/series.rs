@@ -87,10 +87,11 @@ pub(crate) fn parse_domain(text: &str) -> Result<Domain, String> {
         "login" => Domain::Login,
         "content" => Domain::Content,
         "traffic" => Domain::Traffic,
+        "log" => Domain::Log,
         "other" => Domain::Other,
         _ => {
             return Err(format!(
-            "domain {text:?} is not one of cpu memory network storage login content traffic other"
+            "domain {text:?} is not one of cpu memory network storage login content traffic log other"
         ))
         }
     };

@@ -21,6 +21,7 @@ pub mod auth_log;
 pub mod cloudwatch;
 pub mod file;
 pub mod host;
+pub mod log;
 pub mod packet_capture;
 pub mod prometheus_scrape;
 
@@ -160,6 +161,7 @@ source_types! {
         access_log::AccessLog,
         access_log::RawAccessLogSource => access_log::AccessLogSourceConfig
     ),
+    "log" => Log(log::Log, log::RawLogSource => log::LogSourceConfig),
     "packet_capture" => PacketCapture(
         packet_capture::PacketCapture,
         packet_capture::RawPacketCaptureSource => packet_capture::PacketCaptureConfig

@@ -52,7 +52,7 @@ pub fn domain_group(domain: Domain) -> &'static str {
         Domain::Network | Domain::Traffic => "network",
         Domain::Login => "logins",
         Domain::Content => "content",
-        Domain::Other => "other",
+        Domain::Log | Domain::Other => "other",
     }
 }
 

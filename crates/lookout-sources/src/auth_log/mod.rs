@@ -3,7 +3,7 @@
 //!
 //! Every `interval` the [`AuthLogCollector`] (run by [`PollingSource`] on the blocking
 //! pool) reads what is new, from a file followed across rotation (the `file` source's
-//! [`Follower`]) or from `journalctl -f -o json` ([`journal`]), and runs each line
+//! [`Follower`]) or from `journalctl -f -o json` ([`crate::journal`]), and runs each line
 //! through `lookout-auth`: the [`AuthParser`] (fail2ban's sshd forms in the configured
 //! mode), the [`LoginDetectors`] (fail2ban rule, leaky buckets, enumeration, success
 //! after failures), whose findings become events (`ssh_bruteforce`,
@@ -25,8 +25,6 @@
 //! detectors' windows (minutes of attempts) would restart empty anyway. A restart
 //! follows `read_from`; the journal is followed from its end.
 
-pub mod journal;
-
 use std::collections::BTreeMap;
 
 use lookout_auth::detect::LoginDetectors;
@@ -37,8 +35,8 @@ use lookout_config::{AuthLogInput, AuthLogSourceConfig, ReadFrom};
 use lookout_model::clock::now_ms;
 
 use crate::file::follow::Follower;
+use crate::journal::Journal;
 use crate::{Collected, Collector, PollingSource};
-use journal::Journal;
 
 /// Lines read per tick.
 pub const MAX_LINES_PER_TICK: usize = 100_000;
@@ -111,6 +109,10 @@ impl AuthLogCollector {
             )),
             AuthLogInput::Journal { program } => Input::Journal(Journal::new(
                 program.clone(),
+                vec![
+                    "--identifier=sshd".to_string(),
+                    "--identifier=sshd-session".to_string(),
+                ],
                 config.read_from,
                 MAX_LINE_BYTES * 4,
             )),

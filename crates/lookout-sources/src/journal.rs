@@ -1,7 +1,8 @@
 //! Reading the systemd journal through `journalctl -f -o json`.
 //!
-//! [`Journal`] runs `journalctl --follow --output=json` for the `sshd` and `sshd-session`
-//! identifiers as a child process and reads its output on a thread of its own (never on
+//! [`Journal`] runs `journalctl --follow --output=json` with the filters its source gives
+//! (the `auth_log` source: the `sshd` and `sshd-session` identifiers; the `log` source:
+//! the units and identifiers configured) as a child process and reads its output on a thread of its own (never on
 //! the async runtime) into a bounded channel: when the collector falls behind, the
 //! thread waits, the pipe fills and `journalctl` waits, so nothing is lost and memory
 //! stays bounded. Lines longer than the limit are cut. When `journalctl` exits, it is
@@ -31,6 +32,8 @@ enum Message {
 /// A followed journal.
 pub struct Journal {
     program: String,
+    /// `journalctl` match arguments (`--identifier=sshd`, `--unit=nginx.service`).
+    filters: Vec<String>,
     read_from: ReadFrom,
     max_line_bytes: usize,
     child: Option<Child>,
@@ -54,10 +57,16 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
-    pub fn new(program: String, read_from: ReadFrom, max_line_bytes: usize) -> Journal {
+    pub fn new(
+        program: String,
+        filters: Vec<String>,
+        read_from: ReadFrom,
+        max_line_bytes: usize,
+    ) -> Journal {
         let now = Instant::now();
         Journal {
             program,
+            filters,
             read_from,
             max_line_bytes,
             child: None,
@@ -73,16 +82,11 @@ impl Journal {
 
     /// The arguments of the next start.
     pub fn arguments(&self) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "--follow",
-            "--output=json",
-            "--no-pager",
-            "--identifier=sshd",
-            "--identifier=sshd-session",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut args: Vec<String> = ["--follow", "--output=json", "--no-pager"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(self.filters.iter().cloned());
         match (&self.cursor, self.read_from) {
             (Some(cursor), _) => args.push(format!("--after-cursor={cursor}")),
             (None, ReadFrom::End) => args.push("--lines=0".into()),
@@ -103,7 +107,7 @@ impl Journal {
         let (sender, receiver) = sync_channel(CHANNEL_LINES);
         let max = self.max_line_bytes;
         std::thread::Builder::new()
-            .name("auth-log-journal".into())
+            .name("journal".into())
             .spawn(move || {
                 let mut reader = BufReader::new(stdout);
                 loop {
@@ -284,7 +288,7 @@ mod tests {
             .arg(&script)
             .status()
             .unwrap();
-        let mut journal = Journal::new(script.display().to_string(), ReadFrom::End, 1024);
+        let mut journal = Journal::new(script.display().to_string(), Vec::new(), ReadFrom::End, 1024);
         let mut seen = Vec::new();
         let mut errors = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(20);
