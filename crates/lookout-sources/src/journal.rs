@@ -288,7 +288,12 @@ mod tests {
             .arg(&script)
             .status()
             .unwrap();
-        let mut journal = Journal::new(script.display().to_string(), Vec::new(), ReadFrom::End, 1024);
+        let mut journal = Journal::new(
+            script.display().to_string(),
+            Vec::new(),
+            ReadFrom::End,
+            1024,
+        );
         let mut seen = Vec::new();
         let mut errors = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -63,7 +63,10 @@ impl crate::registry::BuildSource for LogSourceConfig {
         index: usize,
     ) -> Result<(Box<dyn crate::Source>, crate::Delivery), String> {
         let delivery = crate::Delivery::from(self.read_from);
-        Ok((Box::new(log_source(format!("log#{index}"), self)?), delivery))
+        Ok((
+            Box::new(log_source(format!("log#{index}"), self)?),
+            delivery,
+        ))
     }
 }
 
@@ -147,10 +150,20 @@ impl LogCollector {
                 .units
                 .iter()
                 .map(|unit| format!("--unit={unit}"))
-                .chain(journal.identifiers.iter().map(|id| format!("--identifier={id}")))
+                .chain(
+                    journal
+                        .identifiers
+                        .iter()
+                        .map(|id| format!("--identifier={id}")),
+                )
                 .collect();
             // The journal's JSON wraps the message: room for the wrapping.
-            Journal::new(journal.program.clone(), filters, config.read_from, max_line * 2 + 4096)
+            Journal::new(
+                journal.program.clone(),
+                filters,
+                config.read_from,
+                max_line * 2 + 4096,
+            )
         });
         Ok(LogCollector {
             name: name.to_string(),
@@ -178,7 +191,9 @@ impl LogCollector {
 
     /// The addresses the syslog listeners are bound to (UDP, TCP).
     pub fn syslog_addresses(&self) -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
-        self.syslog.as_ref().map_or((None, None), |s| (s.udp, s.tcp))
+        self.syslog
+            .as_ref()
+            .map_or((None, None), |s| (s.udp, s.tcp))
     }
 
     /// Refused lines since the start, by reason (indexed like [`BadLine::ALL`]).
@@ -228,18 +243,25 @@ impl LogCollector {
     }
 
     /// Reads every input once and closes the interval ending at the clock's now.
-    pub fn poll(&mut self, errors: &mut Vec<String>) -> (Vec<lookout_model::Sample>, Vec<lookout_model::Event>) {
+    pub fn poll(
+        &mut self,
+        errors: &mut Vec<String>,
+    ) -> (Vec<lookout_model::Sample>, Vec<lookout_model::Event>) {
         let now = (self.clock)();
         let mut lines: Vec<(bool, Vec<u8>)> = Vec::new();
         let mut too_long = 0;
         if let Some(files) = &mut self.files {
             let before = files.stats().too_long;
-            files.read(MAX_LINES_PER_TICK, errors, |_, _, bytes| lines.push((false, bytes.to_vec())));
+            files.read(MAX_LINES_PER_TICK, errors, |_, _, bytes| {
+                lines.push((false, bytes.to_vec()))
+            });
             too_long += files.stats().too_long - before;
         }
         if let Some(journal) = &mut self.journal {
             let budget = MAX_LINES_PER_TICK.saturating_sub(lines.len());
-            journal.read(budget, errors, |_, bytes| lines.push((true, bytes.to_vec())));
+            journal.read(budget, errors, |_, bytes| {
+                lines.push((true, bytes.to_vec()))
+            });
         }
         if let Some(syslog) = &mut self.syslog {
             let budget = MAX_LINES_PER_TICK.saturating_sub(lines.len());
@@ -265,7 +287,9 @@ impl LogCollector {
                 self.text_line(now, bytes);
             }
         }
-        let elapsed = self.last_ms.map_or(self.interval_ms, |last| (now - last).max(1));
+        let elapsed = self
+            .last_ms
+            .map_or(self.interval_ms, |last| (now - last).max(1));
         self.last_ms = Some(now);
         let closed = self.tracker.close(now, elapsed);
         let totals = self.tracker.bad_lines();

@@ -170,7 +170,8 @@ impl PatternTracker {
         match self.config.warmup {
             Warmup::Lines(lines) => self.lines_seen >= lines,
             Warmup::Duration(duration) => self.first_ms.is_some_and(|first| {
-                now_ms.saturating_sub(first) >= i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+                now_ms.saturating_sub(first)
+                    >= i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
             }),
         }
     }
@@ -234,14 +235,20 @@ impl PatternTracker {
         } else {
             Severity::Warning
         };
-        let template = self.miner.template(lookout_logpattern::PatternId(id)).unwrap_or("");
+        let template = self
+            .miner
+            .template(lookout_logpattern::PatternId(id))
+            .unwrap_or("");
         let mut event = Event::new(end_ms, kind, Domain::Log, severity);
         event.entity = self.labels.clone();
         event.entity.insert("pattern".into(), id.to_string());
         if let Some(program) = self.baselines.get(&id).and_then(|b| b.program.clone()) {
             event.entity.insert("program".into(), program);
         }
-        event.evidence.fields.insert("template".into(), cut(template, 4096));
+        event
+            .evidence
+            .fields
+            .insert("template".into(), cut(template, 4096));
         event.evidence.counts.insert("lines".into(), counted.lines);
         event.evidence.examples = counted.examples.clone();
         event.evidence.first_ms = Some(start_ms);
@@ -271,7 +278,10 @@ impl PatternTracker {
                 self.open_bad[reason as usize] as f64 / seconds,
             ));
         }
-        samples.push(sample(self.key("log_patterns", &[]), self.miner.len() as f64));
+        samples.push(sample(
+            self.key("log_patterns", &[]),
+            self.miner.len() as f64,
+        ));
         // Slots: patterns with lines, most lines first, take free (or long idle) slots.
         let mut by_count: Vec<(&u64, &Counted)> = open.iter().collect();
         by_count.sort_by(|a, b| b.1.lines.cmp(&a.1.lines).then(a.0.cmp(b.0)));
@@ -292,7 +302,10 @@ impl PatternTracker {
                     None => continue,
                 };
             }
-            let template = self.miner.template(lookout_logpattern::PatternId(**id)).unwrap_or("");
+            let template = self
+                .miner
+                .template(lookout_logpattern::PatternId(**id))
+                .unwrap_or("");
             self.slots.insert(
                 **id,
                 Slot {
@@ -310,8 +323,15 @@ impl PatternTracker {
         for (id, slot) in &self.slots {
             let lines = open.get(id).map_or(0, |c| c.lines);
             let id_text = id.to_string();
-            let program = self.baselines.get(id).and_then(|b| b.program.as_deref()).unwrap_or("");
-            let mut extra = vec![("pattern", id_text.as_str()), ("template", slot.template.as_str())];
+            let program = self
+                .baselines
+                .get(id)
+                .and_then(|b| b.program.as_deref())
+                .unwrap_or("");
+            let mut extra = vec![
+                ("pattern", id_text.as_str()),
+                ("template", slot.template.as_str()),
+            ];
             if !program.is_empty() {
                 extra.push(("program", program));
             }
@@ -349,8 +369,7 @@ impl PatternTracker {
                 event.evidence.counts.insert("lines_before".into(), 0);
                 event.summary = format!(
                     "new log pattern {id}: {} line(s) of {:?}",
-                    counted.lines,
-                    event.evidence.fields["template"]
+                    counted.lines, event.evidence.fields["template"]
                 );
                 events.push(event);
             }

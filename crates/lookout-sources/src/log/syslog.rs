@@ -240,7 +240,10 @@ pub(crate) fn frame(
             }
         }
         let mut message = Vec::with_capacity(length.min(max));
-        let taken = reader.by_ref().take(length.min(max) as u64).read_to_end(&mut message)?;
+        let taken = reader
+            .by_ref()
+            .take(length.min(max) as u64)
+            .read_to_end(&mut message)?;
         if length > max {
             let rest = (length - taken) as u64;
             std::io::copy(&mut reader.by_ref().take(rest), &mut std::io::sink())?;

@@ -88,7 +88,9 @@ fn replay(
             tracker.line(end - 2500, Some("app"), text);
         }
         let (samples, new) = tracker.close(end, 5000);
-        assert!(samples.iter().any(|s| s.key.name == "log_pattern_lines_per_second"));
+        assert!(samples
+            .iter()
+            .any(|s| s.key.name == "log_pattern_lines_per_second"));
         events.extend(new.into_iter().map(|event| (interval, event)));
     }
     events
@@ -106,7 +108,10 @@ fn thirty_minutes_of_steady_traffic_raise_no_event_and_incidents_are_named_at_on
     let start = start + 360 * 5000;
     let events = replay(&mut tracker, &mut rng, start, 40, |interval, lines| {
         if interval >= 10 {
-            lines.push(format!("database connection lost to db{} errno=111", interval % 3));
+            lines.push(format!(
+                "database connection lost to db{} errno=111",
+                interval % 3
+            ));
         }
         if interval >= 30 {
             for n in 0..200 {
@@ -115,10 +120,20 @@ fn thirty_minutes_of_steady_traffic_raise_no_event_and_incidents_are_named_at_on
         }
     });
     let kinds: Vec<(u64, &str)> = events.iter().map(|(i, e)| (*i, e.kind.as_str())).collect();
-    assert_eq!(kinds, [(10, "new_log_pattern"), (30, "log_pattern_spike")], "{events:#?}");
+    assert_eq!(
+        kinds,
+        [(10, "new_log_pattern"), (30, "log_pattern_spike")],
+        "{events:#?}"
+    );
     let new = &events[0].1;
-    assert!(new.evidence.fields["template"].contains("database connection lost"), "{new:?}");
-    assert_eq!(new.evidence.examples, ["database connection lost to db1 errno=111"]);
+    assert!(
+        new.evidence.fields["template"].contains("database connection lost"),
+        "{new:?}"
+    );
+    assert_eq!(
+        new.evidence.examples,
+        ["database connection lost to db1 errno=111"]
+    );
     assert_eq!(new.entity["program"], "app");
     let spike = &events[1].1;
     assert!(spike.evidence.counts["lines"] >= 200, "{spike:?}");
@@ -152,7 +167,11 @@ fn warm_up_by_lines_and_bounded_pattern_series() {
 }
 
 fn config(text: &str) -> LogSourceConfig {
-    match Config::from_str_named(text, "t.toml").unwrap().sources.remove(0) {
+    match Config::from_str_named(text, "t.toml")
+        .unwrap()
+        .sources
+        .remove(0)
+    {
         SourceConfig::Log(config) => config,
         other => panic!("{other:?}"),
     }
@@ -168,16 +187,26 @@ fn bad_input_is_counted_by_reason_and_never_stalls_the_tail() {
         path.display()
     ));
     let mut collector = LogCollector::new("log#1", &config).unwrap();
-    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     file.write_all(b"first good line 1\n").unwrap();
     file.write_all(&vec![b'x'; 10 << 20]).unwrap();
-    file.write_all(b"\nbad \xff\xfe utf8\n\x00\x01\x02\x03binary\x00\n").unwrap();
-    file.write_all(b"Dec  3 11:00:00 web app[12]: second good line 2\n").unwrap();
+    file.write_all(b"\nbad \xff\xfe utf8\n\x00\x01\x02\x03binary\x00\n")
+        .unwrap();
+    file.write_all(b"Dec  3 11:00:00 web app[12]: second good line 2\n")
+        .unwrap();
     let mut errors = Vec::new();
     let (samples, _) = collector.poll(&mut errors);
     assert_eq!(collector.lines(), 2);
     assert_eq!(collector.bad_lines(), [1, 1, 1, 0]);
-    assert!(errors.iter().any(|e| e.contains("1 too_long lines skipped")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("1 too_long lines skipped")),
+        "{errors:?}"
+    );
     let bad: Vec<_> = samples
         .iter()
         .filter(|s| s.key.name == "log_bad_lines_per_second" && s.value > 0.0)
@@ -234,9 +263,14 @@ fn syslog_over_udp_and_tcp_is_framed_and_mined() {
 
 #[test]
 fn journald_json_lines_are_split_and_bad_ones_counted() {
-    let config = config("[[source]]\ntype = \"log\"\njournal = true\njournalctl = \"/nonexistent/journalctl\"\n");
+    let config = config(
+        "[[source]]\ntype = \"log\"\njournal = true\njournalctl = \"/nonexistent/journalctl\"\n",
+    );
     let mut collector = LogCollector::new("log#1", &config).unwrap();
-    collector.journal_line(0, br#"{"MESSAGE":"nginx reloaded in 3 ms","SYSLOG_IDENTIFIER":"nginx"}"#);
+    collector.journal_line(
+        0,
+        br#"{"MESSAGE":"nginx reloaded in 3 ms","SYSLOG_IDENTIFIER":"nginx"}"#,
+    );
     collector.journal_line(0, br#"{"MESSAGE":[104,255,1],"SYSLOG_IDENTIFIER":"x"}"#);
     collector.journal_line(0, br#"{"MESSAGE":[104,255,104],"SYSLOG_IDENTIFIER":"x"}"#);
     collector.journal_line(0, b"{cut");
@@ -244,7 +278,10 @@ fn journald_json_lines_are_split_and_bad_ones_counted() {
     assert_eq!(collector.bad_lines(), [1, 0, 1, 1]);
     let mut errors = Vec::new();
     collector.poll(&mut errors);
-    assert!(errors.iter().any(|e| e.contains("/nonexistent/journalctl")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("/nonexistent/journalctl")),
+        "{errors:?}"
+    );
 }
 
 #[test]
