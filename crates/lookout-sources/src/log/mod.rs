@@ -206,6 +206,11 @@ impl LogCollector {
         self.tracker.lines()
     }
 
+    /// Patterns the miner holds.
+    pub fn patterns(&self) -> usize {
+        self.tracker.patterns()
+    }
+
     /// One line of a file or a syslog message: checked, its header split, mined.
     fn text_line(&mut self, now: i64, bytes: &[u8]) {
         if is_binary(bytes) {

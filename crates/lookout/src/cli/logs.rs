@@ -11,6 +11,9 @@
 //!   the `log` source would (`lookout-logpattern`), and writes CSV
 //!   `line,pattern_id,template`, one row per input line in order; a line's id depends
 //!   only on the lines before it. Reports lines, patterns and lines/s on stderr.
+//! - `lookout logs source FILE`: runs the `log` source's collector over a file read
+//!   from its beginning and reports lines, refusals by reason, patterns, events,
+//!   lines/s and peak memory (see `logs_source.rs`).
 //! - `lookout logs generate`: writes synthetic traffic in the `combined` format (for
 //!   benchmarks and tests), deterministic from its seed.
 
@@ -22,6 +25,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 #[path = "logs_patterns.rs"]
 mod patterns;
+#[path = "logs_source.rs"]
+mod source;
 
 use lookout_accesslog::generate::{generate, TrafficSpec};
 use lookout_accesslog::{
@@ -36,6 +41,8 @@ pub enum LogsCommand {
     Generate(GenerateArgs),
     /// Mine the log patterns of a log file: CSV `line,pattern_id,template`.
     Patterns(patterns::PatternsArgs),
+    /// Run the `log` source over a file: throughput, memory, patterns and events.
+    Source(source::SourceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +89,7 @@ pub fn run(command: LogsCommand) -> anyhow::Result<()> {
         LogsCommand::Derive(args) => derive(args),
         LogsCommand::Generate(args) => generate_lines(args),
         LogsCommand::Patterns(args) => patterns::run(args),
+        LogsCommand::Source(args) => source::run(args),
     }
 }
 
