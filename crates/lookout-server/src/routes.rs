@@ -255,6 +255,7 @@ pub fn render_metrics(state: &AppState) -> String {
     usage::render_metrics(&state.usage, &mut out);
     state.live.render_metrics(&mut out);
     state.pipeline.render_metrics(&mut out);
+    lookout_protocol::exposition::counters::render(&mut out);
     let help = format!(
         "Latest anomaly score (0..1) of each series; {SCORE_METRIC_LABEL} holds the series name."
     );

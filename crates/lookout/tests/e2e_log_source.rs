@@ -3,7 +3,7 @@
 //! real `logger` (util-linux). After a warm-up of steady lines, a message never seen
 //! before from each input is listed by `GET /api/v1/events` as `new_log_pattern` (with
 //! its program from the syslog header), the per-pattern series are in the query API,
-//! and bad lines are counted by reason.
+//! and bad lines are counted by reason in the series and in `/metrics`.
 
 mod e2e_support;
 
@@ -159,4 +159,11 @@ fn file_and_syslog_lines_become_pattern_series_and_new_pattern_events() {
         .filter_map(|labels| labels["reason"].as_str())
         .collect();
     assert!(reasons.contains(&"invalid_utf8"), "{bad}");
+    let metrics = lookout.metrics();
+    assert!(
+        metrics.contains(
+            "lookout_log_source_lines_total{source=\"log#1\",outcome=\"invalid_utf8\"} 1"
+        ),
+        "{metrics}"
+    );
 }

@@ -22,6 +22,7 @@
 //! Like a Prometheus scrape, a body with any malformed line is refused whole, the error
 //! naming each bad line (up to [`crate::MAX_REPORTED_ERRORS`]) and its column.
 
+pub mod counters;
 mod parse;
 mod write;
 

@@ -17,8 +17,10 @@
 //! tenth of control bytes), too long (over `max_line_bytes`, or a syslog frame over
 //! `syslog_max_message_bytes`) and no match (`format = "syslog"` without a header, a
 //! journald line that is not an entry) are counted by reason in
-//! `log_bad_lines_per_second{reason}` and reported in the batch's errors (the source's
-//! status) with the totals since the start.
+//! `log_bad_lines_per_second{reason}`, in `/metrics` as
+//! `lookout_log_source_lines_total{source, outcome}` (`mined` or the reason, through
+//! `lookout_protocol::exposition::counters`), and reported in the batch's errors (the
+//! source's status) with the totals since the start.
 //!
 //! Times: lines are counted in the interval they are read in (their own times are not
 //! used, so a backlog read with `read_from = "beginning"` lands in the first intervals).
@@ -36,12 +38,16 @@ use std::collections::BTreeMap;
 use lookout_config::{LogFormat, LogSourceConfig};
 use lookout_logpattern::Miner;
 use lookout_model::ReadOffset;
+use lookout_protocol::exposition::counters;
 
 use crate::file::follow::Follower;
 use crate::journal::Journal;
 use crate::{Collected, Collector, PollingSource};
 use patterns::{BadLine, PatternTracker, TrackerConfig};
 use syslog::{Received, SyslogInput};
+
+/// `/metrics` counter of lines read, `{source, outcome}`: `mined` or the refusal's reason.
+pub const LINES_METRIC: &str = "lookout_log_source_lines_total";
 
 /// Lines read per tick, over all inputs.
 pub const MAX_LINES_PER_TICK: usize = 200_000;
@@ -247,6 +253,24 @@ impl LogCollector {
         }
     }
 
+    /// Publishes the totals for `/metrics` (see [`LINES_METRIC`]).
+    fn publish_counters(&self) {
+        let totals = self.tracker.bad_lines();
+        let help = "Lines a log source read since it started: mined, or refused by reason.";
+        let name = &self.name;
+        counters::set_total(LINES_METRIC, help, name, ("outcome", "mined"), self.lines());
+        for reason in BadLine::ALL {
+            let total = totals[reason as usize];
+            counters::set_total(
+                LINES_METRIC,
+                help,
+                name,
+                ("outcome", reason.as_str()),
+                total,
+            );
+        }
+    }
+
     /// Reads every input once and closes the interval ending at the clock's now.
     pub fn poll(
         &mut self,
@@ -298,6 +322,7 @@ impl LogCollector {
         self.last_ms = Some(now);
         let closed = self.tracker.close(now, elapsed);
         let totals = self.tracker.bad_lines();
+        self.publish_counters();
         if totals != self.reported_bad {
             let new: Vec<String> = BadLine::ALL
                 .iter()

@@ -186,7 +186,7 @@ fn bad_input_is_counted_by_reason_and_never_stalls_the_tail() {
         "[[source]]\ntype = \"log\"\npath = \"{}\"\nread_from = \"beginning\"\n",
         path.display()
     ));
-    let mut collector = LogCollector::new("log#1", &config).unwrap();
+    let mut collector = LogCollector::new("log#bad", &config).unwrap();
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
@@ -213,6 +213,10 @@ fn bad_input_is_counted_by_reason_and_never_stalls_the_tail() {
         .map(|s| s.key.labels["reason"].as_str())
         .collect();
     assert_eq!(bad, ["invalid_utf8", "too_long", "binary"]);
+    let counted = |outcome| {
+        lookout_protocol::exposition::counters::get(LINES_METRIC, "log#bad", ("outcome", outcome))
+    };
+    assert_eq!((counted("mined"), counted("binary")), (Some(2), Some(1)));
     // The tail goes on.
     file.write_all(b"third good line 3\n").unwrap();
     collector.poll(&mut errors);
