@@ -294,3 +294,45 @@ fn binary_detection() {
     assert!(is_binary(b"\x01\x02\x03abc"));
     assert!(!is_binary(b"tab\tseparated\r"));
 }
+
+#[test]
+fn the_journal_input_runs_journalctl_with_the_filters_and_mines_its_entries() {
+    // No journald here: a journalctl stand-in prints its arguments in one entry, then a
+    // second entry, as `journalctl -f -o json` would.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("journalctl");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"{\\\"__CURSOR\\\":\\\"c1\\\",\\\"MESSAGE\\\":\\\"args $*\\\",\\\"SYSLOG_IDENTIFIER\\\":\\\"nginx\\\"}\"\n\
+         echo '{\"__CURSOR\":\"c2\",\"MESSAGE\":\"reloaded in 3 ms\",\"SYSLOG_IDENTIFIER\":\"nginx\"}'\nsleep 5\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let config = config(&format!(
+        "[[source]]\ntype = \"log\"\njournal = true\njournalctl = \"{}\"\njournal_units = [\"nginx.service\"]\nexamples = 5\nwarmup = 0\n",
+        script.display()
+    ));
+    let mut collector = LogCollector::new("log#1", &config).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut events = Vec::new();
+    while collector.lines() < 2 && std::time::Instant::now() < deadline {
+        events.extend(collector.poll(&mut Vec::new()).1);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(collector.lines(), 2);
+    let examples: Vec<&String> = events.iter().flat_map(|e| &e.evidence.examples).collect();
+    assert!(
+        examples
+            .iter()
+            .any(|line| line.contains("--unit=nginx.service") && line.contains("--output=json")),
+        "{examples:?}"
+    );
+    assert!(
+        events.iter().all(|e| e.entity["program"] == "nginx"),
+        "{events:?}"
+    );
+}
