@@ -82,9 +82,7 @@ pub struct LogCollector {
     files: Option<Follower>,
     journal: Option<Journal>,
     syslog: Option<SyslogInput>,
-    tracker: PatternTracker,
-    format: LogFormat,
-    year: i32,
+    framer: Framer,
     clock: fn() -> i64,
     last_ms: Option<i64>,
     interval_ms: i64,
@@ -97,7 +95,7 @@ impl std::fmt::Debug for LogCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogCollector")
             .field("name", &self.name)
-            .field("lines", &self.tracker.lines())
+            .field("lines", &self.framer.tracker.lines())
             .finish()
     }
 }
@@ -109,6 +107,51 @@ pub fn is_binary(bytes: &[u8]) -> bool {
         .filter(|&&b| (b < 0x20 && b != b'\t' && b != b'\r') || b == 0x7f)
         .count();
     bytes.contains(&0) || control * 10 > bytes.len()
+}
+
+/// Checks each line, splits its header and hands the message to the tracker.
+struct Framer {
+    tracker: PatternTracker,
+    format: LogFormat,
+    year: i32,
+}
+
+impl Framer {
+    /// One line of a file or a syslog message: checked, its header split, mined.
+    fn text_line(&mut self, now: i64, bytes: &[u8]) {
+        if is_binary(bytes) {
+            return self.tracker.bad(BadLine::Binary);
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return self.tracker.bad(BadLine::InvalidUtf8);
+        };
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if self.format == LogFormat::Plain {
+            return self.tracker.line(now, None, text);
+        }
+        match lookout_auth::header::syslog(text, self.year) {
+            Some(header) => {
+                let message = String::from_utf8_lossy(&header.message).into_owned();
+                let program = header.program.map(|p| p.into_owned());
+                self.tracker.line(now, program.as_deref(), &message);
+            }
+            None if self.format == LogFormat::Syslog => self.tracker.bad(BadLine::NoMatch),
+            None => self.tracker.line(now, None, text),
+        }
+    }
+
+    fn journal_line(&mut self, now: i64, bytes: &[u8]) {
+        let Ok(header) = lookout_auth::header::journal(bytes) else {
+            return self.tracker.bad(BadLine::NoMatch);
+        };
+        if is_binary(&header.message) {
+            return self.tracker.bad(BadLine::Binary);
+        }
+        match std::str::from_utf8(&header.message) {
+            Ok(message) => self.tracker.line(now, header.program.as_deref(), message),
+            Err(_) => self.tracker.bad(BadLine::InvalidUtf8),
+        }
+    }
 }
 
 impl LogCollector {
@@ -177,9 +220,11 @@ impl LogCollector {
                 .then(|| Follower::new(config.paths.clone(), config.read_from, max_line)),
             journal,
             syslog,
-            tracker,
-            format: config.format,
-            year: chrono::Datelike::year(&chrono::Utc::now()),
+            framer: Framer {
+                tracker,
+                format: config.format,
+                year: chrono::Datelike::year(&chrono::Utc::now()),
+            },
             clock: lookout_model::clock::now_ms,
             last_ms: None,
             interval_ms: i64::try_from(config.interval.as_millis()).unwrap_or(i64::MAX),
@@ -204,58 +249,22 @@ impl LogCollector {
 
     /// Refused lines since the start, by reason (indexed like [`BadLine::ALL`]).
     pub fn bad_lines(&self) -> [u64; 4] {
-        self.tracker.bad_lines()
+        self.framer.tracker.bad_lines()
     }
 
     /// Lines mined since the start.
     pub fn lines(&self) -> u64 {
-        self.tracker.lines()
+        self.framer.tracker.lines()
     }
 
     /// Patterns the miner holds.
     pub fn patterns(&self) -> usize {
-        self.tracker.patterns()
-    }
-
-    /// One line of a file or a syslog message: checked, its header split, mined.
-    fn text_line(&mut self, now: i64, bytes: &[u8]) {
-        if is_binary(bytes) {
-            return self.tracker.bad(BadLine::Binary);
-        }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            return self.tracker.bad(BadLine::InvalidUtf8);
-        };
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        if self.format == LogFormat::Plain {
-            return self.tracker.line(now, None, text);
-        }
-        match lookout_auth::header::syslog(text, self.year) {
-            Some(header) => {
-                let message = String::from_utf8_lossy(&header.message).into_owned();
-                let program = header.program.map(|p| p.into_owned());
-                self.tracker.line(now, program.as_deref(), &message);
-            }
-            None if self.format == LogFormat::Syslog => self.tracker.bad(BadLine::NoMatch),
-            None => self.tracker.line(now, None, text),
-        }
-    }
-
-    fn journal_line(&mut self, now: i64, bytes: &[u8]) {
-        let Ok(header) = lookout_auth::header::journal(bytes) else {
-            return self.tracker.bad(BadLine::NoMatch);
-        };
-        if is_binary(&header.message) {
-            return self.tracker.bad(BadLine::Binary);
-        }
-        match std::str::from_utf8(&header.message) {
-            Ok(message) => self.tracker.line(now, header.program.as_deref(), message),
-            Err(_) => self.tracker.bad(BadLine::InvalidUtf8),
-        }
+        self.framer.tracker.patterns()
     }
 
     /// Publishes the totals for `/metrics` (see [`LINES_METRIC`]).
     fn publish_counters(&self) {
-        let totals = self.tracker.bad_lines();
+        let totals = self.framer.tracker.bad_lines();
         let help = "Lines a log source read since it started: mined, or refused by reason.";
         let name = &self.name;
         counters::set_total(LINES_METRIC, help, name, ("outcome", "mined"), self.lines());
@@ -277,25 +286,28 @@ impl LogCollector {
         errors: &mut Vec<String>,
     ) -> (Vec<lookout_model::Sample>, Vec<lookout_model::Event>) {
         let now = (self.clock)();
-        let mut lines: Vec<(bool, Vec<u8>)> = Vec::new();
+        let framer = &mut self.framer;
+        let mut read = 0usize;
         let mut too_long = 0;
         if let Some(files) = &mut self.files {
             let before = files.stats().too_long;
             files.read(MAX_LINES_PER_TICK, errors, |_, _, bytes| {
-                lines.push((false, bytes.to_vec()))
+                read += 1;
+                framer.text_line(now, bytes);
             });
             too_long += files.stats().too_long - before;
         }
         if let Some(journal) = &mut self.journal {
-            let budget = MAX_LINES_PER_TICK.saturating_sub(lines.len());
+            let budget = MAX_LINES_PER_TICK.saturating_sub(read);
             journal.read(budget, errors, |_, bytes| {
-                lines.push((true, bytes.to_vec()))
+                read += 1;
+                framer.journal_line(now, bytes);
             });
         }
         if let Some(syslog) = &mut self.syslog {
-            let budget = MAX_LINES_PER_TICK.saturating_sub(lines.len());
+            let budget = MAX_LINES_PER_TICK.saturating_sub(read);
             syslog.read(budget, |received| match received {
-                Received::Message(bytes) => lines.push((false, bytes)),
+                Received::Message(bytes) => framer.text_line(now, &bytes),
                 Received::TooLong => too_long += 1,
             });
             let (dropped, refused) = syslog.dropped_and_refused();
@@ -307,21 +319,14 @@ impl LogCollector {
             }
         }
         for _ in 0..too_long {
-            self.tracker.bad(BadLine::TooLong);
-        }
-        for (journal, bytes) in &lines {
-            if *journal {
-                self.journal_line(now, bytes);
-            } else {
-                self.text_line(now, bytes);
-            }
+            framer.tracker.bad(BadLine::TooLong);
         }
         let elapsed = self
             .last_ms
             .map_or(self.interval_ms, |last| (now - last).max(1));
         self.last_ms = Some(now);
-        let closed = self.tracker.close(now, elapsed);
-        let totals = self.tracker.bad_lines();
+        let closed = self.framer.tracker.close(now, elapsed);
+        let totals = self.framer.tracker.bad_lines();
         self.publish_counters();
         if totals != self.reported_bad {
             let new: Vec<String> = BadLine::ALL

@@ -271,13 +271,17 @@ fn journald_json_lines_are_split_and_bad_ones_counted() {
         "[[source]]\ntype = \"log\"\njournal = true\njournalctl = \"/nonexistent/journalctl\"\n",
     );
     let mut collector = LogCollector::new("log#1", &config).unwrap();
-    collector.journal_line(
+    collector.framer.journal_line(
         0,
         br#"{"MESSAGE":"nginx reloaded in 3 ms","SYSLOG_IDENTIFIER":"nginx"}"#,
     );
-    collector.journal_line(0, br#"{"MESSAGE":[104,255,1],"SYSLOG_IDENTIFIER":"x"}"#);
-    collector.journal_line(0, br#"{"MESSAGE":[104,255,104],"SYSLOG_IDENTIFIER":"x"}"#);
-    collector.journal_line(0, b"{cut");
+    collector
+        .framer
+        .journal_line(0, br#"{"MESSAGE":[104,255,1],"SYSLOG_IDENTIFIER":"x"}"#);
+    collector
+        .framer
+        .journal_line(0, br#"{"MESSAGE":[104,255,104],"SYSLOG_IDENTIFIER":"x"}"#);
+    collector.framer.journal_line(0, b"{cut");
     assert_eq!(collector.lines(), 1);
     assert_eq!(collector.bad_lines(), [1, 0, 1, 1]);
     let mut errors = Vec::new();
