@@ -33,7 +33,9 @@ awk -v lines="$LINES" -v messages="$MESSAGES" 'BEGIN {
     split("started stopped failed retried queued served rejected flushed expired opened", verbs, " ")
     split("request job connection session payment order file token shard lease", nouns, " ")
     for (m = 1; m <= messages; m++) {
-        shape[m] = verbs[1 + (m % 10)] " " nouns[1 + int(m / 10) % 10] " phase" int(m / 100)
+        # Words without digits (digits are masked as variables): m names the shape.
+        word = sprintf("%c%c%c", 97 + m % 26, 97 + int(m / 26) % 26, 97 + int(m / 676) % 26)
+        shape[m] = verbs[1 + (m % 10)] " " nouns[1 + int(m / 10) % 10] " stage " word
         owner[m] = programs[1 + (m % 8)]
     }
     for (i = 0; i < lines; i++) {

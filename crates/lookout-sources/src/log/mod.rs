@@ -28,7 +28,9 @@
 //! baselines (patterns learned are not saved); UDP datagrams dropped when the channel is
 //! full are counted in the errors only. Cost per line: a UTF-8 and binary check (one
 //! pass), a header split, the tracker's cost; at most [`MAX_LINES_PER_TICK`] lines a
-//! tick, the rest waits for the next.
+//! tick, the rest waits for the next. Measured (`bench/logsource.sh`, README): about
+//! 270,000 lines/s and 9.4 MiB peak with 200 message shapes; 30,000 lines/s and 20 MiB
+//! with 5,000 (the miner compares a line with every pattern of its parse-tree leaf).
 
 pub mod patterns;
 pub mod syslog;
