@@ -281,3 +281,53 @@ pub(crate) fn frame(
     }
     Ok(Some(Received::Message(message)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn frames(input: &[u8], max: usize) -> Vec<Received> {
+        let stop = AtomicBool::new(false);
+        let mut reader = std::io::Cursor::new(input.to_vec());
+        std::iter::from_fn(|| frame(&mut reader, max, &stop).unwrap()).collect()
+    }
+
+    #[test]
+    fn octet_counted_and_newline_frames_with_the_size_bound() {
+        let message = |s: &str| Received::Message(s.as_bytes().to_vec());
+        let got = frames(b"5 hello\n3 abc\nline one\r\n\nline two", 8);
+        assert_eq!(
+            got,
+            [
+                message("hello"),
+                message("abc"),
+                Received::TooLong,
+                message("line two")
+            ]
+        );
+        // An octet-counted frame over the bound is skipped whole.
+        let got = frames(b"12 0123456789ab3 xyz", 8);
+        assert_eq!(got, [Received::TooLong, message("xyz")]);
+    }
+
+    #[test]
+    fn connections_past_the_bound_are_refused() {
+        let input = SyslogInput::bind(None, Some("127.0.0.1:0".parse().unwrap()), 100, 1).unwrap();
+        let address = input.tcp.unwrap();
+        let mut first = TcpStream::connect(address).unwrap();
+        first.write_all(b"hello\n").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while input.shared.connections.load(Ordering::Relaxed) < 1 {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut second = TcpStream::connect(address).unwrap();
+        second
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buffer = [0u8; 1];
+        assert_eq!(second.read(&mut buffer).unwrap_or(0), 0, "closed at once");
+        assert_eq!(input.dropped_and_refused().1, 1);
+    }
+}
