@@ -169,6 +169,9 @@ mod tests {
         assert_eq!(text(&h), (Some("web"), Some("nginx"), "up"));
         assert_eq!(syslog("job 42 done", 2026), None);
         assert_eq!(syslog("<x>Mar  7 18:53:20 a b: c", 2026), None);
+        // A time cut inside a multi-byte character is no time (it used to panic).
+        assert_eq!(syslog("2024-05-01T10:00:0\u{e9} a b: c", 2026), None);
+        assert!(crate::line::frame("2024-05-01T10:00:0\u{e9} sshd[1]: x", 2026).is_ok());
     }
 
     #[test]
@@ -193,5 +196,24 @@ mod tests {
         assert_eq!(&h.message[..], &[104, 255]);
         assert_eq!(journal(b"{\"MESS"), Err(JournalError::BadJson));
         assert_eq!(journal(b"{}"), Err(JournalError::NoMessage));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, including broken headers cut inside multi-byte characters, gives a
+        /// header or none, never a panic.
+        #[test]
+        fn any_line_is_split_or_refused(
+            prefix in prop::sample::select(vec!["", "<13>", "<13>1 ", "Dec  3 11:00:00 ", "2024-05-01T10:00:00", "2024-05-01T"]),
+            rest in "\\PC{0,40}",
+        ) {
+            let line = format!("{prefix}{rest}");
+            let _ = super::syslog(&line, 2026);
+            let _ = super::journal(line.as_bytes());
+        }
     }
 }

@@ -141,7 +141,7 @@ pub(crate) fn iso_time(line: &str) -> Option<(i64, usize)> {
         Some(b'+') | Some(b'-') if b.len() >= end + 6 && b[end + 3] == b':' => end += 6,
         _ => {}
     }
-    let text = &line[..end];
+    let text = line.get(..end)?;
     let ms = if end > zone_start {
         DateTime::parse_from_rfc3339(&text.replacen(' ', "T", 1))
             .ok()?
