@@ -340,3 +340,17 @@ fn the_journal_input_runs_journalctl_with_the_filters_and_mines_its_entries() {
         "{events:?}"
     );
 }
+
+proptest::proptest! {
+    /// Any bytes, as a file or syslog line or as a journald line, are mined or counted,
+    /// never a panic.
+    #[test]
+    fn any_bytes_are_mined_or_counted(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        let config = config("[[source]]\ntype = \"log\"\npath = \"/nonexistent/x.log\"\n");
+        let mut collector = LogCollector::new("log#1", &config).unwrap();
+        collector.framer.text_line(0, &bytes);
+        collector.framer.journal_line(0, &bytes);
+        let counted = collector.lines() + collector.bad_lines().iter().sum::<u64>();
+        proptest::prop_assert_eq!(counted, 2);
+    }
+}
