@@ -19,6 +19,10 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
     exit 2
 fi
 
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "fuzzing needs the nightly toolchain (cargo +nightly): rustup toolchain install nightly" >&2
+    exit 2
+fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "== cargo install cargo-fuzz"
     cargo install cargo-fuzz --locked

@@ -24,3 +24,12 @@ if [ -f web/package.json ]; then
     echo "== web tests"
     (cd web && npm test)
 fi
+# A short run of every fuzz target (fuzz/README.md): a crash fails the tests. It needs
+# the nightly toolchain, which rustup fetches from outside the package registries: where
+# it is missing the run is skipped, loudly.
+echo "== fuzz (${FUZZ_SECONDS:-20} s per target)"
+if cargo +nightly --version >/dev/null 2>&1; then
+    bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+else
+    echo "FUZZ SKIPPED: no nightly toolchain (rustup toolchain install nightly), the fuzz targets were not run" >&2
+fi

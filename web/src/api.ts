@@ -1,6 +1,8 @@
 // Typed calls to lookout's HTTP API. Every answer is Prometheus' envelope
 // {"status": "success", "data": ...} or {"status": "error", "errorType", "error"}.
 
+import type { EventRecord } from "./events";
+import type { MatrixRow } from "./logs";
 import type { AnomalyLike, ChartSeries, Labels } from "./transform";
 
 export class ApiError extends Error {
@@ -151,6 +153,20 @@ export const api = {
   machines: () => get<MachineUsage[] | { machines: MachineUsage[] }>("/api/v1/machines"),
 };
 
+/** Events matching `params` (`GET /api/v1/events`: from, kind, domain, match[], ...),
+ *  newest first, following the cursor for at most `maxPages` pages of 1,000. */
+export async function allEvents(params: Record<string, string | number | undefined | null>, maxPages = 5): Promise<EventRecord[]> {
+  let events: EventRecord[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page++) {
+    const answer: { events: EventRecord[]; next_cursor: string | null } = await get(`/api/v1/events${query({ ...params, limit: 1000, cursor })}`);
+    events = events.concat(answer.events);
+    cursor = answer.next_cursor;
+    if (!cursor) break;
+  }
+  return events;
+}
+
 let documented: Promise<Set<string>> | null = null;
 
 /** Whether this server routes `method path` (from its OpenAPI document), so that pages
@@ -164,4 +180,10 @@ export async function hasRoute(method: string, path: string): Promise<boolean> {
     })
     .catch(() => new Set<string>());
   return (await documented).has(`${method.toUpperCase()} ${path}`);
+}
+
+/** A PromQL expression (a range selector, say) evaluated at one instant: its matrix rows. */
+export async function matrixAt(expr: string, atMs: number): Promise<MatrixRow[]> {
+  const answer = await get<{ result: MatrixRow[] }>(`/api/v1/query${query({ query: expr, time: atMs / 1000 })}`);
+  return answer.result;
 }

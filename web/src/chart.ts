@@ -2,6 +2,7 @@
 // downsampled, anomalies marked, and the anomaly score in a strip underneath with a
 // synced cursor. Drag selects a window to zoom into; the page refetches at the new
 // resolution. Built on uPlot, which draws 100,000 points in tens of milliseconds.
+// `LinesChart` draws several series on one axis (the Logs page's status classes).
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -157,6 +158,7 @@ export class SeriesChart {
   private updateAttributes(): void {
     this.el.dataset.points = String(this.cols.x.length);
     this.el.dataset.markers = String(markerCount(this.cols));
+    this.el.dataset.band = String(this.cols.upper.filter((v) => v !== null).length);
   }
 
   /** Redraws after the columns were changed in place (live points); at most once a frame. */
@@ -194,6 +196,74 @@ export class SeriesChart {
     this.observer.disconnect();
     this.main.destroy();
     this.score.destroy();
+    this.el.remove();
+  }
+}
+
+export interface LinesOptions {
+  title: string;
+  x: number[];
+  series: { label: string; values: (number | null)[]; color: string }[];
+  from: number;
+  to: number;
+  height?: number;
+  onZoom?: (from: number, to: number) => void;
+}
+
+/** Several series on one time axis (e.g. requests by status class), one line each, with a
+ *  live legend; drag selects a window to zoom into. */
+export class LinesChart {
+  readonly el: HTMLElement;
+  private plot: uPlot;
+  private observer: ResizeObserver;
+
+  constructor(parent: HTMLElement, opts: LinesOptions) {
+    this.el = h("div", { class: "chart", "data-testid": "lines-chart", tabindex: "0", "aria-label": `Chart of ${opts.title}` });
+    parent.appendChild(this.el);
+    const width = Math.max(300, parent.clientWidth || 800);
+    const grid = css("--grid");
+    const text = css("--muted");
+    const axis = (extra: Partial<uPlot.Axis> = {}): uPlot.Axis => ({ stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, ...extra });
+    const colors = opts.series.map((s) => (s.color.startsWith("--") ? css(s.color) : s.color));
+    this.plot = new uPlot(
+      {
+        width,
+        height: opts.height ?? 200,
+        scales: { x: { time: true, min: opts.from / 1000, max: opts.to / 1000 } },
+        cursor: { drag: { x: true, y: false, setScale: false } },
+        legend: { show: true, live: true },
+        axes: [axis(), axis({ size: 60, values: (_u, splits) => splits.map((v) => formatValue(v)) })],
+        series: [
+          { value: (_u, v) => (v === null ? "–" : formatTime(v * 1000)) },
+          ...opts.series.map((s, i) => ({ label: s.label, stroke: colors[i], width: 1.5, points: { show: false }, value: (_u: uPlot, v: number | null) => formatValue(v) })),
+        ],
+        hooks: {
+          setSelect: [
+            (u: uPlot) => {
+              if (u.select.width < 5) return;
+              const from = u.posToVal(u.select.left, "x") * 1000;
+              const to = u.posToVal(u.select.left + u.select.width, "x") * 1000;
+              u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+              opts.onZoom?.(Math.round(from), Math.round(to));
+            },
+          ],
+        },
+      },
+      [opts.x, ...opts.series.map((s) => s.values)] as uPlot.AlignedData,
+      this.el,
+    );
+    this.el.dataset.points = String(opts.x.length);
+    this.el.dataset.series = opts.series.map((s) => s.label).join(",");
+    this.observer = new ResizeObserver(() => {
+      const w = Math.max(300, parent.clientWidth);
+      if (Math.abs(w - this.plot.width) > 2) this.plot.setSize({ width: w, height: this.plot.height });
+    });
+    this.observer.observe(parent);
+  }
+
+  destroy(): void {
+    this.observer.disconnect();
+    this.plot.destroy();
     this.el.remove();
   }
 }

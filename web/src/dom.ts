@@ -42,3 +42,16 @@ export function replace(el: Element, ...children: Child[]): void {
   el.replaceChildren();
   append(el, children);
 }
+
+/** A table of `rows` under `heads` (`data-testid` = `testid`), or the `empty` text
+ *  (`data-testid` = `<testid>-empty`) when there is no row. */
+export function gridTable(testid: string, heads: string[], rows: HTMLElement[], empty: string, caption?: string): HTMLElement {
+  if (rows.length === 0) return h("p", { class: "muted", "data-testid": `${testid}-empty` }, empty);
+  return h(
+    "table",
+    { class: "grid", "data-testid": testid },
+    caption ? h("caption", { class: "muted small" }, caption) : null,
+    h("thead", null, h("tr", null, heads.map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", null, rows),
+  );
+}

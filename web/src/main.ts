@@ -9,6 +9,8 @@ import { renderAlerts } from "./pages/alerts";
 import { renderMachines } from "./pages/machines";
 import { renderEvents } from "./pages/events";
 import { renderSecurity } from "./pages/security";
+import { renderLogs } from "./pages/logs";
+import { renderNetwork } from "./pages/network";
 import { navigate, setRouter } from "./nav";
 import { initSession } from "./session";
 
@@ -23,6 +25,8 @@ const PAGES: Record<string, { id: string; title: string; render: Page }> = {
   "/machines": { id: "machines", title: "Machines", render: renderMachines },
   "/events": { id: "events", title: "Events", render: renderEvents },
   "/security": { id: "security", title: "Security", render: renderSecurity },
+  "/logs": { id: "logs", title: "Logs", render: renderLogs },
+  "/network": { id: "network", title: "Network", render: renderNetwork },
 };
 
 let cleanup: (() => void) | null = null;
@@ -76,7 +80,7 @@ applyTheme(localStorage.getItem("lookout-theme") ?? "dark");
 if (location.hash.startsWith("#/")) history.replaceState(null, "", location.hash.slice(1));
 document.getElementById("theme-toggle")?.addEventListener("click", toggleTheme);
 
-// Keyboard: g then o/s/a/l/m/e/x goes to a page, t toggles the theme, / focuses the search.
+// Keyboard: g then o/s/a/l/m/e/x/g/n goes to a page, t toggles the theme, / focuses the search.
 let pendingG = false;
 document.addEventListener("keydown", (event) => {
   const target = event.target as HTMLElement;
@@ -84,7 +88,7 @@ document.addEventListener("keydown", (event) => {
   if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
   if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: "/", s: "/series", a: "/anomalies", l: "/alerts", m: "/machines", e: "/events", x: "/security" };
+    const to: Record<string, string> = { o: "/", s: "/series", a: "/anomalies", l: "/alerts", m: "/machines", e: "/events", x: "/security", g: "/logs", n: "/network" };
     if (to[event.key]) {
       event.preventDefault();
       navigate(to[event.key]);

@@ -5,7 +5,7 @@
 import type { EventRecord } from "./events";
 
 /** The kinds lookout-auth's login detectors raise. */
-export const LOGIN_KINDS = ["ssh_bruteforce", "ssh_bruteforce_fast", "ssh_bruteforce_slow", "ssh_user_enumeration", "ssh_success_after_failures"];
+export const LOGIN_KINDS = ["ssh_bruteforce", "ssh_bruteforce_fast", "ssh_bruteforce_slow", "ssh_user_enumeration", "ssh_success_after_failures", "ssh_new_source_network"];
 export const INJECTION_KIND = "content_injection";
 export const ATTACK_KINDS = ["sqli", "xss", "traversal", "cmdi", "ssti"];
 
@@ -22,6 +22,8 @@ export function incidentLabel(kind: string): string {
       return "user enumeration";
     case "ssh_success_after_failures":
       return "success after failures";
+    case "ssh_new_source_network":
+      return "login from a new network";
     default:
       return kind;
   }

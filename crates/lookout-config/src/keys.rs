@@ -35,6 +35,10 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
             with(struct_fields::<RawOverride>(), &[]),
         ),
         ("[usage]", with(struct_fields::<RawUsage>(), &[])),
+        (
+            "[object_store]",
+            with(struct_fields::<RawObjectStore>(), &[]),
+        ),
         ("[auth]", with(struct_fields::<RawAuth>(), &["token"])),
         ("[[auth.token]]", with(struct_fields::<RawToken>(), &[])),
         ("[alert]", with(&[], ALERT_KEYS)),

@@ -28,6 +28,7 @@ pub struct RawConfig {
     pub sources: Vec<RawSourceEntry>,
     pub detection: RawDetection,
     pub usage: RawUsage,
+    pub object_store: RawObjectStore,
     pub overrides: Vec<Located<RawOverride>>,
     pub notifiers: Vec<Located<RawNotifier>>,
     pub rules: Vec<Located<RawRule>>,
@@ -86,6 +87,8 @@ pub struct RawServer {
     pub max_query_samples_total: Field<i64>,
     /// An integer number of bytes or a string with a unit (`"256MiB"`).
     pub max_inflight_body_bytes: Field<toml::Value>,
+    /// Same forms as `max_inflight_body_bytes`.
+    pub max_inflight_body_bytes_per_client: Field<toml::Value>,
     pub tls: Field<RawTls>,
 }
 
@@ -137,6 +140,24 @@ pub struct RawUsage {
     pub rightsize_after: Field<String>,
     pub cpu_metrics: Field<Vec<String>>,
     pub machine_labels: Field<Vec<String>>,
+}
+
+/// `[object_store]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjectStore {
+    pub path: Field<String>,
+    pub s3: Field<RawS3>,
+}
+
+/// `[object_store] s3 = { bucket, endpoint, region, prefix }`
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3 {
+    pub bucket: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub prefix: Option<String>,
 }
 
 /// `[[detection.override]]`

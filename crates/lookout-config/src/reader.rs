@@ -23,6 +23,7 @@ pub(crate) const TOP_LEVEL_SECTIONS: &[&str] = &[
     "source",
     "detection",
     "usage",
+    "object_store",
     "alert",
     "auth",
 ];
@@ -124,6 +125,7 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
             }
             "detection" => read_detection(reporter, node, &mut raw),
             "usage" => raw.usage = read_table(reporter, "[usage]", node, &[]),
+            "object_store" => raw.object_store = read_table(reporter, "[object_store]", node, &[]),
             "alert" => read_alert(reporter, node, &mut raw),
             "auth" => read_auth(reporter, node, &mut raw),
             _ => {

@@ -15,6 +15,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub detection: DetectionConfig,
     pub usage: UsageConfig,
+    /// `[object_store]`: where trained models and detector snapshots are kept.
+    pub object_store: ObjectStoreConfig,
     pub alert: AlertConfig,
     /// `[auth]`: API tokens.
     pub auth: AuthConfig,
@@ -88,6 +90,9 @@ pub struct RequestLimits {
     /// Bytes of request bodies every request in flight together may buffer (HTTP 503
     /// beyond).
     pub max_inflight_body_bytes: u64,
+    /// Bytes of that budget the requests of one client address together may hold (HTTP
+    /// 503 beyond); by default a quarter of it, at least `max_body_bytes`.
+    pub max_inflight_body_bytes_per_client: u64,
 }
 
 /// `[server.tls]`: certificate and key (PEM), reloaded when the files change.
@@ -131,6 +136,7 @@ pub use crate::sources::auth_log::{AuthLogInput, AuthLogSourceConfig};
 pub use crate::sources::cloudwatch::CloudWatchSourceConfig;
 pub use crate::sources::file::{FileSourceConfig, ReadFrom};
 pub use crate::sources::host::HostSourceConfig;
+pub use crate::sources::kafka::{KafkaFormat, KafkaSourceConfig};
 pub use crate::sources::log::{JournalInput, LogFormat, LogSourceConfig, Warmup};
 pub use crate::sources::packet_capture::{PacketCaptureConfig, FLOOD_KINDS};
 pub use crate::sources::prometheus_scrape::{PrometheusScrapeConfig, Scheme};
@@ -215,6 +221,33 @@ pub struct DetectionOverride {
     pub hysteresis_enter: Option<f64>,
     pub hysteresis_exit: Option<f64>,
     pub params: toml::Table,
+}
+
+/// `[object_store]`: a directory (the default) or a versioned S3 bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectStoreConfig {
+    /// A directory; `None`: `<data dir>/objects` (the data directory as finally set,
+    /// flags included).
+    Directory(Option<PathBuf>),
+    S3(S3StoreConfig),
+}
+
+impl Default for ObjectStoreConfig {
+    fn default() -> Self {
+        ObjectStoreConfig::Directory(None)
+    }
+}
+
+/// A versioned S3 bucket, path-style URLs. Credentials come from the standard AWS
+/// chain, never from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3StoreConfig {
+    pub bucket: String,
+    /// `None`: AWS' regional endpoint.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// Prepended to every object name; empty, or ending with `/`.
+    pub prefix: String,
 }
 
 /// `[usage]`: machine usage states and right-sizing hints.

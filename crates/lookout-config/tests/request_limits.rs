@@ -10,6 +10,7 @@ fn request_limits_have_documented_defaults_and_are_read() {
     assert_eq!(limits.max_series_visited, 10_000_000);
     assert_eq!(limits.max_query_samples_total, 100_000_000);
     assert_eq!(limits.max_inflight_body_bytes, 256 << 20);
+    assert_eq!(limits.max_inflight_body_bytes_per_client, 64 << 20);
 
     let text = "[server]\nmax_matchers = 5\nmax_series_visited = 50\n\
                 max_query_samples_total = 1000\nmax_inflight_body_bytes = \"32MiB\"\n";
@@ -21,6 +22,37 @@ fn request_limits_have_documented_defaults_and_are_read() {
     assert_eq!(limits.max_series_visited, 50);
     assert_eq!(limits.max_query_samples_total, 1000);
     assert_eq!(limits.max_inflight_body_bytes, 32 << 20);
+    assert_eq!(
+        limits.max_inflight_body_bytes_per_client,
+        16 << 20,
+        "a quarter of the budget, raised to max_body_bytes"
+    );
+}
+
+#[test]
+fn a_client_share_outside_max_body_bytes_and_the_budget_is_refused() {
+    for (share, reason) in [
+        ("1MiB", "less than max_body_bytes"),
+        ("1GiB", "more than max_inflight_body_bytes"),
+    ] {
+        let text = format!(
+            "[server]\nmax_body_bytes = \"4MiB\"\nmax_inflight_body_bytes = \"64MiB\"\n\
+             max_inflight_body_bytes_per_client = \"{share}\"\n"
+        );
+        let message = Config::from_str_named(&text, "limits.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("max_inflight_body_bytes_per_client") && message.contains(reason),
+            "{message}"
+        );
+    }
+    let text = "[server]\nmax_inflight_body_bytes_per_client = \"20MiB\"\n";
+    let limits = Config::from_str_named(text, "limits.toml")
+        .unwrap()
+        .server
+        .limits;
+    assert_eq!(limits.max_inflight_body_bytes_per_client, 20 << 20);
 }
 
 #[test]

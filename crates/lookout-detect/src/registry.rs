@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::detector::{Detector, Score};
 use crate::detectors::{
     changepoint::{PageHinkley, PageHinkleyConfig},
+    discord::{Discord, DiscordConfig},
     ewma::{EwmaZ, EwmaZConfig},
     hst::{HalfSpaceTrees, HstConfig},
     iforest::{StreamingIsolationForest, StreamingIsolationForestConfig},
@@ -266,6 +267,20 @@ detectors! {
             "scale_alpha" => "Smoothing factor of the spread estimate.",
         ],
     },
+    Discord {
+        name: "discord",
+        purpose: "one cycle unlike every recent cycle: z-normalised nearest-neighbour distance of the latest period-long window (online matrix profile, period by autocorrelation)",
+        config: DiscordConfig,
+        state: Box<Discord>,
+        build: |config, _seed| Discord::new(config.clone()).map(Box::new),
+        params: [
+            "history" => "Values kept and searched for neighbours (64..=16384).",
+            "estimate_after" => "Points seen before the first period estimate (and the first score).",
+            "reestimate_every" => "Points between two period estimates once the history has filled; 0: never again.",
+            "min_window" => "Shortest window (period) considered.",
+            "max_window" => "Longest window (period) considered; at most history / 4.",
+        ],
+    },
     Usage {
         name: "usage",
         purpose: "CPU usage rules: surges and sharp drops (idle and underused are states, not anomalies)",
@@ -292,7 +307,7 @@ pub const PROFILES: &[ProfileInfo] = &[
     },
     ProfileInfo {
         name: "thorough",
-        purpose: "default plus Random Cut Forest (shape anomalies on shingles), 20–50× the cost per point",
+        purpose: "default plus Random Cut Forest (shape anomalies on shingles) and discord (a cycle unlike every recent one), 20–50× the cost per point",
         build: crate::pipeline::thorough_pipeline,
     },
 ];

@@ -54,12 +54,13 @@ fn outcomes_come_back_in_input_order_across_shards() {
 }
 
 #[test]
-fn out_of_order_duplicates_and_non_finite_values_are_rejected_and_counted() {
+fn out_of_order_duplicates_conflicts_and_non_finite_values_are_rejected_and_counted() {
     let engine = engine(1000);
     let outcomes = engine
         .score_blocking(vec![
             sample("a", 2000, 1.0),
             sample("a", 2000, 1.0),
+            sample("a", 2000, 7.0),
             sample("a", 1000, 1.0),
             sample("a", 3000, f64::NAN),
             sample("a", 3000, f64::INFINITY),
@@ -72,6 +73,7 @@ fn out_of_order_duplicates_and_non_finite_values_are_rejected_and_counted() {
         vec![
             None,
             Some(RejectReason::Duplicate),
+            Some(RejectReason::ConflictingValue),
             Some(RejectReason::OutOfOrder),
             Some(RejectReason::NonFinite),
             Some(RejectReason::NonFinite),
@@ -82,6 +84,7 @@ fn out_of_order_duplicates_and_non_finite_values_are_rejected_and_counted() {
     assert_eq!(stats.scored, 2);
     let count = |reason| stats.rejected.iter().find(|(r, _)| *r == reason).unwrap().1;
     assert_eq!(count(RejectReason::Duplicate), 1);
+    assert_eq!(count(RejectReason::ConflictingValue), 1);
     assert_eq!(count(RejectReason::OutOfOrder), 1);
     assert_eq!(count(RejectReason::NonFinite), 2);
 }

@@ -80,7 +80,7 @@ pub static RULES: &[Rule] = rules![
     "newline_command", Cmdi, 0.8, Plain, Any, r"[\n\r]\s*(cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|ping|nslookup|sleep|echo|rm|touch|python[0-9.]*|perl|powershell|cmd)(\s+[-/$][^\n]*)?\s*$";
     "shell_path", Cmdi, 0.85, Plain, Any, r"(^|[^a-z0-9_])/(usr/)?s?bin/(ba|z|k|c|da)?sh|/bin/(cat|ls|id|nc|busybox|echo)|/dev/(tcp|udp)/|cmd(\.exe)?\s*/[ck]\s|powershell(\.exe)?\s+-(e|enc|encodedcommand|c|command|nop|w)";
     "shell_ifs", Cmdi, 0.9, Plain, Any, r"\$\{?ifs\}?|\$\{path:0:1\}|\$\{home:0:1\}";
-    "command_substitution", Cmdi, 0.75, Plain, Any, r"\$\(\s*[a-z]+[^)]*\)|\x60\s*(cat|ls|id|whoami|uname|sleep|ping|curl|wget|nslookup)[^\x60]*\x60";
+    "command_substitution", Cmdi, 0.75, Plain, Any, r"\$\(\s*[a-z][a-z0-9_.-]+([\s<>|;&$'\x22][^)]*)?\)|\x60\s*(cat|ls|id|whoami|uname|sleep|ping|curl|wget|nslookup)([\s<>|;&$'\x22][^\x60]*)?\x60";
     "code_exec_function", Cmdi, 0.85, Plain, Any, r"(^|[^a-z0-9_.])(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|assert|create_function|call_user_func|preg_replace)\s*\(\s*['\x22$a-z_]|runtime\s*\.\s*getruntime|java\.lang\.(processbuilder|runtime)|processbuilder\s*\(|child_process|os\.(system|popen)|subprocess\.|__import__\s*\(|<\?php|<\?=|\beval\s*\(\s*(base64_decode|gzinflate|str_rot13|\$_)";
     "redirect_to_system_path", Cmdi, 0.7, Plain, Any, r"[;|&]\s*[a-z]+[^;|&]*>\s*/(tmp|var|dev)/";
     // ---- path traversal, file and resource inclusion ----

@@ -131,3 +131,52 @@ proptest! {
         prop_assert!(v.attack, "{} at depth {}", payload, depth);
     }
 }
+
+/// Binary request bodies (an uploaded file) once read as command substitution: a
+/// backtick before bytes starting `Ls` matched `ls` without a word boundary, and `$(`
+/// before any letter matched as a command.
+#[test]
+fn command_names_in_substitutions_are_whole_words() {
+    let mut c = Classifier::default();
+    for benign in [
+        &b"x=`Lsg\xff\xfe5/\x01Ux`"[..],
+        b"x=$(B&u%v:Aeh)",
+        b"note=`lsblk`",
+    ] {
+        let v = c.classify_input(benign);
+        assert_eq!(v.kind(), None, "{:?}", String::from_utf8_lossy(benign));
+    }
+    for attack in [
+        "x=`ls -la`",
+        "x=`id`",
+        "x=$(id)",
+        "x=$(cat</etc/passwd)",
+        "x=$(sleep 5&)",
+    ] {
+        let v = c.classify_input(attack.as_bytes());
+        assert_eq!(v.kind(), Some(Kind::Cmdi), "{attack}");
+    }
+}
+
+/// Help text in a form body ("Select File > Print from the menu") once read as SQL.
+#[test]
+fn select_from_a_determiner_and_a_word_is_prose() {
+    let mut c = Classifier::default();
+    for benign in [
+        "text=Select+File+>+Print+from+the+menu",
+        "q=select your plan from the list below",
+    ] {
+        assert_eq!(c.classify_input(benign.as_bytes()).kind(), None, "{benign}");
+    }
+    for attack in [
+        "id=1 union select password from users",
+        "q=' or 1=1; select * from the_users--",
+        "x=1;select * from the",
+    ] {
+        assert_eq!(
+            c.classify_input(attack.as_bytes()).kind(),
+            Some(Kind::Sqli),
+            "{attack}"
+        );
+    }
+}

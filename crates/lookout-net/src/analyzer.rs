@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use lookout_model::{Event, Labels, Sample};
 
 use crate::capture::Frame;
-use crate::decode::decode;
+use crate::connections::{ConnectionConfig, Connections};
+use crate::decode::{decode, DecodeError, PacketSummary};
 use crate::features::{FeatureConfig, Features, TrafficSecond};
 use crate::floods::{FloodConfig, FloodDetector};
 use crate::series;
@@ -32,6 +33,8 @@ pub struct AnalyzerStats {
     pub undecoded: BTreeMap<&'static str, u64>,
     pub seconds: u64,
     pub events: u64,
+    /// Capture time (unix ns) of the last frame, decoded or not.
+    pub last_frame_ns: i64,
 }
 
 /// A closed second: its features, samples and events.
@@ -48,6 +51,8 @@ pub struct Analyzer {
     floods: FloodDetector,
     labels: Labels,
     stats: AnalyzerStats,
+    /// Connection records, when asked for ([`Analyzer::with_connections`]).
+    connections: Option<Connections>,
 }
 
 impl Analyzer {
@@ -58,13 +63,37 @@ impl Analyzer {
             floods: FloodDetector::new(floods),
             labels,
             stats: AnalyzerStats::default(),
+            connections: None,
         }
+    }
+
+    /// Also derives connection records; take them with [`Analyzer::connections`].
+    pub fn with_connections(mut self, config: ConnectionConfig) -> Analyzer {
+        self.connections = Some(Connections::new(config));
+        self
+    }
+
+    /// The connection table, when records are derived.
+    pub fn connections(&mut self) -> Option<&mut Connections> {
+        self.connections.as_mut()
     }
 
     /// Adds a frame; returns the second it closed, if any.
     pub fn frame(&mut self, frame: &Frame<'_>) -> Option<SecondOutput> {
+        let packet = decode(frame.link, frame.data, frame.wire_len);
+        self.packet(frame.timestamp_ns, packet)
+    }
+
+    /// Adds a frame already decoded (by another thread: see [`crate::pipeline`]) with
+    /// its capture time (unix ns); the same as [`Analyzer::frame`] on that frame.
+    pub fn packet(
+        &mut self,
+        timestamp_ns: i64,
+        decoded: Result<PacketSummary, DecodeError>,
+    ) -> Option<SecondOutput> {
         self.stats.frames += 1;
-        let packet = match decode(frame.link, frame.data, frame.wire_len) {
+        self.stats.last_frame_ns = timestamp_ns;
+        let packet = match decoded {
             Ok(packet) => packet,
             Err(error) => {
                 *self.stats.undecoded.entry(error.reason()).or_default() += 1;
@@ -72,7 +101,10 @@ impl Analyzer {
             }
         };
         self.stats.packets += 1;
-        let second = frame.timestamp_ns.div_euclid(1_000_000_000);
+        if let Some(connections) = self.connections.as_mut() {
+            connections.observe(&packet, timestamp_ns);
+        }
+        let second = timestamp_ns.div_euclid(1_000_000_000);
         let closed = match self.features.current_second() {
             Some(open) if second > open => self.close(),
             _ => None,
@@ -84,6 +116,9 @@ impl Analyzer {
 
     /// Closes the open second if the clock (unix ns) has passed its end by `grace_ns`.
     pub fn tick(&mut self, now_ns: i64, grace_ns: i64) -> Option<SecondOutput> {
+        if let Some(connections) = self.connections.as_mut() {
+            connections.tick(now_ns);
+        }
         let open = self.features.current_second()?;
         if now_ns >= (open + 1) * 1_000_000_000 + grace_ns {
             return self.close();

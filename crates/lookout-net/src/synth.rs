@@ -79,11 +79,43 @@ pub fn ipv4_tcp(
     dport: u16,
     flags: u8,
 ) -> Vec<u8> {
-    let mut packet = ipv4_header(source, destination, 6, 20, 0x4000);
+    ipv4_tcp_data(source, destination, sport, dport, flags, 0)
+}
+
+/// An IPv4 packet holding a TCP segment with `flags` and `payload` zero bytes.
+pub fn ipv4_tcp_data(
+    source: [u8; 4],
+    destination: [u8; 4],
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    payload: usize,
+) -> Vec<u8> {
+    let mut packet = ipv4_header(source, destination, 6, 20 + payload, 0x4000);
     packet.extend_from_slice(&sport.to_be_bytes());
     packet.extend_from_slice(&dport.to_be_bytes());
     packet.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    packet.resize(packet.len() + payload, 0);
     packet
+}
+
+/// An Ethernet frame holding [`ipv4_tcp_data`].
+pub fn ethernet_tcp_data(
+    source: [u8; 4],
+    destination: [u8; 4],
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    payload: usize,
+) -> Vec<u8> {
+    ethernet(ipv4_tcp_data(
+        source,
+        destination,
+        sport,
+        dport,
+        flags,
+        payload,
+    ))
 }
 
 /// An Ethernet frame holding [`ipv4_tcp`].
@@ -318,4 +350,51 @@ fn attack_frame(rng: &mut Rng, attack: &Attack, index: u64) -> Vec<u8> {
             tcp_flags::SYN,
         ),
     }
+}
+
+/// Web sessions for `seconds` at about `per_second` sessions a second, from a few
+/// hundred clients to [`VICTIM`]:80: a full handshake, a request of 200-700 bytes, a
+/// response of 1-20 KB in segments of up to 1,448 bytes, and a close by both sides, over
+/// 5-60 ms; frames in time order, starting at `start_ns`. Merged with [`traffic`]'s
+/// frames (sorted by time), it is a capture of ordinary connections beside a flood.
+pub fn web_sessions(seed: u64, start_ns: i64, seconds: u64, per_second: u64) -> Vec<TimedFrame> {
+    let mut rng = Rng::new(seed);
+    let mut frames = Vec::new();
+    let ack = tcp_flags::ACK;
+    let push = tcp_flags::PSH | tcp_flags::ACK;
+    let fin = tcp_flags::FIN | tcp_flags::ACK;
+    for second in 0..seconds {
+        let base = start_ns + second as i64 * 1_000_000_000;
+        for _ in 0..per_second {
+            let client = [172, 16, rng.below(2) as u8, 1 + rng.below(200) as u8];
+            let port = 1024 + rng.below(60000) as u16;
+            let step = 1_000_000 + rng.below(4_000_000) as i64;
+            let mut at = base + rng.below(1_000_000_000) as i64;
+            let mut push_frame = |frame: Vec<u8>, at: &mut i64| {
+                frames.push(TimedFrame {
+                    timestamp_ns: *at,
+                    frame,
+                });
+                *at += step;
+            };
+            let out = |flags, payload| ethernet_tcp_data(client, VICTIM, port, 80, flags, payload);
+            let back = |flags, payload| ethernet_tcp_data(VICTIM, client, 80, port, flags, payload);
+            push_frame(out(tcp_flags::SYN, 0), &mut at);
+            push_frame(back(tcp_flags::SYN | ack, 0), &mut at);
+            push_frame(out(ack, 0), &mut at);
+            push_frame(out(push, 200 + rng.below(500) as usize), &mut at);
+            let mut response = 1000 + rng.below(19_000) as usize;
+            while response > 0 {
+                let segment = response.min(1448);
+                push_frame(back(push, segment), &mut at);
+                response -= segment;
+            }
+            push_frame(out(ack, 0), &mut at);
+            push_frame(back(fin, 0), &mut at);
+            push_frame(out(fin, 0), &mut at);
+            push_frame(back(ack, 0), &mut at);
+        }
+    }
+    frames.sort_by_key(|frame| frame.timestamp_ns);
+    frames
 }

@@ -1,6 +1,9 @@
 //! [`Scorer`] for lookout's sharded detection engine.
 
-use lookout_detect::engine::{Engine, EngineError, Feedback, Peek, Point, SampleOutcome};
+use lookout_detect::engine::{
+    Engine, EngineError, EngineSnapshot, Feedback, Peek, Point, RestoreReport, SampleOutcome,
+    SnapshotError,
+};
 use lookout_model::SeriesId;
 
 use crate::scorer::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
@@ -57,6 +60,21 @@ impl Scorer for Engine {
         value: f64,
     ) -> Result<Option<Peek>, ScorerError> {
         Engine::peek(self, series, timestamp_ms, value).map_err(convert)
+    }
+
+    fn snapshot(&self) -> Result<Option<EngineSnapshot>, ScorerError> {
+        Engine::snapshot_all(self).map(Some).map_err(convert)
+    }
+
+    fn restore(
+        &self,
+        snapshot: EngineSnapshot,
+    ) -> Result<Option<Result<RestoreReport, SnapshotError>>, ScorerError> {
+        match Engine::restore(self, snapshot) {
+            Ok(report) => Ok(Some(Ok(report))),
+            Err(EngineError::Snapshot(error)) => Ok(Some(Err(error))),
+            Err(error) => Err(convert(error)),
+        }
     }
 
     fn shutdown(&self) {

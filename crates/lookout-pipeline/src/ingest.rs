@@ -24,9 +24,15 @@
 //! 5. **Answer** only after the store reports the commit durable (WAL), so an
 //!    acknowledged write survives `kill -9`. The subscribers hear the batch meanwhile.
 //!
-//! Samples the engine does not score (out of order, duplicate of the newest scored
-//! time, e.g. a client retrying after a 429 that came from the store) are still stored,
-//! without a verdict, and counted in `lookout_samples_not_scored_total{reason}`.
+//! Samples the engine does not score are counted in
+//! `lookout_samples_not_scored_total{reason}`. **The first write of a time wins**, as in
+//! Prometheus' TSDB: a sample older than its series' newest scored one is stored without
+//! a verdict; one repeating the newest scored point exactly (a client retrying after a
+//! 429) is taken but adds nothing (`duplicates`); one with the newest scored time and
+//! another value is refused (`conflicts`, with the first as an example) while the rest
+//! of the request is stored, and the stored point keeps its value and verdict. Misses:
+//! an out-of-order sample for an older time that is already stored is not compared
+//! with it (that would cost a read per sample): the store keeps the first of the two.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -44,14 +50,31 @@ use crate::shared::Shared;
 use crate::store_stage::{Job, ScoredJob};
 
 /// What an accepted request did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct IngestReport {
-    /// Samples stored.
+    /// Samples taken: stored, or retries of a stored point (`duplicates`).
     pub accepted: usize,
     /// Samples the engine scored (the others were stored without a verdict).
     pub scored: usize,
     /// Valid input skipped because lookout does not model it.
     pub ignored: u64,
+    /// Samples that repeated the newest scored point exactly (a retry): nothing stored.
+    pub duplicates: usize,
+    /// Samples refused because their series already holds a scored point at their
+    /// time with another value (the first write of a time wins); the rest is stored.
+    pub conflicts: usize,
+    /// The first of them.
+    pub conflict: Option<Conflict>,
+}
+
+/// A sample refused for a time its series already holds with another value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Conflict {
+    /// The series, as a selector (`cpu{host="a"}`).
+    pub series: String,
+    pub timestamp_ms: i64,
+    /// The refused value.
+    pub value: f64,
 }
 
 /// Whether samples must lie within the configured time window around now.
@@ -189,7 +212,8 @@ pub(crate) async fn commit(
         })
         .collect();
     drop(samples);
-    let (reply, answer) = oneshot::channel::<Result<usize, IngestError>>();
+    let (reply, answer) =
+        oneshot::channel::<Result<crate::store_stage::StoredAnswer, IngestError>>();
     let metrics = Arc::clone(&shared.metrics);
     let submitted = Instant::now();
     let submit = shared.scorer.submit(
@@ -209,7 +233,7 @@ pub(crate) async fn commit(
     if let Err(error) = submit {
         return Err(overloaded(shared, error, count));
     }
-    let scored = match answer.await {
+    let stored = match answer.await {
         Ok(result) => result?,
         Err(_) => {
             return Err(IngestError::Internal(
@@ -217,11 +241,20 @@ pub(crate) async fn commit(
             ))
         }
     };
-    shared.metrics.samples.add(protocol, count);
+    let taken = count - stored.conflicts as u64;
+    shared.metrics.samples.add(protocol, taken);
+    if stored.conflicts > 0 {
+        shared
+            .metrics
+            .reject("conflicting_value", stored.conflicts as u64);
+    }
     Ok(IngestReport {
-        accepted: count as usize,
-        scored,
+        accepted: taken as usize,
+        scored: stored.scored,
         ignored,
+        duplicates: stored.duplicates,
+        conflicts: stored.conflicts,
+        conflict: stored.conflict,
     })
 }
 

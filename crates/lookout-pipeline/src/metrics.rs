@@ -10,7 +10,7 @@
 //! | `lookout_ingest_rejected_requests_total{reason}` | counter | requests refused, by reason |
 //! | `lookout_ingest_rejected_samples_total{reason}` | counter | samples in refused requests, by reason |
 //! | `lookout_ingest_ignored_samples_total{reason}` | counter | valid but unmodelled input skipped (stale markers, ...) |
-//! | `lookout_samples_not_scored_total{reason}` | counter | stored samples the engine did not score (out of order, duplicate) |
+//! | `lookout_samples_not_scored_total{reason}` | counter | samples the engine did not score: `out_of_order` (stored without a verdict), `duplicate` (a retry of the newest scored point: nothing stored), `conflicting_value` (the newest scored time with another value: refused, also counted in `lookout_ingest_rejected_samples_total{reason="conflicting_value"}`), `non_finite`, `series_limit` |
 //! | `lookout_ingest_in_flight_requests` | gauge | requests between arrival and answer |
 //! | `lookout_engine_queue_depth` | gauge | batches waiting for detection workers |
 //! | `lookout_series_active` | gauge | series in the index |
@@ -123,6 +123,7 @@ pub const REJECT_REASONS: &[&str] = &[
     "engine_overloaded",
     "store_full",
     "store_failed",
+    "conflicting_value",
 ];
 
 pub const PROTOCOLS: &[&str] = &["remote_write", "influx", "json", "import"];

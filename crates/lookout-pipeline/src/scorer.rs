@@ -8,7 +8,7 @@
 //! contract; [`lookout_detect::engine::Engine`] implements it (see `engine_scorer`), and
 //! tests can substitute an engine that is always overloaded.
 
-pub use lookout_detect::engine::{Peek, Point};
+pub use lookout_detect::engine::{EngineSnapshot, Peek, Point, RestoreReport, SnapshotError};
 use lookout_model::{SeriesId, Verdict};
 
 /// The engine's answer for one sample.
@@ -69,6 +69,23 @@ pub trait Scorer: Send + Sync + 'static {
         value: f64,
     ) -> Result<Option<Peek>, ScorerError> {
         let _ = (series, timestamp_ms, value);
+        Ok(None)
+    }
+
+    /// Every series' state, after every batch submitted before the call (see
+    /// `lookout_detect::engine::snapshot`). Blocks: call it off the async workers.
+    /// `None`: this engine cannot snapshot.
+    fn snapshot(&self) -> Result<Option<EngineSnapshot>, ScorerError> {
+        Ok(None)
+    }
+
+    /// Puts a snapshot's series back before their first live point. `None`: this
+    /// engine cannot restore; `Some(Err)`: the snapshot does not fit this engine.
+    fn restore(
+        &self,
+        snapshot: EngineSnapshot,
+    ) -> Result<Option<Result<RestoreReport, SnapshotError>>, ScorerError> {
+        let _ = snapshot;
         Ok(None)
     }
 

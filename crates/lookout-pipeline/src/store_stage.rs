@@ -53,7 +53,20 @@ pub(crate) struct ScoredJob {
     pub entries: Vec<Arc<SeriesEntry>>,
     pub values: Vec<(i64, f64)>,
     pub outcomes: Vec<ScoreOutcome>,
-    pub reply: oneshot::Sender<Result<usize, IngestError>>,
+    pub reply: oneshot::Sender<Result<StoredAnswer, IngestError>>,
+}
+
+/// What one request's samples became once committed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct StoredAnswer {
+    /// Samples scored.
+    pub scored: usize,
+    /// Samples not stored: a retry of the newest scored point (same time, same value).
+    pub duplicates: usize,
+    /// Samples refused: the newest scored time again with another value.
+    pub conflicts: usize,
+    /// The first refused one.
+    pub conflict: Option<crate::ingest::Conflict>,
 }
 
 /// What the store stage needs.
@@ -144,19 +157,34 @@ impl StoreStage {
             reply,
         } = job;
         let mut batch = WriteBatch::with_capacity(outcomes.len());
-        let mut scored = 0;
+        let mut answer = StoredAnswer::default();
         let mut verdicts: Vec<(SeriesId, &Verdict)> = Vec::new();
         for ((entry, (timestamp, value)), outcome) in entries.iter().zip(&values).zip(&outcomes) {
             match outcome {
                 ScoreOutcome::Scored(verdict) => {
-                    scored += 1;
+                    answer.scored += 1;
                     batch.push_verdict(entry.id, verdict);
                     entry.record_score(verdict.timestamp_ms, verdict.score);
                     verdicts.push((entry.id, verdict));
                 }
                 ScoreOutcome::NotScored(reason) => {
                     self.metrics.not_scored.add(reason, 1);
-                    batch.push(entry.id, *timestamp, *value);
+                    // The first write of a time wins: a retry adds nothing, another value
+                    // for a scored time is refused (the stored point keeps its verdict).
+                    match *reason {
+                        "duplicate" => answer.duplicates += 1,
+                        "conflicting_value" => {
+                            answer.conflicts += 1;
+                            answer
+                                .conflict
+                                .get_or_insert_with(|| crate::ingest::Conflict {
+                                    series: entry.key.to_string(),
+                                    timestamp_ms: *timestamp,
+                                    value: *value,
+                                });
+                        }
+                        _ => batch.push(entry.id, *timestamp, *value),
+                    }
                 }
             }
         }
@@ -167,7 +195,7 @@ impl StoreStage {
             Ok(ticket) => {
                 let metrics = Arc::clone(&self.metrics);
                 let on_commit = Box::new(move |result: Result<(), StoreError>| {
-                    let answer = result.map(|()| scored).map_err(|error| {
+                    let answer = result.map(|()| answer).map_err(|error| {
                         metrics.reject("store_failed", samples);
                         IngestError::StoreFailed(error.to_string())
                     });

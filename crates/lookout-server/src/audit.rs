@@ -1,6 +1,7 @@
 //! The audit log of admin actions: who (the API token's name, or `anonymous` without
-//! authentication), what (`silence.create`, `silence.expire`, `anomaly.feedback`) and on
-//! which object.
+//! authentication), what (`silence.create`, `silence.expire`, `anomaly.feedback`,
+//! dashboard sessions: `session.sign_in`, `session.sign_out`, `session.refused` for a
+//! sign-in with an unknown token) and on which object.
 //!
 //! Each entry is logged at info level on the tracing target `lookout::audit` (on by
 //! default in `lookout serve`: its default filter is `warn,lookout::audit=info`; keep

@@ -13,6 +13,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds for the `Retry-After` header (overload answers).
     pub retry_after: Option<u64>,
+    /// Answered before the request's body was read to its end: `Connection: close`, so
+    /// the client does not send its next request on a connection the server drops.
+    pub close_connection: bool,
 }
 
 impl ApiError {
@@ -22,6 +25,15 @@ impl ApiError {
             error_type,
             message: message.into(),
             retry_after: None,
+            close_connection: false,
+        }
+    }
+
+    /// The same answer with `Connection: close` (see [`ApiError::close_connection`]).
+    pub fn closing(self) -> Self {
+        ApiError {
+            close_connection: true,
+            ..self
         }
     }
 
@@ -77,6 +89,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.close_connection {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -27,7 +27,7 @@ use crate::error::ApiError;
 pub const MAX_REWRITTEN_BODY: usize = 4096;
 
 /// Paths whose answers are for probes, not API clients.
-const PROBE_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+pub(crate) const PROBE_PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
 /// Middleware: see the module documentation.
 pub async fn json_errors(request: Request, next: Next) -> Response {

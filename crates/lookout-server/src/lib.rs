@@ -49,6 +49,7 @@ pub mod predict;
 pub mod query;
 pub mod routes;
 pub mod session;
+pub mod snapshot;
 mod state;
 pub mod ui;
 pub mod usage;
@@ -67,7 +68,7 @@ pub use ingest::{IngestError, IngestReport, TimeCheck};
 pub use lookout_pipeline::{index, metrics, scorer, Pipeline};
 pub use lookout_pipeline::{ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
 pub use routes::{route_table, router};
-pub use state::{AppState, ServerOptions};
+pub use state::{AppState, ServerOptions, SharedObjectStore};
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -131,11 +132,70 @@ impl Server {
         let state = Arc::clone(&self.state);
         async move {
             let replay_state = Arc::clone(&state);
-            let result = tokio::task::spawn_blocking(move || warm::warm_start(&replay_state, plan))
-                .await
-                .unwrap_or(Err(warm::WarmStartError::Panicked));
+            let result =
+                tokio::task::spawn_blocking(move || warm::warm_start(&replay_state, plan, None))
+                    .await
+                    .unwrap_or(Err(warm::WarmStartError::Panicked));
             state.warming.store(false, Ordering::Release);
             result
+        }
+    }
+
+    /// Restores the object store's detector snapshot, when there is one, then replays
+    /// the stored history after it (all of it without a snapshot; see [`snapshot`] and
+    /// [`warm`]). Ingestion answers 503 with `Retry-After` from this call until the
+    /// returned future is done; queries are served.
+    pub fn restore_and_warm_start(
+        &self,
+        plan: warm::WarmStart,
+    ) -> impl Future<
+        Output = (
+            Result<Option<snapshot::SnapshotReport>, snapshot::SnapshotError>,
+            Result<warm::WarmStartReport, warm::WarmStartError>,
+        ),
+    > + Send
+           + 'static {
+        self.state.warming.store(true, Ordering::Release);
+        let state = Arc::clone(&self.state);
+        async move {
+            let restored = match state.options.object_store.clone() {
+                None => Ok(None),
+                Some(store) => {
+                    let restore_state = Arc::clone(&state);
+                    tokio::task::spawn_blocking(move || {
+                        snapshot::restore(&restore_state, &*store.0)
+                    })
+                    .await
+                    .unwrap_or(Err(snapshot::SnapshotError::Engine(
+                        lookout_pipeline::scorer::ScorerError::ShutDown,
+                    )))
+                }
+            };
+            let (restored, held) = match restored {
+                Ok(Some((report, held))) => (Ok(Some(report)), Some(held)),
+                Ok(None) => (Ok(None), None),
+                Err(error) => (Err(error), None),
+            };
+            let replay_state = Arc::clone(&state);
+            let result = tokio::task::spawn_blocking(move || {
+                warm::warm_start(&replay_state, plan, held.as_ref())
+            })
+            .await
+            .unwrap_or(Err(warm::WarmStartError::Panicked));
+            state.warming.store(false, Ordering::Release);
+            (restored, result)
+        }
+    }
+
+    /// Writes the detectors' state to the object store as a new version of
+    /// `snapshots/detectors` (see [`snapshot`]); `None` without an object store.
+    /// Blocking: call it after ingestion stopped, off the async runtime.
+    pub fn save_snapshot(
+        &self,
+    ) -> Result<Option<snapshot::SnapshotReport>, snapshot::SnapshotError> {
+        match &self.state.options.object_store {
+            None => Ok(None),
+            Some(store) => snapshot::save(&self.state, &*store.0),
         }
     }
 
@@ -157,6 +217,21 @@ impl Server {
 
     /// [`Server::run`] with the listener's TLS and connection limits (see [`listen`]).
     pub async fn run_with(
+        &self,
+        listener: tokio::net::TcpListener,
+        listen: listen::Listen,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let served = self.serve_with(listener, listen, shutdown).await;
+        let flushed = self.stop().await;
+        served?;
+        flushed
+    }
+
+    /// Serves until `shutdown` resolves and the requests in flight are answered, leaving
+    /// the pipeline running (the caller drains its sources, may save a snapshot, then
+    /// calls [`Server::stop`]).
+    pub async fn serve_with(
         &self,
         listener: tokio::net::TcpListener,
         listen: listen::Listen,
@@ -188,9 +263,8 @@ impl Server {
         if let Some(task) = compaction {
             task.abort();
         }
-        let flushed = self.stop().await;
         served?;
-        flushed
+        Ok(())
     }
 
     /// Stops taking work: not ready, the pipeline drained (the engine's queued batches

@@ -24,6 +24,22 @@ fn query_responses(description: &str) -> Value {
     responses
 }
 
+/// The answers of a route that reads form parameters from its body, GET as POST
+/// (`ingest::routes::read_query_body`): a body over its limit, or past the in-flight body
+/// budget shared with ingestion.
+fn with_form_body_limits(mut responses: Value) -> Value {
+    let error =
+        json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
+    responses["413"] = json!({ "description": format!("Body over {} bytes.", crate::ingest::routes::MAX_QUERY_BODY_BYTES), "content": error });
+    let busy = "The in-flight body budget is spent; retry after Retry-After seconds.";
+    let description = match responses["503"]["description"].as_str() {
+        Some(timeout) => format!("{timeout} Or: {busy}"),
+        None => busy.to_string(),
+    };
+    responses["503"] = json!({ "description": description, "content": error });
+    responses
+}
+
 fn ingest_responses(success: &str) -> Value {
     json!({
         success: { "description": "Stored durably (committed) and scored." },
@@ -73,6 +89,8 @@ pub(crate) fn operation(
 /// The whole document.
 pub fn document() -> Value {
     let binary = |media: &str| json!({ "required": true, "content": { media: { "schema": { "type": "string", "format": "binary" } } } });
+    // Influx clients flush empty batches: an empty line-protocol body stores nothing, 204.
+    let line_protocol = json!({ "required": false, "description": "Line protocol; an empty body stores nothing (204).", "content": { "text/plain": { "schema": { "type": "string", "format": "binary" } } } });
     let influx_params = || {
         vec![param(
             "precision",
@@ -103,8 +121,8 @@ pub fn document() -> Value {
     let id = || param("id", "path", true, "Anomaly id.");
     let mut paths = json!({
         "/api/v1/write": { "post": operation("Prometheus remote write 1.0 (snappy-compressed protobuf WriteRequest).", vec![], Some(binary("application/x-protobuf")), ingest_responses("204")) },
-        "/api/v2/write": { "post": operation("InfluxDB line protocol.", influx_params(), Some(binary("text/plain")), ingest_responses("204")) },
-        "/write": { "post": operation("InfluxDB 1.x line protocol.", influx_params(), Some(binary("text/plain")), ingest_responses("204")) },
+        "/api/v2/write": { "post": operation("InfluxDB line protocol.", influx_params(), Some(line_protocol.clone()), ingest_responses("204")) },
+        "/write": { "post": operation("InfluxDB 1.x line protocol.", influx_params(), Some(line_protocol), ingest_responses("204")) },
         "/api/v1/samples": { "post": operation(
             "JSON samples: [{name, labels, timestamp (unix ms or RFC 3339), value}].",
             vec![],
@@ -125,7 +143,7 @@ pub fn document() -> Value {
                     param("to", "query", false, "Unix seconds, RFC 3339 or now; default: now."),
                     param("match[]", "query", false, "Selector over the entity labels, domain, severity and __name__ (the kind); repeatable, any may match."),
                     param("kind", "query", false, "Event kind; repeatable or comma-separated."),
-                    param("domain", "query", false, "cpu, memory, network, storage, login, content, traffic or other; repeatable or comma-separated."),
+                    param("domain", "query", false, "cpu, memory, network, storage, login, content, traffic, log or other; repeatable or comma-separated."),
                     param("severity", "query", false, "info, warning or critical; repeatable or comma-separated."),
                     param("limit", "query", false, "Events per page, 1..1000; default 100."),
                     param("cursor", "query", false, "next_cursor of the previous page."),
@@ -313,12 +331,30 @@ pub fn document() -> Value {
     {
         all.extend(query);
     }
+    if let (Some(all), Value::Object(logs)) = (paths.as_object_mut(), logs_paths()) {
+        all.extend(logs);
+    }
     // Outside the `paths` literal, which is at the macro's recursion limit.
     if let (Some(all), Value::Object(predict)) =
         (paths.as_object_mut(), crate::predict::openapi::paths())
     {
         all.extend(predict);
     }
+    // These handlers read form parameters from the body whatever the method.
+    for path in [
+        "/api/v1/series",
+        "/api/v1/labels",
+        "/api/v1/query",
+        "/api/v1/query_range",
+        "/api/v1/query_exemplars",
+    ] {
+        for method in ["get", "post"] {
+            let responses = &mut paths[path][method]["responses"];
+            *responses = with_form_body_limits(responses.take());
+        }
+    }
+    with_auth_responses(&mut paths);
+    with_error_shape(&mut paths);
     json!({
         "openapi": "3.0.3",
         "info": { "title": "lookout", "version": env!("CARGO_PKG_VERSION"), "description": "Ingestion, Prometheus-compatible queries and anomalies." },
@@ -374,6 +410,71 @@ fn connection_record_schema() -> Value {
     })
 }
 
+/// What `[auth]` adds to every operation that needs a role ([`crate::auth::required_role`]):
+/// its security schemes, the 401 of a missing or unknown token and the 403 of a role that
+/// is not enough (the public routes, health and the dashboard's pages, are left as they
+/// are).
+fn with_auth_responses(paths: &mut Value) {
+    let Some(paths) = paths.as_object_mut() else {
+        return;
+    };
+    let error =
+        json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let Ok(method) = axum::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            else {
+                continue;
+            };
+            let Some(role) = crate::auth::required_role(&method, path) else {
+                continue;
+            };
+            operation["security"] = json!([{ "bearer": [] }, { "basic": [] }]);
+            let responses = &mut operation["responses"];
+            if responses.get("401").is_none() {
+                responses["401"] = json!({ "description": "[auth] enabled: no token, or an unknown one (with WWW-Authenticate).", "content": error });
+            }
+            if responses.get("403").is_none() {
+                responses["403"] = json!({ "description": format!("[auth] enabled: the token's role is not enough (needs {}).", role.as_str()), "content": error });
+            }
+        }
+    }
+}
+
+/// Every error answer but the probes' is in the JSON error shape
+/// ([`crate::error_shape`] rewrites those that are not): declared on every 4xx and 5xx
+/// response that names no content, so that a client (and a conformance check) knows the
+/// body.
+fn with_error_shape(paths: &mut Value) {
+    let Some(paths) = paths.as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        if crate::error_shape::PROBE_PATHS.contains(&path.as_str()) {
+            continue;
+        }
+        let operations = item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|item| item.values_mut());
+        for operation in operations {
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                if (status.starts_with('4') || status.starts_with('5'))
+                    && response.get("content").is_none()
+                {
+                    response["content"] = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
+                }
+            }
+        }
+    }
+}
+
 /// Every operation of the document as (METHOD, path).
 pub fn operations(document: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -397,6 +498,44 @@ pub async fn document_route() -> Json<Value> {
 }
 
 /// The PromQL query routes and the probes Grafana makes.
+/// The Logs page and the route only it uses, and the Network page (which reads the
+/// query and events routes).
+fn logs_paths() -> Value {
+    json!({
+        "/api/v1/logs/patterns": { "get": operation(
+            "A log source's patterns (log_pattern_lines_per_second) with the lines each had in the range (rates times the source's interval gaps, from raw samples) and when each was first seen.",
+            vec![
+                param("log", "query", true, "The source, as its log label: log#0."),
+                param("start", "query", false, "Default: end - 1h (never before the raw samples' retention)."),
+                param("end", "query", false, "Default: now."),
+            ],
+            None,
+            success("{start_ms, end_ms, total_lines, other_lines, patterns: [{pattern, template, program, series, lines, first_seen_ms, last_seen_ms}]}."),
+        ) },
+        "/logs": { "get": operation(
+            "The web dashboard's Logs page: per source and virtual host, request rate by status class, latency quantiles with their expected bands and anomalies, top routes and clients now against the last hour's median, log patterns with counts and first-seen times, recent log events with evidence.",
+            vec![
+                param("log", "query", false, "The source (log label)."),
+                param("vhost", "query", false, "The virtual host (access logs)."),
+                param("range", "query", false, "15m, 1h (default), 6h, 24h or 7d."),
+                param("id", "query", false, "An event whose evidence to show."),
+            ],
+            None,
+            json!({ "200": { "description": "HTML." } }),
+        ) },
+        "/network": { "get": operation(
+            "The web dashboard's Network page: per capture point, packets per second by protocol and by TCP flag with their expected bands and anomalies, top sources and destinations now against the last hour's median, the attack timeline (flood, scan and connection events) and each attack's evidence.",
+            vec![
+                param("point", "query", false, "The capture point: interface=<name> (live) or capture=<file> (lookout pcap)."),
+                param("range", "query", false, "15m, 1h (default), 6h, 24h or 7d."),
+                param("id", "query", false, "An event whose evidence to show."),
+            ],
+            None,
+            json!({ "200": { "description": "HTML." } }),
+        ) },
+    })
+}
+
 fn query_paths(instant: &dyn Fn() -> Vec<Value>, range: &dyn Fn() -> Vec<Value>) -> Value {
     json!({
         "/api/v1/query": {

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
+use crate::error::ApiError;
 use crate::query::{SCORE_METRIC, SCORE_METRIC_LABEL};
 use crate::state::AppState;
 use crate::{alerting, anomalies, events, ingest, openapi, predict, query, ui, usage};
@@ -158,6 +159,7 @@ fn build() -> RouteTable {
         .add("GET", "/api/v1/stream", get(ui::live::stream))
         .add("GET", "/api/v1/chart", get(ui::chart::chart))
         .add("GET", "/api/v1/overview", get(ui::overview::overview))
+        .add("GET", "/api/v1/logs/patterns", get(ui::logs::log_patterns))
         .add("GET", "/", get(ui::page))
         .add("GET", "/series", get(ui::page))
         .add("GET", "/anomalies", get(ui::page))
@@ -165,6 +167,8 @@ fn build() -> RouteTable {
         .add("GET", "/machines", get(ui::page))
         .add("GET", "/events", get(ui::page))
         .add("GET", "/security", get(ui::page))
+        .add("GET", "/logs", get(ui::page))
+        .add("GET", "/network", get(ui::page))
         .add("GET", "/assets/{file}", get(ui::asset))
 }
 
@@ -191,7 +195,20 @@ pub fn router(state: Arc<AppState>) -> Router {
             crate::guard::check,
         ))
         .layer(axum::middleware::from_fn(crate::error_shape::json_errors))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
+}
+
+/// A handler's panic as a 500 in the JSON error shape (the connection once dropped
+/// without an answer), logged with its message.
+fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = %message, "a request handler panicked");
+    ApiError::internal("internal error: the request's handler failed; it is logged").into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -247,6 +264,12 @@ pub fn render_metrics(state: &AppState) -> String {
         },
     );
     out.single(
+        "lookout_inflight_body_bytes",
+        "Bytes of request bodies being received now, against max_inflight_body_bytes.",
+        MetricType::Gauge,
+        state.body_budget.used() as f64,
+    );
+    out.single(
         "lookout_store_queue_depth",
         "Batches waiting for the store writer.",
         MetricType::Gauge,
@@ -274,4 +297,31 @@ pub fn render_metrics(state: &AppState) -> String {
         out.sample(SCORE_METRIC, labels, score);
     }
     out.finish()
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+
+    /// A handler that panicked once dropped the connection without an answer.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_json_error_shape() {
+        use tower::ServiceExt;
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
+        let request = axum::http::Request::get("/boom")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["errorType"], "internal", "{json}");
+    }
 }

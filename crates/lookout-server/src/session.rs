@@ -30,7 +30,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{hash_token, ApiToken, AuthOptions};
+use crate::auth::{hash_token, ApiToken, AuthOptions, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -239,10 +239,30 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, body: axum::body::Bytes
     }
     let Some(found) = auth.lookup(&hash_token(token)) else {
         tracing::debug!("sign-in refused: unknown token");
+        state.audit.record(
+            &Caller::anonymous(),
+            "session.refused",
+            "session".to_string(),
+            "sign-in with an unknown token".to_string(),
+        );
         return unauthorized("sign-in refused: unknown token");
     };
     let (id, csrf) = state.sessions.create(found);
     tracing::info!(token = %found.name, "dashboard signed in");
+    let caller = Caller {
+        name: found.name.clone(),
+        role: Some(found.role),
+    };
+    state.audit.record(
+        &caller,
+        "session.sign_in",
+        "session".to_string(),
+        format!(
+            "dashboard session as {} ({})",
+            found.name,
+            found.role.as_str()
+        ),
+    );
     let mut response = Json(json!({
         "name": found.name,
         "role": found.role.as_str(),
@@ -301,6 +321,16 @@ pub async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
     }
     state.sessions.remove(id);
     tracing::info!(token = %resolved.token.name, "dashboard signed out");
+    let caller = Caller {
+        name: resolved.token.name.clone(),
+        role: Some(resolved.token.role),
+    };
+    state.audit.record(
+        &caller,
+        "session.sign_out",
+        "session".to_string(),
+        "dashboard session ended".to_string(),
+    );
     let mut response = Json(json!({ "signed_out": true })).into_response();
     response
         .headers_mut()

@@ -14,6 +14,20 @@ use lookout_pipeline::{Pipeline, PipelineOptions, Scorer};
 use lookout_protocol::SampleLimits;
 use lookout_store::Store;
 
+/// The object store of models and snapshots, shared; options compare equal when they
+/// hold the same store.
+#[derive(Clone, Debug)]
+pub struct SharedObjectStore(pub Arc<dyn lookout_objstore::ObjectStore>);
+
+impl PartialEq for SharedObjectStore {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(
+            Arc::as_ptr(&self.0) as *const (),
+            Arc::as_ptr(&other.0) as *const (),
+        )
+    }
+}
+
 /// Tunables of the server (the binary fills them from the configuration).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerOptions {
@@ -50,13 +64,16 @@ pub struct ServerOptions {
     /// Bytes of request bodies all ingestion requests in flight together may buffer;
     /// beyond it a request answers 503 with `Retry-After`.
     pub max_inflight_body_bytes: usize,
+    /// Bytes of that budget the requests of one client address together may hold, so one
+    /// client holding slow bodies open cannot refuse everyone else.
+    pub max_inflight_body_bytes_per_client: usize,
     /// How often the store compacts (rollups and retention); `None` disables it.
     pub compaction_interval: Option<Duration>,
     /// Usage states and right-sizing (`[usage]`).
     pub usage: UsageOptions,
-    /// Where `POST /api/v1/predict/network` finds trained traffic models
-    /// (`<data dir>/models/traffic`); `None`: the route answers 404.
-    pub traffic_models_dir: Option<std::path::PathBuf>,
+    /// Where `POST /api/v1/predict/network` finds trained traffic models (the object
+    /// store's `models/traffic/<name>`); `None`: the route answers 404.
+    pub object_store: Option<SharedObjectStore>,
     /// What the request guard accepts ([`crate::guard`]).
     pub access: crate::guard::AccessOptions,
     /// Longest silence `POST /api/v1/silences` accepts, in milliseconds.
@@ -81,9 +98,10 @@ impl Default for ServerOptions {
             max_series_visited: 10_000_000,
             max_query_samples_total: 100_000_000,
             max_inflight_body_bytes: 256 << 20,
+            max_inflight_body_bytes_per_client: 64 << 20,
             compaction_interval: Some(Duration::from_secs(600)),
             usage: UsageOptions::default(),
-            traffic_models_dir: None,
+            object_store: None,
             access: crate::guard::AccessOptions::default(),
             max_silence_ms: 90 * 86_400_000,
             auth: crate::auth::AuthOptions::default(),
@@ -142,11 +160,15 @@ impl AppState {
     /// The state of a server over `pipeline`.
     pub fn new(options: ServerOptions, pipeline: Pipeline) -> AppState {
         let traffic_models = options
-            .traffic_models_dir
+            .object_store
             .clone()
-            .map(|dir| Arc::new(crate::predict::models::TrafficModels::new(dir)));
-        let body_budget =
-            crate::budget::Budget::new("max_inflight_body_bytes", options.max_inflight_body_bytes);
+            .map(|store| Arc::new(crate::predict::models::TrafficModels::new(store.0)));
+        let body_budget = crate::budget::Budget::with_client_share(
+            "max_inflight_body_bytes",
+            options.max_inflight_body_bytes,
+            "max_inflight_body_bytes_per_client",
+            options.max_inflight_body_bytes_per_client,
+        );
         let query_budget = Arc::new(lookout_promql::budget::SharedSamples::new(
             options.max_query_samples_total,
         ));

@@ -179,3 +179,115 @@ async fn the_openapi_document_matches_the_routes() {
     assert_eq!(unknown.status(), 404);
     server.stop().await;
 }
+
+/// An empty Influx body is a 204 storing nothing (clients flush empty batches); the
+/// document once marked the body required, declaring that request invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_line_protocol_is_a_204_and_documented_as_an_optional_body() {
+    let server = TestServer::start().await;
+    let document = server.get_json("/api/openapi.json").await;
+    for path in ["/api/v2/write", "/write"] {
+        let response = server.post(path, Vec::new()).await;
+        assert_eq!(response.status(), 204, "{path}");
+        assert_eq!(
+            document["paths"][path]["post"]["requestBody"]["required"], false,
+            "{path}"
+        );
+    }
+}
+
+/// The query routes read form parameters from the body (GET as POST) within 2 MiB: over
+/// it they answer 413, which the document once left out of every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_routes_document_the_413_of_a_form_body_over_the_limit() {
+    let server = TestServer::start().await;
+    let document = server.get_json("/api/openapi.json").await;
+    let body = "a".repeat(lookout_server::ingest::routes::MAX_QUERY_BODY_BYTES + 1);
+    for path in [
+        "/api/v1/series",
+        "/api/v1/labels",
+        "/api/v1/query",
+        "/api/v1/query_range",
+        "/api/v1/query_exemplars",
+    ] {
+        for method in ["get", "post"] {
+            let request = match method {
+                "get" => server.client.get(server.url(path)),
+                _ => server.client.post(server.url(path)),
+            };
+            let response = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 413, "{method} {path}");
+            let responses = &document["paths"][path][method]["responses"];
+            assert!(responses["413"].is_object(), "{method} {path}: {responses}");
+            assert!(responses["503"].is_object(), "{method} {path}: {responses}");
+        }
+    }
+}
+
+/// With `[auth]` on, every route that needs a role answers 401 without a token and 403
+/// with a role that is not enough; the document once declared neither anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_that_needs_a_role_documents_its_401_and_403() {
+    let server = TestServer::start().await;
+    let document = server.get_json("/api/openapi.json").await;
+    for (method, path) in lookout_server::route_table() {
+        let method_name = method.to_ascii_lowercase();
+        let operation = &document["paths"][path][method_name.as_str()];
+        let needs_role = lookout_server::auth::required_role(
+            &axum::http::Method::from_bytes(method.as_bytes()).unwrap(),
+            path,
+        )
+        .is_some();
+        for status in ["401", "403"] {
+            assert!(
+                !needs_role || operation["responses"][status].is_object(),
+                "{method} {path} needs a role but does not document {status}"
+            );
+        }
+        assert_eq!(
+            operation["security"].is_array(),
+            needs_role,
+            "{method} {path}"
+        );
+    }
+}
+
+/// Error answers are all in the JSON error shape (probes aside), but the document named
+/// no body for most of them (404s, ingestion's 413/415/429/503): it declares it on every
+/// 4xx and 5xx now, and an answer such as a missing asset's 404 is that shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_answer_is_documented_in_the_json_error_shape() {
+    let server = TestServer::start().await;
+    let document = server.get_json("/api/openapi.json").await;
+    for (method, path) in lookout_server::openapi::operations(&document) {
+        if path == "/healthz" || path == "/readyz" {
+            continue;
+        }
+        let responses =
+            &document["paths"][&path][method.to_ascii_lowercase().as_str()]["responses"];
+        for (status, response) in responses.as_object().unwrap() {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Error",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let response = server
+        .client
+        .get(server.url("/assets/no-such-file.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "error", "{body}");
+}

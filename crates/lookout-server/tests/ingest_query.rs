@@ -300,3 +300,81 @@ async fn ingestion_waits_while_the_warm_start_replays_history() {
     let accepted = server.post("/api/v1/samples", body).await;
     assert_eq!(accepted.status(), 200);
 }
+
+/// A duplicate timestamp with a new value once silently replaced the scored point: the
+/// first write of a time wins, a retry is taken (nothing new stored), another value is
+/// refused with a 400 that names it while the rest of the request is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_timestamp_keeps_the_first_value_and_a_new_value_is_refused_by_name() {
+    let server = TestServer::start().await;
+    let key = SeriesKey::new("dup_policy").with_label("host", "a");
+    let t = now_ms() / 1000 * 1000 - 10_000;
+    let body = |points: &[(i64, f64)]| {
+        encode_write_request(
+            &points
+                .iter()
+                .map(|(ts, value)| Sample {
+                    key: key.clone(),
+                    timestamp_ms: *ts,
+                    value: *value,
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let post = |bytes: Vec<u8>| {
+        server
+            .client
+            .post(server.url("/api/v1/write"))
+            .body(bytes)
+            .send()
+    };
+    let first = post(body(&[(t - 1000, 1.0), (t, 5.0)])).await.unwrap();
+    assert_eq!(first.status(), 204);
+    // A retry of the same write: taken.
+    let retry = post(body(&[(t, 5.0)])).await.unwrap();
+    assert_eq!(retry.status(), 204, "{}", retry.text().await.unwrap());
+    // Another value for the stored time, beside a new point: 400 naming it, the new point stored.
+    let conflicting = post(body(&[(t, 9.0), (t + 1000, 6.0)])).await.unwrap();
+    assert_eq!(conflicting.status(), 400);
+    let error: Value = conflicting.json().await.unwrap();
+    let message = error["error"].as_str().unwrap();
+    for needle in [
+        "partial write: 1 samples",
+        "the first write of a time wins",
+        "dup_policy{host=\"a\"}",
+        &format!("at {t} ms with value 9"),
+        "1 samples written",
+    ] {
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    let answer: Value = server
+        .client
+        .get(server.url(&format!(
+            "/api/v1/query_range?query=dup_policy&start={}&end={}&step=1",
+            (t - 1000) as f64 / 1000.0,
+            (t + 1000) as f64 / 1000.0
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let values: Vec<&str> = answer["data"]["result"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[1].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["1", "5", "6"], "{answer}");
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("lookout_samples_not_scored_total{reason=\"conflicting_value\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lookout_samples_not_scored_total{reason=\"duplicate\"} 1"),
+        "{metrics}"
+    );
+    server.stop().await;
+}

@@ -86,9 +86,20 @@ async fn match_selectors_are_capped_and_budgeted() {
 /// Opens a connection and sends the headers of a `Content-Length: 1000000` POST and
 /// `sent` bytes of its body, then holds it open (dropping the stream cancels it).
 async fn partial_body(server: &TestServer, sent: usize) -> tokio::net::TcpStream {
+    partial_body_from(server, "127.0.0.1".parse().unwrap(), sent).await
+}
+
+/// [`partial_body`] from the client address `from` (any of 127.0.0.0/8).
+async fn partial_body_from(
+    server: &TestServer,
+    from: std::net::IpAddr,
+    sent: usize,
+) -> tokio::net::TcpStream {
     use tokio::io::AsyncWriteExt;
     let address = server.base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
+    let mut stream = socket.connect(address.parse().unwrap()).await.unwrap();
     let head = format!(
         "POST /api/v1/samples HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
     );
@@ -119,13 +130,26 @@ async fn inflight_body_budget_refuses_and_is_given_back_on_cancel() {
         ..ServerOptions::default()
     };
     let server = TestServer::start_with(options, common::engine()).await;
-    // Two connections hold 40,000 bytes each of bodies that never finish.
+    // A connection holds a body that never finishes: its first 64 KiB are reserved
+    // (a second one does not fit and is refused at once). The probes start once the
+    // server holds it: a probe read first once took the budget and refused the holder.
     let first = partial_body(&server, 40_000).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while common::counter(&server.metrics().await, "lookout_inflight_body_bytes") < 40_000.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the held body never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let second = partial_body(&server, 40_000).await;
-    // Once both are buffered, a third 40,000-byte body does not fit: 503 naming it.
+    // A third 40,000-byte body does not fit beside it: 503 naming the budget.
     let response = poll_status(&server, |status| status == 503).await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
+    // Answered before the body was read: the connection is not reused (the next request
+    // on it once failed with an incomplete message).
+    assert_eq!(response.headers()["connection"], "close");
     let body: Value = response.json().await.unwrap();
     let error = body["error"].as_str().unwrap();
     assert!(error.contains("max_inflight_body_bytes"), "{error}");
@@ -170,5 +194,155 @@ async fn query_sample_budget_is_shared_across_queries() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    server.stop().await;
+}
+
+/// Query routes once read their form bodies outside the in-flight body budget: bodies
+/// held open by slow clients on `POST /api/v1/query` now count against it like
+/// ingestion's, and a body over the query limit is refused as it arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_bodies_count_against_the_inflight_budget_and_have_a_limit() {
+    let options = ServerOptions {
+        max_inflight_body_bytes: 100_000,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(options, common::engine()).await;
+    let form = |bytes: usize| format!("query=up&pad={}", "x".repeat(bytes));
+    let post_query = |body: String| {
+        server
+            .client
+            .post(server.url("/api/v1/query"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let response = post_query(form(3 << 20))
+        .await
+        .expect("an answer, not a reset");
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("for query parameters"),
+        "{body}"
+    );
+    // An ingestion body held open takes most of the budget: a 40,000-byte query waits
+    // for nothing and is refused with 503, then served once the bytes are given back.
+    let held = partial_body(&server, 90_000).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let Ok(response) = post_query(form(40_000)).await else {
+            assert!(std::time::Instant::now() < deadline, "never answered");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        };
+        if response.status() == 503 {
+            let body: Value = response.json().await.unwrap();
+            assert!(body["error"]
+                .as_str()
+                .unwrap()
+                .contains("max_inflight_body_bytes"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let response = post_query(form(40_000)).await.unwrap();
+        if response.status() == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never served again");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
+
+/// A query body a little over its limit was refused before it was read and the connection
+/// closed under the client, which saw a broken pipe instead of the 413 about one time in
+/// ten; a body up to `REFUSED_BODY_DRAIN_BYTES` over is now read to its end first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_just_over_the_limit_gets_its_413_not_a_reset() {
+    let server = TestServer::start().await;
+    let limit = lookout_server::ingest::routes::MAX_QUERY_BODY_BYTES;
+    for over in [
+        1,
+        64 << 10,
+        1 << 20,
+        lookout_server::ingest::routes::REFUSED_BODY_DRAIN_BYTES,
+    ] {
+        for _ in 0..5 {
+            let response = server
+                .client
+                .post(server.url("/api/v1/query"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("a".repeat(limit + over))
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("{over} bytes over the limit: {error}"));
+            assert_eq!(response.status(), 413, "{over} bytes over the limit");
+        }
+    }
+    server.stop().await;
+}
+
+/// One client holding slow bodies open took the whole in-flight body budget, and every
+/// other client's ingestion got 503 until its bodies timed out; one address may now
+/// hold only `max_inflight_body_bytes_per_client` of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_holding_slow_bodies_cannot_refuse_everyone_else() {
+    let options = ServerOptions {
+        max_body_bytes: 1 << 20,
+        max_inflight_body_bytes: 400_000,
+        max_inflight_body_bytes_per_client: 150_000,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(options, common::engine()).await;
+    let abuser: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    // Each held body reserves its first 64 KiB: two fit the abuser's share of 150,000.
+    let mut held = Vec::new();
+    for count in 1..=2 {
+        held.push(partial_body_from(&server, abuser, 40_000).await);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while common::counter(&server.metrics().await, "lookout_inflight_body_bytes")
+            < (count * 65_536) as f64
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "held body {count} never arrived"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    // The abuser's next body is refused for its share, naming it and the address.
+    let abuser_client = reqwest::Client::builder()
+        .local_address(abuser)
+        .build()
+        .unwrap();
+    let response = abuser_client
+        .post(server.url("/api/v1/samples"))
+        .body(vec![b' '; 40_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("max_inflight_body_bytes_per_client") && error.contains("127.0.0.2"),
+        "{error}"
+    );
+    // Everyone else still writes.
+    let now = now_ms();
+    let samples = format!(r#"[{{"name":"m","timestamp":{now},"value":1}}]"#);
+    let response = server.post("/api/v1/samples", samples).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let metrics = server.metrics().await;
+    assert!(metrics.contains("inflight_body_client_share"), "{metrics}");
+    drop(held);
     server.stop().await;
 }

@@ -150,3 +150,41 @@ async fn login_and_content_answer_with_the_rule_and_the_evidence() {
     assert!(bad["error"].as_str().unwrap().contains("\"txt\""));
     server.stop().await;
 }
+
+/// A window summary with `"failures": null` once reached an `expect` in the handler: the
+/// panic dropped the connection without an answer. It is a 400 naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_window_with_null_failures_is_a_400_not_a_dropped_connection() {
+    let server = TestServer::start().await;
+    let (status, answer) = predict(
+        &server,
+        "login",
+        json!({ "failures": null, "distinct_users": 0, "successes": 0, "window": "60s" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("\"failures\""),
+        "{answer}"
+    );
+}
+
+/// The server takes `"series": null` (and a null `timestamp`) as not given and answers
+/// from the domain default; the document once declared `series` a non-null object, so a
+/// conforming client was told this body is invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metric_observation_with_null_series_is_accepted_and_documented_as_nullable() {
+    let server = TestServer::start().await;
+    let (status, answer) = predict(
+        &server,
+        "cpu",
+        json!({ "value": 1.0, "series": null, "timestamp": null }),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["explanation"]["model"], "domain_default", "{answer}");
+    let document = server.get_json("/api/openapi.json").await;
+    let properties = &document["components"]["schemas"]["MetricObservation"]["properties"];
+    assert_eq!(properties["series"]["nullable"], true, "{properties}");
+    assert_eq!(properties["timestamp"]["nullable"], true, "{properties}");
+}

@@ -204,3 +204,62 @@ async fn grafana_probes_are_answered() {
     assert_eq!(config["data"]["yaml"], "");
     server.stop().await;
 }
+
+/// A range answer was written whole on an async worker (holding it, and `/healthz`,
+/// while millions of points were formatted) and kept in memory beside the series; it is
+/// now written on the blocking pool and sent in chunks. Many chunks' worth must arrive
+/// complete and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_answer_of_many_chunks_arrives_whole() {
+    let server = TestServer::start().await;
+    let end_ms = now_ms() / 10_000 * 10_000;
+    let mut samples = Vec::new();
+    for host in 0..200 {
+        let key = SeriesKey::new("wide").with_label("host", format!("h{host}"));
+        for i in 0..360 {
+            samples.push(Sample {
+                key: key.clone(),
+                timestamp_ms: end_ms - 3_600_000 + i * 10_000,
+                value: (host * 1000 + i) as f64,
+            });
+        }
+    }
+    let response = server
+        .post("/api/v1/write", encode_write_request(&samples))
+        .await;
+    assert_eq!(response.status(), 204, "{}", response.text().await.unwrap());
+    let (start, end) = ((end_ms - 3_600_000) / 1000, end_ms / 1000);
+    let text = server
+        .client
+        .get(server.url(&format!(
+            "/api/v1/query_range?query=wide&start={start}&end={end}&step=1"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.len() > 4 * (256 << 10),
+        "{} bytes: not many chunks",
+        text.len()
+    );
+    let answer: Value = serde_json::from_str(&text).expect("one whole JSON answer");
+    let result = answer["data"]["result"].as_array().unwrap();
+    assert_eq!(result.len(), 200);
+    for series in result {
+        let host: i64 = series["metric"]["host"].as_str().unwrap()[1..]
+            .parse()
+            .unwrap();
+        let values = series["values"].as_array().unwrap();
+        assert_eq!(
+            values.len(),
+            3_601,
+            "every step has a value within the lookback"
+        );
+        let last = values.last().unwrap()[1].as_str().unwrap();
+        assert_eq!(last.parse::<f64>().unwrap(), (host * 1000 + 359) as f64);
+    }
+    server.stop().await;
+}

@@ -9,7 +9,8 @@
 //!   attacking addresses). Metwally, Agrawal and El Abbadi's Space-Saving with `capacity`
 //!   counters: every key whose true count exceeds `total / capacity` is guaranteed to be
 //!   held, and each held count overestimates the true count by at most its recorded
-//!   `error`. Cost: O(log capacity) per update (an indexed min-heap beside a hash map),
+//!   `error`. Cost: O(log capacity) per update (a min-heap of slot numbers beside a key
+//!   map hashed once per update, three times on an eviction),
 //!   about 64 bytes plus the key per counter.
 //! - [`BoundedMap`]: *what do we know about this key?* (per-address login state, open
 //!   per-client incidents): a map with a size cap and an age limit, least recently

@@ -1,7 +1,8 @@
 //! Space-Saving heavy hitters: see the crate documentation.
 
-use std::collections::HashMap;
 use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
 
 /// A held key's estimated count and the most that estimate can exceed the true count.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,24 +15,37 @@ pub struct Counter<K> {
 }
 
 /// The `capacity` heaviest keys of a stream, in fixed memory.
+///
+/// Counters live in fixed slots; a min-heap of slot numbers orders them by
+/// `(count, key)`, so moving a counter in the heap touches two small integers and never
+/// the key map. The key map (Fx hash: fast and unseeded, which is safe here because it
+/// never holds more than `capacity` keys, so colliding keys cost at most a scan of
+/// `capacity` entries) is used once per update, and three times when a key is evicted.
 #[derive(Debug, Clone)]
 pub struct SpaceSaving<K> {
     capacity: usize,
-    /// Min-heap on `count` of the held counters.
-    heap: Vec<Counter<K>>,
-    /// Key to its position in `heap`.
-    positions: HashMap<K, usize>,
+    /// The held counters, each in the slot it was given when it entered.
+    slots: Vec<Counter<K>>,
+    /// Min-heap on `(count, key)` of (count, slot number): the count is copied here so
+    /// that ordering reads a key only when counts tie.
+    heap: Vec<(u64, u32)>,
+    /// Slot number to its position in `heap`.
+    heap_positions: Vec<u32>,
+    /// Key to its slot number.
+    positions: FxHashMap<K, u32>,
     total: u64,
 }
 
 impl<K: Hash + Eq + Clone + Ord> SpaceSaving<K> {
-    /// A summary holding at most `capacity` keys (at least one).
+    /// A summary holding at most `capacity` keys (at least one, at most `u32::MAX`).
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
+        let capacity = capacity.clamp(1, u32::MAX as usize);
         SpaceSaving {
             capacity,
+            slots: Vec::with_capacity(capacity),
             heap: Vec::with_capacity(capacity),
-            positions: HashMap::with_capacity(capacity),
+            heap_positions: Vec::with_capacity(capacity),
+            positions: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
             total: 0,
         }
     }
@@ -42,11 +56,11 @@ impl<K: Hash + Eq + Clone + Ord> SpaceSaving<K> {
 
     /// Number of keys held now (at most the capacity).
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.slots.is_empty()
     }
 
     /// Total weight offered since the last clear, held or not.
@@ -65,48 +79,49 @@ impl<K: Hash + Eq + Clone + Ord> SpaceSaving<K> {
             return;
         }
         self.total = self.total.saturating_add(weight);
-        if let Some(&position) = self.positions.get(key) {
-            let counter = &mut self.heap[position];
+        if let Some(&slot) = self.positions.get(key) {
+            let counter = &mut self.slots[slot as usize];
             counter.count = counter.count.saturating_add(weight);
+            let position = self.heap_positions[slot as usize] as usize;
+            self.heap[position].0 = counter.count;
             self.sift_down(position);
             return;
         }
-        if self.heap.len() < self.capacity {
-            self.heap.push(Counter {
+        if self.slots.len() < self.capacity {
+            let slot = self.slots.len() as u32;
+            self.slots.push(Counter {
                 key: key.clone(),
                 count: weight,
                 error: 0,
             });
-            let position = self.heap.len() - 1;
-            self.positions.insert(key.clone(), position);
-            self.sift_up(position);
+            self.positions.insert(key.clone(), slot);
+            self.heap.push((weight, slot));
+            self.heap_positions.push(self.heap.len() as u32 - 1);
+            self.sift_up(self.heap.len() - 1);
             return;
         }
         // Replace the minimum: the newcomer inherits its count as the error bound.
-        let minimum = self.heap[0].count;
-        let evicted = std::mem::replace(
-            &mut self.heap[0],
-            Counter {
-                key: key.clone(),
-                count: minimum.saturating_add(weight),
-                error: minimum,
-            },
-        );
-        self.positions.remove(&evicted.key);
-        self.positions.insert(key.clone(), 0);
-        self.sift_down(0);
+        let (minimum, slot) = self.heap[0];
+        let counter = &mut self.slots[slot as usize];
+        let evicted = std::mem::replace(&mut counter.key, key.clone());
+        counter.count = minimum.saturating_add(weight);
+        counter.error = minimum;
+        self.heap[0].0 = counter.count;
+        self.positions.remove(&evicted);
+        self.positions.insert(key.clone(), slot);
+        self.sink_root();
     }
 
     /// The held counter of `key`, if it is held.
     pub fn get(&self, key: &K) -> Option<&Counter<K>> {
         self.positions
             .get(key)
-            .map(|&position| &self.heap[position])
+            .map(|&slot| &self.slots[slot as usize])
     }
 
     /// The `n` heaviest held keys, heaviest first (ties by key, so the order is stable).
     pub fn top(&self, n: usize) -> Vec<Counter<K>> {
-        let mut counters: Vec<Counter<K>> = self.heap.clone();
+        let mut counters: Vec<Counter<K>> = self.slots.clone();
         counters.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
         counters.truncate(n);
         counters
@@ -114,20 +129,23 @@ impl<K: Hash + Eq + Clone + Ord> SpaceSaving<K> {
 
     /// Forgets everything (the next interval starts empty); keeps the allocation.
     pub fn clear(&mut self) {
+        self.slots.clear();
         self.heap.clear();
+        self.heap_positions.clear();
         self.positions.clear();
         self.total = 0;
     }
 
+    /// Whether the counter at heap position `a` orders before the one at `b`.
     fn less(&self, a: usize, b: usize) -> bool {
-        let (x, y) = (&self.heap[a], &self.heap[b]);
-        (x.count, &x.key) < (y.count, &y.key)
+        let (x, y) = (self.heap[a], self.heap[b]);
+        x.0 < y.0 || (x.0 == y.0 && self.slots[x.1 as usize].key < self.slots[y.1 as usize].key)
     }
 
     fn swap(&mut self, a: usize, b: usize) {
         self.heap.swap(a, b);
-        *self.positions.get_mut(&self.heap[a].key).expect("held key") = a;
-        *self.positions.get_mut(&self.heap[b].key).expect("held key") = b;
+        self.heap_positions[self.heap[a].1 as usize] = a as u32;
+        self.heap_positions[self.heap[b].1 as usize] = b as u32;
     }
 
     fn sift_up(&mut self, mut position: usize) {
@@ -141,15 +159,59 @@ impl<K: Hash + Eq + Clone + Ord> SpaceSaving<K> {
         }
     }
 
+    /// Whether heap entry `x` orders before `y`.
+    fn ordered(&self, x: (u64, u32), y: (u64, u32)) -> bool {
+        x.0 < y.0 || (x.0 == y.0 && self.slots[x.1 as usize].key < self.slots[y.1 as usize].key)
+    }
+
+    fn place(&mut self, position: usize, entry: (u64, u32)) {
+        self.heap[position] = entry;
+        self.heap_positions[entry.1 as usize] = position as u32;
+    }
+
+    /// Sifts the root down after an eviction. The newcomer's count is at least the old
+    /// minimum, so it usually belongs near the leaves: the hole goes down the path of
+    /// smaller children first (one comparison a level), and the newcomer climbs back
+    /// from the leaf to its place (Floyd's order; the same heap as [`Self::sift_down`]).
+    fn sink_root(&mut self) {
+        let len = self.heap.len();
+        let item = self.heap[0];
+        let mut hole = 0;
+        loop {
+            let left = 2 * hole + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.ordered(self.heap[right], self.heap[left]) {
+                right
+            } else {
+                left
+            };
+            self.place(hole, self.heap[child]);
+            hole = child;
+        }
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
+            if !self.ordered(item, self.heap[parent]) {
+                break;
+            }
+            self.place(hole, self.heap[parent]);
+            hole = parent;
+        }
+        self.place(hole, item);
+    }
+
     fn sift_down(&mut self, mut position: usize) {
+        let len = self.heap.len();
         loop {
             let left = 2 * position + 1;
             let right = left + 1;
             let mut smallest = position;
-            if left < self.heap.len() && self.less(left, smallest) {
+            if left < len && self.less(left, smallest) {
                 smallest = left;
             }
-            if right < self.heap.len() && self.less(right, smallest) {
+            if right < len && self.less(right, smallest) {
                 smallest = right;
             }
             if smallest == position {
@@ -166,6 +228,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rand::{Rng, SeedableRng};
+    use std::collections::HashMap;
 
     #[test]
     fn exact_while_under_capacity() {

@@ -18,8 +18,11 @@
 //! when the wall clock passes the interval's end plus a grace period, so a silent log
 //! shows as zero traffic. Refused lines are counted by reason
 //! (`no_match`, `invalid_utf8`, `too_long`, `bad_value`) in [`AccessLogStats`] and in
-//! the series `log_http_bad_lines_per_second{reason}`, and reported in the batch's
-//! errors once per poll; they never stop the source.
+//! the series `log_http_bad_lines_per_second{reason}`, in `/metrics` as
+//! [`LINES_METRIC`]`{source, outcome}` (`request` or the reason, through
+//! `lookout_protocol::exposition::counters`), and reported in the batch's errors (the
+//! source's status) once per poll with the totals since the start; they never stop the
+//! source.
 //!
 //! Every request line also goes through the content-injection check
 //! (`lookout_accesslog::injection`, on unless `injection = false`): attacks become
@@ -41,13 +44,14 @@
 //!   that counts it;
 //! - **no line is counted twice**: a crash between the commit of an interval and the
 //!   save of the offsets reads that interval's lines again and stores the same interval
-//!   again, which replaces the stored one (rows of one series and time replace each
-//!   other) instead of adding to it.
+//!   again, with the same values: the store keeps the first write of a time, so the
+//!   interval is not added twice.
 //!
 //! What it misses: the log events of intervals read twice that way are raised twice,
 //! and the events' baselines, the client sketch and injection incidents restart empty;
 //! a late line (older than the open interval) read again after a restart goes in its
-//! own, already closed interval, which it then replaces alone; lines a rotated-away file
+//! own, already closed interval, which the store does not take (the first write of
+//! that interval's time wins); lines a rotated-away file
 //! still had in the open interval, and lines written to a file rotated away while
 //! lookout was down, are not read again; a file replaced by one with the same inode
 //! (a truncate and rewrite past the offset) is taken for the same file. The offsets are
@@ -64,9 +68,13 @@ use lookout_accesslog::{series, BadLine, IntervalSummary, LogDeriver};
 use lookout_config::AccessLogSourceConfig;
 
 use lookout_model::ReadOffset;
+use lookout_protocol::exposition::counters;
 
 use crate::file::follow::Follower;
 use crate::{Collected, Collector, PollingSource};
+
+/// `/metrics` counter of lines read, `{source, outcome}`: `request` or the refusal's reason.
+pub const LINES_METRIC: &str = "lookout_access_log_lines_total";
 
 /// Lines read per poll, over all files.
 pub const MAX_LINES_PER_POLL: usize = 1_000_000;
@@ -223,7 +231,17 @@ impl AccessLogCollector {
         if !new.is_empty() {
             errors.push(format!("access log: {}", new.join(", ")));
         }
+        self.publish_counters();
         closed
+    }
+
+    /// Publishes the totals for `/metrics` (see [`LINES_METRIC`]).
+    fn publish_counters(&self) {
+        let help =
+            "Lines an access-log source read since it started: a request, or refused by reason.";
+        let refused = BadLine::ALL.map(|r| (r.as_str(), self.stats.bad_lines[r as usize]));
+        let outcomes = std::iter::once(("request", self.stats.requests)).chain(refused);
+        counters::set_outcomes(LINES_METRIC, help, &self.name, outcomes);
     }
 }
 

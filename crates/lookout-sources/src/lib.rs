@@ -24,6 +24,8 @@
 //! - [`access_log`]: web-server access logs turned into request series per interval.
 //! - [`log`]: any application log (files, the journal, syslog over UDP and TCP) mined
 //!   into log patterns: per-pattern rates and `new_log_pattern` / `log_pattern_spike`.
+//! - [`kafka`]: metric samples and access-log lines consumed from Kafka topics with a
+//!   consumer group, exactly once through the store's read offsets.
 //! - [`packet`]: live packet capture into traffic series and flood events.
 //! - [`demo`]: a simulated fleet with injected incidents, for `lookout demo`.
 //!
@@ -37,6 +39,7 @@ pub mod demo;
 pub mod file;
 pub mod host;
 pub mod journal;
+pub mod kafka;
 pub mod log;
 pub mod packet;
 mod polling;
@@ -70,6 +73,45 @@ pub struct SourceBatch {
     /// events are committed, under the batch's `source` name. Empty for sources that
     /// read no files.
     pub read_offsets: Vec<lookout_model::ReadOffset>,
+    /// Told whether the batch was stored, once its samples, events and read offsets
+    /// are committed (a source that acknowledges upstream only then, like `kafka`);
+    /// `None` for the others.
+    pub receipt: Option<Receipt>,
+}
+
+/// The sending half of a batch's "stored" answer (see [`SourceBatch::receipt`]).
+///
+/// Clones share the one answer; the first [`Receipt::confirm`] sends it, and dropping
+/// every clone unanswered reads as "not stored".
+#[derive(Debug, Clone)]
+pub struct Receipt(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<bool>>>>);
+
+impl Receipt {
+    /// A receipt and the receiver of its answer.
+    pub fn new() -> (Receipt, tokio::sync::oneshot::Receiver<bool>) {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(Some(sender)));
+        (Receipt(shared), receiver)
+    }
+
+    /// Answers whether the batch was stored; later answers are ignored.
+    pub fn confirm(&self, stored: bool) {
+        let sender = self
+            .0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take();
+        if let Some(sender) = sender {
+            let _ = sender.send(stored);
+        }
+    }
+}
+
+/// Receipts compare equal when they are clones of one another.
+impl PartialEq for Receipt {
+    fn eq(&self, other: &Receipt) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A running task that pushes batches until shut down.

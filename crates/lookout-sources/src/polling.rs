@@ -110,6 +110,7 @@ impl<C: Collector> PollingSource<C> {
                     events: collected.events,
                     errors: collected.errors,
                     read_offsets: collected.read_offsets,
+                    receipt: None,
                 };
                 tokio::select! {
                     biased;

@@ -68,28 +68,59 @@ pub trait BuildSource {
     /// Builds the source of the `index`-th (1-based) `[[source]]` table; the error is the
     /// reason, which [`build`] places in its [`BuildError`].
     fn build_source(&self, index: usize) -> Result<(Box<dyn Source>, Delivery), String>;
+
+    /// The same, for a source that needs more of the configuration than its table (the
+    /// `packet_capture` source reads its traffic model from the object store).
+    fn build_source_in(
+        &self,
+        index: usize,
+        context: &BuildContext<'_>,
+    ) -> Result<(Box<dyn Source>, Delivery), String> {
+        let _ = context;
+        self.build_source(index)
+    }
+}
+
+/// What a source may need beyond its own `[[source]]` table.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildContext<'a> {
+    /// The server's data directory (`[server] data_dir`).
+    pub data_dir: &'a std::path::Path,
+    /// The object store trained models are read from (`[object_store]`); `None` where
+    /// there is none (a source that needs a model then refuses to build).
+    pub objects: Option<&'a dyn lookout_objstore::ObjectStore>,
 }
 
 /// Builds the `index`-th (1-based) configured source.
-pub fn build(index: usize, config: &SourceConfig) -> Result<BuiltSource, BuildError> {
+pub fn build(
+    index: usize,
+    config: &SourceConfig,
+    context: &BuildContext<'_>,
+) -> Result<BuiltSource, BuildError> {
     let (source, delivery) =
-        lookout_config::with_source_config!(config, typed => typed.build_source(index)).map_err(
-            |reason| BuildError {
+        lookout_config::with_source_config!(config, typed => typed.build_source_in(index, context))
+            .map_err(|reason| BuildError {
                 index,
                 kind: config.kind(),
                 reason,
-            },
-        )?;
+            })?;
     Ok(BuiltSource { source, delivery })
 }
 
 /// Builds every `[[source]]` of `config`, in file order.
-pub fn build_all(config: &Config) -> Result<Vec<BuiltSource>, BuildError> {
+pub fn build_all(
+    config: &Config,
+    objects: Option<&dyn lookout_objstore::ObjectStore>,
+) -> Result<Vec<BuiltSource>, BuildError> {
+    let context = BuildContext {
+        data_dir: &config.server.data_dir,
+        objects,
+    };
     config
         .sources
         .iter()
         .enumerate()
-        .map(|(position, source)| build(position + 1, source))
+        .map(|(position, source)| build(position + 1, source, &context))
         .collect()
 }
 
@@ -106,9 +137,12 @@ mod tests {
                     [[source]]\ntype = \"file\"\npath = \"/nonexistent/b.jsonl\"\nread_from = \"beginning\"\n\
                     [[source]]\ntype = \"auth_log\"\npath = \"/nonexistent/auth.log\"\n\
                     [[source]]\ntype = \"auth_log\"\njournal = true\nread_from = \"beginning\"\n\
-                    [[source]]\ntype = \"access_log\"\npath = \"/nonexistent/access.log\"\n";
+                    [[source]]\ntype = \"access_log\"\npath = \"/nonexistent/access.log\"\n\
+                    [[source]]\ntype = \"log\"\npath = \"/nonexistent/app.log\"\n\
+                    [[source]]\ntype = \"kafka\"\nbrokers = [\"127.0.0.1:9\"]\ntopics = [\"t\"]\nformat = \"json\"\n\
+                    [[source]]\ntype = \"kafka\"\nbrokers = [\"127.0.0.1:9\"]\ntopics = [\"t\"]\nformat = \"influx\"\nstart_from = \"earliest\"\n";
         let config = Config::from_str_named(text, "t.toml").unwrap();
-        let built = build_all(&config).unwrap();
+        let built = build_all(&config, None).unwrap();
         let shape: Vec<(&str, Delivery)> = built
             .iter()
             .map(|built| (built.source.name(), built.delivery))
@@ -124,6 +158,9 @@ mod tests {
                 ("auth_log#6", Delivery::Live),
                 ("auth_log#7", Delivery::History),
                 ("access_log#8", Delivery::Live),
+                ("log#9", Delivery::Live),
+                ("kafka#10", Delivery::Live),
+                ("kafka#11", Delivery::History),
             ]
         );
     }
@@ -131,6 +168,6 @@ mod tests {
     #[test]
     fn no_source_builds_nothing() {
         let config = Config::from_str_named("", "t.toml").unwrap();
-        assert!(build_all(&config).unwrap().is_empty());
+        assert!(build_all(&config, None).unwrap().is_empty());
     }
 }

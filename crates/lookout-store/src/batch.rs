@@ -63,8 +63,8 @@ pub enum AnomalyOp {
 }
 
 /// Samples, anomaly changes and events committed together (possibly with other
-/// batches) in one transaction. Rows of the same `(series, ts_ms)` replace each other:
-/// last write wins. Events carry ids from [`Store::assign_event_ids`](crate::Store::assign_event_ids).
+/// batches) in one transaction. Of rows of the same `(series, ts_ms)` the first written
+/// is read back: the first write of a time wins. Events carry ids from [`Store::assign_event_ids`](crate::Store::assign_event_ids).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WriteBatch {
     pub samples: Vec<SampleRow>,

@@ -59,7 +59,7 @@ impl Generation {
         }
     }
 
-    /// The rows of `series` sorted by time, the later of two equal times kept (borrowed
+    /// The rows of `series` sorted by time, the first written of two equal times kept (borrowed
     /// when they arrived in order, the common case).
     pub fn sorted_rows(&self, series: SeriesId) -> Cow<'_, [HeadRow]> {
         let rows = self.series.get(&series).map_or(&[][..], Vec::as_slice);
@@ -67,25 +67,19 @@ impl Generation {
             return Cow::Borrowed(rows);
         }
         let mut rows = rows.to_vec();
-        sort_keep_last(&mut rows);
+        sort_keep_first(&mut rows);
         Cow::Owned(rows)
     }
 }
 
-/// Sorts by time (stable) and keeps the last row of each time.
-pub(crate) fn sort_keep_last(rows: &mut Vec<HeadRow>) {
+/// Sorts by time (stable) and keeps the first written row of each time: the first
+/// write of a time wins (see `lookout_pipeline::ingest`).
+pub(crate) fn sort_keep_first(rows: &mut Vec<HeadRow>) {
     if rows.windows(2).all(|pair| pair[0].ts_ms < pair[1].ts_ms) {
         return;
     }
     rows.sort_by_key(|row| row.ts_ms);
-    let mut kept: Vec<HeadRow> = Vec::with_capacity(rows.len());
-    for row in rows.drain(..) {
-        match kept.last_mut() {
-            Some(last) if last.ts_ms == row.ts_ms => *last = row,
-            _ => kept.push(row),
-        }
-    }
-    *rows = kept;
+    rows.dedup_by_key(|row| row.ts_ms);
 }
 
 struct Inner {
@@ -183,7 +177,7 @@ impl Head {
             if rows.is_empty() {
                 continue;
             }
-            sort_keep_last(&mut rows);
+            sort_keep_first(&mut rows);
             out.insert(*id, rows.iter().map(HeadRow::point).collect());
         }
         out
@@ -206,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn later_writes_win_across_generations_and_rows_stay_until_dropped() {
+    fn first_writes_win_across_generations_and_rows_stay_until_dropped() {
         let head = Head::default();
         let id = SeriesId(7);
         head.append([(id, row(2, 1.0)), (id, row(1, 1.0))]);
@@ -215,7 +209,7 @@ mod tests {
         head.append([(id, row(2, 5.0)), (id, row(3, 1.0))]);
         let points = head.points(&[id], 0, 10).remove(&id).unwrap();
         let seen: Vec<(i64, f64)> = points.iter().map(|p| (p.ts_ms, p.value)).collect();
-        assert_eq!(seen, [(1, 1.0), (2, 5.0), (3, 1.0)]);
+        assert_eq!(seen, [(1, 1.0), (2, 1.0), (3, 1.0)]);
         assert_eq!(frozen.sorted_rows(id).len(), 2);
         head.drop_frozen();
         let points = head.points(&[id], 0, 3).remove(&id).unwrap();

@@ -139,7 +139,8 @@ fn read_raw(
     Ok(())
 }
 
-/// Appends two time-ordered lists; on equal times the ingest log's point wins (it is newer).
+/// Appends two time-ordered lists; on equal times the stored point wins (it was written
+/// first: the first write of a time wins).
 fn merge_sorted(out: &mut Vec<Point>, stored: Vec<Point>, logged: Vec<Point>) {
     if logged.is_empty() {
         out.extend(stored);
@@ -160,9 +161,9 @@ fn merge_sorted(out: &mut Vec<Point>, stored: Vec<Point>, logged: Vec<Point>) {
             (Some(a), Some(b)) if a < b => stored.next(),
             (Some(a), Some(b)) => {
                 if a == b {
-                    stored.next();
+                    logged.next();
                 }
-                logged.next()
+                stored.next()
             }
         };
         out.extend(next);
@@ -269,7 +270,8 @@ pub(crate) fn latest_point(
         .last()
         .map(HeadRow::point);
     let newest = match (raw, logged) {
-        (Some(stored), Some(logged)) if stored.ts_ms > logged.ts_ms => Some(stored),
+        // On equal times the stored point was written first, and the first write wins.
+        (Some(stored), Some(logged)) if stored.ts_ms >= logged.ts_ms => Some(stored),
         (stored, None) => stored,
         (_, logged) => logged,
     };

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 
 use crate::chunk::decode_chunk;
 use crate::error::SqlContext;
-use crate::head::sort_keep_last;
+use crate::head::sort_keep_first;
 use crate::rows::HeadRow;
 use crate::StoreError;
 
@@ -26,7 +26,7 @@ const SELECT_CHUNKS: &str = "SELECT block, rows FROM sample_chunks
       AND series_id = ?1 AND max_ts >= ?2 AND min_ts < ?3
     ORDER BY block";
 
-/// Stored rows of `series` in `[start, end)`, time-ordered, the newest write of a time kept.
+/// Stored rows of `series` in `[start, end)`, time-ordered, the first write of a time kept.
 pub(crate) fn stored_rows(
     conn: &Connection,
     series: SeriesId,
@@ -77,7 +77,7 @@ pub(crate) fn stored_rows(
         })?;
         rows.extend(decoded.filter(|row| row.ts_ms >= start && row.ts_ms < end));
     }
-    sort_keep_last(&mut rows);
+    sort_keep_first(&mut rows);
     Ok(rows)
 }
 

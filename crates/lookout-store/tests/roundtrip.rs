@@ -95,7 +95,7 @@ fn series_survive_reopen_with_the_same_ids() {
 }
 
 #[test]
-fn duplicate_timestamps_keep_the_last_write() {
+fn duplicate_timestamps_keep_the_first_write() {
     let dir = TempDir::new("duplicates");
     let store = open(&dir);
     let id = store.series_id(&cpu("dup"));
@@ -110,9 +110,9 @@ fn duplicate_timestamps_keep_the_last_write() {
 
     let points = &store.range(&[id], EPOCH, EPOCH + 1, None).unwrap()[0].points;
     assert_eq!(points.len(), 2);
-    assert_eq!(points[0].value, 2.0, "same batch: later row wins");
-    assert_eq!(points[1].value, 20.0, "later batch wins");
-    assert_eq!(points[1].score, Some(0.5));
+    assert_eq!(points[0].value, 1.0, "same batch: the earlier row wins");
+    assert_eq!(points[1].value, 10.0, "the earlier batch wins");
+    assert_eq!(points[1].score, None);
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn reads_combine_the_head_with_sealed_blocks_while_sealing_runs_in_steps() {
         }
         store.write(batch).unwrap();
     }
-    // Rewrite a sealed timestamp and a recent one: the latest write wins either way.
+    // Rewrite a sealed timestamp and a recent one: the first write wins either way.
     let mut batch = WriteBatch::new();
     batch.push(id, EPOCH + 3, -3.0);
     batch.push(id, EPOCH + 20, -20.0);
@@ -196,11 +196,11 @@ fn reads_combine_the_head_with_sealed_blocks_while_sealing_runs_in_steps() {
     let points = &store.range(&[id], EPOCH, EPOCH + 23, None).unwrap()[0].points;
     assert_eq!(points.len(), 24);
     assert!(points.windows(2).all(|pair| pair[0].ts_ms < pair[1].ts_ms));
-    assert_eq!(points[3].value, -3.0);
-    assert_eq!(points[20].value, -20.0);
+    assert_eq!(points[3].value, 3.0);
+    assert_eq!(points[20].value, 204.0);
     assert_eq!(points[9].value, 101.0);
     let latest = store.latest_before(&[id], EPOCH + 20, 10).unwrap();
-    assert_eq!(latest[0].1.unwrap().value, -20.0);
+    assert_eq!(latest[0].1.unwrap().value, 204.0);
     let older = store.latest_before(&[id], EPOCH + 4, 10).unwrap();
     assert_eq!(older[0].1.unwrap().value, 4.0);
     let others = &store.range(&[other], EPOCH, EPOCH + 23, None).unwrap()[0].points;

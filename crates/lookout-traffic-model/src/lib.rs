@@ -10,6 +10,7 @@
 //! - [`encode`]: one-hot categories with an unknown slot, log-scaled counts, standardisation;
 //! - [`knn`], [`svm`], [`forest`]: the classifiers;
 //! - [`model`]: the trained, versioned, serialisable model;
+//! - [`store`]: where models are stored by name, atomically;
 //! - [`eval`]: cross-validation and the leave-attack-families-out split.
 
 pub mod encode;
@@ -19,6 +20,7 @@ pub mod knn;
 pub mod model;
 pub mod novelty;
 pub mod record;
+pub mod store;
 pub mod svm;
 
 pub use model::{Assessment, ModelError, ModelKind, Prediction, TrafficModel, TrainParams};

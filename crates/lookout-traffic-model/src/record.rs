@@ -83,6 +83,29 @@ pub struct ConnectionRecord {
     pub numeric: [f64; NUMERIC_FEATURES],
 }
 
+impl ConnectionRecord {
+    /// The 41 features as one CSV line in file order (no label), as [`parse_line`] reads it.
+    pub fn to_csv(&self) -> String {
+        let mut line = String::with_capacity(160);
+        let mut numeric = self.numeric.iter();
+        for index in 0..FEATURE_NAMES.len() {
+            if index > 0 {
+                line.push(',');
+            }
+            match index {
+                PROTOCOL_COLUMN => line.push_str(&self.protocol),
+                SERVICE_COLUMN => line.push_str(&self.service),
+                FLAG_COLUMN => line.push_str(&self.flag),
+                _ => {
+                    let value = numeric.next().copied().unwrap_or(0.0);
+                    line.push_str(&value.to_string());
+                }
+            }
+        }
+        line
+    }
+}
+
 /// A record with its label (`normal` or an attack name) and difficulty, when the file has them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabeledRecord {
@@ -242,6 +265,8 @@ mod tests {
         assert_eq!(bare.record, full.record);
         assert_eq!(numeric_names().count(), NUMERIC_FEATURES);
         assert_eq!(numeric_names().nth(19), Some("count"));
+        let again = parse_line(&bare.record.to_csv(), 1).unwrap().unwrap();
+        assert_eq!(again.record, bare.record);
     }
 
     #[test]

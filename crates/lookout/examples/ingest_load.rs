@@ -35,6 +35,11 @@ struct Args {
     /// Seconds of load.
     #[arg(long, default_value_t = 30)]
     duration: u64,
+    /// Rounds (every series once) per second; 0 sends as fast as the server answers.
+    /// Paced, timestamps start now and advance 1 s / rate per round (a soak run);
+    /// unpaced, they start an hour ago and advance 1 s per round.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
 }
 
 fn series_key(index: u64) -> SeriesKey {
@@ -49,7 +54,12 @@ fn request_samples(request: u64, args: &Args, start_ms: i64, keys: &[SeriesKey])
     let round = request / per_round;
     let first = (request % per_round) * args.batch;
     let last = (first + args.batch).min(args.series);
-    let timestamp_ms = start_ms + round as i64 * 1000;
+    let step_ms = if args.rate > 0.0 {
+        1000.0 / args.rate
+    } else {
+        1000.0
+    };
+    let timestamp_ms = start_ms + (round as f64 * step_ms) as i64;
     (first..last)
         .map(|index| {
             let wave = ((round as f64 / 30.0) + index as f64).sin();
@@ -66,7 +76,12 @@ fn request_samples(request: u64, args: &Args, start_ms: i64, keys: &[SeriesKey])
 async fn main() -> anyhow::Result<()> {
     let args = Arc::new(Args::parse());
     let keys: Arc<Vec<SeriesKey>> = Arc::new((0..args.series).map(series_key).collect());
-    let start_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64 - 3_600_000;
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
+    let start_ms = if args.rate > 0.0 {
+        now_ms
+    } else {
+        now_ms - 3_600_000
+    };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
@@ -95,6 +110,11 @@ async fn main() -> anyhow::Result<()> {
             let mut local = Vec::new();
             while Instant::now() < deadline {
                 let request = next_request.fetch_add(1, Ordering::Relaxed);
+                if args.rate > 0.0 {
+                    let due =
+                        began + Duration::from_secs_f64((request / per_round) as f64 / args.rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
                 let samples = request_samples(request, &args, start_ms, &keys);
                 let count = samples.len() as u64;
                 let body = encode_write_request(&samples);

@@ -6,65 +6,36 @@
 
 mod e2e_support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e_support::{eventually, find_peer, free_port, ChildGuard, Lookout};
+use e2e_support::{eventually, free_port, nginx, ChildGuard, Lookout};
 
 const TIMED: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" rt=$request_time";
 
-fn nginx_binary() -> Option<PathBuf> {
-    find_peer("nginx", "nginx")
-}
-
 fn start_nginx(binary: &Path, dir: &Path, port: u16) -> ChildGuard {
-    let conf = dir.join("nginx.conf");
     let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n\
-               client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
-               fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
-               log_format timed '{TIMED}';\n\
-               access_log {d}/combined.log combined;\n\
-               access_log {d}/timed.log timed;\n\
-               server {{\n\
-                 listen 127.0.0.1:{port};\n\
-                 location / {{ return 200 \"ok\\n\"; }}\n\
-                 location /api/orders/ {{ return 500; }}\n\
-               }}\n\
-             }}\n"
+    nginx::start(
+        binary,
+        dir,
+        &format!(
+            "log_format timed '{TIMED}';\n\
+             access_log {d}/combined.log combined;\n\
+             access_log {d}/timed.log timed;\n\
+             server {{\n\
+               listen 127.0.0.1:{port};\n\
+               location / {{ return 200 \"ok\\n\"; }}\n\
+               location /api/orders/ {{ return 500; }}\n\
+             }}"
         ),
     )
-    .unwrap();
-    let mut command = Command::new(binary);
-    command
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-e")
-        .arg(dir.join("error.log"));
-    ChildGuard::spawn("nginx", &mut command, &dir.join("nginx.out"))
-}
-
-fn events_of(lookout: &Lookout, kind: &str) -> Vec<serde_json::Value> {
-    let listed = lookout.get_json(&format!("/api/v1/events?from=now-1h&kind={kind}"));
-    listed["data"]["events"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[test]
 fn nginx_logs_become_series_and_a_failing_location_raises_events() {
-    let Some(nginx) = nginx_binary() else {
+    let Some(nginx) = nginx::binary() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -125,16 +96,16 @@ fn nginx_logs_become_series_and_a_failing_location_raises_events() {
         "the timed log has latency quantiles"
     );
     assert!(
-        events_of(&lookout, "error_rate_spike").is_empty(),
+        lookout.events("error_rate_spike").is_empty(),
         "no event on steady traffic"
     );
 
     failing.store(true, Ordering::SeqCst);
     let spike = eventually("error_rate_spike", Duration::from_secs(30), || {
-        events_of(&lookout, "error_rate_spike").into_iter().next()
+        lookout.events("error_rate_spike").into_iter().next()
     });
     let route = eventually("route_failing", Duration::from_secs(30), || {
-        events_of(&lookout, "route_failing").into_iter().next()
+        lookout.events("route_failing").into_iter().next()
     });
     stop.store(true, Ordering::SeqCst);
     traffic.join().unwrap();

@@ -4,7 +4,7 @@
 //! restart without saved offsets would skip the lines written while it was down (both
 //! checked by hand: 4876 of 7076 lines counted), a resume past the open interval would
 //! lose that interval's lines (7351 of 8051); lines of closed intervals read again
-//! store those intervals again, which replace the stored ones, so the sum over all
+//! store those intervals again with the same values (the first write of a time is kept), so the sum over all
 //! intervals would show any line counted twice.
 
 mod e2e_support;

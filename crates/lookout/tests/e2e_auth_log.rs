@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use e2e_support::netns::is_root;
 use e2e_support::{find_peer, free_port, ChildGuard, Lookout};
 
 const USER: &str = "lookout-e2e";
@@ -20,13 +21,6 @@ const PASSWORD: &str = "Lookout-e2e-C0rrect";
 
 fn sshd() -> Option<PathBuf> {
     find_peer("sshd", "openssh-server")
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// The test user with its password, created once, its password set every time.
@@ -87,14 +81,6 @@ fn login(sshpass: &Path, ssh: &Path, port: u16, password: &str) -> bool {
         .success()
 }
 
-fn events(lookout: &Lookout, kind: &str) -> Vec<serde_json::Value> {
-    let listed = lookout.get_json(&format!("/api/v1/events?from=now-1h&kind={kind}"));
-    listed["data"]["events"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// Polls for an event of `kind` for at most `limit` after `since`; the event.
 fn arrives_within(
     lookout: &Lookout,
@@ -103,7 +89,7 @@ fn arrives_within(
     limit: Duration,
 ) -> serde_json::Value {
     loop {
-        if let Some(event) = events(lookout, kind).into_iter().next() {
+        if let Some(event) = lookout.events(kind).into_iter().next() {
             eprintln!("{kind} listed {:?} after", since.elapsed());
             return event;
         }

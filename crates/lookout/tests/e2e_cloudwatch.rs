@@ -10,53 +10,17 @@
 mod e2e_support;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use e2e_support::{eventually, free_port, Lookout};
-
-fn venv() -> PathBuf {
-    std::env::var_os("LOOKOUT_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/lookout/peers-venv")
-        })
-}
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use e2e_support::{eventually, free_port, peers_venv as venv, Lookout, MotoServer};
 
 #[test]
 fn cloudwatch_series_from_moto_get_labels_and_scores_while_a_broken_source_is_reported() {
-    let moto_server = venv().join("bin/moto_server");
-    if !moto_server.exists() {
-        let message = format!(
-            "moto_server not found at {}: run tests/peers/install-cloudwatch.sh",
-            moto_server.display()
-        );
-        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "{message}");
-        eprintln!("SKIPPED: {message}");
+    let Some(moto) = MotoServer::start("tests/peers/install-cloudwatch.sh") else {
         return;
-    }
-    let port = free_port();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let _moto = Moto(
-        Command::new(&moto_server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting moto_server"),
-    );
-    eventually("moto listening", Duration::from_secs(60), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    };
+    let endpoint = moto.endpoint.clone();
     let fixture =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lookout-sources/tests/moto/fixture.py");
     let output = Command::new(venv().join("bin/python"))

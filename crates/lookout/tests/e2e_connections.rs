@@ -155,31 +155,67 @@ fn connections_over_the_limit_wait_for_a_free_slot() {
         &config("max_connections = 2\nheader_read_timeout = \"60s\"\nidle_timeout = \"60s\""),
     );
     let request = request(&lookout, "/healthz");
-    // Two kept-alive connections take both slots (each answered, so each was accepted).
+    let slow = format!(
+        "POST /api/v1/samples HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[",
+        lookout.port
+    );
+    // Two connections in use (each in the middle of a request body) take both slots.
+    let mut busy: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = connect(&lookout);
+            stream.write_all(slow.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut waiting = connect(&lookout);
+    waiting.write_all(request.as_bytes()).unwrap();
+    assert_eq!(
+        read_response(&mut waiting, Duration::from_secs(2)),
+        None,
+        "a third connection was served over max_connections = 2 with both in use"
+    );
+    // Closing one frees a slot: the waiting connection is accepted and answered.
+    drop(busy.pop());
+    let answer = read_response(&mut waiting, Duration::from_secs(30)).expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// Idle connections once held every slot, so `/healthz` went unanswered under an idle
+/// flood: when all slots are taken, the connection idle the longest makes room.
+#[test]
+fn a_full_listener_closes_its_idlest_connection_for_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let lookout = Lookout::start(
+        &dir.path().join("data"),
+        &config("max_connections = 2\nheader_read_timeout = \"60s\"\nidle_timeout = \"60s\""),
+    );
+    let request = request(&lookout, "/healthz");
+    // Two kept-alive connections, answered then idle, take both slots; the first is
+    // idle the longest.
     let mut held: Vec<TcpStream> = (0..2)
         .map(|_| {
             let mut stream = connect(&lookout);
             stream.write_all(request.as_bytes()).unwrap();
             let answer = read_response(&mut stream, Duration::from_secs(20)).expect("an answer");
             assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            std::thread::sleep(Duration::from_millis(300));
             stream
         })
         .collect();
-    let mut waiting = connect(&lookout);
-    waiting.write_all(request.as_bytes()).unwrap();
-    assert_eq!(
-        read_response(&mut waiting, Duration::from_secs(2)),
-        None,
-        "a third connection was served over max_connections = 2"
-    );
-    // Closing one frees a slot: the waiting connection is accepted and answered.
-    drop(held.pop());
-    let answer = read_response(&mut waiting, Duration::from_secs(30)).expect("an answer");
+    let mut third = connect(&lookout);
+    third.write_all(request.as_bytes()).unwrap();
+    let answer = read_response(&mut third, Duration::from_secs(10)).expect("the third answered");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    // The one still held is still served.
-    let mut kept = held.pop().unwrap();
-    kept.write_all(request.as_bytes()).unwrap();
-    let answer = read_response(&mut kept, Duration::from_secs(20)).expect("an answer");
+    // The idlest (the first) was closed; the other is still served.
+    let mut first = held.remove(0);
+    assert!(
+        closed_within(&mut first, Duration::from_secs(5)).is_some(),
+        "the idlest connection is closed"
+    );
+    let mut second = held.remove(0);
+    second.write_all(request.as_bytes()).unwrap();
+    let answer = read_response(&mut second, Duration::from_secs(20)).expect("an answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 

@@ -30,6 +30,23 @@ fn series_of(lookout: &Lookout, name: &str) -> Option<serde_json::Value> {
     answer["data"].as_array().and_then(|s| s.first().cloned())
 }
 
+/// Appends probe samples until one is stored: the source has read the file's end once
+/// (ready can come before its first poll, and lines written before that poll are taken
+/// as already there with `read_from = "end"`).
+fn wait_until_tailing(lookout: &Lookout, path: &Path) {
+    let mut n = 0.0;
+    eventually(
+        "the source tailing the file",
+        Duration::from_secs(30),
+        || {
+            n += 1.0;
+            append(path, &sample("tail_probe", n));
+            std::thread::sleep(Duration::from_millis(300));
+            series_of(lookout, "tail_probe")
+        },
+    );
+}
+
 #[test]
 fn serve_follows_a_file_of_json_lines_across_bad_lines_and_rotation() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,6 +59,7 @@ fn serve_follows_a_file_of_json_lines_across_bad_lines_and_rotation() {
         logs.display()
     );
     let lookout = Lookout::start(&dir.path().join("data"), &config);
+    wait_until_tailing(&lookout, &path);
 
     append(&path, "this is not a record\n");
     append(&path, &sample("queue_depth", 3.0));
@@ -70,6 +88,7 @@ fn an_event_line_of_a_followed_file_is_stored_and_listed() {
         path.display()
     );
     let lookout = Lookout::start(&dir.path().join("data"), &config);
+    wait_until_tailing(&lookout, &path);
     append(
         &path,
         &format!(

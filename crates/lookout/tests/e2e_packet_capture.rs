@@ -10,104 +10,11 @@ mod e2e_support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use e2e_support::netns::{is_root, run, Network};
 use e2e_support::{eventually, find_peer, Lookout};
 
 const HOST_ADDRESS: &str = "10.203.7.1";
 const VICTIM: &str = "10.203.7.2";
-
-/// The namespace and the veth pair, removed on drop.
-struct Network {
-    namespace: String,
-    outer: String,
-}
-
-fn run(program: &str, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap_or_else(|error| panic!("{program} {args:?}: {error}"));
-    assert!(status.success(), "{program} {args:?} failed: {status}");
-}
-
-impl Network {
-    fn create() -> Network {
-        let id = std::process::id() % 100_000;
-        let network = Network {
-            namespace: format!("lkt{id}"),
-            outer: format!("lka{id}"),
-        };
-        let inner = format!("lkb{id}");
-        let ns = network.namespace.as_str();
-        run("ip", &["netns", "add", ns]);
-        run(
-            "ip",
-            &[
-                "link",
-                "add",
-                &network.outer,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &inner,
-            ],
-        );
-        run("ip", &["link", "set", &inner, "netns", ns]);
-        run(
-            "ip",
-            &[
-                "addr",
-                "add",
-                &format!("{HOST_ADDRESS}/30"),
-                "dev",
-                &network.outer,
-            ],
-        );
-        run("ip", &["link", "set", &network.outer, "up"]);
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                ns,
-                "ip",
-                "addr",
-                "add",
-                &format!("{VICTIM}/30"),
-                "dev",
-                &inner,
-            ],
-        );
-        run(
-            "ip",
-            &["netns", "exec", ns, "ip", "link", "set", &inner, "up"],
-        );
-        run(
-            "ip",
-            &["netns", "exec", ns, "ip", "link", "set", "lo", "up"],
-        );
-        network
-    }
-}
-
-impl Drop for Network {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.outer])
-            .status();
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.namespace])
-            .status();
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-}
 
 fn events(lookout: &Lookout, kind: &str) -> Vec<serde_json::Value> {
     let answer = lookout.get_json(&format!("/api/v1/events?from=now-10m&kind={kind}"));
@@ -148,7 +55,7 @@ fn live_floods_on_a_veth_are_named_within_seconds_and_pings_raise_nothing() {
     ) else {
         return;
     };
-    let network = Network::create();
+    let network = Network::create("lk", HOST_ADDRESS, VICTIM);
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
         "[[source]]\ntype = \"packet_capture\"\ninterface = \"{}\"\nlabels = {{ site = \"lab\" }}\n",

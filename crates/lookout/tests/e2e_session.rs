@@ -171,7 +171,7 @@ fn a_cookie_session_cannot_change_state_without_its_csrf_token() {
 #[test]
 fn a_signed_out_session_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (lookout, read, _) = start(dir.path());
+    let (lookout, read, admin) = start(dir.path());
     let signed_in = sign_in(&lookout, &read);
     let cookie = session_cookie(&signed_in);
     let csrf = signed_in.json().unwrap()["csrf_token"]
@@ -212,6 +212,38 @@ fn a_signed_out_session_is_refused() {
         .send()
         .unwrap();
     assert_eq!(error_type(me, 401), "unauthorized");
+    // Sessions are in the audit log: who signed in and out, and a refused sign-in.
+    assert_eq!(sign_in(&lookout, "lk_not_a_token").status(), 401);
+    let audit: serde_json::Value = client
+        .get(lookout.url("/api/v1/audit"))
+        .header("authorization", &format!("Bearer {admin}"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let actions: Vec<(String, String)> = audit["data"]["entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{audit}"))
+        .iter()
+        .map(|entry| {
+            (
+                entry["action"].as_str().unwrap().to_string(),
+                entry["token"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("session.sign_in", "grafana"),
+        ("session.sign_out", "grafana"),
+        ("session.refused", "anonymous"),
+    ] {
+        assert!(
+            actions
+                .iter()
+                .any(|(a, t)| a == expected.0 && t == expected.1),
+            "{expected:?} in {actions:?}"
+        );
+    }
 }
 
 /// A wrong token gets no session, and a malformed sign-in names what is expected.

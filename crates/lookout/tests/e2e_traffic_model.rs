@@ -12,17 +12,7 @@ use std::process::Command;
 use e2e_support::{lookout_binary, reqwest, Lookout};
 
 fn dataset() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/datasets/nslkdd/KDDTrain+.txt");
-    if path.exists() {
-        return Some(path);
-    }
-    let message = format!("NSL-KDD not found at {}", path.display());
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("{message} (required when CI=true)");
-    }
-    eprintln!("skipping: {message}");
-    None
+    e2e_support::nslkdd("KDDTrain+.txt")
 }
 
 /// The record of an NSL-KDD line as the JSON object the predict route takes.
@@ -87,7 +77,13 @@ fn trains_stores_and_scores_connection_records() {
     ]);
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("4000 records"), "{stdout}");
-    assert!(data_dir.join("models/traffic/kdd.model").is_file());
+    assert!(
+        stdout.contains("stored as models/traffic/kdd version 1"),
+        "{stdout}"
+    );
+    assert!(data_dir
+        .join("objects/models/traffic/kdd/0000000001")
+        .is_file());
 
     let scores = dir.path().join("scores.csv");
     let (ok, stdout, stderr) = run(&[

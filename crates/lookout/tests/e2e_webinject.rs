@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e_support::{eventually, find_peer, free_port, ChildGuard, Lookout};
+use e2e_support::{eventually, find_peer, free_port, nginx, ChildGuard, Lookout};
 
 const XSS: &[&str] = &[
     "/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
@@ -56,34 +56,18 @@ const CLEAN: &[&str] = &[
 ];
 
 fn start_nginx(binary: &Path, dir: &Path, port: u16, app_port: u16) -> ChildGuard {
-    let conf = dir.join("nginx.conf");
     let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n\
-               client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
-               fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
-               access_log {d}/access.log combined;\n\
-               server {{\n\
-                 listen 127.0.0.1:{port};\n\
-                 location / {{ proxy_pass http://127.0.0.1:{app_port}; }}\n\
-               }}\n\
-             }}\n"
+    nginx::start(
+        binary,
+        dir,
+        &format!(
+            "access_log {d}/access.log combined;\n\
+             server {{\n\
+               listen 127.0.0.1:{port};\n\
+               location / {{ proxy_pass http://127.0.0.1:{app_port}; }}\n\
+             }}"
         ),
     )
-    .unwrap();
-    let mut command = Command::new(binary);
-    command
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-e")
-        .arg(dir.join("error.log"));
-    ChildGuard::spawn("nginx", &mut command, &dir.join("nginx.out"))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -198,7 +182,7 @@ fn curl(curl: &Path, from: &str, base: &str, target: &str) {
 #[test]
 fn sqlmap_xss_and_traversal_probes_are_each_seen_and_named() {
     let (Some(nginx), Some(sqlmap), Some(python), Some(curl_bin)) = (
-        find_peer("nginx", "nginx"),
+        nginx::binary(),
         find_peer("sqlmap", "sqlmap"),
         find_peer("python3", "python3"),
         find_peer("curl", "curl"),

@@ -16,7 +16,7 @@ interface EventPage {
 
 const RANGES = ["15m", "1h", "6h", "24h", "7d", "30d"];
 const SEVERITIES = ["", "info", "warning", "critical"];
-const DOMAINS = ["", "cpu", "memory", "network", "storage", "login", "content", "traffic", "other"];
+const DOMAINS = ["", "cpu", "memory", "network", "storage", "login", "content", "traffic", "log", "other"];
 
 function filtersFrom(params: URLSearchParams): EventFilters {
   return {

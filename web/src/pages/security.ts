@@ -5,8 +5,8 @@
 // `auth_login_*` series (`/api/v1/query_range`, `/api/v1/query`). New login and content
 // events from the live stream reload the page's data.
 
-import { get, query } from "../api";
-import { h, replace, type Child } from "../dom";
+import { allEvents, get, query } from "../api";
+import { gridTable, h, replace, type Child } from "../dom";
 import { type EventRecord } from "../events";
 import { subscribe } from "../live";
 import { navigate } from "../nav";
@@ -27,26 +27,6 @@ import { detail } from "./events";
 
 const RANGES = ["15m", "1h", "6h", "24h", "7d"];
 const BUCKETS = 60;
-/** Pages of events read (1,000 each). */
-const MAX_PAGES = 5;
-
-interface EventPage {
-  events: EventRecord[];
-  next_cursor: string | null;
-}
-
-async function allEvents(range: string): Promise<EventRecord[]> {
-  let events: EventRecord[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const answer: EventPage = await get<EventPage>(`/api/v1/events${query({ from: `now-${range}`, domain: "login,content", limit: 1000, cursor })}`);
-    events = events.concat(answer.events);
-    cursor = answer.next_cursor;
-    if (!cursor) break;
-  }
-  return events;
-}
-
 function pageUrl(range: string, id?: number): string {
   const search = new URLSearchParams();
   if (range !== "1h") search.set("range", range);
@@ -57,11 +37,6 @@ function pageUrl(range: string, id?: number): string {
 
 function card(label: string, value: string, testid: string, bad = false): HTMLElement {
   return h("div", { class: bad ? "card bad" : "card", "data-testid": testid }, h("div", { class: "card-value" }, value), h("div", { class: "card-label" }, label));
-}
-
-function table(testid: string, heads: string[], rows: HTMLElement[], empty: string): HTMLElement {
-  if (rows.length === 0) return h("p", { class: "muted", "data-testid": `${testid}-empty` }, empty);
-  return h("table", { class: "grid", "data-testid": testid }, h("thead", null, h("tr", null, heads.map((x) => h("th", { scope: "col" }, x)))), h("tbody", null, rows));
 }
 
 export function renderSecurity(root: HTMLElement, params: URLSearchParams): () => void {
@@ -97,7 +72,7 @@ export function renderSecurity(root: HTMLElement, params: URLSearchParams): () =
     const end = Date.now() / 1000;
     try {
       const [events, failures, bySource] = await Promise.all([
-        allEvents(range),
+        allEvents({ from: `now-${range}`, domain: "login,content" }),
         get<{ result: { values: [number, string][] }[] }>(
           `/api/v1/query_range${query({ query: `sum(avg_over_time(auth_login_failures_per_second[${step}s])) * ${step}`, start: end - rangeMs / 1000, end, step })}`,
         ),
@@ -140,7 +115,7 @@ export function renderSecurity(root: HTMLElement, params: URLSearchParams): () =
         buckets.map(([t, n]) => h("span", { style: `--h:${(n / peak) * 100}%`, "data-count": String(Math.round(n)), title: `${Math.round(n)} failures from ${formatTime(t - step * 1000)}` })),
       ),
       h("h2", null, "Top attacking addresses"),
-      table(
+      gridTable(
         "attackers",
         ["Address", "Login failures", "Login incidents", "Injection attempts"],
         attackers.map((a) =>
@@ -149,7 +124,7 @@ export function renderSecurity(root: HTMLElement, params: URLSearchParams): () =
         "No attacking address in this range.",
       ),
       h("h2", null, "Users targeted"),
-      table(
+      gridTable(
         "users",
         ["User", "Incidents", "Source addresses", ""],
         users.map((u) =>
@@ -165,7 +140,7 @@ export function renderSecurity(root: HTMLElement, params: URLSearchParams): () =
         "No user targeted in this range.",
       ),
       h("h2", null, "Login incidents"),
-      table(
+      gridTable(
         "login-incidents",
         ["Time", "Incident", "Source", "Users", "Failures", "Severity"],
         logins.map((e) =>
@@ -187,7 +162,7 @@ export function renderSecurity(root: HTMLElement, params: URLSearchParams): () =
         { class: "cards", "data-testid": "injection-kinds" },
         ATTACK_KINDS.map((kind) => card(kind, String(totals[kind] ?? 0), `kind-${kind}`, (totals[kind] ?? 0) > 0)),
       ),
-      table(
+      gridTable(
         "injection-clients",
         ["Client", ...ATTACK_KINDS, "Total", "Incidents", "Last"],
         clients.map((c) => {

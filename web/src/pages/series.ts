@@ -66,6 +66,26 @@ export function rangePicker(current: TimeRange, go: (spec: string) => void): HTM
   );
 }
 
+/** The anomalies of a series as chips, each opening the series around its start. */
+export function anomalyList(list: Anomaly[]): HTMLElement {
+  if (list.length === 0) return h("p", { class: "muted small" }, "No anomaly in this range.");
+  return h(
+    "ul",
+    { class: "anomaly-chips" },
+    list.map((a) =>
+      h(
+        "li",
+        null,
+        h(
+          "a",
+          { href: seriesUrl(a.series, rangeAround(a.start_ms, Math.max(3_600_000, 3 * ((a.end_ms ?? Date.now()) - a.start_ms))), a.start_ms), "data-nav": true, class: `sev ${a.severity}` },
+          `${formatTime(a.start_ms)} · ${a.end_ms === null ? "ongoing" : formatDuration(a.end_ms - a.start_ms)} · score ${a.peak_score.toFixed(3)} · ${a.status.replace("_", " ")}`,
+        ),
+      ),
+    ),
+  );
+}
+
 interface Panel {
   id: number;
   key: string;
@@ -136,25 +156,6 @@ export function renderSeries(root: HTMLElement, params: URLSearchParams): () => 
         list.length
           ? h("ul", { class: "names" }, list.slice(0, 200).map((n) => h("li", null, h("a", { href: seriesUrl(n, range.spec), "data-nav": true }, n))))
           : h("p", null, "Nothing has been ingested yet."),
-      ),
-    );
-  }
-
-  function anomalyList(list: Anomaly[]): HTMLElement {
-    if (list.length === 0) return h("p", { class: "muted small" }, "No anomaly in this range.");
-    return h(
-      "ul",
-      { class: "anomaly-chips" },
-      list.map((a) =>
-        h(
-          "li",
-          null,
-          h(
-            "a",
-            { href: seriesUrl(a.series, rangeAround(a.start_ms, Math.max(3_600_000, 3 * ((a.end_ms ?? Date.now()) - a.start_ms))), a.start_ms), "data-nav": true, class: `sev ${a.severity}` },
-            `${formatTime(a.start_ms)} · ${a.end_ms === null ? "ongoing" : formatDuration(a.end_ms - a.start_ms)} · score ${a.peak_score.toFixed(3)} · ${a.status.replace("_", " ")}`,
-          ),
-        ),
       ),
     );
   }

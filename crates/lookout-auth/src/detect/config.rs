@@ -22,6 +22,11 @@ pub struct DetectConfig {
     pub success_window_ms: i64,
     /// Addresses followed at once (the least recently seen dropped first).
     pub max_sources: usize,
+    /// Successful logins a user's profile learns from before a new source network is
+    /// news (default 5; see [`super::networks`]).
+    pub new_network_logins: u32,
+    /// Users profiled at once (the least recently seen dropped first).
+    pub max_users: usize,
     /// Example lines kept per address and per finding.
     pub max_examples: usize,
 }
@@ -46,6 +51,8 @@ impl Default for DetectConfig {
             success_failures: 5,
             success_window_ms: 10 * MINUTE_MS,
             max_sources: 10_000,
+            new_network_logins: 5,
+            max_users: 10_000,
             max_examples: 5,
         }
     }
@@ -98,6 +105,8 @@ impl DetectConfig {
         positive("success_failures", self.success_failures.into())?;
         positive("success_window", self.success_window_ms)?;
         positive("max_sources", self.max_sources as i64)?;
+        positive("new_network_logins", self.new_network_logins.into())?;
+        positive("max_users", self.max_users as i64)?;
         for (key, value) in [
             ("maxretry", self.maxretry),
             ("enumeration_users", self.enumeration_users),

@@ -17,6 +17,8 @@ pub enum FindingKind {
     UserEnumeration,
     /// A successful login from an address that just failed repeatedly.
     SuccessAfterFailures,
+    /// A successful login from a network new to a user who keeps to a few.
+    NewSourceNetwork,
 }
 
 impl FindingKind {
@@ -26,6 +28,7 @@ impl FindingKind {
         FindingKind::SlowBruteForce,
         FindingKind::UserEnumeration,
         FindingKind::SuccessAfterFailures,
+        FindingKind::NewSourceNetwork,
     ];
 
     /// The event kind alert rules match.
@@ -36,6 +39,7 @@ impl FindingKind {
             FindingKind::SlowBruteForce => "ssh_bruteforce_slow",
             FindingKind::UserEnumeration => "ssh_user_enumeration",
             FindingKind::SuccessAfterFailures => "ssh_success_after_failures",
+            FindingKind::NewSourceNetwork => "ssh_new_source_network",
         }
     }
 
@@ -69,6 +73,8 @@ pub struct Finding {
     pub examples: Vec<String>,
     /// What the rule was, for people (`5 failures within 10m`).
     pub rule: String,
+    /// For a new source network: the network and what the user's profile knew.
+    pub novelty: Option<super::networks::NewNetwork>,
 }
 
 impl Finding {
@@ -85,6 +91,12 @@ impl Finding {
             entity.insert("user".into(), user.clone());
         }
         let mut counts = BTreeMap::new();
+        if let Some(novelty) = &self.novelty {
+            fields.insert("network".to_string(), novelty.network.clone());
+            fields.insert("known_networks".to_string(), novelty.known.join(","));
+            counts.insert("user_logins".to_string(), novelty.logins);
+            counts.insert("known_networks".to_string(), novelty.known.len() as u64);
+        }
         counts.insert("failures".to_string(), self.failures);
         counts.insert("window_failures".to_string(), self.window_failures);
         counts.insert("distinct_users".to_string(), self.users.len() as u64);
@@ -96,6 +108,17 @@ impl Finding {
                 self.window_failures,
                 self.rule
             ),
+            FindingKind::NewSourceNetwork => {
+                let novelty = self.novelty.as_ref();
+                format!(
+                    "SSH login as {} from {}, a network new to this user after {} logins from {} (score {:.2})",
+                    self.logged_in_user.as_deref().unwrap_or("?"),
+                    self.ip,
+                    novelty.map_or(0, |n| n.logins),
+                    novelty.map_or_else(String::new, |n| n.known.join(", ")),
+                    novelty.map_or(0.0, |n| n.score),
+                )
+            }
             FindingKind::UserEnumeration => format!(
                 "SSH user enumeration from {}: {} users tried ({})",
                 self.ip,
@@ -113,7 +136,7 @@ impl Finding {
             domain: Domain::Login,
             entity,
             severity: self.kind.severity(),
-            score: None,
+            score: self.novelty.as_ref().map(|novelty| novelty.score),
             summary,
             evidence: Evidence {
                 fields,

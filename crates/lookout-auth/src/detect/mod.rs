@@ -15,6 +15,9 @@
 //!   login from an address with `success_failures` failures within the window (5 in 10
 //!   min): the one that matters most, a guessed password. Misses: a success from
 //!   another address than the failures (see the series for that).
+//! - **a new source network for a user** ([`FindingKind::NewSourceNetwork`],
+//!   [`networks`]): a learned per-user profile of the networks successful logins come
+//!   from; a success from a network new to a user who keeps to a few.
 //!
 //! Each finding carries its evidence: address, users tried, counts, first and last
 //! failure time and a few lines. Cost per attempt: one bounded-map touch and O(window
@@ -23,6 +26,7 @@
 pub mod bucket;
 pub mod config;
 pub mod finding;
+pub mod networks;
 pub mod spread;
 pub mod window;
 
@@ -34,6 +38,7 @@ pub use finding::{Finding, FindingKind};
 use crate::parser::{Login, LoginResult};
 use bucket::LeakyBucket;
 use lookout_sketch::BoundedMap;
+use networks::UserNetworks;
 use spread::UserSpread;
 use window::FailureWindow;
 
@@ -59,6 +64,7 @@ struct SourceState {
 pub struct LoginDetectors {
     config: DetectConfig,
     sources: BoundedMap<String, SourceState>,
+    networks: UserNetworks,
     found: u64,
 }
 
@@ -84,6 +90,7 @@ impl LoginDetectors {
         config.validate()?;
         Ok(LoginDetectors {
             sources: BoundedMap::new(config.max_sources, config.source_ttl_ms()),
+            networks: UserNetworks::new(config.max_users, config.new_network_logins),
             config,
             found: 0,
         })
@@ -192,14 +199,45 @@ impl LoginDetectors {
     }
 
     fn success(&mut self, login: &Login, line: &str, t: i64) -> Vec<Finding> {
+        let mut found: Vec<Finding> = self.after_failures(login, line, t).into_iter().collect();
+        let novelty = login
+            .user
+            .as_deref()
+            .filter(|user| !user.is_empty())
+            .and_then(|user| self.networks.success(user, &login.ip, t));
+        if let Some(novelty) = novelty {
+            found.push(Finding {
+                kind: FindingKind::NewSourceNetwork,
+                ip: login.ip.clone(),
+                time_ms: t,
+                first_ms: t,
+                last_ms: t,
+                failures: 0,
+                window_failures: 0,
+                users: Vec::new(),
+                logged_in_user: login.user.clone(),
+                examples: vec![cut(line)],
+                rule: format!(
+                    "a network not among the user's after {} logins, new-network score {:.2} >= {}",
+                    novelty.logins,
+                    novelty.score,
+                    networks::MIN_SCORE
+                ),
+                novelty: Some(novelty),
+            });
+        }
+        found
+    }
+
+    fn after_failures(&mut self, login: &Login, line: &str, t: i64) -> Option<Finding> {
         let c = self.config;
         if !self.sources.contains_fresh(&login.ip, t) {
-            return Vec::new();
+            return None;
         }
         let state = self.sources.touch(&login.ip, t, SourceState::default);
         let before = state.window.count_within(t, c.success_window_ms);
         if before < c.success_failures as usize {
-            return Vec::new();
+            return None;
         }
         let first = state.window.first_within(t, c.success_window_ms);
         let mut snapshot = state.clone();
@@ -215,7 +253,7 @@ impl LoginDetectors {
             c.success_failures,
             human(c.success_window_ms)
         );
-        vec![Self::finding(
+        Some(Self::finding(
             FindingKind::SuccessAfterFailures,
             login,
             t,
@@ -223,7 +261,7 @@ impl LoginDetectors {
             before,
             rule,
             login.user.clone(),
-        )]
+        ))
     }
 
     fn finding(
@@ -247,6 +285,7 @@ impl LoginDetectors {
             logged_in_user,
             examples: state.examples.iter().cloned().collect(),
             rule,
+            novelty: None,
         }
     }
 }

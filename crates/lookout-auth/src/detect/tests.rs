@@ -173,3 +173,34 @@ proptest! {
         prop_assert_eq!(run(), run());
     }
 }
+
+#[test]
+fn a_login_from_a_network_new_to_a_settled_user_is_an_event_with_its_score() {
+    let mut d = LoginDetectors::new(DetectConfig::default()).unwrap();
+    for n in 0..8 {
+        let login = attempt(LoginResult::Success, "198.51.100.10", "deploy", n * 60_000);
+        assert!(d.observe(&login, "ok", 0).is_empty());
+    }
+    let login = attempt(LoginResult::Success, "203.0.113.99", "deploy", 900_000);
+    let found = d.observe(&login, "Accepted publickey for deploy from 203.0.113.99", 0);
+    assert_eq!(kinds(&found), [FindingKind::NewSourceNetwork]);
+    let event = found[0].to_event(&lookout_model::Labels::new());
+    assert_eq!(event.kind, "ssh_new_source_network");
+    assert_eq!(event.entity["user"], "deploy");
+    assert_eq!(event.evidence.fields["network"], "203.0.113.0/24");
+    assert_eq!(event.evidence.fields["known_networks"], "198.51.100.0/24");
+    assert_eq!(event.evidence.counts["user_logins"], 8);
+    assert!(
+        event.score.is_some_and(|score| score > 0.85),
+        "{:?}",
+        event.score
+    );
+    assert!(
+        event.summary.contains("a network new to this user"),
+        "{}",
+        event.summary
+    );
+    // Another user's first logins from there teach nothing about `deploy` and raise nothing.
+    let other = attempt(LoginResult::Success, "203.0.113.99", "guest", 901_000);
+    assert!(d.observe(&other, "ok", 0).is_empty());
+}

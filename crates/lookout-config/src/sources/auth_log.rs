@@ -66,6 +66,8 @@ pub struct RawAuthLogSource {
     pub success_failures: Field<i64>,
     pub success_window: Field<String>,
     pub max_sources: Field<i64>,
+    pub new_network_logins: Field<i64>,
+    pub max_users: Field<i64>,
 }
 
 /// Where the lines come from.
@@ -231,6 +233,22 @@ fn validate_auth_log(
             "max_sources",
             &raw.max_sources,
             defaults.max_sources as u64,
+            1,
+            10_000_000,
+        ) as usize,
+        new_network_logins: checker.integer_in(
+            context,
+            "new_network_logins",
+            &raw.new_network_logins,
+            defaults.new_network_logins.into(),
+            1,
+            lookout_auth::detect::config::MAX_COUNT.into(),
+        ) as u32,
+        max_users: checker.integer_in(
+            context,
+            "max_users",
+            &raw.max_users,
+            defaults.max_users as u64,
             1,
             10_000_000,
         ) as usize,

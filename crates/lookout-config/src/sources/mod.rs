@@ -21,6 +21,7 @@ pub mod auth_log;
 pub mod cloudwatch;
 pub mod file;
 pub mod host;
+pub mod kafka;
 pub mod log;
 pub mod packet_capture;
 pub mod prometheus_scrape;
@@ -162,6 +163,7 @@ source_types! {
         access_log::RawAccessLogSource => access_log::AccessLogSourceConfig
     ),
     "log" => Log(log::Log, log::RawLogSource => log::LogSourceConfig),
+    "kafka" => Kafka(kafka::Kafka, kafka::RawKafkaSource => kafka::KafkaSourceConfig),
     "packet_capture" => PacketCapture(
         packet_capture::PacketCapture,
         packet_capture::RawPacketCaptureSource => packet_capture::PacketCaptureConfig

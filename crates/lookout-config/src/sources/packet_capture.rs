@@ -57,6 +57,7 @@ pub struct RawPacketCaptureSource {
     pub snaplen: Field<i64>,
     pub promiscuous: Field<bool>,
     pub ceilings: Field<toml::Value>,
+    pub model: Field<String>,
     pub labels: Field<StringMap>,
 }
 
@@ -72,6 +73,10 @@ pub struct PacketCaptureConfig {
     pub promiscuous: bool,
     /// Hard ceilings by attack kind (packets per second to one victim), over the defaults.
     pub ceilings: BTreeMap<String, u64>,
+    /// A traffic model (`lookout train traffic --name NAME`) scoring the connection
+    /// records the capture derives; those scored `attack` become `connection_attack`
+    /// events. Loaded when the source starts; an unknown name stops the start.
+    pub model: Option<String>,
     /// Extra labels on every series and event of this source.
     pub labels: BTreeMap<String, String>,
 }
@@ -128,6 +133,11 @@ fn validate_packet_capture(
             BTreeMap::new(),
             ceilings_of,
         ),
+        model: checker.value(context, "model", &raw.model, None, |name| {
+            lookout_traffic_model::store::check_name(name)
+                .map(|()| Some(name.clone()))
+                .map_err(|error| error.to_string())
+        }),
         labels: checker.labels(context, "labels", &raw.labels),
     }
 }

@@ -1,6 +1,6 @@
 //! `[server]`'s caps on one request's work and the budgets shared by requests in
 //! flight: `max_matchers`, `max_series_visited`, `max_query_samples_total`,
-//! `max_inflight_body_bytes`.
+//! `max_inflight_body_bytes`, `max_inflight_body_bytes_per_client`.
 
 use super::Checker;
 use crate::defaults;
@@ -16,6 +16,46 @@ impl Checker<'_, '_, '_> {
             .as_ref()
             .and_then(|value| parse_byte_size(value.get_ref()).ok())
             .unwrap_or(defaults::MAX_BODY_BYTES);
+        let max_inflight_body_bytes = self.value(
+            context,
+            "max_inflight_body_bytes",
+            &raw.max_inflight_body_bytes,
+            defaults::MAX_INFLIGHT_BODY_BYTES,
+            |v| match parse_byte_size(v)? {
+                bytes if bytes < 64 << 10 => Err(format!(
+                    "{bytes} bytes is less than 64KiB: every request body reserves up to \
+                     64KiB as it starts"
+                )),
+                bytes if bytes < max_body_bytes => Err(format!(
+                    "{bytes} bytes is less than max_body_bytes ({max_body_bytes} bytes): a \
+                     body that large could never be received"
+                )),
+                bytes if bytes > 1 << 40 => {
+                    Err(format!("{bytes} bytes is more than the ceiling of 1TiB"))
+                }
+                bytes => Ok(bytes),
+            },
+        );
+        let max_inflight_body_bytes_per_client = self.value(
+            context,
+            "max_inflight_body_bytes_per_client",
+            &raw.max_inflight_body_bytes_per_client,
+            (max_inflight_body_bytes / 4).clamp(
+                max_body_bytes.min(max_inflight_body_bytes),
+                max_inflight_body_bytes,
+            ),
+            |v| match parse_byte_size(v)? {
+                bytes if bytes < max_body_bytes => Err(format!(
+                    "{bytes} bytes is less than max_body_bytes ({max_body_bytes} bytes): a \
+                     client could never send a body that large"
+                )),
+                bytes if bytes > max_inflight_body_bytes => Err(format!(
+                    "{bytes} bytes is more than max_inflight_body_bytes \
+                     ({max_inflight_body_bytes} bytes), the budget it is a share of"
+                )),
+                bytes => Ok(bytes),
+            },
+        );
         RequestLimits {
             max_matchers: self.integer_in(
                 context,
@@ -41,26 +81,8 @@ impl Checker<'_, '_, '_> {
                 1,
                 1 << 42,
             ),
-            max_inflight_body_bytes: self.value(
-                context,
-                "max_inflight_body_bytes",
-                &raw.max_inflight_body_bytes,
-                defaults::MAX_INFLIGHT_BODY_BYTES,
-                |v| match parse_byte_size(v)? {
-                    bytes if bytes < 64 << 10 => Err(format!(
-                        "{bytes} bytes is less than 64KiB: every request body reserves up to \
-                         64KiB as it starts"
-                    )),
-                    bytes if bytes < max_body_bytes => Err(format!(
-                        "{bytes} bytes is less than max_body_bytes ({max_body_bytes} bytes): a \
-                         body that large could never be received"
-                    )),
-                    bytes if bytes > 1 << 40 => {
-                        Err(format!("{bytes} bytes is more than the ceiling of 1TiB"))
-                    }
-                    bytes => Ok(bytes),
-                },
-            ),
+            max_inflight_body_bytes,
+            max_inflight_body_bytes_per_client,
         }
     }
 }

@@ -5,6 +5,7 @@ mod alert;
 mod detection;
 mod limits;
 mod listen;
+mod object_store;
 mod usage;
 
 use std::collections::BTreeMap;
@@ -66,6 +67,7 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
         .collect();
     let detection = checker.detection(&raw.detection, &raw.overrides);
     let usage = checker.usage(&raw.usage);
+    let object_store = checker.object_store(&raw.object_store);
     let notifiers = checker.notifiers(&raw.notifiers);
     let notifier_names: Vec<&str> = raw
         .notifiers
@@ -83,6 +85,7 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
         sources,
         detection,
         usage,
+        object_store,
         alert: AlertConfig {
             notifiers,
             rules,

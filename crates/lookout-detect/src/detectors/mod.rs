@@ -1,6 +1,7 @@
 //! The detector algorithms, one module each.
 
 pub mod changepoint;
+pub mod discord;
 pub mod ewma;
 pub mod hst;
 pub mod iforest;

@@ -28,8 +28,10 @@
 //!
 //! ## Ordering policy
 //! A sample whose timestamp is older than the series' newest scored sample is
-//! rejected as `out_of_order`; a sample with the same timestamp as the newest one is
-//! rejected as `duplicate` (a retried write must not be scored twice). Both are counted.
+//! rejected as `out_of_order`; a sample with the same timestamp and the same value as
+//! the newest one is rejected as `duplicate` (a retried write must not be scored twice),
+//! with the same timestamp and another value as `conflicting_value` (the first write of
+//! a time wins, as in Prometheus' TSDB: the caller refuses it). All are counted.
 //! Offline tools that score a file row by row use [`crate::pipeline::SeriesPipeline`]
 //! directly, where every row is scored in file order.
 //!
@@ -45,6 +47,7 @@
 //! workers (one shared counter): samples of new series beyond it are rejected as
 //! `series_limit`.
 
+mod snapshot;
 mod worker;
 
 use crate::pipeline::{PipelineConfig, PipelineError};
@@ -55,6 +58,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use worker::{Job, SeriesBudget, ShardJob, Worker};
 
+pub use snapshot::{
+    EngineSnapshot, RestoreReport, SeriesSnapshot, SnapshotError, SNAPSHOT_FORMAT_VERSION,
+};
 pub use worker::ShardStats;
 
 /// Why a sample was not scored.
@@ -64,14 +70,17 @@ pub enum RejectReason {
     NonFinite,
     OutOfOrder,
     Duplicate,
+    /// The newest scored time again, with another value.
+    ConflictingValue,
     SeriesLimit,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 4] = [
+    pub const ALL: [RejectReason; 5] = [
         RejectReason::NonFinite,
         RejectReason::OutOfOrder,
         RejectReason::Duplicate,
+        RejectReason::ConflictingValue,
         RejectReason::SeriesLimit,
     ];
 
@@ -80,6 +89,7 @@ impl RejectReason {
             RejectReason::NonFinite => "non_finite",
             RejectReason::OutOfOrder => "out_of_order",
             RejectReason::Duplicate => "duplicate",
+            RejectReason::ConflictingValue => "conflicting_value",
             RejectReason::SeriesLimit => "series_limit",
         }
     }
@@ -114,6 +124,8 @@ pub enum EngineError {
     ShutDown,
     #[error("invalid engine configuration: {0}")]
     Config(#[from] PipelineError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 /// What the engine is told about a series by a user.
@@ -195,6 +207,8 @@ pub struct Engine {
     senders: Vec<Sender<Job>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     queue_capacity: usize,
+    /// The pipeline configurations (JSON), for snapshots.
+    settings: String,
 }
 
 impl Engine {
@@ -233,6 +247,7 @@ impl Engine {
             senders,
             handles: Mutex::new(handles),
             queue_capacity: config.queue_capacity.max(1),
+            settings: snapshot::settings_of(&pipelines),
         })
     }
 
@@ -359,6 +374,54 @@ impl Engine {
         receiver.recv().map_err(|_| EngineError::ShutDown)
     }
 
+    /// Every series of every shard (see [`snapshot`](self::snapshot)): a consistent
+    /// cut after every batch submitted before the call. Blocking: call it off the
+    /// async runtime.
+    pub fn snapshot_all(&self) -> Result<EngineSnapshot, EngineError> {
+        let mut series = Vec::new();
+        let replies: Vec<_> = (0..self.senders.len())
+            .map(|worker| {
+                let (reply, receiver) = bounded(1);
+                self.send_control(worker, Job::SnapshotAll(reply))
+                    .map(|()| receiver)
+            })
+            .collect::<Result<_, _>>()?;
+        for receiver in replies {
+            series.extend(receiver.recv().map_err(|_| EngineError::ShutDown)?);
+        }
+        series.sort_by_key(|s: &SeriesSnapshot| s.series);
+        Ok(EngineSnapshot {
+            settings: self.settings.clone(),
+            series,
+        })
+    }
+
+    /// Puts a snapshot's series into their workers; refuses a snapshot of other
+    /// detection settings. Call it before the first point of a restored series.
+    pub fn restore(&self, snapshot: EngineSnapshot) -> Result<RestoreReport, EngineError> {
+        if snapshot.settings != self.settings {
+            return Err(SnapshotError::OtherSettings.into());
+        }
+        let mut parts: Vec<Vec<SeriesSnapshot>> = vec![Vec::new(); self.senders.len()];
+        for series in snapshot.series {
+            parts[self.shard_of(series.series)].push(series);
+        }
+        let mut replies = Vec::new();
+        for (worker, part) in parts.into_iter().enumerate() {
+            let (reply, receiver) = bounded(1);
+            self.send_control(worker, Job::Restore(part, reply))?;
+            replies.push(receiver);
+        }
+        let mut total = RestoreReport::default();
+        for receiver in replies {
+            let part = receiver.recv().map_err(|_| EngineError::ShutDown)?;
+            total.restored += part.restored;
+            total.present += part.present;
+            total.over_limit += part.over_limit;
+        }
+        Ok(total)
+    }
+
     /// Scores `value` against a copy of the series' pipeline, at `timestamp_ms` or just
     /// after the series' newest point, whichever is later: what the series' model makes
     /// of one observation, leaving the model as it was. `None`: the engine has no such
@@ -382,7 +445,7 @@ impl Engine {
 
     pub fn stats(&self) -> Result<EngineStats, EngineError> {
         let mut total = EngineStats::default();
-        let mut rejected = [0u64; 4];
+        let mut rejected = [0u64; RejectReason::ALL.len()];
         for (worker, sender) in self.senders.iter().enumerate() {
             let (reply, receiver) = bounded(1);
             self.send_control(worker, Job::Stats(reply))?;

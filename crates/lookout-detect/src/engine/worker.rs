@@ -68,6 +68,8 @@ pub(super) enum Job {
     Feedback(SeriesId, Feedback),
     Tolerance(SeriesId, Sender<Option<f64>>),
     Snapshot(SeriesId, Sender<Option<String>>),
+    SnapshotAll(Sender<Vec<super::SeriesSnapshot>>),
+    Restore(Vec<super::SeriesSnapshot>, Sender<super::RestoreReport>),
     Peek(SeriesId, i64, f64, Sender<Option<super::Peek>>),
     Stats(Sender<ShardStats>),
     Stop,
@@ -81,7 +83,7 @@ pub struct ShardStats {
     pub scored: u64,
     pub anomalies_started: u64,
     /// Indexed like [`RejectReason::ALL`].
-    pub rejected: [u64; 4],
+    pub rejected: [u64; 5],
     pub busy_nanos: u64,
 }
 
@@ -105,6 +107,8 @@ impl SeriesBudget {
 struct SeriesState {
     pipeline: SeriesPipeline,
     newest_ms: i64,
+    /// The value scored at `newest_ms` (NaN before the first).
+    newest_value: f64,
 }
 
 pub(super) struct Worker {
@@ -159,6 +163,22 @@ impl Worker {
                         .and_then(|state| serde_json::to_string(&state.pipeline).ok());
                     let _ = reply.send(snapshot);
                 }
+                Job::SnapshotAll(reply) => {
+                    let mut all = Vec::with_capacity(self.series.len());
+                    for (series, slot) in &self.slots {
+                        let state = &self.series[*slot as usize];
+                        all.push(super::SeriesSnapshot {
+                            series: *series,
+                            newest_ms: state.newest_ms,
+                            newest_value: state.newest_value,
+                            pipeline: state.pipeline.clone(),
+                        });
+                    }
+                    let _ = reply.send(all);
+                }
+                Job::Restore(part, reply) => {
+                    let _ = reply.send(self.restore(part));
+                }
                 Job::Peek(series, timestamp_ms, value, reply) => {
                     // A copy scores the point: the live pipeline is not touched.
                     let peek = self.state(series).map(|state| {
@@ -185,6 +205,29 @@ impl Worker {
                 Job::Stop => break,
             }
         }
+    }
+
+    /// Takes in restored series it does not have yet, within the series budget.
+    fn restore(&mut self, part: Vec<super::SeriesSnapshot>) -> super::RestoreReport {
+        let mut report = super::RestoreReport::default();
+        for restored in part {
+            let Entry::Vacant(entry) = self.slots.entry(restored.series) else {
+                report.present += 1;
+                continue;
+            };
+            if !self.budget.take() {
+                report.over_limit += 1;
+                continue;
+            }
+            entry.insert(self.series.len() as u32);
+            self.series.push(SeriesState {
+                pipeline: restored.pipeline,
+                newest_ms: restored.newest_ms,
+                newest_value: restored.newest_value,
+            });
+            report.restored += 1;
+        }
+        report
     }
 
     fn state(&self, series: SeriesId) -> Option<&SeriesState> {
@@ -268,6 +311,7 @@ impl Worker {
                 self.series.push(SeriesState {
                     pipeline,
                     newest_ms: i64::MIN,
+                    newest_value: f64::NAN,
                 });
                 *entry.insert(slot)
             }
@@ -284,9 +328,18 @@ impl Worker {
             return SampleOutcome::Rejected(RejectReason::OutOfOrder);
         }
         if point.timestamp_ms == state.newest_ms {
-            return SampleOutcome::Rejected(RejectReason::Duplicate);
+            // The same bits again is a retry; another value for a scored time is refused
+            // (the first write of a time wins).
+            return SampleOutcome::Rejected(
+                if point.value.to_bits() == state.newest_value.to_bits() {
+                    RejectReason::Duplicate
+                } else {
+                    RejectReason::ConflictingValue
+                },
+            );
         }
         state.newest_ms = point.timestamp_ms;
+        state.newest_value = point.value;
         SampleOutcome::Scored(state.pipeline.verdict(point.timestamp_ms, point.value))
     }
 }

@@ -31,6 +31,9 @@ pub struct SqlHit {
     pub end: usize,
 }
 
+/// English determiners that, after FROM and before a word, make the phrase prose.
+const PROSE_DETERMINERS: &[&str] = &["the", "your", "our", "this", "that", "these", "those", "my"];
+
 const CATALOG: &[&str] = &[
     "information_schema",
     "sysobjects",
@@ -245,7 +248,15 @@ fn anywhere(c: &Ctx<'_>, best: &mut Option<SqlHit>) {
                             | Tok::Number
                     )
                 });
+                // "Select Print from the File menu": FROM, a determiner and a word is
+                // prose, not a table (no schema names a table `the`).
+                let prose = from.is_some_and(|f| {
+                    c.tok(f + 1) == Some(Tok::Bareword)
+                        && PROSE_DETERMINERS.contains(&c.text(f + 1).to_ascii_lowercase().as_str())
+                        && c.tok(f + 2) == Some(Tok::Bareword)
+                });
                 match from {
+                    Some(_) if prose => None,
                     Some(f) if plain && i == 0 => Some(c.hit("select_from_plain", 0.55, i, f + 1)),
                     Some(f) if direct || (i + 1..f).any(|j| sqlish(c.t[j].tok)) => {
                         Some(c.hit("select_from", if direct { 0.85 } else { 0.75 }, i, f + 1))

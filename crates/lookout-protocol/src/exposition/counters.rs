@@ -44,6 +44,19 @@ pub fn set_total(
         .insert((name, source.to_string(), label.0, label.1), total);
 }
 
+/// Sets `name{source, outcome}` to each `(outcome, total)`: a source's lines or records
+/// counted by what became of them.
+pub fn set_outcomes(
+    name: &'static str,
+    help: &'static str,
+    source: &str,
+    outcomes: impl IntoIterator<Item = (&'static str, u64)>,
+) {
+    for (outcome, total) in outcomes {
+        set_total(name, help, source, ("outcome", outcome), total);
+    }
+}
+
 /// The total of `name{source, label}`, if set.
 pub fn get(name: &str, source: &str, label: (&str, &str)) -> Option<u64> {
     table()

@@ -39,7 +39,7 @@ use lookout_protocol::remote_write::v2::{self, MessageKind};
 use lookout_protocol::{Batch, ProtocolError};
 
 use super::{IngestReport, TimeCheck};
-use crate::budget::Reservation;
+use crate::budget::{Refused, Reservation};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -102,35 +102,87 @@ pub(crate) async fn read_body(
             ),
             ..answer
         }
+        .closing()
     };
+    read_body_within(state, headers, body, limit, too_large).await
+}
+
+/// Largest body of a query route (`POST /api/v1/query` and the others with form
+/// parameters): what axum allows by default.
+pub const MAX_QUERY_BODY_BYTES: usize = 2 << 20;
+
+/// A query route's form body, within [`MAX_QUERY_BODY_BYTES`] and the in-flight body
+/// budget shared with ingestion (a 413 or a 503 otherwise, not counted as ingestion).
+pub(crate) async fn read_query_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, ApiError> {
+    let limit = MAX_QUERY_BODY_BYTES;
+    let too_large = |size: String| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bad_data",
+            format!("request body of {size} bytes is over the limit of {limit} bytes for query parameters"),
+        )
+        .closing()
+    };
+    read_body_within(state, headers, body, limit, too_large).await
+}
+
+/// [`read_body`] with its limit and its 413.
+async fn read_body_within(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    too_large: impl Fn(String) -> ApiError,
+) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|text| text.parse::<usize>().ok());
     if let Some(length) = declared.filter(|length| *length > limit) {
+        if length - limit <= REFUSED_BODY_DRAIN_BYTES {
+            drain_refused_body(body.into_data_stream(), length).await;
+        }
         return Err(too_large(length.to_string()));
     }
     let budget = &state.body_budget;
-    let over_budget = || {
-        state.metrics.reject("inflight_body_budget", 0);
+    let client = crate::listen::client_address();
+    let over_budget = |refused: Refused| {
+        let (reason, message) = match (refused, budget.client_share(), client) {
+            (Refused::ClientShare, Some((key, share)), Some(client)) => (
+                "inflight_body_client_share",
+                format!(
+                    "{key}: request bodies being received from {client} already hold {} of \
+                     the {share} bytes one client may hold; retry later",
+                    budget.held_by(client)
+                ),
+            ),
+            _ => (
+                "inflight_body_budget",
+                format!(
+                    "inflight_body_budget: request bodies being received already hold {} of \
+                     the {} bytes of max_inflight_body_bytes; retry later",
+                    budget.used(),
+                    budget.limit()
+                ),
+            ),
+        };
+        state.metrics.reject(reason, 0);
         ApiError::overloaded(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "inflight_body_budget: request bodies being received already hold {} of the \
-                 {} bytes of max_inflight_body_bytes; retry later",
-                budget.used(),
-                budget.limit()
-            ),
+            message,
             state.options.retry_after_seconds,
         )
+        .closing()
     };
     // Reserve at most 64 KiB up front whatever the client declares: the buffer grows
     // with what actually arrives (a declared 90 GB once aborted the process).
     let initial = declared.unwrap_or(8192).min(limit).min(64 << 10);
-    let mut reservation = budget.reservation();
-    if !reservation.grow(initial) {
-        return Err(over_budget());
-    }
+    let mut reservation = budget.reservation_for(client);
+    reservation.try_grow(initial).map_err(over_budget)?;
     let mut buffer = BytesMut::with_capacity(initial);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
@@ -139,10 +191,19 @@ pub(crate) async fn read_body(
         })?;
         let needed = buffer.len() + chunk.len();
         if needed > limit {
+            drop(buffer);
+            drop(reservation);
+            drain_refused_body(
+                stream,
+                (limit + REFUSED_BODY_DRAIN_BYTES).saturating_sub(needed),
+            )
+            .await;
             return Err(too_large(format!("more than {needed}")));
         }
-        if needed > reservation.held() && !reservation.grow(needed - reservation.held()) {
-            return Err(over_budget());
+        if needed > reservation.held() {
+            reservation
+                .try_grow(needed - reservation.held())
+                .map_err(over_budget)?;
         }
         buffer.extend_from_slice(&chunk);
     }
@@ -150,6 +211,46 @@ pub(crate) async fn read_body(
         bytes: buffer,
         _reservation: reservation,
     }))
+}
+
+/// How far past its limit a refused body is still read (and thrown away) before the 413.
+///
+/// A server that answers before reading the body and closes the connection resets it
+/// while the client is still sending: a client that does not send `Expect: 100-continue`
+/// then sees a broken pipe instead of the 413 that says why. A body at most this much over
+/// the limit is read to its end first (discarded as it arrives, so it holds no memory and
+/// none of the in-flight budget), within [`REFUSED_BODY_DRAIN_TIME`]; a larger one is
+/// refused at once, as before.
+pub const REFUSED_BODY_DRAIN_BYTES: usize = 4 << 20;
+
+/// The longest a refused body is read before the 413 goes out anyway.
+const REFUSED_BODY_DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads and discards up to `bytes` of a refused body, for at most
+/// [`REFUSED_BODY_DRAIN_TIME`].
+async fn drain_refused_body(mut stream: axum::body::BodyDataStream, bytes: usize) {
+    let drain = async {
+        let mut left = bytes;
+        while left > 0 {
+            match stream.next().await {
+                Some(Ok(chunk)) => left = left.saturating_sub(chunk.len()),
+                _ => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFUSED_BODY_DRAIN_TIME, drain).await;
+}
+
+/// The 400 of a request some of whose samples named a time their series already holds
+/// with another value (the first write of a time wins); `None` when there were none.
+fn conflict_error(report: &IngestReport) -> Option<ApiError> {
+    let conflict = report.conflict.as_ref()?;
+    Some(ApiError::bad_data(format!(
+        "partial write: {} samples had a timestamp their series already holds with another \
+         value (the first write of a time wins: the stored value is kept), e.g. {} at {} ms \
+         with value {}; {} samples written",
+        report.conflicts, conflict.series, conflict.timestamp_ms, conflict.value, report.accepted
+    )))
 }
 
 /// Decodes and validates on the blocking pool, then scores and stores.
@@ -179,7 +280,7 @@ pub async fn remote_write(
     let body = read_body(&state, &headers, body).await?;
     let max_decompressed = state.options.max_decompressed_bytes;
     if kind == MessageKind::V1 {
-        ingest(
+        let report = ingest(
             Arc::clone(&state),
             body,
             "remote_write",
@@ -191,7 +292,10 @@ pub async fn remote_write(
             },
         )
         .await?;
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return match conflict_error(&report) {
+            Some(error) => Err(error),
+            None => Ok(StatusCode::NO_CONTENT.into_response()),
+        };
     }
     let counts = Arc::new(std::sync::Mutex::new(v2::Counts::default()));
     let seen = Arc::clone(&counts);
@@ -212,6 +316,10 @@ pub async fn remote_write(
     let written = outcome.as_ref().map_or(0, |report| report.accepted);
     let mut response = match outcome {
         Err(error) => error.into_response(),
+        Ok(report) if report.conflicts > 0 => conflict_error(&report).map_or_else(
+            || StatusCode::NO_CONTENT.into_response(),
+            IntoResponse::into_response,
+        ),
         Ok(report) if counts.histograms > 0 => ApiError::bad_data(format!(
             "partial write: {} native histogram samples were not written (lookout stores \
              float samples only); {} float samples were written",
@@ -280,12 +388,15 @@ pub async fn influx_write(
     let encoding = body_encoding(&state, &headers)?;
     let max_decompressed = state.options.max_decompressed_bytes;
     let body = read_body(&state, &headers, body).await?;
-    ingest(Arc::clone(&state), body, "influx", move |bytes, now| {
+    let report = ingest(Arc::clone(&state), body, "influx", move |bytes, now| {
         let text = encoding.decode(bytes, max_decompressed)?;
         lookout_protocol::influx::parse_lines(&text, precision, now)
     })
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    match conflict_error(&report) {
+        Some(error) => Err(error),
+        None => Ok(StatusCode::NO_CONTENT),
+    }
 }
 
 pub async fn json_samples(
@@ -302,6 +413,9 @@ pub async fn json_samples(
         lookout_protocol::json_samples::parse_json_samples(&text, now)
     })
     .await?;
+    if let Some(error) = conflict_error(&report) {
+        return Err(error);
+    }
     Ok((
         StatusCode::OK,
         Json(serde_json::json!({ "status": "success", "data": report })),

@@ -1,9 +1,12 @@
 //! The listener: accepts connections (plain or TLS, see [`tls`]) and serves HTTP/1.1 on
 //! them under limits that keep idle and slow clients from exhausting the server.
 //!
-//! - at most `max_connections` open at once: past it the listener stops accepting, so
-//!   new connections wait in the kernel's backlog (and time out there on the client's
-//!   side) instead of taking file descriptors;
+//! - at most `max_connections` open at once: when they are all open, the connection idle
+//!   the longest with no request being handled is closed to make room (so idle and
+//!   slowloris connections cannot lock out `/healthz` and real clients; the ones in use
+//!   are never closed for it), and while every one is in use one new connection waits
+//!   accepted and the next ones in the kernel's backlog instead of taking file
+//!   descriptors;
 //! - `header_read_timeout` for the TLS handshake and for each request's headers; hyper
 //!   starts it when the connection opens and again when it waits for the next request,
 //!   so a kept-alive connection that sends nothing is closed after it too;
@@ -11,6 +14,9 @@
 //!   with no request being handled, is closed (a response the client does not read
 //!   counts as idle too);
 //! - `body_read_timeout`: a request's body must arrive within it ([`body`]).
+//!
+//! Each request is handled with its client's address at hand ([`client_address`]), for
+//! the per-client share of the in-flight body budget.
 
 mod body;
 pub mod tls;
@@ -26,9 +32,20 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 
 pub use body::BodyTimedOut;
+
+tokio::task_local! {
+    /// The address of the client whose request is being handled.
+    static CLIENT_ADDRESS: std::net::IpAddr;
+}
+
+/// The address of the client whose request the current task handles: `None` outside a
+/// request served by [`serve`] (in-process calls of the router, tests).
+pub fn client_address() -> Option<std::net::IpAddr> {
+    CLIENT_ADDRESS.try_with(|address| *address).ok()
+}
 pub use tls::{Tls, TlsError, TlsFiles};
 
 /// How the listener serves; [`Listen::default`] is the documented defaults, plain HTTP.
@@ -67,16 +84,13 @@ pub async fn serve(
     ));
     let max = listen.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max));
+    let open = Arc::new(Open::default());
     let (stop, stopping) = watch::channel(false);
     let reloader = listen.tls.as_ref().map(Tls::spawn_reloader);
     let listen = Arc::new(listen);
     tokio::pin!(shutdown);
     loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -88,25 +102,39 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Every slot taken: the connection idle the longest makes room, if one is idle;
+        // else this one waits for a slot (and the next ones in the kernel's backlog).
+        if slots.available_permits() == 0 {
+            open.close_idlest();
+        }
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let _ = stream.set_nodelay(true);
         let (router, listen, stopping) = (router.clone(), Arc::clone(&listen), stopping.clone());
+        let open = Arc::clone(&open);
         tokio::spawn(async move {
             let activity = Arc::new(Activity::new());
+            let (id, evicted) = open.register(Arc::clone(&activity));
             let io = Tracked {
                 inner: stream,
                 activity: Arc::clone(&activity),
             };
             match &listen.tls {
-                None => connection(io, router, &listen, activity, stopping).await,
+                None => connection(io, peer, router, &listen, activity, evicted, stopping).await,
                 Some(tls) => {
                     let accept = tls.acceptor().accept(io);
                     match tokio::time::timeout(listen.header_read_timeout, accept).await {
-                        Ok(Ok(io)) => connection(io, router, &listen, activity, stopping).await,
+                        Ok(Ok(io)) => {
+                            connection(io, peer, router, &listen, activity, evicted, stopping).await
+                        }
                         Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 }
             }
+            open.remove(id);
             drop(slot);
         });
     }
@@ -123,9 +151,11 @@ pub async fn serve(
 /// Serves one connection until it closes, is idle too long, or shutdown begins.
 async fn connection<I>(
     io: I,
+    peer: std::net::SocketAddr,
     router: axum::Router,
     listen: &Listen,
     activity: Arc<Activity>,
+    evicted: Arc<Notify>,
     mut stopping: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -135,11 +165,11 @@ async fn connection<I>(
     let service = hyper::service::service_fn(move |request| {
         let busy = counted.begin();
         let answer = hyper::service::Service::call(&inner, request);
-        async move {
+        CLIENT_ADDRESS.scope(peer.ip(), async move {
             let answer = answer.await;
             drop(busy);
             answer
-        }
+        })
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -183,7 +213,56 @@ async fn connection<I>(
                 conn.as_mut().graceful_shutdown();
                 closing = true;
             }
+            () = evicted.notified() => {
+                if activity.in_flight() == 0 {
+                    tracing::debug!("closing an idle connection to make room for a new one");
+                    return;
+                }
+            }
         }
+    }
+}
+
+/// Each open connection's activity and the signal that asks it to close, by id.
+type Connections = std::collections::HashMap<u64, (Arc<Activity>, Arc<Notify>)>;
+
+/// The open connections, so that a full listener can close the one idle the longest.
+#[derive(Default)]
+struct Open {
+    next: AtomicU64,
+    connections: std::sync::Mutex<Connections>,
+}
+
+impl Open {
+    /// Adds a connection; its id and the signal that asks it to close.
+    fn register(&self, activity: Arc<Activity>) -> (u64, Arc<Notify>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let evicted = Arc::new(Notify::new());
+        self.lock().insert(id, (activity, Arc::clone(&evicted)));
+        (id, evicted)
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Asks the connection idle the longest, with no request being handled, to close
+    /// (none when every connection is in use). O(connections), only when all are open.
+    fn close_idlest(&self) {
+        let connections = self.lock();
+        let idlest = connections
+            .values()
+            .filter(|(activity, _)| activity.in_flight() == 0)
+            .max_by_key(|(activity, _)| activity.idle_for());
+        if let Some((_, evicted)) = idlest {
+            evicted.notify_one();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connections> {
+        self.connections
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }
 

@@ -119,7 +119,10 @@ fn window_from_json(object: &Map<String, Value>) -> Result<LoginQuery, String> {
         object,
         &["failures", "distinct_users", "window", "successes"],
     )?;
-    let failures = count(object, "failures", MAX_FAILURES)?.expect("checked by the caller");
+    // Present (the caller dispatched on it) but possibly `null`: a 400 like any bad count.
+    let failures = count(object, "failures", MAX_FAILURES)?.ok_or_else(|| {
+        format!("field \"failures\" must be an integer 0..{MAX_FAILURES}, got null")
+    })?;
     let distinct_users = count(object, "distinct_users", MAX_FAILURES)?.unwrap_or(1);
     if distinct_users > failures.max(1) {
         return Err(format!(

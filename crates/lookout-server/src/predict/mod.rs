@@ -166,7 +166,7 @@ pub async fn predict_network(
     let record = record_from_json(&body).map_err(ApiError::bad_data)?;
     let Some(models) = state.traffic_models.clone() else {
         return Err(ApiError::not_found(
-            "this server has no traffic models directory",
+            "this server has no object store for traffic models",
         ));
     };
     let name = params.model.unwrap_or_else(|| DEFAULT_MODEL.to_string());

@@ -1,145 +1,95 @@
-//! Where trained traffic models live: `<data dir>/models/traffic/<NAME>.model`, and
-//! the server's cache of the ones it has loaded.
+//! Where trained traffic models live: the object `models/traffic/<NAME>` of the object
+//! store (`[object_store]`: `<data dir>/objects` by default, or an S3 bucket), each save a
+//! new version; and the server's cache of the ones it has loaded.
 //!
-//! Writes are atomic (a temporary file in the same directory, synced, then renamed over
-//! the old model), so a reader sees the old model or the new one, never half of one.
-//! Names are 1-64 characters of `A-Z a-z 0-9 _ - .`, not starting with a dot.
+//! The store's writes are atomic, so a reader sees the old model or the new one, never
+//! half of one, and its envelope's checksum and format version refuse a damaged model or
+//! one of another format with the model's name and version. Names are 1-64 characters of
+//! `A-Z a-z 0-9 _ - .`, not starting with a dot.
+//!
+//! Cost of [`TrafficModels::get`]: a cached model while its current version is unchanged;
+//! the current version is looked up at most once per [`RECHECK`] per model (a directory
+//! listing, or one S3 request).
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant};
 
-use lookout_traffic_model::{ModelError, TrafficModel};
+use lookout_objstore::ObjectStore;
+pub use lookout_traffic_model::store::{
+    check_name, load, object_name, save, store_error, ModelStoreError, TRAFFIC_FORMAT,
+};
+use lookout_traffic_model::TrafficModel;
 
 /// Models the server keeps loaded at once; beyond it, one is dropped to make room.
 const CACHE_MODELS: usize = 16;
+/// How long a loaded model is served before its current version is looked up again.
+pub const RECHECK: Duration = Duration::from_secs(1);
 
-/// Why a model could not be stored or read.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelStoreError {
-    #[error("invalid model name {0:?}: use 1-64 characters of A-Z a-z 0-9 _ - . (not starting with a dot)")]
-    BadName(String),
-    #[error("no traffic model {name:?} in {} (train one with `lookout train traffic --data FILE --name {name}`)", dir.display())]
-    NotFound { name: String, dir: PathBuf },
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", path.display())]
-    Model { path: PathBuf, source: ModelError },
+/// A loaded model: the version it is, when that was last checked.
+struct Loaded {
+    version: String,
+    checked: Instant,
+    model: Arc<TrafficModel>,
 }
 
-/// The models directory of a data directory.
-pub fn traffic_models_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("models").join("traffic")
-}
-
-pub fn check_name(name: &str) -> Result<(), ModelStoreError> {
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if !valid {
-        return Err(ModelStoreError::BadName(name.to_string()));
-    }
-    Ok(())
-}
-
-/// The file of model `name` in a models directory.
-pub fn model_file(dir: &Path, name: &str) -> Result<PathBuf, ModelStoreError> {
-    check_name(name)?;
-    Ok(dir.join(format!("{name}.model")))
-}
-
-/// Writes `model` as `name`, atomically; returns its path.
-pub fn save(dir: &Path, name: &str, model: &TrafficModel) -> Result<PathBuf, ModelStoreError> {
-    let path = model_file(dir, name)?;
-    std::fs::create_dir_all(dir).map_err(|source| ModelStoreError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let temporary = dir.join(format!(".{name}.model.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(&model.to_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &path)?;
-        if let Ok(dir) = std::fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok::<_, std::io::Error>(())
-    })();
-    if let Err(source) = result {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(ModelStoreError::Io { path, source });
-    }
-    Ok(path)
-}
-
-/// Reads the model `name` of a models directory.
-pub fn load(dir: &Path, name: &str) -> Result<TrafficModel, ModelStoreError> {
-    let path = model_file(dir, name)?;
-    let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => ModelStoreError::NotFound {
-            name: name.to_string(),
-            dir: dir.to_path_buf(),
-        },
-        _ => ModelStoreError::Io {
-            path: path.clone(),
-            source,
-        },
-    })?;
-    TrafficModel::from_bytes(&bytes).map_err(|source| ModelStoreError::Model { path, source })
-}
-
-/// Loaded models by name, with their file's modification time when loaded.
-type Loaded = HashMap<String, (Option<SystemTime>, Arc<TrafficModel>)>;
-
-/// The server's loaded models, reloaded when their file changes. Blocking: call it on
-/// the blocking pool.
+/// The server's loaded models, reloaded when their current version changes. Blocking:
+/// call it on the blocking pool.
 pub struct TrafficModels {
-    dir: PathBuf,
-    loaded: Mutex<Loaded>,
+    store: Arc<dyn ObjectStore>,
+    loaded: Mutex<HashMap<String, Loaded>>,
 }
 
 impl TrafficModels {
-    pub fn new(dir: PathBuf) -> Self {
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         TrafficModels {
-            dir,
+            store,
             loaded: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
     }
 
-    /// Model `name`, from the cache while its file's modification time is unchanged.
+    /// Model `name`, from the cache while its current version is unchanged.
     pub fn get(&self, name: &str) -> Result<Arc<TrafficModel>, ModelStoreError> {
-        let path = model_file(&self.dir, name)?;
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        if let Some((when, model)) = self.lock().get(name) {
-            if modified.is_some() && *when == modified {
-                return Ok(Arc::clone(model));
+        let object = object_name(name)?;
+        if let Some(loaded) = self.lock().get(name) {
+            if loaded.checked.elapsed() < RECHECK {
+                return Ok(Arc::clone(&loaded.model));
             }
         }
-        let model = Arc::new(load(&self.dir, name)?);
+        let current = self
+            .store
+            .resolve(&object, None)
+            .map_err(store_error(name, &*self.store))?;
+        if let Some(loaded) = self.lock().get_mut(name) {
+            if loaded.version == current.id {
+                loaded.checked = Instant::now();
+                return Ok(Arc::clone(&loaded.model));
+            }
+        }
+        let (version, model) = load(&*self.store, name, Some(&current.id))?;
+        let model = Arc::new(model);
         let mut loaded = self.lock();
         if loaded.len() >= CACHE_MODELS && !loaded.contains_key(name) {
             if let Some(evict) = loaded.keys().next().cloned() {
                 loaded.remove(&evict);
             }
         }
-        loaded.insert(name.to_string(), (modified, Arc::clone(&model)));
+        loaded.insert(
+            name.to_string(),
+            Loaded {
+                version: version.id,
+                checked: Instant::now(),
+                model: Arc::clone(&model),
+            },
+        );
         Ok(model)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Loaded>> {
         self.loaded
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -183,36 +133,29 @@ mod tests {
     }
 
     #[test]
-    fn saves_atomically_loads_and_reloads_a_changed_file() {
+    fn each_save_is_a_version_and_the_server_reloads_a_new_one() {
         let dir = tempfile::tempdir().unwrap();
-        let models_dir = traffic_models_dir(dir.path());
+        let store: Arc<dyn ObjectStore> = Arc::new(lookout_objstore::DirStore::new(dir.path()));
         let first = model(lookout_traffic_model::ModelKind::Svm);
-        let path = save(&models_dir, "default", &first).unwrap();
-        assert_eq!(path, models_dir.join("default.model"));
-        let names: Vec<_> = std::fs::read_dir(&models_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(
-            names,
-            vec![std::ffi::OsString::from("default.model")],
-            "no temporary left"
-        );
-        let models = TrafficModels::new(models_dir.clone());
+        let version = save(&*store, "default", &first).unwrap();
+        assert_eq!(version.number, 1);
+        assert_eq!(store.list("models/").unwrap(), ["models/traffic/default"]);
+        let models = TrafficModels::new(Arc::clone(&store));
         let loaded = models.get("default").unwrap();
         assert_eq!(*loaded, first);
         assert!(
             Arc::ptr_eq(&loaded, &models.get("default").unwrap()),
             "cached"
         );
-        std::thread::sleep(std::time::Duration::from_millis(20));
         let second = model(lookout_traffic_model::ModelKind::Forest);
-        save(&models_dir, "default", &second).unwrap();
+        assert_eq!(save(&*store, "default", &second).unwrap().number, 2);
+        std::thread::sleep(RECHECK + Duration::from_millis(50));
         assert_eq!(
             *models.get("default").unwrap(),
             second,
-            "reloaded after the file changed"
+            "reloaded after a new version"
         );
+        assert_eq!(load(&*store, "default", Some("1")).unwrap().1, first);
         assert!(matches!(
             models.get("other"),
             Err(ModelStoreError::NotFound { .. })
@@ -221,10 +164,27 @@ mod tests {
             models.get("../x"),
             Err(ModelStoreError::BadName(_))
         ));
-        std::fs::write(models_dir.join("broken.model"), b"junk").unwrap();
+        store
+            .put("models/traffic/broken", TRAFFIC_FORMAT, b"junk")
+            .unwrap();
         let error = models.get("broken").unwrap_err();
         assert!(
             error.to_string().contains("not a lookout traffic model"),
+            "{error}"
+        );
+        store
+            .put(
+                "models/traffic/other-format",
+                lookout_objstore::Format {
+                    name: "traffic-model",
+                    version: 99,
+                },
+                &first.to_bytes(),
+            )
+            .unwrap();
+        let error = models.get("other-format").unwrap_err();
+        assert!(
+            error.to_string().contains("holds traffic-model format 99"),
             "{error}"
         );
     }

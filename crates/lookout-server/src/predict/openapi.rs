@@ -61,10 +61,11 @@ pub fn paths() -> Value {
 pub fn metric_observation_schema() -> Value {
     json!({ "type": "object", "additionalProperties": false, "required": ["value"], "properties": {
         "value": { "type": "number" },
-        "series": { "type": "object", "additionalProperties": false, "required": ["name"], "properties": {
+        // `null` is taken as not given, for `series` and its `labels` as for `timestamp`.
+        "series": { "type": "object", "nullable": true, "additionalProperties": false, "required": ["name"], "description": "null or absent: the domain default.", "properties": {
             "name": { "type": "string", "maxLength": super::metric::MAX_NAME_BYTES },
-            "labels": { "type": "object", "maxProperties": super::metric::MAX_LABELS, "additionalProperties": { "type": "string" } } } },
-        "timestamp": { "type": "integer", "minimum": 0, "description": "Unix ms the value is for (default: now; never before the series' newest point)." } } })
+            "labels": { "type": "object", "nullable": true, "maxProperties": super::metric::MAX_LABELS, "additionalProperties": { "type": "string" } } } },
+        "timestamp": { "type": "integer", "nullable": true, "minimum": 0, "description": "Unix ms the value is for (default, also for null: now; never before the series' newest point)." } } })
 }
 
 pub fn login_observation_schema() -> Value {
@@ -75,9 +76,9 @@ pub fn login_observation_schema() -> Value {
             "result": { "type": "string", "enum": ["failure", "success"] } } },
         { "type": "object", "additionalProperties": false, "required": ["failures", "window"], "properties": {
             "failures": { "type": "integer", "minimum": 0, "maximum": super::login::MAX_FAILURES },
-            "distinct_users": { "type": "integer", "minimum": 0, "description": "Default 1; at most failures." },
+            "distinct_users": { "type": "integer", "nullable": true, "minimum": 0, "maximum": super::login::MAX_FAILURES, "description": "Default (also for null) 1; at most failures." },
             "window": { "type": "string", "description": "Duration the failures span, e.g. 60s (1ms..7d)." },
-            "successes": { "type": "integer", "minimum": 0, "maximum": 1000, "description": "Successful logins from the same address at the window's end." } } },
+            "successes": { "type": "integer", "nullable": true, "minimum": 0, "maximum": 1000, "description": "Successful logins from the same address at the window's end; default (also for null) 0." } } },
     ] })
 }
 

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -98,16 +98,29 @@ pub async fn instant_query(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = crate::ingest::routes::read_query_body(&state, &headers, body).await?;
     let form = read_form(query, &headers, &body)?;
     let time = form.time_or("time", now_ms())?;
     let text = required(&form, "query")?.to_string();
     let started = Instant::now();
+    // Evaluated and written on the blocking pool: a vector over every series or a range
+    // selector's matrix is large, and building its JSON is work for no async worker.
     let answer = evaluate(&state, move |state, options| {
-        lookout_promql::instant_query(&StoreSource { state }, &text, time, options)
+        let answer = lookout_promql::instant_query(&StoreSource { state }, &text, time, options)?;
+        Ok(instant_answer(answer, time))
     })
     .await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "instant query"
+    );
+    Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
+}
+
+/// The JSON text of an instant query's answer at `time`.
+fn instant_answer(answer: InstantValue, time: i64) -> Vec<u8> {
     let t = seconds(time);
     let (kind, result) = match answer {
         InstantValue::Scalar(v) => ("scalar", json!([t, format_value(v)])),
@@ -138,13 +151,8 @@ pub async fn instant_query(
             ),
         ),
     };
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "instant query"
-    );
-    Ok(Json(
-        json!({ "status": "success", "data": { "resultType": kind, "result": result } }),
-    ))
+    let answer = json!({ "status": "success", "data": { "resultType": kind, "result": result } });
+    serde_json::to_vec(&answer).expect("a JSON value always serializes")
 }
 
 /// `GET|POST /api/v1/query_range?query=<PromQL>&start=&end=&step=`
@@ -152,8 +160,9 @@ pub async fn range_query(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
+    let body = crate::ingest::routes::read_query_body(&state, &headers, body).await?;
     let form = read_form(query, &headers, &body)?;
     let start = form.time("start")?;
     let end = form.time("end")?;
@@ -179,21 +188,50 @@ pub async fn range_query(
         lookout_promql::range_query(&StoreSource { state }, &text, start, end, step, options)
     })
     .await?;
-    let mut body = String::with_capacity(
-        64 + series
-            .iter()
-            .map(|s| 32 * s.points.len() + 64)
-            .sum::<usize>(),
-    );
-    body.push_str(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
-    for (index, s) in series.iter().enumerate() {
-        if index > 0 {
-            body.push(',');
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        stream_matrix(series),
+    )
+        .into_response())
+}
+
+/// Bytes of JSON a range answer is sent in.
+const ANSWER_CHUNK_BYTES: usize = 256 << 10;
+
+/// Chunks of a range answer the writer may be ahead of the client.
+const ANSWER_CHUNKS_AHEAD: usize = 4;
+
+/// A matrix answer written on the blocking pool and sent as it is written: a range
+/// answer holds up to millions of points, and writing them on an async worker once held
+/// it (and `/healthz`) for as long as that took, while the whole text sat in memory
+/// beside the series. The writer stays at most [`ANSWER_CHUNKS_AHEAD`] chunks of
+/// [`ANSWER_CHUNK_BYTES`] ahead of the client and stops when the client goes away.
+fn stream_matrix(series: Vec<lookout_promql::RangeSeries>) -> Body {
+    let (sender, receiver) =
+        tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(ANSWER_CHUNKS_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut chunk = String::with_capacity(ANSWER_CHUNK_BYTES + 4096);
+        chunk.push_str(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
+        for (index, s) in series.iter().enumerate() {
+            if index > 0 {
+                chunk.push(',');
+            }
+            write_series(&mut chunk, &s.labels, &s.points);
+            if chunk.len() >= ANSWER_CHUNK_BYTES {
+                let full =
+                    std::mem::replace(&mut chunk, String::with_capacity(ANSWER_CHUNK_BYTES + 4096));
+                if sender.blocking_send(Ok(full.into())).is_err() {
+                    return; // the client went away
+                }
+            }
         }
-        write_series(&mut body, &s.labels, &s.points);
-    }
-    body.push_str("]}}");
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        chunk.push_str("]}}");
+        let _ = sender.blocking_send(Ok(chunk.into()));
+    });
+    Body::from_stream(futures::stream::unfold(
+        receiver,
+        |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) },
+    ))
 }
 
 /// `{"metric":{...},"values":[[t,"v"],...]}` written straight into `out` (a range
@@ -215,10 +253,12 @@ fn write_series(out: &mut String, labels: &Labels, points: &[(i64, f64)]) {
 /// `GET|POST /api/v1/query_exemplars`: the query is checked, the answer is empty
 /// (lookout stores no exemplars).
 pub async fn query_exemplars(
+    State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    let body = crate::ingest::routes::read_query_body(&state, &headers, body).await?;
     let form = read_form(query, &headers, &body)?;
     lookout_promql::parse(required(&form, "query")?).map_err(|error| api_error(error, 0))?;
     form.time_or("start", 0)?;

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -115,8 +115,9 @@ pub async fn series(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    let body = crate::ingest::routes::read_query_body(&state, &headers, body).await?;
     let form = read_form(query, &headers, &body)?;
     check_times(&form)?;
     let selectors = selectors(&form);
@@ -134,8 +135,9 @@ pub async fn labels(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    let body = crate::ingest::routes::read_query_body(&state, &headers, body).await?;
     let form = read_form(query, &headers, &body)?;
     check_times(&form)?;
     let selectors = selectors(&form);

@@ -19,6 +19,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
 }
 
+#[allow(unused_imports)] // not every test binary reads the clock
 pub use lookout_model::clock::now_ms;
 
 pub fn engine() -> Arc<dyn Scorer> {

@@ -169,6 +169,22 @@ fn derived_series_carry_the_log_label_and_bad_lines_are_counted_by_reason() {
         "{:?}",
         collected.errors
     );
+    let counted = |outcome| {
+        lookout_protocol::exposition::counters::get(
+            super::LINES_METRIC,
+            "access_log#3",
+            ("outcome", outcome),
+        )
+    };
+    assert_eq!(
+        [
+            counted("request"),
+            counted("no_match"),
+            counted("invalid_utf8"),
+            counted("too_long")
+        ],
+        [Some(10), Some(2), Some(1), Some(0)]
+    );
     let route = collected
         .samples
         .iter()

@@ -8,7 +8,7 @@
 //! mode), the [`LoginDetectors`] (fail2ban rule, leaky buckets, enumeration, success
 //! after failures), whose findings become events (`ssh_bruteforce`,
 //! `ssh_bruteforce_fast`, `ssh_bruteforce_slow`, `ssh_user_enumeration`,
-//! `ssh_success_after_failures`), and the [`LoginSeries`] (failures per second,
+//! `ssh_success_after_failures`, `ssh_new_source_network`), and the [`LoginSeries`] (failures per second,
 //! distinct failing sources, top failing sources), flushed as samples each tick.
 //!
 //! Times: lines read live are scored at their arrival (syslog times have no year and

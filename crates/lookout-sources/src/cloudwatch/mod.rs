@@ -125,6 +125,7 @@ impl CloudWatchSource {
                     events: Vec::new(),
                     errors: fresh,
                     read_offsets: Vec::new(),
+                    receipt: None,
                 };
                 tokio::select! {
                     biased;

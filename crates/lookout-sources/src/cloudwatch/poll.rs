@@ -250,6 +250,7 @@ impl Poller {
                     events: Vec::new(),
                     errors: Vec::new(),
                     read_offsets: Vec::new(),
+                    receipt: None,
                 };
                 batches.send(batch).await.map_err(|_| Closed)?;
             }

@@ -202,6 +202,7 @@ async fn send(
         events: Vec::new(),
         errors: Vec::new(),
         read_offsets: Vec::new(),
+        receipt: None,
     };
     tokio::select! {
         biased;

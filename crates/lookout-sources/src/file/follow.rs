@@ -1,23 +1,57 @@
 //! Following the files a set of path patterns names, the way `tail -F` does: new
 //! complete lines of each, across rotation and truncation.
 //!
-//! Shared by the `file` source (JSON lines) and the `auth_log` source (syslog lines):
-//! each tick [`Follower::read`] expands the patterns, reads a rotated-away file to its
-//! end (its unfinished last line included) before its successor from the beginning,
-//! rereads a truncated file from its start, and hands every complete line to the
-//! caller with its file and line number, at most `budget` lines a tick. Files present
-//! at the first tick are read from their end or their beginning (`ReadFrom`); files that
-//! appear later from their beginning. Cost: one `stat` per followed file and one glob
-//! expansion per pattern per tick, 64 KiB read buffers, one open handle and the partial
-//! line per file.
+//! Shared by the `file`, `auth_log`, `access_log` and `log` sources: each tick
+//! [`Follower::read`] expands the patterns and hands every complete line to the caller
+//! with its file and line number, at most `budget` lines a tick. Files present at the
+//! first tick are read from their end or their beginning (`ReadFrom`); files that
+//! appear later from their beginning.
+//!
+//! Rotation:
+//! - **by rename** (the path names another file, or nothing): the rotated-away file
+//!   is read to its end before its successor from its beginning, and then still read
+//!   every tick, since its writer goes on writing to it until it reopens its log
+//!   (`nginx -s reopen` after logrotate's `create`), until it has gained nothing for
+//!   [`DRAIN_IDLE_TICKS`] ticks in a row; its unfinished last line is handed out then.
+//!   At most [`MAX_DRAINING`] such files at once (the oldest is let go first).
+//! - **by truncation** (the file is shorter than what was read, or its bytes before
+//!   that point are no longer the last ones read: it was truncated and written again):
+//!   read again from its start. Before that, a copy made just before the truncation (logrotate's
+//!   `copytruncate`: a file beside it named after it plus a suffix, `access.log.1`,
+//!   not itself followed) holds the lines written since the last tick: the newest of
+//!   at most [`MAX_COPY_CANDIDATES`] such files whose bytes just before the point read
+//!   are the last ones read is read from there to its end. Missed: lines written
+//!   between the copy and the truncation (they are in neither file), a copy compressed
+//!   before the next tick (`delaycompress` keeps it), and a truncation followed before
+//!   the next tick by the very bytes that were there.
+//!
+//! Cost: one `stat` and one read of 256 bytes per followed file and one glob expansion
+//! per pattern per tick, 64 KiB read buffers, one open handle, the partial line and 256 bytes per file (and
+//! per rotated-away file for a few ticks); a directory listing per truncation.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use lookout_config::ReadFrom;
 use lookout_model::ReadOffset;
 
 use super::tail::{Identity, Resume, Tail};
+
+/// Ticks without a new byte after which a rotated-away file is let go.
+pub const DRAIN_IDLE_TICKS: u32 = 5;
+/// Rotated-away files read at once.
+pub const MAX_DRAINING: usize = 16;
+/// Files beside a truncated one checked for being its copy.
+pub const MAX_COPY_CANDIDATES: usize = 8;
+
+/// A rotated-away file still read, and the ticks it has gained nothing.
+#[derive(Debug)]
+struct Draining {
+    path: PathBuf,
+    tail: Tail,
+    idle: u32,
+}
 
 /// Counters of a follower since it started.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +70,8 @@ pub struct Follower {
     first_scan: bool,
     read_from: ReadFrom,
     files: BTreeMap<PathBuf, Tail>,
+    /// Rotated-away files, oldest first.
+    draining: Vec<Draining>,
     /// Saved positions not used yet: a file is resumed when it is first opened.
     resume: BTreeMap<PathBuf, Resume>,
     stats: FollowStats,
@@ -72,6 +108,7 @@ impl Follower {
             first_scan: true,
             read_from,
             files: BTreeMap::new(),
+            draining: Vec::new(),
             resume: BTreeMap::new(),
             stats: FollowStats::default(),
         }
@@ -214,44 +251,71 @@ impl Follower {
             };
             line(path, at, bytes);
         };
-        // Files whose path now names another file, or nothing: read them to their end.
+        // Files whose path now names another file, or nothing: read on while their
+        // writer may still write to them, before their successors.
         let followed: Vec<PathBuf> = self.files.keys().cloned().collect();
         for path in followed {
             let current = std::fs::metadata(&path).ok().map(|m| Identity::of(&m));
-            let tail = self.files.get_mut(&path).expect("followed");
-            if current == Some(tail.identity()) {
+            if current == self.files.get(&path).map(Tail::identity) {
                 continue;
             }
-            let mut tail = self.files.remove(&path).expect("followed");
-            let result = {
-                let identity = tail.identity();
-                tail.read_lines(usize::MAX, |n, at, bytes| {
-                    count(&path, identity, n, at, bytes, &mut handed)
-                })
-            };
-            match result {
-                Ok(outcome) => self.stats.too_long += outcome.too_long,
-                Err(error) => errors.push(format!(
-                    "cannot read the rotated {}: {error}",
-                    path.display()
-                )),
-            }
-            let identity = tail.identity();
-            tail.finish(|n, at, bytes| count(&path, identity, n, at, bytes, &mut handed));
+            let tail = self.files.remove(&path).expect("followed");
             if current.is_some() {
                 self.stats.rotations += 1;
             }
+            self.draining.push(Draining {
+                path,
+                tail,
+                idle: 0,
+            });
         }
-        for path in matching {
+        let over = self.draining.len().saturating_sub(MAX_DRAINING);
+        let mut draining = std::mem::take(&mut self.draining);
+        for (index, mut rotated) in draining.drain(..).enumerate() {
+            let path = rotated.path.clone();
+            let identity = rotated.tail.identity();
+            let before = rotated.tail.position();
+            match rotated.tail.read_lines(usize::MAX, |n, at, bytes| {
+                count(&path, identity, n, at, bytes, &mut handed)
+            }) {
+                Ok(outcome) => {
+                    self.stats.too_long += outcome.too_long;
+                    let grew = rotated.tail.position() != before || outcome.truncated;
+                    rotated.idle = if grew { 0 } else { rotated.idle + 1 };
+                }
+                Err(error) => {
+                    errors.push(format!(
+                        "cannot read the rotated {}: {error}",
+                        path.display()
+                    ));
+                    rotated.idle = DRAIN_IDLE_TICKS;
+                }
+            }
+            // A file back under its path (renamed back) is followed there again.
+            let back = matching.contains(&path) && !self.files.contains_key(&path) && {
+                let current = std::fs::metadata(&path).ok().map(|m| Identity::of(&m));
+                current == Some(identity)
+            };
+            if back {
+                self.files.insert(path, rotated.tail);
+            } else if index < over || rotated.idle >= DRAIN_IDLE_TICKS {
+                rotated
+                    .tail
+                    .finish(|n, at, bytes| count(&path, identity, n, at, bytes, &mut handed));
+            } else {
+                self.draining.push(rotated);
+            }
+        }
+        for path in &matching {
             if handed >= budget {
                 break;
             }
-            if !self.files.contains_key(&path) {
-                let opened = match self.resume.remove(&path) {
-                    Some(at) => Tail::resume(&path, at, self.max_line_bytes)
+            if !self.files.contains_key(path) {
+                let opened = match self.resume.remove(path) {
+                    Some(at) => Tail::resume(path, at, self.max_line_bytes)
                         .transpose()
-                        .unwrap_or_else(|| Tail::open(&path, at_end, self.max_line_bytes)),
-                    None => Tail::open(&path, at_end, self.max_line_bytes),
+                        .unwrap_or_else(|| Tail::open(path, at_end, self.max_line_bytes)),
+                    None => Tail::open(path, at_end, self.max_line_bytes),
                 };
                 match opened {
                     Ok(tail) => {
@@ -263,11 +327,21 @@ impl Follower {
                     }
                 }
             }
-            let tail = self.files.get_mut(&path).expect("just opened");
-            let left = budget - handed;
+            let tail = self.files.get_mut(path).expect("just opened");
             let identity = tail.identity();
+            if tail.truncated().unwrap_or(false) {
+                for copy in copy_candidates(path, &matching) {
+                    if let Ok(Some(outcome)) = tail.read_copy(&copy, |n, at, bytes| {
+                        count(path, identity, n, at, bytes, &mut handed)
+                    }) {
+                        self.stats.too_long += outcome.too_long;
+                        break;
+                    }
+                }
+            }
+            let left = budget.saturating_sub(handed);
             match tail.read_lines(left, |n, at, bytes| {
-                count(&path, identity, n, at, bytes, &mut handed)
+                count(path, identity, n, at, bytes, &mut handed)
             }) {
                 Ok(outcome) => {
                     self.stats.too_long += outcome.too_long;
@@ -281,4 +355,45 @@ impl Follower {
             }
         }
     }
+}
+
+/// Files beside `path` that may be its copy by logrotate's `copytruncate`: named after
+/// it plus a suffix starting with `.`, `-` or `_` (`access.log.1`,
+/// `access.log-20261204`), not followed themselves, newest first, at most
+/// [`MAX_COPY_CANDIDATES`].
+fn copy_candidates(path: &Path, followed: &[PathBuf]) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let file_name = entry.file_name();
+            let suffix = file_name.to_str()?.strip_prefix(name)?;
+            if !suffix.starts_with(['.', '-', '_']) {
+                return None;
+            }
+            let candidate = dir.join(&file_name);
+            if followed.contains(&candidate) {
+                return None;
+            }
+            let metadata = std::fs::metadata(&candidate).ok()?;
+            let modified = metadata.modified().ok()?;
+            metadata.is_file().then_some((modified, candidate))
+        })
+        .collect();
+    found.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    found
+        .into_iter()
+        .take(MAX_COPY_CANDIDATES)
+        .map(|(_, candidate)| candidate)
+        .collect()
 }

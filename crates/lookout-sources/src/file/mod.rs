@@ -15,9 +15,10 @@
 //! - **Long lines**: a line longer than `max_line_bytes` is skipped and counted; at most
 //!   that many bytes of one line are ever held.
 //! - **Rotation**: when the path names another file (renamed away and recreated) or
-//!   disappears, the old file is read to its end (its unfinished last line included),
-//!   then the new one from its beginning. A file that shrinks (truncated in place) is
-//!   read again from its start.
+//!   disappears, the old file is read to its end, then the new one from its beginning,
+//!   and the old one is still read until it stays idle (its unfinished last line then
+//!   counts); a truncated file is read again from its start, after what a
+//!   `copytruncate` copy holds past the point read (see [`follow`]).
 //!
 //! - **Restart**: each batch carries the read offsets of the files it moved; `serve`
 //!   saves them in the store once the batch's records are committed and resumes each

@@ -1,13 +1,16 @@
 //! Following one file: new complete lines since the last read, partial lines kept,
-//! over-long lines skipped, truncation noticed.
+//! over-long lines skipped, truncation noticed, the lines a copy made just before a
+//! truncation holds past what was read (logrotate's `copytruncate`) read from the copy.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// Bytes read from a file at a time.
 const CHUNK: usize = 64 * 1024;
+/// Bytes remembered from the end of what was read: how a copy of the file is recognised.
+const RECENT: usize = 256;
 
 /// Which file a path names: device and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,8 @@ pub(crate) struct Tail {
     /// Inside a line already longer than the limit: drop bytes until its newline.
     skipping: bool,
     max_line_bytes: usize,
+    /// The last (at most [`RECENT`]) bytes before `offset`.
+    recent: Vec<u8>,
 }
 
 impl Tail {
@@ -93,6 +98,7 @@ impl Tail {
             partial: Vec::new(),
             skipping: false,
             max_line_bytes,
+            recent: Vec::new(),
         };
         if at_end {
             tail.skip_existing()?;
@@ -112,7 +118,10 @@ impl Tail {
         if Identity::of(&metadata) != at.identity || metadata.len() < at.offset {
             return Ok(None);
         }
-        file.seek(SeekFrom::Start(at.offset))?;
+        let before = at.offset.min(RECENT as u64);
+        file.seek(SeekFrom::Start(at.offset - before))?;
+        let mut recent = vec![0; before as usize];
+        file.read_exact(&mut recent)?;
         Ok(Some(Tail {
             path: path.to_path_buf(),
             file,
@@ -123,6 +132,7 @@ impl Tail {
             partial: Vec::new(),
             skipping: false,
             max_line_bytes,
+            recent,
         }))
     }
 
@@ -151,6 +161,7 @@ impl Tail {
             }
             let base = self.offset;
             self.offset += read as u64;
+            self.remember(&buffer[..read]);
             let mut rest = &buffer[..read];
             while let Some(newline) = rest.iter().position(|byte| *byte == b'\n') {
                 self.lines += 1;
@@ -172,14 +183,14 @@ impl Tail {
         mut line: impl FnMut(u64, u64, &[u8]),
     ) -> io::Result<ReadOutcome> {
         let mut outcome = ReadOutcome::default();
-        let length = self.file.metadata()?.len();
-        if length < self.offset {
+        if self.truncated()? {
             self.file.seek(SeekFrom::Start(0))?;
             self.offset = 0;
             self.lines = 0;
             self.line_start = 0;
             self.partial.clear();
             self.skipping = false;
+            self.recent.clear();
             outcome.truncated = true;
         }
         let mut handed = 0;
@@ -220,14 +231,75 @@ impl Tail {
                 let unread = (chunk.len() - start) as u64;
                 self.file.seek(SeekFrom::Current(-(unread as i64)))?;
                 self.offset += start as u64;
+                self.remember(&chunk[..start]);
                 outcome.more = true;
                 return Ok(outcome);
             }
             self.offset += read as u64;
+            self.remember(chunk);
             self.keep_partial(&chunk[start..], &mut outcome.too_long);
         }
         outcome.more = self.offset < self.file.metadata()?.len();
         Ok(outcome)
+    }
+
+    /// Keeps the end of what was consumed, up to [`RECENT`] bytes.
+    fn remember(&mut self, consumed: &[u8]) {
+        if consumed.len() >= RECENT {
+            self.recent.clear();
+            self.recent
+                .extend_from_slice(&consumed[consumed.len() - RECENT..]);
+        } else {
+            let keep = RECENT - consumed.len();
+            let drop = self.recent.len().saturating_sub(keep);
+            self.recent.drain(..drop);
+            self.recent.extend_from_slice(consumed);
+        }
+    }
+
+    /// The file was truncated since the last read: it is shorter than what was read of
+    /// it, or (written again past that point) its bytes before that point are not the
+    /// last ones read.
+    pub(crate) fn truncated(&self) -> io::Result<bool> {
+        if self.file.metadata()?.len() < self.offset {
+            return Ok(true);
+        }
+        let mut seen = vec![0; self.recent.len()];
+        self.file
+            .read_exact_at(&mut seen, self.offset - self.recent.len() as u64)?;
+        Ok(seen != self.recent)
+    }
+
+    /// For a file truncated just after `copy` was made of it (logrotate's
+    /// `copytruncate`): when `copy` is at least as long as what was read and its bytes
+    /// just before that point are the last ones read, hands out the lines `copy` has
+    /// past it, to its end (its unfinished last line included), and returns what it
+    /// found; `None` when `copy` is not such a copy (nothing read). Lines the writer
+    /// wrote between the copy and the truncation are in neither file.
+    pub(crate) fn read_copy(
+        &mut self,
+        copy: &Path,
+        mut line: impl FnMut(u64, u64, &[u8]),
+    ) -> io::Result<Option<ReadOutcome>> {
+        if self.recent.is_empty() {
+            return Ok(None);
+        }
+        let mut file = File::open(copy)?;
+        let metadata = file.metadata()?;
+        if Identity::of(&metadata) == self.identity || metadata.len() < self.offset {
+            return Ok(None);
+        }
+        file.seek(SeekFrom::Start(self.offset - self.recent.len() as u64))?;
+        let mut seen = vec![0; self.recent.len()];
+        file.read_exact(&mut seen)?;
+        if seen != self.recent {
+            return Ok(None);
+        }
+        let original = std::mem::replace(&mut self.file, file);
+        let outcome = self.read_lines(usize::MAX, &mut line);
+        self.finish(&mut line);
+        self.file = original;
+        outcome.map(Some)
     }
 
     /// Keeps the unfinished end of a chunk; once it exceeds the limit, the line is

@@ -143,10 +143,78 @@ fn rotation_reads_the_old_file_to_its_end_then_the_new_one() {
     append(&path, &sample_line("m", 1, 1.0));
     let mut collector = FileCollector::new(&config(dir.path(), "app.log", ReadFrom::Beginning));
     assert_eq!(values(&collector.collect()), [1.0]);
-    // Written after the last read, then rotated away; the unfinished line is complete.
+    // Written after the last read, then rotated away.
     append(&path, &sample_line("m", 2, 2.0));
     append(&path, sample_line("m", 3, 3.0).trim_end());
     std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    append(&path, &sample_line("m", 4, 4.0));
+    assert_eq!(values(&collector.collect()), [2.0, 4.0]);
+    assert_eq!(collector.stats().rotations, 1);
+    // The unfinished line waits for its writer while the old file may still grow, and
+    // is complete once it has stayed idle.
+    for _ in 1..follow::DRAIN_IDLE_TICKS {
+        assert!(collector.collect().samples.is_empty());
+    }
+    assert_eq!(values(&collector.collect()), [3.0]);
+    append(&path, &sample_line("m", 5, 5.0));
+    assert_eq!(values(&collector.collect()), [5.0]);
+}
+
+#[test]
+fn lines_written_to_a_renamed_file_before_the_writer_reopens_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    append(&path, &sample_line("m", 1, 1.0));
+    let mut writer = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let mut collector = FileCollector::new(&config(dir.path(), "app.log", ReadFrom::Beginning));
+    assert_eq!(values(&collector.collect()), [1.0]);
+    // logrotate's `create`: renamed, an empty successor, the writer told later.
+    std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    append(&path, "");
+    assert!(collector.collect().samples.is_empty());
+    writer
+        .write_all(sample_line("m", 2, 2.0).as_bytes())
+        .unwrap();
+    assert_eq!(
+        values(&collector.collect()),
+        [2.0],
+        "still its writer's log"
+    );
+    // The writer reopens its log.
+    writer
+        .write_all(sample_line("m", 3, 3.0).as_bytes())
+        .unwrap();
+    drop(writer);
+    append(&path, &sample_line("m", 4, 4.0));
+    assert_eq!(values(&collector.collect()), [3.0, 4.0]);
+    for _ in 0..follow::DRAIN_IDLE_TICKS + 1 {
+        assert!(collector.collect().samples.is_empty());
+    }
+    assert_eq!(collector.stats().rotations, 1);
+}
+
+#[test]
+fn lines_written_just_before_a_copytruncate_are_read_from_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    append(&path, &sample_line("m", 1, 1.0));
+    let mut collector = FileCollector::new(&config(dir.path(), "app.log", ReadFrom::Beginning));
+    assert_eq!(values(&collector.collect()), [1.0]);
+    // Written after the last read; then logrotate's `copytruncate`.
+    append(&path, &sample_line("m", 2, 2.0));
+    append(&path, &sample_line("m", 3, 3.0));
+    std::fs::copy(&path, dir.path().join("app.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    // A newer file of the same name and length, with other lines, is no copy.
+    let other = sample_line("m", 7, 7.0) + &sample_line("m", 8, 8.0) + &sample_line("m", 9, 9.0);
+    append(&dir.path().join("app.log-other"), &other);
     append(&path, &sample_line("m", 4, 4.0));
     assert_eq!(values(&collector.collect()), [2.0, 3.0, 4.0]);
     assert_eq!(collector.stats().rotations, 1);

@@ -268,18 +268,9 @@ impl LogCollector {
     fn publish_counters(&self) {
         let totals = self.framer.tracker.bad_lines();
         let help = "Lines a log source read since it started: mined, or refused by reason.";
-        let name = &self.name;
-        counters::set_total(LINES_METRIC, help, name, ("outcome", "mined"), self.lines());
-        for reason in BadLine::ALL {
-            let total = totals[reason as usize];
-            counters::set_total(
-                LINES_METRIC,
-                help,
-                name,
-                ("outcome", reason.as_str()),
-                total,
-            );
-        }
+        let refused = BadLine::ALL.map(|r| (r.as_str(), totals[r as usize]));
+        let outcomes = std::iter::once(("mined", self.lines())).chain(refused);
+        counters::set_outcomes(LINES_METRIC, help, &self.name, outcomes);
     }
 
     /// Reads every input once and closes the interval ending at the clock's now.

@@ -12,41 +12,91 @@
 //! could not hand over because ingestion was full: counted, never blocking the capture).
 //! On loopback every frame is seen twice (out and in); the outgoing copy is skipped.
 //!
+//! With `model = "NAME"` the source also derives the capture's NSL-KDD connection
+//! records (`lookout_net::connections`) and scores them with that trained traffic model
+//! (loaded at start from the data directory; an unknown name is a build error naming
+//! it). At each closed second up to [`SCORED_PER_SECOND`] records are scored and those
+//! scored `attack` become `connection_attack` events in the second's batch, beside the
+//! flood events, at most [`ATTACK_EVENTS_PER_SECOND`] of them; the series
+//! `net_connection_records_per_second{outcome="scored"|"attack"|"unscored"}` counts them
+//! all (`unscored`: over the budget or lost to a full record queue), so a flood of
+//! connections costs a bounded share of the capture thread and of the pipeline.
+//!
 //! Cost: one system call and one decode per frame, then the feature updates of
-//! `lookout_net::features`; memory fixed (about 200 KiB plus the snapshot buffer).
-//! Needs root or `CAP_NET_RAW`.
+//! `lookout_net::features`; memory fixed (about 200 KiB plus the snapshot buffer; the
+//! connection table and windows add some tens of MiB when a model is set). Needs root or `CAP_NET_RAW`.
 
 pub mod bpf;
 pub mod socket;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lookout_config::PacketCaptureConfig;
-use lookout_model::{Sample, SeriesKey};
-use lookout_net::{Analyzer, FeatureConfig, FloodConfig, Frame, SecondOutput};
+use lookout_model::{Event, Labels, Sample, SeriesKey};
+use lookout_net::{
+    Analyzer, ConnectionConfig, ConnectionScorer, FeatureConfig, FloodConfig, Frame, SecondOutput,
+};
 use tokio::sync::mpsc;
 
+use crate::registry::BuildContext;
 use crate::{Delivery, Shutdown, Source, SourceBatch};
 use socket::PacketSocket;
 
 /// A quiet second closes this long after its end.
 const QUIET_GRACE_NS: i64 = 200_000_000;
+/// Connection records scored per second at most.
+pub const SCORED_PER_SECOND: usize = 20_000;
+/// `connection_attack` events published per second at most.
+pub const ATTACK_EVENTS_PER_SECOND: usize = 100;
 
 /// The packet capture source; see the module documentation.
 pub struct PacketCaptureSource {
     name: String,
     config: PacketCaptureConfig,
+    scorer: Option<ConnectionScorer>,
 }
 
 impl crate::registry::BuildSource for PacketCaptureConfig {
     fn build_source(&self, index: usize) -> Result<(Box<dyn Source>, Delivery), String> {
+        if let Some(model) = &self.model {
+            return Err(format!(
+                "model {model:?} needs the data directory to be loaded from"
+            ));
+        }
+        self.build_source_in(
+            index,
+            &BuildContext {
+                data_dir: std::path::Path::new(""),
+                objects: None,
+            },
+        )
+    }
+
+    fn build_source_in(
+        &self,
+        index: usize,
+        context: &BuildContext<'_>,
+    ) -> Result<(Box<dyn Source>, Delivery), String> {
         flood_config(self)?;
+        let scorer = match &self.model {
+            None => None,
+            Some(name) => {
+                let objects = context.objects.ok_or_else(|| {
+                    format!("model {name:?}: no object store to read trained models from")
+                })?;
+                let (_, model) = lookout_traffic_model::store::load(objects, name, None)
+                    .map_err(|error| format!("model {name:?}: {error}"))?;
+                Some(ConnectionScorer::new(name.clone(), Arc::new(model)))
+            }
+        };
         Ok((
             Box::new(PacketCaptureSource {
                 name: format!("packet_capture#{index}"),
                 config: self.clone(),
+                scorer,
             }),
             Delivery::Live,
         ))
@@ -81,7 +131,7 @@ impl Source for PacketCaptureSource {
             let name = self.name.clone();
             let worker = std::thread::Builder::new()
                 .name(format!("lookout-{name}"))
-                .spawn(move || capture(self.name, self.config, batches, shutdown));
+                .spawn(move || capture(self.name, self.config, self.scorer, batches, shutdown));
             match worker {
                 Ok(handle) => {
                     let _ = tokio::task::spawn_blocking(move || handle.join()).await;
@@ -97,6 +147,7 @@ impl Source for PacketCaptureSource {
 fn capture(
     name: String,
     config: PacketCaptureConfig,
+    mut scorer: Option<ConnectionScorer>,
     batches: mpsc::Sender<SourceBatch>,
     shutdown: Shutdown,
 ) {
@@ -108,6 +159,7 @@ fn capture(
             events: Vec::new(),
             errors: vec![error],
             read_offsets: Vec::new(),
+            receipt: None,
         });
     };
     let link = socket::link_type(&config.interface);
@@ -122,6 +174,10 @@ fn capture(
     let mut labels = config.labels.clone();
     labels.insert("interface".into(), config.interface.clone());
     let mut analyzer = Analyzer::new(FeatureConfig::default(), floods, labels.clone());
+    if scorer.is_some() {
+        analyzer = analyzer.with_connections(ConnectionConfig::default());
+    }
+    let mut lost_records = 0;
     let mut buffer = vec![0u8; config.snaplen as usize];
     let loopback = config.interface == "lo";
     let mut dropped_batches = 0u64;
@@ -151,12 +207,26 @@ fn capture(
             let health = health_samples(&socket, &output, &labels, dropped_batches);
             let mut samples = output.samples;
             samples.extend(health);
+            let mut events = output.events;
+            if let Some(scorer) = scorer.as_mut() {
+                let timestamp_ms = output.features.second * 1000;
+                let (scored, attack_events) = score_records(
+                    &mut analyzer,
+                    scorer,
+                    &labels,
+                    timestamp_ms,
+                    &mut lost_records,
+                );
+                samples.extend(scored);
+                events.extend(attack_events);
+            }
             let batch = SourceBatch {
                 source: name.clone(),
                 samples,
-                events: output.events,
+                events,
                 errors: Vec::new(),
                 read_offsets: Vec::new(),
+                receipt: None,
             };
             if let Err(mpsc::error::TrySendError::Full(_)) = batches.try_send(batch) {
                 dropped_batches += 1;
@@ -205,6 +275,58 @@ fn health_samples(
     samples
 }
 
+/// Scores the records made since the last second, within the budgets; returns the
+/// `net_connection_records_per_second` samples and the `connection_attack` events.
+fn score_records(
+    analyzer: &mut Analyzer,
+    scorer: &mut ConnectionScorer,
+    labels: &Labels,
+    timestamp_ms: i64,
+    lost_before: &mut u64,
+) -> (Vec<Sample>, Vec<Event>) {
+    let Some(connections) = analyzer.connections() else {
+        return (Vec::new(), Vec::new());
+    };
+    let lost = connections.stats().dropped;
+    let (mut scored, mut attacks, mut unscored) = (0u64, 0u64, lost - *lost_before);
+    *lost_before = lost;
+    let mut events = Vec::new();
+    for end in connections.drain() {
+        if scored as usize >= SCORED_PER_SECOND {
+            unscored += 1;
+            continue;
+        }
+        scored += 1;
+        let (attack, score) = scorer.score(&end);
+        if attack {
+            attacks += 1;
+            if events.len() < ATTACK_EVENTS_PER_SECOND {
+                events.push(scorer.event(&end, score, labels));
+            }
+        }
+    }
+    let samples = [
+        ("scored", scored),
+        ("attack", attacks),
+        ("unscored", unscored),
+    ]
+    .into_iter()
+    .map(|(outcome, count)| {
+        let mut labels = labels.clone();
+        labels.insert("outcome".into(), outcome.into());
+        Sample {
+            key: SeriesKey {
+                name: "net_connection_records_per_second".into(),
+                labels,
+            },
+            timestamp_ms,
+            value: count as f64,
+        }
+    })
+    .collect();
+    (samples, events)
+}
+
 fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -233,10 +355,40 @@ mod tests {
             snaplen: 256,
             promiscuous: false,
             ceilings: [("syn_flood".to_string(), 123)].into_iter().collect(),
+            model: None,
             labels: Default::default(),
         };
         let floods = flood_config(&config).unwrap();
         let syn = floods.rules.iter().find(|r| r.kind == "syn_flood").unwrap();
         assert_eq!(syn.ceiling_pps, 123);
+    }
+
+    #[test]
+    fn an_unknown_model_is_a_build_error_naming_it() {
+        use crate::registry::BuildSource;
+        let dir = tempfile::tempdir().unwrap();
+        let config = PacketCaptureConfig {
+            interface: "eth0".into(),
+            filter: None,
+            snaplen: 256,
+            promiscuous: false,
+            ceilings: Default::default(),
+            model: Some("kdd-missing".into()),
+            labels: Default::default(),
+        };
+        let objects = lookout_objstore::DirStore::new(dir.path().join("objects"));
+        let context = BuildContext {
+            data_dir: dir.path(),
+            objects: Some(&objects),
+        };
+        let error = match config.build_source_in(3, &context) {
+            Err(error) => error,
+            Ok(_) => panic!("built with a missing model"),
+        };
+        assert!(
+            error.contains("no traffic model \"kdd-missing\""),
+            "{error}"
+        );
+        assert!(error.contains("lookout train traffic"), "{error}");
     }
 }

@@ -189,6 +189,7 @@ impl ScrapeSource {
                 events: Vec::new(),
                 errors: outcome.error.into_iter().collect(),
                 read_offsets: Vec::new(),
+                receipt: None,
             };
             tokio::select! {
                 biased;

@@ -94,10 +94,14 @@ pub(crate) fn open_server(config: &Config) -> anyhow::Result<Server> {
             .unwrap_or(usize::MAX),
         max_inflight_body_bytes: usize::try_from(config.server.limits.max_inflight_body_bytes)
             .unwrap_or(usize::MAX),
+        max_inflight_body_bytes_per_client: usize::try_from(
+            config.server.limits.max_inflight_body_bytes_per_client,
+        )
+        .unwrap_or(usize::MAX),
         compaction_interval: Some(storage.compaction_interval),
         usage: super::usage::usage_options(&config.usage),
-        traffic_models_dir: Some(lookout_server::predict::models::traffic_models_dir(
-            data_dir,
+        object_store: Some(lookout_server::SharedObjectStore(
+            super::objects::open_object_store(config)?,
         )),
         sample_limits: SampleLimits {
             max_labels: usize::try_from(config.server.max_labels_per_series).unwrap_or(usize::MAX),
@@ -183,8 +187,14 @@ pub(crate) struct ConfiguredSource {
 }
 
 /// Every `[[source]]` of the configuration, built through the source registry.
-pub(crate) fn configured_sources(config: &Config) -> anyhow::Result<Vec<ConfiguredSource>> {
-    let built = lookout_sources::build_all(config)?;
+/// `server`'s object store (opened once, with the server) is where sources read trained
+/// models.
+pub(crate) fn configured_sources(
+    config: &Config,
+    server: &Server,
+) -> anyhow::Result<Vec<ConfiguredSource>> {
+    let objects = server.state().options.object_store.as_ref();
+    let built = lookout_sources::build_all(config, objects.map(|store| &*store.0))?;
     Ok(built
         .into_iter()
         .zip(&config.sources)

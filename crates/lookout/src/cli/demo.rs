@@ -144,7 +144,7 @@ async fn demo(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )];
     // Configured sources run beside the simulated fleet.
-    for configured in configured_sources(&config)? {
+    for configured in configured_sources(&config, &server)? {
         kinds.insert(configured.source.name(), configured.kind);
         tasks.push(lookout_sources::spawn(
             configured.source,

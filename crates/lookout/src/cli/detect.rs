@@ -17,7 +17,7 @@ pub struct DetectArgs {
     #[arg(required_unless_present = "print_pipeline")]
     input: Option<PathBuf>,
     /// Profile (default, thorough) or single detector (robust_z, ewma, seasonal,
-    /// changepoint, rcf, hst, iforest, usage).
+    /// changepoint, rcf, hst, iforest, knn, discord, usage).
     #[arg(long, default_value = "default")]
     detector: String,
     /// Write the output CSV here instead of stdout.

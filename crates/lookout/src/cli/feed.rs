@@ -84,6 +84,7 @@ pub(crate) async fn feed_sources(
             samples,
             events,
             mut read_offsets,
+            receipt,
             ..
         } = batch;
         for offset in &mut read_offsets {
@@ -105,23 +106,33 @@ pub(crate) async fn feed_sources(
         // Only once what the lines before them became is committed: a crash before
         // this save reads those lines again, and their intervals replace themselves.
         if stored && !read_offsets.is_empty() {
-            save_read_offsets(&pipeline, &source, read_offsets).await;
+            stored = save_read_offsets(&pipeline, &source, read_offsets).await;
+        }
+        if let Some(receipt) = receipt {
+            receipt.confirm(stored);
         }
     }
 }
 
 /// Saves a source's read offsets on the blocking pool (the store answers on a channel).
+/// True when saved.
 async fn save_read_offsets(
     pipeline: &Pipeline,
     source: &str,
     offsets: Vec<lookout_model::ReadOffset>,
-) {
+) -> bool {
     let store = std::sync::Arc::clone(pipeline.store());
     let saved = tokio::task::spawn_blocking(move || store.save_read_offsets(offsets)).await;
     match saved {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(%source, %error, "read offsets not saved"),
-        Err(error) => tracing::warn!(%source, %error, "saving the read offsets failed"),
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(%source, %error, "read offsets not saved");
+            false
+        }
+        Err(error) => {
+            tracing::warn!(%source, %error, "saving the read offsets failed");
+            false
+        }
     }
 }
 

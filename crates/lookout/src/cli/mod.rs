@@ -11,6 +11,8 @@ mod feed;
 mod import;
 mod listen;
 mod logs;
+mod model;
+mod objects;
 mod pcap;
 mod scan;
 mod serve;
@@ -55,6 +57,10 @@ enum Command {
     /// Train models: `train traffic` fits a connection-record classifier.
     #[command(subcommand)]
     Train(traffic::TrainCommand),
+    /// Stored models and detector snapshots, with their versions: `model list`,
+    /// `show NAME [VERSION]`, `push NAME FILE`, `pull NAME [--version V] OUT`,
+    /// `rollback NAME VERSION`.
+    Model(model::ModelArgs),
     /// Score records with a trained model: `score traffic` writes `label,score` per row.
     #[command(subcommand)]
     Score(traffic::ScoreCommand),
@@ -82,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan(command) => scan::run(command),
         Command::Train(command) => traffic::run_train(command),
         Command::Score(command) => traffic::run_score(command),
+        Command::Model(args) => model::run(args),
         Command::Logs(command) => logs::run(command),
         Command::Pcap(args) => pcap::run(args),
         Command::Token(command) => token::run(command),

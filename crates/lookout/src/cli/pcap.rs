@@ -4,7 +4,15 @@
 //!
 //! Events go to stdout as JSON lines, one per event; the derived series go to `--series`
 //! as CSV (`timestamp_ms,series,value`, the series in Prometheus notation); a summary of
-//! what was read, skipped (by reason) and raised goes to stderr.
+//! what was read, skipped (by reason) and raised goes to stderr. The file is read and
+//! decoded on a second thread (`lookout_net::pipeline`), with the same output.
+//!
+//! `--connections OUT.csv` writes the NSL-KDD connection records the capture derives
+//! (`lookout_net::connections`: a header line, then the 41 features of each connection in
+//! the dataset's column order, in the order the connections ended), the format
+//! `lookout score traffic` reads. `--model NAME` scores each record with a stored traffic
+//! model and prints a `connection_attack` event (a JSON line like the flood events) for
+//! each one scored `attack`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,7 +21,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use lookout_model::Labels;
-use lookout_net::{read_capture, Analyzer, FeatureConfig, FloodConfig, SecondOutput};
+use lookout_net::{
+    analyze_capture, Analyzer, ConnectionConfig, ConnectionScorer, FeatureConfig, FloodConfig,
+    SecondOutput,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct PcapArgs {
@@ -22,9 +33,59 @@ pub struct PcapArgs {
     /// Write the per-second series here as CSV (`-` for stdout, after the events).
     #[arg(long)]
     series: Option<PathBuf>,
+    /// Write the connection records here as NSL-KDD CSV (41 features per line).
+    #[arg(long)]
+    connections: Option<PathBuf>,
+    /// Score each connection record with this trained traffic model; records scored
+    /// `attack` are printed as `connection_attack` events.
+    #[arg(long)]
+    model: Option<String>,
+    /// Data directory of the model (overrides the configuration and LOOKOUT_DATA_DIR).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (for the data directory).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Print no summary on stderr.
     #[arg(long)]
     quiet: bool,
+}
+
+/// Where the connection records go: the CSV file and the model.
+struct RecordSinks {
+    csv: Option<BufWriter<File>>,
+    scorer: Option<ConnectionScorer>,
+    records: u64,
+    attacks: u64,
+}
+
+impl RecordSinks {
+    fn take(&mut self, analyzer: &mut Analyzer, events: &mut impl Write) -> anyhow::Result<()> {
+        let Some(connections) = analyzer.connections() else {
+            return Ok(());
+        };
+        if connections.pending() == 0 {
+            return Ok(());
+        }
+        for end in connections.drain() {
+            self.records += 1;
+            if let Some(csv) = self.csv.as_mut() {
+                writeln!(csv, "{}", end.record.to_csv())?;
+            }
+            if let Some(scorer) = self.scorer.as_mut() {
+                let (attack, score) = scorer.score(&end);
+                if attack {
+                    self.attacks += 1;
+                    serde_json::to_writer(
+                        &mut *events,
+                        &scorer.event(&end, score, &Labels::new()),
+                    )?;
+                    events.write_all(b"\n")?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn run(args: PcapArgs) -> anyhow::Result<()> {
@@ -45,28 +106,73 @@ pub fn run(args: PcapArgs) -> anyhow::Result<()> {
     let mut events_out = BufWriter::new(stdout.lock());
     let mut labels = Labels::new();
     labels.insert("capture".into(), file_label(&args.input));
-    let mut analyzer = Analyzer::new(FeatureConfig::default(), FloodConfig::default(), labels);
+    let mut sinks = RecordSinks {
+        csv: match &args.connections {
+            None => None,
+            Some(path) => {
+                let mut out =
+                    BufWriter::new(File::create(path).with_context(|| {
+                        format!("creating connections file {}", path.display())
+                    })?);
+                writeln!(out, "{}", lookout_traffic_model::FEATURE_NAMES.join(","))?;
+                Some(out)
+            }
+        },
+        scorer: match &args.model {
+            None => None,
+            Some(name) => {
+                let store =
+                    super::objects::store_for(args.data_dir.clone(), args.config.as_deref())?;
+                let (_, model) = lookout_server::predict::models::load(&*store, name, None)?;
+                Some(ConnectionScorer::new(
+                    name.clone(),
+                    std::sync::Arc::new(model),
+                ))
+            }
+        },
+        records: 0,
+        attacks: 0,
+    };
+    let mut analyzer = Analyzer::new(
+        FeatureConfig::default(),
+        FloodConfig::default(),
+        labels.clone(),
+    );
+    if sinks.csv.is_some() || sinks.scorer.is_some() {
+        analyzer = analyzer.with_connections(ConnectionConfig::default());
+    }
     let started = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
-    let mut emit = |output: SecondOutput, failure: &mut Option<anyhow::Error>| {
+    // Reading and decoding on one thread, the analysis on this one.
+    let capture = analyze_capture(file, &mut analyzer, |analyzer, closed| {
         if failure.is_some() {
             return;
         }
-        if let Err(error) = write_second(&output, &mut events_out, series_out.as_mut()) {
-            *failure = Some(error);
+        let mut result = Ok(());
+        if let Some(output) = closed {
+            result = write_second(&output, &mut events_out, series_out.as_mut());
         }
-    };
-    let capture = read_capture(file, |frame| {
-        if let Some(output) = analyzer.frame(&frame) {
-            emit(output, &mut failure);
+        if result.is_ok() {
+            result = sinks.take(analyzer, &mut events_out);
+        }
+        if let Err(error) = result {
+            failure = Some(error);
         }
     })
     .with_context(|| format!("reading capture {}", args.input.display()))?;
-    if let Some(output) = analyzer.finish() {
-        emit(output, &mut failure);
-    }
     if let Some(error) = failure {
         return Err(error);
+    }
+    if let Some(output) = analyzer.finish() {
+        write_second(&output, &mut events_out, series_out.as_mut())?;
+    }
+    let last_frame_ns = analyzer.stats().last_frame_ns;
+    if let Some(connections) = analyzer.connections() {
+        connections.finish(last_frame_ns);
+    }
+    sinks.take(&mut analyzer, &mut events_out)?;
+    if let Some(csv) = sinks.csv.as_mut() {
+        csv.flush().context("writing the connection records")?;
     }
     events_out.flush()?;
     drop(events_out);
@@ -96,6 +202,17 @@ pub fn run(args: PcapArgs) -> anyhow::Result<()> {
             if capture.truncated_file { "; the file ends inside a record (the rest is lost)" } else { "" },
             if capture.corrupt_block { "; a corrupt block stopped the reading" } else { "" },
         );
+        if let Some(connections) = analyzer.connections() {
+            let stats = connections.stats();
+            eprintln!(
+                "{}: {} connection records ({} ended early by a full table, {} lost), {} scored attack",
+                args.input.display(),
+                stats.records,
+                stats.evicted,
+                stats.dropped,
+                sinks.attacks,
+            );
+        }
     }
     Ok(())
 }

@@ -6,7 +6,10 @@
 //! `LOOKOUT_LISTEN` / `LOOKOUT_DATA_DIR` < `--listen` / `--data-dir`.
 //!
 //! SIGINT or SIGTERM stops it gracefully: no new connections, requests in flight are
-//! answered, the engine's queued batches are scored and stored, the store is flushed.
+//! answered, the sources' last batches are ingested, the detectors' state is saved to
+//! the object store (`snapshots/detectors`, restored at the next start, which then
+//! replays only the history after it), the engine's queued batches are scored and
+//! stored, the store is flushed.
 //! Every acknowledged write was committed before its answer, so even `kill -9` loses
 //! nothing that was acknowledged.
 
@@ -20,6 +23,7 @@ use super::assembly::{
     configured_sources, init_logging, load_config, open_server, start_alerting, wait_for_signal,
 };
 use super::feed::{feed_sources, Retry, SourceKinds};
+use lookout_server::snapshot::{SnapshotError, SnapshotReport};
 use lookout_server::warm::{WarmStart, WarmStartError, WarmStartReport};
 use lookout_server::{Server, TimeCheck};
 use lookout_sources::SourceBatch;
@@ -69,10 +73,35 @@ fn warm_plan(config: &Config) -> WarmStart {
 /// sources' batches in.
 async fn finish_warm_start(
     server: Server,
-    replay: impl std::future::Future<Output = Result<WarmStartReport, WarmStartError>>,
+    replay: impl std::future::Future<
+        Output = (
+            Result<Option<SnapshotReport>, SnapshotError>,
+            Result<WarmStartReport, WarmStartError>,
+        ),
+    >,
     warmed: tokio::sync::watch::Sender<bool>,
 ) {
-    match replay.await {
+    let (restored, replayed) = replay.await;
+    match restored {
+        Ok(Some(report)) => eprintln!(
+            "lookout: detectors restored from {} version {}: {} series up to {}{}; replaying the history after it",
+            lookout_server::snapshot::SNAPSHOT_OBJECT,
+            report.version,
+            report.series,
+            time_of(report.newest_sample_ms),
+            match (report.unknown, report.false_positives) {
+                (0, 0) => String::new(),
+                (unknown, labels) => format!(
+                    " ({unknown} series unknown to the store left out, {labels} newer false-positive labels applied)"
+                ),
+            }
+        ),
+        Ok(None) => {}
+        Err(error) => eprintln!(
+            "lookout: detector snapshot not restored ({error}); warming up from stored history"
+        ),
+    }
+    match replayed {
         Ok(report) if report.points > 0 || report.false_positives > 0 || report.machines > 0 => {
             eprintln!(
                 "lookout: detectors warmed up from stored history: {} series, {} points, {} false-positive labels, usage of {} machines in {:.1} s",
@@ -91,6 +120,37 @@ async fn finish_warm_start(
     let _ = warmed.send(true);
 }
 
+/// A sample time for messages.
+fn time_of(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|at| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Saves the detectors' state when the warm start had finished (a snapshot of
+/// half-warmed detectors would stand for history they never saw).
+async fn save_snapshot(server: &Server, warmed: bool) {
+    if !warmed {
+        eprintln!("lookout: detector snapshot not saved: the warm start had not finished");
+        return;
+    }
+    let saver = server.clone();
+    match tokio::task::spawn_blocking(move || saver.save_snapshot()).await {
+        Ok(Ok(Some(report))) => eprintln!(
+            "lookout: detector snapshot saved as {} version {}: {} series up to {}",
+            lookout_server::snapshot::SNAPSHOT_OBJECT,
+            report.version,
+            report.series,
+            time_of(report.newest_sample_ms)
+        ),
+        Ok(Ok(None)) => {}
+        Ok(Err(error)) => eprintln!(
+            "lookout: detector snapshot not saved ({error}); the next start warms up from stored history"
+        ),
+        Err(error) => eprintln!("lookout: detector snapshot not saved ({error})"),
+    }
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     super::assembly::check_exposure(&config)?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -104,7 +164,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .ready
         .store(false, std::sync::atomic::Ordering::Release);
     let (warmed, warmed_watch) = tokio::sync::watch::channel(false);
-    let replay = server.warm_start(warm_plan(&config));
+    let replay = server.restore_and_warm_start(warm_plan(&config));
     let warm_up = tokio::spawn(finish_warm_start(server.clone(), replay, warmed));
     let alerting = start_alerting(&config, &server)?;
     let (trigger, shutdown) = lookout_sources::shutdown_channel();
@@ -112,7 +172,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (history_batches, history_receiver) = tokio::sync::mpsc::channel::<SourceBatch>(64);
     let mut kinds = SourceKinds::default();
     let mut tasks = Vec::new();
-    for mut configured in configured_sources(&config)? {
+    for mut configured in configured_sources(&config, &server)? {
         kinds.insert(configured.source.name(), configured.kind);
         // Files followed before resume where their lines stopped being accounted for.
         let name = configured.source.name().to_string();
@@ -148,7 +208,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         TimeCheck::History,
         kinds,
         Retry::LIVE,
-        Some(warmed_watch),
+        Some(warmed_watch.clone()),
     ));
     eprintln!(
         "lookout: listening on {}://{} (data in {}, {} series known)",
@@ -168,16 +228,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         eprintln!("lookout: shutting down");
         trigger.trigger();
     };
-    let result = server.run_with(listener, listen, stop).await;
-    // Undelivered alerts stay in the outbox for the next start.
-    let _ = tokio::task::spawn_blocking(move || alerting.stop()).await;
+    let served = server.serve_with(listener, listen, stop).await;
+    // The sources' last batches go in before the snapshot.
     for task in tasks {
         let _ = task.await;
     }
     let _ = feeder.await;
     let _ = history_feeder.await;
+    save_snapshot(&server, *warmed_watch.borrow()).await;
+    let flushed = server.stop().await;
+    // Undelivered alerts stay in the outbox for the next start.
+    let _ = tokio::task::spawn_blocking(move || alerting.stop()).await;
     warm_up.abort();
-    result.context("serving")?;
+    served.context("serving")?;
+    flushed.context("stopping")?;
     eprintln!("lookout: stopped cleanly");
     Ok(())
 }

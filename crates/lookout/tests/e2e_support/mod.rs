@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod netns;
+pub mod nginx;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -197,6 +200,15 @@ impl Lookout {
         );
         response.json().expect("JSON")
     }
+
+    /// The events of `kind` listed by `GET /api/v1/events` over the last hour.
+    pub fn events(&self, kind: &str) -> Vec<serde_json::Value> {
+        let listed = self.get_json(&format!("/api/v1/events?from=now-1h&kind={kind}"));
+        listed["data"]["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// A peer program: on PATH or in /usr/bin, /usr/sbin or /sbin (daemons such as sshd and
@@ -217,6 +229,31 @@ pub fn find_peer(program: &str, package: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED: {message}");
     }
     on_path
+}
+
+/// The shared peers virtual environment of the PyPI peers (`tests/peers/*.sh` install
+/// into it): `$LOOKOUT_PEERS_VENV`, default `~/.cache/lookout/peers-venv`.
+pub fn peers_venv() -> PathBuf {
+    std::env::var_os("LOOKOUT_PEERS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/lookout/peers-venv")
+        })
+}
+
+/// A program of a PyPI peer in the peers venv's `bin/`. When missing, under `CI=true` the
+/// test fails naming the installer script; elsewhere it is skipped with a message.
+pub fn find_venv_peer(program: &str, installer: &str) -> Option<PathBuf> {
+    let path = peers_venv().join("bin").join(program);
+    if path.is_file() {
+        return Some(path);
+    }
+    let message = format!("{program} not found at {}: run {installer}", path.display());
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
 }
 
 /// Polls `check` every 250 ms until it returns `Some`, or panics after `timeout`.
@@ -330,5 +367,58 @@ pub mod reqwest {
         pub fn json(self) -> Result<serde_json::Value, serde_json::Error> {
             serde_json::from_slice(&self.body)
         }
+    }
+}
+
+/// The NSL-KDD file `name` of `shared/datasets/nslkdd/` beside the repository: `None`
+/// with a message when it is absent outside CI, a panic under `CI=true`.
+pub fn nslkdd(name: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/datasets/nslkdd")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    let message = format!("NSL-KDD not found at {}", path.display());
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("{message} (required when CI=true)");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+/// A moto server (PyPI `moto[server]` in the peers venv, installed by `installer`) on a
+/// free loopback port, stopped on drop; `None` with a message when it is not installed
+/// outside CI, a panic under `CI=true`.
+pub struct MotoServer {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl MotoServer {
+    pub fn start(installer: &str) -> Option<MotoServer> {
+        let program = find_venv_peer("moto_server", installer)?;
+        let port = free_port();
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting moto_server");
+        let server = MotoServer {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        eventually("moto listening", Duration::from_secs(60), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        Some(server)
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -125,7 +125,7 @@ fn score_file(file: &NabFile, config: &PipelineConfig, seed: u64) -> anyhow::Res
         .timestamps_ms
         .iter()
         .zip(&file.values)
-        .map(|(timestamp, value)| pipeline.update(*timestamp, *value).score)
+        .map(|(timestamp, value)| pipeline.update(*timestamp, *value).news)
         .collect())
 }
 

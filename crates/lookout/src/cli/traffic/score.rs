@@ -19,20 +19,24 @@ pub struct ScoreTrafficArgs {
     /// Name of a model trained with `lookout train traffic`.
     #[arg(long)]
     model: String,
+    /// A stored version of the model (its number or id) instead of the current one.
+    #[arg(long)]
+    version: Option<String>,
     /// Write here instead of standard output.
     #[arg(long)]
     output: Option<PathBuf>,
     /// Data directory (overrides the configuration and LOOKOUT_DATA_DIR).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Configuration file (for the data directory).
+    /// Configuration file (for the data directory and `[object_store]`).
     #[arg(long)]
     config: Option<PathBuf>,
 }
 
 pub fn run(args: ScoreTrafficArgs) -> anyhow::Result<()> {
-    let dir = super::models_dir(args.data_dir, args.config.as_deref())?;
-    let model = lookout_server::predict::models::load(&dir, &args.model)?;
+    let store = crate::cli::objects::store_for(args.data_dir, args.config.as_deref())?;
+    let (_, model) =
+        lookout_server::predict::models::load(&*store, &args.model, args.version.as_deref())?;
     let input = std::fs::File::open(&args.file)
         .with_context(|| format!("opening {}", args.file.display()))?;
     let output: Box<dyn Write> = match &args.output {

@@ -1,4 +1,5 @@
-//! `lookout train traffic --data FILE --name NAME`: trains and stores a traffic model.
+//! `lookout train traffic --data FILE --name NAME`: trains a traffic model and stores it
+//! as a new version of `models/traffic/NAME` in the object store.
 
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ pub struct TrainTrafficArgs {
     /// Data directory (overrides the configuration and LOOKOUT_DATA_DIR).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Configuration file (for the data directory).
+    /// Configuration file (for the data directory and `[object_store]`).
     #[arg(long)]
     config: Option<PathBuf>,
 }
@@ -33,7 +34,7 @@ pub struct TrainTrafficArgs {
 pub fn run(args: TrainTrafficArgs) -> anyhow::Result<()> {
     let kind = ModelKind::parse(&args.kind)?;
     models::check_name(&args.name)?;
-    let dir = super::models_dir(args.data_dir, args.config.as_deref())?;
+    let store = crate::cli::objects::store_for(args.data_dir, args.config.as_deref())?;
     let file = std::fs::File::open(&args.data)
         .with_context(|| format!("opening {}", args.data.display()))?;
     let records = read_records(BufReader::new(file))
@@ -46,9 +47,9 @@ pub fn run(args: TrainTrafficArgs) -> anyhow::Result<()> {
     let model = TrafficModel::train(kind, &params, &records)
         .with_context(|| format!("training on {}", args.data.display()))?;
     let elapsed = started.elapsed();
-    let path = models::save(&dir, &args.name, &model)?;
+    let version = models::save(&*store, &args.name, &model)?;
     println!(
-        "trained {} model {:?} on {} records ({} attacks) in {:.1}s{}; stored at {}",
+        "trained {} model {:?} on {} records ({} attacks) in {:.1}s{}; stored as {} version {} in {}",
         kind.name(),
         args.name,
         model.summary.records,
@@ -59,7 +60,9 @@ pub fn run(args: TrainTrafficArgs) -> anyhow::Result<()> {
         } else {
             ""
         },
-        path.display()
+        models::object_name(&args.name)?,
+        version.number,
+        store.describe()
     );
     Ok(())
 }
