@@ -54,3 +54,62 @@ impl SharedSamples {
         self.used.fetch_sub(amount, Ordering::AcqRel);
     }
 }
+
+/// Samples kept reserved in the shared pool after an evaluation ended, for as long as
+/// its answer is alive: a range answer of millions of points is still in memory while
+/// it is written to a slow client, and giving its samples back when the evaluation
+/// ended let other queries load as much again beside it. Given back on drop.
+#[derive(Debug)]
+pub struct HeldSamples {
+    pool: Option<std::sync::Arc<SharedSamples>>,
+    amount: usize,
+}
+
+impl HeldSamples {
+    /// Holds nothing (a query without a shared pool).
+    pub fn none() -> HeldSamples {
+        HeldSamples {
+            pool: None,
+            amount: 0,
+        }
+    }
+
+    /// Samples held.
+    pub fn amount(&self) -> usize {
+        self.amount
+    }
+
+    /// Takes over `amount` samples already taken from `pool`.
+    pub(crate) fn taken(pool: std::sync::Arc<SharedSamples>, amount: usize) -> HeldSamples {
+        HeldSamples {
+            pool: Some(pool),
+            amount,
+        }
+    }
+}
+
+impl Drop for HeldSamples {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.give_back(self.amount);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn held_samples_are_given_back_when_dropped_and_not_before() {
+        let pool = Arc::new(SharedSamples::new(100));
+        assert!(pool.take(60));
+        let held = HeldSamples::taken(Arc::clone(&pool), 60);
+        assert_eq!(held.amount(), 60);
+        assert!(!pool.take(41), "the held samples still count");
+        drop(held);
+        assert_eq!(pool.used(), 0);
+        assert!(pool.take(100));
+    }
+}

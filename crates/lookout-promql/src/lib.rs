@@ -222,6 +222,20 @@ pub fn range_query(
     step_ms: i64,
     options: &QueryOptions,
 ) -> Result<Vec<RangeSeries>, EvalError> {
+    range_query_holding(source, query, start_ms, end_ms, step_ms, options).map(|(out, _)| out)
+}
+
+/// [`range_query`], with the answer's points kept reserved in the shared pool
+/// ([`QueryOptions::shared`]) until the returned [`budget::HeldSamples`] is dropped: a
+/// server holds it while the answer is written to the client.
+pub fn range_query_holding(
+    source: &dyn SeriesSource,
+    query: &str,
+    start_ms: i64,
+    end_ms: i64,
+    step_ms: i64,
+    options: &QueryOptions,
+) -> Result<(Vec<RangeSeries>, budget::HeldSamples), EvalError> {
     if step_ms <= 0 || end_ms < start_ms {
         return Err(EvalError::exec(
             "a range query needs step > 0 and end >= start",
@@ -265,5 +279,7 @@ pub fn range_query(
         }
     };
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Ok(out)
+    let points = out.iter().map(|s| s.points.len()).sum();
+    let held = evaluator.hold(points);
+    Ok((out, held))
 }

@@ -197,6 +197,61 @@ async fn query_sample_budget_is_shared_across_queries() {
     server.stop().await;
 }
 
+/// A range answer's points once left the shared query budget as soon as its evaluation
+/// ended, while the answer was still in memory being written to a slow client: other
+/// queries could load as much again beside it. The points are now held until the answer
+/// has been handed over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_answer_holds_its_samples_in_the_shared_budget_while_it_streams() {
+    let options = ServerOptions {
+        max_query_samples_total: 1_500_000,
+        lookback_ms: 3 * 3_600_000,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(options, common::engine()).await;
+    load_series(&server, 100).await;
+    let at = now_ms() / 1000;
+    // 100 series x 10,800 steps: 1,080,000 points, ~25 MB of JSON, far more than the
+    // chunks the writer may be ahead plus what the sockets buffer.
+    let range = format!(
+        "/api/v1/query_range?query=m&start={}&end={}&step=1",
+        at,
+        at + 10_799
+    );
+    let first = server.client.get(server.url(&range)).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    // The first answer is not read: its points stay counted, so the same query again
+    // does not fit the 1,500,000 samples beside it.
+    let second = server.client.get(server.url(&range)).send().await.unwrap();
+    assert_eq!(second.status(), 503, "{}", second.text().await.unwrap());
+    let body: Value = second.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("max_query_samples_total"),
+        "{body}"
+    );
+    // Once the first answer has been read to its end, its samples are given back.
+    let answer: Value = first.json().await.unwrap();
+    assert_eq!(answer["data"]["result"].as_array().unwrap().len(), 100);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let again = server.client.get(server.url(&range)).send().await.unwrap();
+        if again.status() == 200 {
+            let answer: Value = again.json().await.unwrap();
+            assert_eq!(answer["data"]["result"].as_array().unwrap().len(), 100);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the samples of the answer read were never given back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
+
 /// Query routes once read their form bodies outside the in-flight body budget: bodies
 /// held open by slow clients on `POST /api/v1/query` now count against it like
 /// ingestion's, and a body over the query limit is refused as it arrives.

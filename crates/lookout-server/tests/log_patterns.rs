@@ -38,6 +38,14 @@ async fn interval(server: &TestServer, t: i64, seconds: f64, lines: [(&Value, f6
     assert!(response.status().is_success(), "{}", response.status());
 }
 
+/// Sleeps until the wall clock reaches `t` (ms).
+async fn wait_until(t: i64) {
+    let left = t - now_ms();
+    if left > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(left as u64)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patterns_are_counted_from_their_rates_and_the_logs_interval_gaps() {
     let server = TestServer::start().await;
@@ -46,23 +54,18 @@ async fn patterns_are_counted_from_their_rates_and_the_logs_interval_gaps() {
     let other = json!({ "log": "log#0", "pattern": "other" });
     let elsewhere =
         json!({ "log": "log#1", "pattern": "17", "template": "ERROR db connection lost <*>" });
-    // Three intervals, as the source writes them: stamped when they close, about 1 s and
-    // 2 s apart.
+    // Three intervals, as the source writes them: stamped when they close, 1 s and 2 s
+    // apart. The stamps are exact (each posted once its time has come): the first
+    // interval's gap is taken from the next one, and a late second post once made it
+    // longer than the 1 s its rate was written for (46 lines counted instead of 45).
     let t0 = now_ms();
+    let (t1, t2) = (t0 + 1_000, t0 + 3_000);
     let lines = |a, b, c| [(&lost, a), (&login, b), (&other, c), (&elsewhere, 100.0)];
     interval(&server, t0, 1.0, lines(2.0, 10.0, 1.0)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
-    let t1 = now_ms();
-    interval(&server, t1, (t1 - t0) as f64 / 1000.0, lines(0.0, 8.0, 0.0)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
-    let t2 = now_ms();
-    interval(
-        &server,
-        t2,
-        (t2 - t1) as f64 / 1000.0,
-        lines(5.0, 18.0, 1.0),
-    )
-    .await;
+    wait_until(t1).await;
+    interval(&server, t1, 1.0, lines(0.0, 8.0, 0.0)).await;
+    wait_until(t2).await;
+    interval(&server, t2, 2.0, lines(5.0, 18.0, 1.0)).await;
 
     let start = (t0 - 10_000) as f64 / 1000.0;
     let answer = server

@@ -80,6 +80,17 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Keeps up to `points` of the samples reserved from the shared pool past the end of
+    /// the evaluation, for the answer that holds them (the rest is given back on drop).
+    pub fn hold(&mut self, points: usize) -> crate::budget::HeldSamples {
+        let Some(shared) = &self.options.shared else {
+            return crate::budget::HeldSamples::none();
+        };
+        let kept = points.min(self.reserved);
+        self.reserved -= kept;
+        crate::budget::HeldSamples::taken(std::sync::Arc::clone(shared), kept)
+    }
+
     /// Counts `n` samples or points against the budget.
     pub fn account(&mut self, n: usize) -> Result<(), EvalError> {
         self.samples = self.samples.saturating_add(n);

@@ -184,13 +184,20 @@ pub async fn range_query(
         )));
     }
     let text = required(&form, "query")?.to_string();
-    let series = evaluate(&state, move |state, options| {
-        lookout_promql::range_query(&StoreSource { state }, &text, start, end, step, options)
+    let (series, held) = evaluate(&state, move |state, options| {
+        lookout_promql::range_query_holding(
+            &StoreSource { state },
+            &text,
+            start,
+            end,
+            step,
+            options,
+        )
     })
     .await?;
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
-        stream_matrix(series),
+        stream_matrix(series, held),
     )
         .into_response())
 }
@@ -206,7 +213,12 @@ const ANSWER_CHUNKS_AHEAD: usize = 4;
 /// it (and `/healthz`) for as long as that took, while the whole text sat in memory
 /// beside the series. The writer stays at most [`ANSWER_CHUNKS_AHEAD`] chunks of
 /// [`ANSWER_CHUNK_BYTES`] ahead of the client and stops when the client goes away.
-fn stream_matrix(series: Vec<lookout_promql::RangeSeries>) -> Body {
+/// `held` keeps the answer's points counted in the shared query budget until the last
+/// chunk is handed over (or the client went away), as long as the series are in memory.
+fn stream_matrix(
+    series: Vec<lookout_promql::RangeSeries>,
+    held: lookout_promql::budget::HeldSamples,
+) -> Body {
     let (sender, receiver) =
         tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(ANSWER_CHUNKS_AHEAD);
     tokio::task::spawn_blocking(move || {
@@ -226,7 +238,9 @@ fn stream_matrix(series: Vec<lookout_promql::RangeSeries>) -> Body {
             }
         }
         chunk.push_str("]}}");
+        drop(series);
         let _ = sender.blocking_send(Ok(chunk.into()));
+        drop(held);
     });
     Body::from_stream(futures::stream::unfold(
         receiver,
