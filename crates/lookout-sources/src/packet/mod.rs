@@ -221,11 +221,16 @@ fn capture(
             };
             closed.extend(analyzer.frame(&frame));
         });
-        match received {
-            Ok(count) => totals.captured += count,
+        let count = match received {
+            Ok(count) => count,
             Err(error) => return report(format!("receiving on {}: {error}", config.interface)),
+        };
+        totals.captured += count;
+        // Only a capture that has caught up closes seconds by the clock: frames still
+        // waiting in the ring may belong to the open second.
+        if count == 0 {
+            closed.extend(analyzer.tick(now_ns(), QUIET_GRACE_NS));
         }
-        closed.extend(analyzer.tick(now_ns(), QUIET_GRACE_NS));
         for output in closed.drain(..) {
             let kernel_drops = capture.kernel_drops().ok();
             totals.kernel_dropped += kernel_drops.unwrap_or(0);

@@ -72,7 +72,8 @@ impl Outbox {
     }
 
     /// Batches waiting now.
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         self.waiting.len()
     }
 

@@ -312,7 +312,10 @@ mod tests {
         block
     }
 
-    fn frames(block: &[u8]) -> (Result<u32, BlockError>, Vec<(Vec<u8>, u32, i64, bool)>) {
+    /// A frame's bytes, wire length, time and direction.
+    type Seen = (Vec<u8>, u32, i64, bool);
+
+    fn frames(block: &[u8]) -> (Result<u32, BlockError>, Vec<Seen>) {
         let mut seen = Vec::new();
         let result = parse_block(block, &mut |f| {
             seen.push((f.data.to_vec(), f.wire_len, f.timestamp_ns, f.outgoing))
