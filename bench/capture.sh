@@ -13,6 +13,7 @@
 # Environment:
 #   RUNS=N         runs of each way, interleaved (default 3)
 #   FLOODERS=N     hping3 processes flooding at once (default 1)
+#   RING_SIZE=…    the ring's ring_size (default the source's, 32MiB)
 #   LOOKOUT_BIN=…  use this lookout binary instead of building one
 #
 # Needs root (namespaces, capture), iproute2 and hping3 (tests/peers/install-traffic.sh).
@@ -75,6 +76,7 @@ one_run() { # one_run METHOD: prints "sent captured kernel_dropped own_dropped c
 type = "packet_capture"
 interface = "$OUTER"
 capture = "$method"
+${RING_SIZE:+ring_size = \"$RING_SIZE\"}
 EOF
     "$LOOKOUT_BIN" serve --config "$dir.toml" --listen "127.0.0.1:$PORT" --data-dir "$dir" \
         >"$dir.log" 2>&1 &
