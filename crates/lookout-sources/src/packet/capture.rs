@@ -26,7 +26,7 @@ pub struct CapturedFrame<'a> {
 /// Totals since the capture opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CaptureTotals {
-    /// Frames handed to the analysis.
+    /// Frames taken from the socket or ring.
     pub captured: u64,
     /// Frames the kernel dropped because the capture had no room for them.
     pub kernel_dropped: u64,

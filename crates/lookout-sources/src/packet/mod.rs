@@ -208,13 +208,12 @@ fn capture(
     tracing::info!(source = %name, interface = %config.interface, method = ?config.capture,
         "packet capture started");
     while !shutdown.is_triggered() && !batches.is_closed() {
-        let received_at = now_ns();
         let received = capture.receive(&mut |frame| {
             if loopback && frame.outgoing {
                 return;
             }
             let frame = Frame {
-                timestamp_ns: frame.timestamp_ns.unwrap_or(received_at),
+                timestamp_ns: frame.timestamp_ns.unwrap_or_else(now_ns),
                 link,
                 data: frame.data,
                 wire_len: frame.wire_len,

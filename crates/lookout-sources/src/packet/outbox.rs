@@ -79,8 +79,9 @@ impl Outbox {
 
     /// Publishes the totals on `/metrics`.
     pub fn publish(&self, totals: &CaptureTotals, ring: Option<RingStats>) {
-        let frames = "Frames a packet capture source took since it started: captured (handed \
-                      to the analysis) or kernel_dropped (no room left in the socket or ring).";
+        let frames =
+            "Frames a packet capture source took since it started: captured (taken from the \
+                      socket or ring) or kernel_dropped (no room left in the socket or ring).";
         counters::set_outcomes(
             FRAMES_METRIC,
             frames,
