@@ -130,12 +130,14 @@ fn live_floods_on_a_veth_are_named_within_seconds_and_pings_raise_nothing() {
     keeps_up_with_a_flood_with_no_own_drops(&lookout, &hping3);
 }
 
-/// The value of `name{source="packet_capture#0", outcome}` on `/metrics`.
+/// The value of `name{source="packet_capture#…", outcome}` on `/metrics` (one source).
 fn counter(metrics: &str, name: &str, outcome: &str) -> Option<u64> {
-    let labels = format!("{name}{{source=\"packet_capture#0\",outcome=\"{outcome}\"}} ");
+    let source = format!("{name}{{source=\"packet_capture#");
+    let outcome = format!(",outcome=\"{outcome}\"}} ");
     metrics
         .lines()
-        .find_map(|line| line.strip_prefix(labels.as_str()))
+        .filter(|line| line.starts_with(&source))
+        .find_map(|line| line.split_once(outcome.as_str()).map(|(_, value)| value))
         .and_then(|value| value.trim().parse::<f64>().ok())
         .map(|value| value as u64)
 }
@@ -161,15 +163,19 @@ fn keeps_up_with_a_flood_with_no_own_drops(lookout: &Lookout, hping3: &std::path
         .find_map(transmitted)
         .unwrap_or_else(|| panic!("hping3 said how many it sent: {text}"));
     // The flood's last second closes 200 ms after its end; the counters follow.
-    let (captured, kernel) = eventually(
-        "the flood's frames counted",
-        Duration::from_secs(10),
-        || {
-            let after = lookout.metrics();
-            let captured = counter(&after, FRAMES, "captured")? - captured_before;
-            let kernel = counter(&after, FRAMES, "kernel_dropped")? - kernel_before;
-            (captured + kernel >= sent).then_some((captured, kernel))
-        },
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (captured, kernel) = loop {
+        let after = lookout.metrics();
+        let captured = counter(&after, FRAMES, "captured").unwrap_or(0) - captured_before;
+        let kernel = counter(&after, FRAMES, "kernel_dropped").unwrap_or(0) - kernel_before;
+        if captured + kernel >= sent || Instant::now() > deadline {
+            break (captured, kernel);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(
+        captured + kernel >= sent,
+        "hping3 sent {sent} frames, {captured} captured and {kernel} dropped by the kernel"
     );
     let after = lookout.metrics();
     eprintln!(

@@ -230,6 +230,7 @@ fn capture(
         if count == 0 {
             closed.extend(analyzer.tick(now_ns(), QUIET_GRACE_NS));
         }
+        let closed_now = !closed.is_empty();
         for output in closed.drain(..) {
             let kernel_drops = capture.kernel_drops().ok();
             totals.kernel_dropped += kernel_drops.unwrap_or(0);
@@ -257,9 +258,11 @@ fn capture(
                 read_offsets: Vec::new(),
                 receipt: None,
             });
-            outbox.publish(&totals, capture.ring_stats());
         }
         outbox.flush(&batches);
+        if closed_now {
+            outbox.publish(&totals, capture.ring_stats());
+        }
     }
 }
 
