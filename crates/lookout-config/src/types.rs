@@ -138,7 +138,9 @@ pub use crate::sources::file::{FileSourceConfig, ReadFrom};
 pub use crate::sources::host::HostSourceConfig;
 pub use crate::sources::kafka::{KafkaFormat, KafkaSourceConfig};
 pub use crate::sources::log::{JournalInput, LogFormat, LogSourceConfig, Warmup};
-pub use crate::sources::packet_capture::{PacketCaptureConfig, FLOOD_KINDS};
+pub use crate::sources::packet_capture::{
+    CaptureMethod, PacketCaptureConfig, DEFAULT_RING_SIZE, FLOOD_KINDS, RING_BLOCK_SIZE,
+};
 pub use crate::sources::prometheus_scrape::{PrometheusScrapeConfig, Scheme};
 pub use crate::sources::SourceConfig;
 

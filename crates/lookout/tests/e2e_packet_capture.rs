@@ -3,6 +3,9 @@
 //! floods the namespace's address (every packet stays on the pair: the namespace has no
 //! route anywhere else, so its answers to spoofed sources are dropped inside it). Each
 //! flood kind must arrive as its event, with its victim; ordinary pings raise nothing.
+//! A last bounded SYN flood checks the capture keeps account: every frame hping3 sent is
+//! captured or counted as a kernel drop on `/metrics`, and no second is lost between the
+//! capture and ingestion (`lookout_packet_capture_batches_total{outcome="dropped"}` 0).
 //! Needs root (as CI runs), iproute2 and hping3 (tests/peers/install-traffic.sh).
 
 mod e2e_support;
@@ -124,4 +127,78 @@ fn live_floods_on_a_veth_are_named_within_seconds_and_pings_raise_nothing() {
         metrics["data"].as_array().is_some_and(|s| !s.is_empty()),
         "the capture reports its drops: {metrics}"
     );
+    keeps_up_with_a_flood_with_no_own_drops(&lookout, &hping3);
+}
+
+/// The value of `name{source="packet_capture#…", outcome}` on `/metrics` (one source).
+fn counter(metrics: &str, name: &str, outcome: &str) -> Option<u64> {
+    let source = format!("{name}{{source=\"packet_capture#");
+    let outcome = format!(",outcome=\"{outcome}\"}} ");
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(&source))
+        .find_map(|line| line.split_once(outcome.as_str()).map(|(_, value)| value))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map(|value| value as u64)
+}
+
+/// A bounded SYN flood: every frame hping3 sent is captured or counted as a kernel drop,
+/// and no second is lost between the capture and ingestion (own drops 0).
+fn keeps_up_with_a_flood_with_no_own_drops(lookout: &Lookout, hping3: &std::path::Path) {
+    const FRAMES: &str = "lookout_packet_capture_frames_total";
+    const BATCHES: &str = "lookout_packet_capture_batches_total";
+    let before = lookout.metrics();
+    let captured_before = counter(&before, FRAMES, "captured").expect("captured frames");
+    let kernel_before = counter(&before, FRAMES, "kernel_dropped").expect("kernel drops");
+    let output = Command::new("timeout")
+        .arg("3")
+        .arg(hping3)
+        .args(["-S", "-p", "80", "--flood", "--rand-source", VICTIM])
+        .output()
+        .expect("running hping3");
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    let sent: u64 = text
+        .lines()
+        .find_map(transmitted)
+        .unwrap_or_else(|| panic!("hping3 said how many it sent: {text}"));
+    // The flood's last second closes 200 ms after its end; the counters follow.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (captured, kernel) = loop {
+        let after = lookout.metrics();
+        let captured = counter(&after, FRAMES, "captured").unwrap_or(0) - captured_before;
+        let kernel = counter(&after, FRAMES, "kernel_dropped").unwrap_or(0) - kernel_before;
+        if captured + kernel >= sent || Instant::now() > deadline {
+            break (captured, kernel);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(
+        captured + kernel >= sent,
+        "hping3 sent {sent} frames, {captured} captured and {kernel} dropped by the kernel"
+    );
+    let after = lookout.metrics();
+    eprintln!(
+        "flood of {sent} frames: {captured} captured ({:.1} %), {kernel} dropped by the kernel",
+        100.0 * captured as f64 / sent as f64
+    );
+    assert_eq!(
+        counter(&after, BATCHES, "dropped"),
+        Some(0),
+        "own drops: seconds lost between the capture and ingestion"
+    );
+    assert!(counter(&after, BATCHES, "delivered").is_some_and(|n| n > 30));
+    // Only the flood and a few ARP frames crossed the pair meanwhile.
+    assert!(
+        captured + kernel <= sent + 1000,
+        "{captured} + {kernel} vs {sent}"
+    );
+}
+
+/// `1347217 packets transmitted, 0 packets received, …` → 1347217.
+fn transmitted(line: &str) -> Option<u64> {
+    let (count, rest) = line.split_once(' ')?;
+    rest.starts_with("packets transmitted")
+        .then(|| count.parse().ok())
+        .flatten()
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::SourceType;
 use crate::raw::{Field, StringMap};
 use crate::validate::Checker;
+use crate::values::parse_byte_size;
 
 /// The attack kinds whose hard ceilings (packets per second to one victim) can be set.
 pub const FLOOD_KINDS: &[&str] = &[
@@ -24,6 +25,26 @@ pub const FLOOD_KINDS: &[&str] = &[
 ];
 
 pub const DEFAULT_SNAPLEN: u64 = 256;
+/// The default size of the memory-mapped receive ring (`ring_size`).
+pub const DEFAULT_RING_SIZE: u64 = 32 << 20;
+/// The ring is made of blocks of this size; `ring_size` is a whole number of them.
+pub const RING_BLOCK_SIZE: u64 = 1 << 20;
+const MAX_RING_SIZE: u64 = 1 << 30;
+
+/// How frames come in (`capture`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaptureMethod {
+    /// A `TPACKET_V3` memory-mapped receive ring of `ring_size` bytes: no system call
+    /// or copy per frame.
+    #[default]
+    Ring,
+    /// A receive system call per frame on a plain `AF_PACKET` socket.
+    Socket,
+}
+
+impl CaptureMethod {
+    pub const NAMES: &'static [&'static str] = &["ring", "socket"];
+}
 
 /// The `packet_capture` source type, for the registration list.
 pub(crate) struct PacketCapture;
@@ -56,6 +77,8 @@ pub struct RawPacketCaptureSource {
     pub filter: Field<String>,
     pub snaplen: Field<i64>,
     pub promiscuous: Field<bool>,
+    pub capture: Field<String>,
+    pub ring_size: Field<toml::Value>,
     pub ceilings: Field<toml::Value>,
     pub model: Field<String>,
     pub labels: Field<StringMap>,
@@ -71,6 +94,10 @@ pub struct PacketCaptureConfig {
     /// Bytes kept of each packet (headers are all the features need).
     pub snaplen: u32,
     pub promiscuous: bool,
+    /// How frames come in: the memory-mapped ring (default) or a receive per frame.
+    pub capture: CaptureMethod,
+    /// Bytes of the ring (`capture = "ring"`), a whole number of [`RING_BLOCK_SIZE`].
+    pub ring_size: u64,
     /// Hard ceilings by attack kind (packets per second to one victim), over the defaults.
     pub ceilings: BTreeMap<String, u64>,
     /// A traffic model (`lookout train traffic --name NAME`) scoring the connection
@@ -126,6 +153,27 @@ fn validate_packet_capture(
             65_535,
         ) as u32,
         promiscuous: raw.promiscuous.as_ref().is_some_and(|v| *v.get_ref()),
+        capture: checker.value(
+            context,
+            "capture",
+            &raw.capture,
+            CaptureMethod::default(),
+            |name| match name.as_str() {
+                "ring" => Ok(CaptureMethod::Ring),
+                "socket" => Ok(CaptureMethod::Socket),
+                _ => Err(format!(
+                    "unknown capture method {name:?} (known: {})",
+                    CaptureMethod::NAMES.join(", ")
+                )),
+            },
+        ),
+        ring_size: checker.value(
+            context,
+            "ring_size",
+            &raw.ring_size,
+            DEFAULT_RING_SIZE,
+            ring_size_of,
+        ),
         ceilings: checker.value(
             context,
             "ceilings",
@@ -140,6 +188,19 @@ fn validate_packet_capture(
         }),
         labels: checker.labels(context, "labels", &raw.labels),
     }
+}
+
+fn ring_size_of(value: &toml::Value) -> Result<u64, String> {
+    let bytes = parse_byte_size(value)?;
+    if !(RING_BLOCK_SIZE..=MAX_RING_SIZE).contains(&bytes) {
+        return Err(format!("{bytes} bytes is out of range (from 1MiB to 1GiB)"));
+    }
+    if bytes % RING_BLOCK_SIZE != 0 {
+        return Err(format!(
+            "{bytes} bytes is not a whole number of MiB (the ring is made of 1MiB blocks)"
+        ));
+    }
+    Ok(bytes)
 }
 
 fn ceilings_of(value: &toml::Value) -> Result<BTreeMap<String, u64>, String> {

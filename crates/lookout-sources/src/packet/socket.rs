@@ -1,7 +1,8 @@
 //! An `AF_PACKET` socket on one interface: frames with their length on the wire, a
 //! classic BPF filter, promiscuous mode, and the kernel's drop counter.
 //!
-//! A plain receive per frame, with a receive buffer of 32 MiB (`SO_RCVBUFFORCE` as
+//! The plain receive path (`capture = "socket"`; the default is the memory-mapped ring
+//! of [`super::ring`], which shares this socket's setup): a receive per frame, with a receive buffer of 32 MiB (`SO_RCVBUFFORCE` as
 //! root) to ride out bursts, and a 100 ms timeout so the capture loop can close quiet
 //! seconds and notice shutdown. `recv(MSG_TRUNC)` copies at most the snapshot length and
 //! returns the frame's full length. Needs `CAP_NET_RAW` (root).
@@ -47,20 +48,7 @@ fn check(result: libc::c_int, what: &str) -> io::Result<()> {
 impl PacketSocket {
     /// Opens a socket on `interface` (`any`: every interface).
     pub fn open(interface: &str, promiscuous: bool) -> io::Result<PacketSocket> {
-        let protocol = i32::from(ETH_P_ALL.to_be());
-        // SAFETY: plain socket(2) call; the result is checked before use.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                protocol,
-            )
-        };
-        check(raw, "socket(AF_PACKET) (capture needs root or CAP_NET_RAW)")?;
-        // SAFETY: `raw` is a fresh descriptor we own.
-        let socket = PacketSocket {
-            fd: unsafe { OwnedFd::from_raw_fd(raw) },
-        };
+        let socket = PacketSocket::unbound()?;
         let buffer: libc::c_int = 32 << 20;
         if socket
             .set_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &buffer)
@@ -73,31 +61,55 @@ impl PacketSocket {
             tv_usec: 100_000,
         };
         socket.set_option(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout)?;
-        if interface != "any" {
-            let index = interface_index(interface)?;
-            // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
-            let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            address.sll_family = libc::AF_PACKET as u16;
-            address.sll_protocol = ETH_P_ALL.to_be();
-            address.sll_ifindex = index;
-            // SAFETY: the address is a valid sockaddr_ll of the size given.
-            let result = unsafe {
-                libc::bind(
-                    socket.fd.as_raw_fd(),
-                    (&address as *const libc::sockaddr_ll).cast(),
-                    std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                )
-            };
-            check(result, &format!("bind to interface {interface}"))?;
-            if promiscuous {
-                // SAFETY: packet_mreq is plain old data.
-                let mut request: libc::packet_mreq = unsafe { std::mem::zeroed() };
-                request.mr_ifindex = index;
-                request.mr_type = libc::PACKET_MR_PROMISC as u16;
-                socket.set_option(libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &request)?;
-            }
-        }
+        socket.bind(interface, promiscuous)?;
         Ok(socket)
+    }
+
+    /// A socket that receives nothing until [`PacketSocket::bind`] (protocol 0), so it
+    /// can be set up first.
+    pub(crate) fn unbound() -> io::Result<PacketSocket> {
+        // SAFETY: plain socket(2) call; the result is checked before use.
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        check(raw, "socket(AF_PACKET) (capture needs root or CAP_NET_RAW)")?;
+        // SAFETY: `raw` is a fresh descriptor we own.
+        Ok(PacketSocket {
+            fd: unsafe { OwnedFd::from_raw_fd(raw) },
+        })
+    }
+
+    /// Starts receiving every protocol on `interface` (`any`: all interfaces).
+    pub(crate) fn bind(&self, interface: &str, promiscuous: bool) -> io::Result<()> {
+        let index = if interface == "any" {
+            0
+        } else {
+            interface_index(interface)?
+        };
+        // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
+        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        address.sll_family = libc::AF_PACKET as u16;
+        address.sll_protocol = ETH_P_ALL.to_be();
+        address.sll_ifindex = index;
+        // SAFETY: the address is a valid sockaddr_ll of the size given.
+        let result = unsafe {
+            libc::bind(
+                self.fd.as_raw_fd(),
+                (&address as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        check(result, &format!("bind to interface {interface}"))?;
+        if promiscuous && index != 0 {
+            // SAFETY: packet_mreq is plain old data.
+            let mut request: libc::packet_mreq = unsafe { std::mem::zeroed() };
+            request.mr_ifindex = index;
+            request.mr_type = libc::PACKET_MR_PROMISC as u16;
+            self.set_option(libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &request)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.fd
     }
 
     /// Attaches a classic BPF program (from `bpf::compile`).
@@ -143,19 +155,21 @@ impl PacketSocket {
     }
 
     /// Frames received and dropped by the kernel since the last call (it resets them).
+    /// The `TPACKET_V3` form of the counters; a plain socket fills its first two.
     pub fn statistics(&self) -> io::Result<(u64, u64)> {
-        let mut stats = libc::tpacket_stats {
+        let mut stats = libc::tpacket_stats_v3 {
             tp_packets: 0,
             tp_drops: 0,
+            tp_freeze_q_cnt: 0,
         };
-        let mut length = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
+        let mut length = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
         // SAFETY: stats is valid for the size given.
         let result = unsafe {
             libc::getsockopt(
                 self.fd.as_raw_fd(),
                 libc::SOL_PACKET,
                 libc::PACKET_STATISTICS,
-                (&mut stats as *mut libc::tpacket_stats).cast(),
+                (&mut stats as *mut libc::tpacket_stats_v3).cast(),
                 &mut length,
             )
         };
@@ -163,7 +177,12 @@ impl PacketSocket {
         Ok((u64::from(stats.tp_packets), u64::from(stats.tp_drops)))
     }
 
-    fn set_option<T>(&self, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    pub(crate) fn set_option<T>(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: &T,
+    ) -> io::Result<()> {
         // SAFETY: value is a valid T of the size given.
         let result = unsafe {
             libc::setsockopt(
