@@ -43,14 +43,23 @@ pub struct Handles {
 pub async fn connect(config: &ClusterConfig, wait: Duration) -> Result<Handles, ClusterError> {
     let options = options(config).await?;
     let urls = config.nats.join(",");
-    let client = tokio::time::timeout(wait, options.connect(urls.as_str()))
+    let client = tokio::time::timeout(wait, options.connect(config.nats.clone()))
         .await
         .map_err(|_| ClusterError::Connect(format!("no NATS server answered within {wait:?} ({urls})")))?
         .map_err(|error| ClusterError::Connect(format!("{urls}: {error}")))?;
     let jetstream = jetstream::new(client.clone());
-    let stream = open_stream(config, &jetstream).await?;
-    let leases = open_bucket(&jetstream, lease_bucket(config), config, Some(config.lease_ttl)).await?;
-    let progress = open_bucket(&jetstream, progress_bucket(config), config, None).await?;
+    // A cluster that just started has no JetStream leader for a few seconds: retry.
+    let deadline = tokio::time::Instant::now() + wait;
+    let (stream, leases, progress) = loop {
+        match open_all(config, &jetstream).await {
+            Ok(opened) => break opened,
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%error, "JetStream not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    };
     Ok(Handles {
         client,
         jetstream,
@@ -58,6 +67,16 @@ pub async fn connect(config: &ClusterConfig, wait: Duration) -> Result<Handles, 
         leases,
         progress,
     })
+}
+
+async fn open_all(
+    config: &ClusterConfig,
+    jetstream: &jetstream::Context,
+) -> Result<(stream::Stream, kv::Store, kv::Store), ClusterError> {
+    let stream = open_stream(config, jetstream).await?;
+    let leases = open_bucket(jetstream, lease_bucket(config), config, Some(config.lease_ttl)).await?;
+    let progress = open_bucket(jetstream, progress_bucket(config), config, None).await?;
+    Ok((stream, leases, progress))
 }
 
 async fn options(config: &ClusterConfig) -> Result<async_nats::ConnectOptions, ClusterError> {
