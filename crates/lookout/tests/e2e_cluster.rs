@@ -5,7 +5,8 @@
 //! Influx writes go to every node; each acknowledged sample must be stored, scored,
 //! on exactly one node: the one holding its partition's lease. Then one node is
 //! killed with `kill -9`: its partitions must be taken by the others within 10 s, and
-//! samples written afterwards are scored by their new owners.
+//! samples written afterwards are scored by their new owners. A node started with a
+//! live node's id is refused; with every NATS server gone, a write answers 503.
 
 mod e2e_support;
 
@@ -22,7 +23,7 @@ const SERIES: usize = 48;
 const METRIC: &str = "e2e_cluster_value";
 
 struct Nats {
-    _servers: Vec<ChildGuard>,
+    servers: Vec<ChildGuard>,
     urls: Vec<String>,
 }
 
@@ -51,7 +52,7 @@ fn start_nats(binary: &Path, dir: &Path) -> Nats {
         ));
     }
     Nats {
-        _servers: servers,
+        servers,
         urls: client
             .iter()
             .map(|port| format!("nats://127.0.0.1:{port}"))
@@ -149,7 +150,7 @@ fn writes_go_to_their_partition_owner_and_a_dead_node_is_replaced_within_10s() {
     };
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
-    let nats = start_nats(&binary, dir.path());
+    let mut nats = start_nats(&binary, dir.path());
     let data = |id: &str| -> PathBuf { dir.path().join(format!("data-{id}")) };
     let a = Lookout::start(&data("a"), &node_config("a", &nats));
     let b = Lookout::start(&data("b"), &node_config("b", &nats));
@@ -220,5 +221,23 @@ fn writes_go_to_their_partition_owner_and_a_dead_node_is_replaced_within_10s() {
         }
         Some(())
     });
+
+    // A second node with a live node's id is refused at start.
+    let mut twin = Lookout::spawn_on(&data("a2"), &node_config("a", &nats), free_port());
+    let refused = eventually("the twin of node a to exit", Duration::from_secs(20), || {
+        twin.guard.exited_output()
+    });
+    assert!(refused.contains("already live"), "{refused}");
+
+    // No NATS server left: nothing can be acknowledged.
+    for server in &mut nats.servers {
+        server.kill_hard();
+    }
+    let response = reqwest::blocking_client()
+        .post(a.url("/api/v2/write?precision=ms"))
+        .body(format!("e2e_cluster,host=h0 value=1 {}\n", now_ms()))
+        .send()
+        .expect("write");
+    assert_eq!(response.status().as_u16(), 503, "{:?}", response.text());
     assert!(started.elapsed() < Duration::from_secs(90), "took {:?}", started.elapsed());
 }
