@@ -45,7 +45,9 @@ pub async fn connect(config: &ClusterConfig, wait: Duration) -> Result<Handles, 
     let urls = config.nats.join(",");
     let client = tokio::time::timeout(wait, options.connect(config.nats.clone()))
         .await
-        .map_err(|_| ClusterError::Connect(format!("no NATS server answered within {wait:?} ({urls})")))?
+        .map_err(|_| {
+            ClusterError::Connect(format!("no NATS server answered within {wait:?} ({urls})"))
+        })?
         .map_err(|error| ClusterError::Connect(format!("{urls}: {error}")))?;
     let jetstream = jetstream::new(client.clone());
     // A cluster that just started has no JetStream leader for a few seconds: retry.
@@ -74,7 +76,13 @@ async fn open_all(
     jetstream: &jetstream::Context,
 ) -> Result<(stream::Stream, kv::Store, kv::Store), ClusterError> {
     let stream = open_stream(config, jetstream).await?;
-    let leases = open_bucket(jetstream, lease_bucket(config), config, Some(config.lease_ttl)).await?;
+    let leases = open_bucket(
+        jetstream,
+        lease_bucket(config),
+        config,
+        Some(config.lease_ttl),
+    )
+    .await?;
     let progress = open_bucket(jetstream, progress_bucket(config), config, None).await?;
     Ok((stream, leases, progress))
 }

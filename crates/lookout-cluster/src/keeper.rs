@@ -53,7 +53,11 @@ pub struct Keeper {
 
 /// Registers the node's heartbeat; a heartbeat under the same id that is still renewed
 /// one TTL later means another live node has this id.
-pub async fn register(handles: &Handles, record: &NodeRecord, ttl: Duration) -> Result<u64, ClusterError> {
+pub async fn register(
+    handles: &Handles,
+    record: &NodeRecord,
+    ttl: Duration,
+) -> Result<u64, ClusterError> {
     let key = node_key(&record.node_id);
     let value = Bytes::from(serde_json::to_vec(record).expect("serialisable"));
     for attempt in 0..2 {
@@ -120,7 +124,10 @@ impl Keeper {
         for partition in held {
             self.renew(partition).await;
         }
-        let live = self.live_nodes().await;
+        let Some(live) = self.live_nodes().await else {
+            self.publish_view(0);
+            return;
+        };
         let free = self.free_partitions().await;
         let owned: BTreeSet<u32> = self.held.keys().copied().collect();
         let plan = plan(self.partitions, live.max(1), &owned, &free, &self.node_id);
@@ -136,13 +143,20 @@ impl Keeper {
     async fn heartbeat(&mut self) {
         let key = node_key(&self.node_id);
         let value = Bytes::from(serde_json::to_vec(&self.record).expect("serialisable"));
-        match self.handles.leases.update(&key, value.clone(), self.heartbeat_revision).await {
+        match self
+            .handles
+            .leases
+            .update(&key, value.clone(), self.heartbeat_revision)
+            .await
+        {
             Ok(revision) => self.heartbeat_revision = revision,
             Err(error) if error.kind() == UpdateErrorKind::WrongLastRevision => {
                 // Expired while we were cut off (or taken by a node with our id).
                 match self.handles.leases.create(&key, value).await {
                     Ok(revision) => self.heartbeat_revision = revision,
-                    Err(error) => tracing::error!(%error, node_id = %self.node_id, "heartbeat lost; another node may use this node id"),
+                    Err(error) => {
+                        tracing::error!(%error, node_id = %self.node_id, "heartbeat lost; another node may use this node id")
+                    }
                 }
             }
             Err(error) => tracing::warn!(%error, "heartbeat not renewed"),
@@ -165,8 +179,11 @@ impl Keeper {
             Ok(revision) => {
                 let held = self.held.get_mut(&partition).expect("held");
                 held.revision = revision;
-                *held.progress.deadline.lock().unwrap_or_else(|p| p.into_inner()) =
-                    sent + self.ttl * 2 / 3;
+                *held
+                    .progress
+                    .deadline
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = sent + self.ttl * 2 / 3;
                 if scored != held.written && !self.write_progress(partition, scored).await {
                     self.lost(partition, "its progress was written by another node");
                 }
@@ -186,7 +203,12 @@ impl Keeper {
             return false;
         };
         let value = Bytes::from(scored.to_string());
-        match self.handles.progress.update(partition_key(partition), value, held.progress_revision).await {
+        match self
+            .handles
+            .progress
+            .update(partition_key(partition), value, held.progress_revision)
+            .await
+        {
             Ok(revision) => {
                 held.progress_revision = revision;
                 held.written = scored;
@@ -208,15 +230,15 @@ impl Keeper {
         }
     }
 
-    async fn live_nodes(&self) -> usize {
-        let Ok(mut keys) = self.handles.leases.keys().await else {
-            return self.held.len().min(1).max(1);
-        };
+    /// The nodes whose heartbeat is live; `None` when the bucket cannot be read (then
+    /// nothing is taken or given back this tick).
+    async fn live_nodes(&self) -> Option<usize> {
+        let mut keys = self.handles.leases.keys().await.ok()?;
         let mut live = 0;
-        while let Some(Ok(key)) = keys.next().await {
-            live += usize::from(key.starts_with("node."));
+        while let Some(key) = keys.next().await {
+            live += usize::from(key.ok()?.starts_with("node."));
         }
-        live
+        Some(live)
     }
 
     async fn free_partitions(&self) -> BTreeSet<u32> {
@@ -245,7 +267,12 @@ impl Keeper {
             scored_sequence: 0,
         };
         let value = Bytes::from(serde_json::to_vec(&record).expect("serialisable"));
-        let revision = match self.handles.leases.create(partition_key(partition), value).await {
+        let revision = match self
+            .handles
+            .leases
+            .create(partition_key(partition), value)
+            .await
+        {
             Ok(revision) => revision,
             Err(error) if error.kind() == CreateErrorKind::AlreadyExists => return,
             Err(error) => {
@@ -266,7 +293,12 @@ impl Keeper {
             progress: Arc::clone(&progress),
             stop: stop_receiver,
         };
-        tracing::info!(partition, from_sequence = scored + 1, revision, "partition taken");
+        tracing::info!(
+            partition,
+            from_sequence = scored + 1,
+            revision,
+            "partition taken"
+        );
         let task = tokio::spawn(consumer.run());
         self.held.insert(
             partition,
@@ -311,7 +343,10 @@ impl Keeper {
             .held
             .iter()
             .map(|(partition, held)| {
-                (*partition, (held.revision, held.progress.scored.load(Ordering::Acquire)))
+                (
+                    *partition,
+                    (held.revision, held.progress.scored.load(Ordering::Acquire)),
+                )
             })
             .collect();
         *self.view.lock().unwrap_or_else(|p| p.into_inner()) = LocalView { held, live_nodes };

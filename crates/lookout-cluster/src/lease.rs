@@ -70,13 +70,19 @@ pub fn plan(
 ) -> Plan {
     let target = target(partitions, live_nodes);
     if owned.len() > target {
-        let release = owned.iter().rev().take(owned.len() - target).copied().collect();
+        let release = owned
+            .iter()
+            .rev()
+            .take(owned.len() - target)
+            .copied()
+            .collect();
         return Plan {
             release,
             acquire: Vec::new(),
         };
     }
-    let start = (lookout_model::SeriesKey::new(node_id).stable_hash() % u64::from(partitions.max(1))) as u32;
+    let start = (lookout_model::SeriesKey::new(node_id).stable_hash()
+        % u64::from(partitions.max(1))) as u32;
     let acquire = (0..partitions)
         .map(|i| (start + i) % partitions)
         .filter(|p| free.contains(p) && !owned.contains(p))

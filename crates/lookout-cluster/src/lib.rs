@@ -94,7 +94,9 @@ impl Cluster {
             handles.client.server_info().max_payload,
         );
         if !pipeline.set_write_log(Arc::new(log)) {
-            return Err(ClusterError::JetStream("the pipeline already has a write log".into()));
+            return Err(ClusterError::JetStream(
+                "the pipeline already has a write log".into(),
+            ));
         }
         let keeper = Keeper::new(
             handles.clone(),

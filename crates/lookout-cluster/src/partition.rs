@@ -121,10 +121,7 @@ mod tests {
         let samples: Vec<Sample> = (0..5_000).map(sample).collect();
         let messages = encode(&samples, 64 * 1024);
         assert!(messages.iter().all(|m| m.len() <= 64 * 1024));
-        let back: Vec<Sample> = messages
-            .iter()
-            .flat_map(|m| decode(m).unwrap())
-            .collect();
+        let back: Vec<Sample> = messages.iter().flat_map(|m| decode(m).unwrap()).collect();
         assert_eq!(back, samples);
         assert!(matches!(decode(&[9, 0]), Err(DecodeError::Format(9))));
         assert!(matches!(decode(&[]), Err(DecodeError::Empty)));

@@ -95,7 +95,12 @@ impl StatusReader {
     }
 
     async fn nodes(&self, partitions: &[PartitionStatus]) -> Result<Vec<NodeStatus>, String> {
-        let mut keys = self.handles.leases.keys().await.map_err(|e| e.to_string())?;
+        let mut keys = self
+            .handles
+            .leases
+            .keys()
+            .await
+            .map_err(|e| e.to_string())?;
         let mut nodes = Vec::new();
         while let Some(key) = keys.next().await {
             let key = key.map_err(|e| e.to_string())?;

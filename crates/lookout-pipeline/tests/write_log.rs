@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 use lookout_detect::engine::{Engine, EngineConfig};
 use lookout_model::clock::now_ms;
 use lookout_model::{Sample, SeriesKey};
-use lookout_pipeline::{
-    AppendFuture, IngestError, Pipeline, PipelineOptions, TimeCheck, WriteLog,
-};
+use lookout_pipeline::{AppendFuture, IngestError, Pipeline, PipelineOptions, TimeCheck, WriteLog};
 use lookout_store::{Store, StoreConfig};
 
 #[derive(Default)]
@@ -55,7 +53,10 @@ async fn writes_go_to_the_log_and_fail_whole_when_it_fails() {
     let log = Arc::new(MemoryLog::default());
     assert!(pipeline.set_write_log(Arc::clone(&log) as Arc<dyn WriteLog>));
     assert!(!pipeline.set_write_log(Arc::new(MemoryLog::default())));
-    let report = pipeline.ingest(samples(5), "test", TimeCheck::Live).await.unwrap();
+    let report = pipeline
+        .ingest(samples(5), "test", TimeCheck::Live)
+        .await
+        .unwrap();
     assert_eq!(report.accepted, 5);
     assert_eq!(log.appended.lock().unwrap().len(), 5);
     // Nothing resolved or stored on the entry node.
@@ -63,7 +64,10 @@ async fn writes_go_to_the_log_and_fail_whole_when_it_fails() {
 
     let mut invalid = samples(2);
     invalid[1].value = f64::NAN;
-    let refused = pipeline.ingest(invalid, "test", TimeCheck::Live).await.unwrap_err();
+    let refused = pipeline
+        .ingest(invalid, "test", TimeCheck::Live)
+        .await
+        .unwrap_err();
     assert!(matches!(refused, IngestError::Invalid { .. }), "{refused}");
     assert_eq!(log.appended.lock().unwrap().len(), 5);
 
@@ -83,7 +87,10 @@ async fn a_failing_log_refuses_with_a_retry_hint() {
         ..MemoryLog::default()
     });
     pipeline.set_write_log(failing);
-    let error = pipeline.ingest(samples(4), "test", TimeCheck::Live).await.unwrap_err();
+    let error = pipeline
+        .ingest(samples(4), "test", TimeCheck::Live)
+        .await
+        .unwrap_err();
     assert_eq!(error.reason(), "log_unavailable");
     assert_eq!(error.retry_after_seconds(), Some(1));
     assert_eq!(pipeline.store().count_series(), 0);

@@ -97,14 +97,26 @@ fn write_round(nodes: &[&Lookout], timestamp_ms: i64, round: usize) {
     for (n, node) in nodes.iter().enumerate() {
         let body: String = (0..SERIES)
             .filter(|i| i % nodes.len() == n)
-            .map(|i| format!("e2e_cluster,host={} value={} {timestamp_ms}\n", host(i), (i + round) % 7))
+            .map(|i| {
+                format!(
+                    "e2e_cluster,host={} value={} {timestamp_ms}\n",
+                    host(i),
+                    (i + round) % 7
+                )
+            })
             .collect();
         let response = client
             .post(node.url("/api/v2/write?precision=ms"))
             .body(body)
             .send()
             .expect("write");
-        assert_eq!(response.status().as_u16(), 204, "write to {}: {:?}", node.base, response.text());
+        assert_eq!(
+            response.status().as_u16(),
+            204,
+            "write to {}: {:?}",
+            node.base,
+            response.text()
+        );
     }
 }
 
@@ -157,11 +169,15 @@ fn writes_go_to_their_partition_owner_and_a_dead_node_is_replaced_within_10s() {
     let mut c = Lookout::start(&data("c"), &node_config("c", &nats));
     let ids = ["a", "b", "c"];
     // Balanced: ceil(12 / 3) = 4 partitions each, which no node then gives up.
-    let balanced = eventually("four partitions owned by each node", Duration::from_secs(40), || {
-        let owners = owners(&a);
-        let held = |id: &str| owners.values().filter(|owner| *owner == id).count();
-        ids.iter().all(|id| held(id) == 4).then_some(owners)
-    });
+    let balanced = eventually(
+        "four partitions owned by each node",
+        Duration::from_secs(40),
+        || {
+            let owners = owners(&a);
+            let held = |id: &str| owners.values().filter(|owner| *owner == id).count();
+            ids.iter().all(|id| held(id) == 4).then_some(owners)
+        },
+    );
 
     // Five rounds to all three nodes: every acknowledged point on its owner, scored.
     let base = now_ms() - 60_000;
@@ -169,21 +185,32 @@ fn writes_go_to_their_partition_owner_and_a_dead_node_is_replaced_within_10s() {
         write_round(&[&a, &b, &c], base + round as i64 * 1_000, round);
     }
     let nodes = [("a", &a), ("b", &b), ("c", &c)];
-    eventually("every acknowledged sample stored and scored on its owner", Duration::from_secs(20), || {
-        let owners = owners(&a);
-        for (id, node) in nodes {
-            let (samples, scores) = counts(node);
-            for i in 0..SERIES {
-                let owned_here = owners.get(&partition_of(i)).map(String::as_str) == Some(id);
-                let have = samples.get(&host(i)).copied().unwrap_or(0.0);
-                if owned_here && (have != 5.0 || scores.get(&host(i)).copied().unwrap_or(0.0) < 1.0) {
-                    return None;
+    eventually(
+        "every acknowledged sample stored and scored on its owner",
+        Duration::from_secs(20),
+        || {
+            let owners = owners(&a);
+            for (id, node) in nodes {
+                let (samples, scores) = counts(node);
+                for i in 0..SERIES {
+                    let owned_here = owners.get(&partition_of(i)).map(String::as_str) == Some(id);
+                    let have = samples.get(&host(i)).copied().unwrap_or(0.0);
+                    if owned_here
+                        && (have != 5.0 || scores.get(&host(i)).copied().unwrap_or(0.0) < 1.0)
+                    {
+                        return None;
+                    }
+                    assert!(
+                        owned_here || have == 0.0,
+                        "{} stored on {id}, which does not own partition {}",
+                        host(i),
+                        partition_of(i)
+                    );
                 }
-                assert!(owned_here || have == 0.0, "{} stored on {id}, which does not own partition {}", host(i), partition_of(i));
             }
-        }
-        Some(())
-    });
+            Some(())
+        },
+    );
 
     // kill -9 one node: its partitions move to the others within 10 s.
     c.guard.kill_hard();
@@ -194,39 +221,49 @@ fn writes_go_to_their_partition_owner_and_a_dead_node_is_replaced_within_10s() {
             .then(|| (killed.elapsed(), owners))
     });
     eprintln!("partitions of the killed node taken over in {:?}", moved.0);
-    assert!(moved.0 <= Duration::from_secs(10), "takeover took {:?}", moved.0);
+    assert!(
+        moved.0 <= Duration::from_secs(10),
+        "takeover took {:?}",
+        moved.0
+    );
 
     // Later points, to the survivors: scored by the new owners.
     for round in 5..8 {
         write_round(&[&a, &b], base + round as i64 * 1_000, round);
     }
     let survivors = [("a", &a), ("b", &b)];
-    eventually("later samples scored by the new owners", Duration::from_secs(20), || {
-        let owners = owners(&a);
-        for (id, node) in survivors {
-            let (samples, scores) = counts(node);
-            for i in 0..SERIES {
-                if owners.get(&partition_of(i)).map(String::as_str) != Some(id) {
-                    continue;
-                }
-                let was_c = balanced.get(&partition_of(i)).map(String::as_str) == Some("c");
-                let have = samples.get(&host(i)).copied().unwrap_or(0.0);
-                // A series that moved holds at least the points written after the
-                // takeover (and any the old owner scored after its last progress write).
-                let enough = if was_c { have >= 3.0 } else { have == 8.0 };
-                if !enough || scores.get(&host(i)).copied().unwrap_or(0.0) < 1.0 {
-                    return None;
+    eventually(
+        "later samples scored by the new owners",
+        Duration::from_secs(20),
+        || {
+            let owners = owners(&a);
+            for (id, node) in survivors {
+                let (samples, scores) = counts(node);
+                for i in 0..SERIES {
+                    if owners.get(&partition_of(i)).map(String::as_str) != Some(id) {
+                        continue;
+                    }
+                    let was_c = balanced.get(&partition_of(i)).map(String::as_str) == Some("c");
+                    let have = samples.get(&host(i)).copied().unwrap_or(0.0);
+                    // A series that moved holds at least the points written after the
+                    // takeover (and any the old owner scored after its last progress write).
+                    let enough = if was_c { have >= 3.0 } else { have == 8.0 };
+                    if !enough || scores.get(&host(i)).copied().unwrap_or(0.0) < 1.0 {
+                        return None;
+                    }
                 }
             }
-        }
-        Some(())
-    });
+            Some(())
+        },
+    );
 
     // A second node with a live node's id is refused at start.
     let mut twin = Lookout::spawn_on(&data("a2"), &node_config("a", &nats), free_port());
-    let refused = eventually("the twin of node a to exit", Duration::from_secs(20), || {
-        twin.guard.exited_output()
-    });
+    let refused = eventually(
+        "the twin of node a to exit",
+        Duration::from_secs(20),
+        || twin.guard.exited_output(),
+    );
     assert!(refused.contains("already live"), "{refused}");
 
     // No NATS server left: nothing can be acknowledged.
@@ -239,5 +276,9 @@ fn writes_go_to_their_partition_owner_and_a_dead_node_is_replaced_within_10s() {
         .send()
         .expect("write");
     assert_eq!(response.status().as_u16(), 503, "{:?}", response.text());
-    assert!(started.elapsed() < Duration::from_secs(90), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "took {:?}",
+        started.elapsed()
+    );
 }

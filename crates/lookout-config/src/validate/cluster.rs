@@ -67,8 +67,14 @@ impl Checker<'_, '_, '_> {
                 Vec::new()
             }
         };
-        let partitions =
-            self.integer_in(CONTEXT, "partitions", &raw.partitions, DEFAULT_PARTITIONS, 1, 1024);
+        let partitions = self.integer_in(
+            CONTEXT,
+            "partitions",
+            &raw.partitions,
+            DEFAULT_PARTITIONS,
+            1,
+            1024,
+        );
         let stream = self.value(
             CONTEXT,
             "stream",
@@ -125,10 +131,16 @@ impl Checker<'_, '_, '_> {
         });
         let mut chosen = Vec::new();
         if let Some(path) = file {
-            chosen.push(("credentials_file", ClusterCredentials::CredentialsFile(PathBuf::from(path))));
+            chosen.push((
+                "credentials_file",
+                ClusterCredentials::CredentialsFile(PathBuf::from(path)),
+            ));
         }
         if let Some(path) = token_file {
-            chosen.push(("token_file", ClusterCredentials::TokenFile(PathBuf::from(path))));
+            chosen.push((
+                "token_file",
+                ClusterCredentials::TokenFile(PathBuf::from(path)),
+            ));
         }
         if let Some(name) = token_env {
             chosen.push(("token_env", ClusterCredentials::TokenEnv(name)));
@@ -178,14 +190,19 @@ mod tests {
         assert_eq!(cluster.stream, "lookout");
         assert_eq!(cluster.lease_ttl, Duration::from_secs(6));
         assert_eq!(cluster.credentials, ClusterCredentials::None);
-        assert!(Config::from_str_named("", "t.toml").unwrap().cluster.is_none());
+        assert!(Config::from_str_named("", "t.toml")
+            .unwrap()
+            .cluster
+            .is_none());
     }
 
     #[test]
     fn every_mistake_is_reported_at_once() {
         let text = "[cluster]\nnats = []\npartitions = 0\nstream = \"a.b\"\nlease_ttl = \"5m\"\n\
                     token_file = \"/t\"\ntoken_env = \"1X\"\n";
-        let errors = Config::from_str_named(text, "t.toml").unwrap_err().to_string();
+        let errors = Config::from_str_named(text, "t.toml")
+            .unwrap_err()
+            .to_string();
         for expected in [
             "`node_id` is required",
             "at least one NATS server URL",
@@ -194,13 +211,26 @@ mod tests {
             "from 1s to 60s",
             "not an environment variable name",
         ] {
-            assert!(errors.contains(expected), "{expected} missing from {errors}");
+            assert!(
+                errors.contains(expected),
+                "{expected} missing from {errors}"
+            );
         }
-        let text = "[cluster]\nnode_id = \"a b\"\nnats = [\"http://x\"]\ncredentials_file = \"/c\"\n\
+        let text =
+            "[cluster]\nnode_id = \"a b\"\nnats = [\"http://x\"]\ncredentials_file = \"/c\"\n\
                     token_env = \"NATS_TOKEN\"\n";
-        let errors = Config::from_str_named(text, "t.toml").unwrap_err().to_string();
-        for expected in ["not a valid node id", "not a NATS server URL", "not several"] {
-            assert!(errors.contains(expected), "{expected} missing from {errors}");
+        let errors = Config::from_str_named(text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "not a valid node id",
+            "not a NATS server URL",
+            "not several",
+        ] {
+            assert!(
+                errors.contains(expected),
+                "{expected} missing from {errors}"
+            );
         }
     }
 }

@@ -69,7 +69,10 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
     let detection = checker.detection(&raw.detection, &raw.overrides);
     let usage = checker.usage(&raw.usage);
     let object_store = checker.object_store(&raw.object_store);
-    let cluster = raw.cluster.as_ref().map(|raw| checker.cluster(raw.line, &raw.value));
+    let cluster = raw
+        .cluster
+        .as_ref()
+        .map(|raw| checker.cluster(raw.line, &raw.value));
     let notifiers = checker.notifiers(&raw.notifiers);
     let notifier_names: Vec<&str> = raw
         .notifiers

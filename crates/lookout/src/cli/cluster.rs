@@ -35,7 +35,10 @@ pub async fn start(
     let node = Cluster::start(cluster, server.pipeline(), listen.to_string())
         .await
         .with_context(|| format!("starting cluster node {:?}", cluster.node_id))?;
-    let _ = server.state().cluster.set(Arc::new(View(Arc::clone(&node))));
+    let _ = server
+        .state()
+        .cluster
+        .set(Arc::new(View(Arc::clone(&node))));
     eprintln!(
         "lookout: cluster node {} on stream {} ({} partitions, NATS {})",
         cluster.node_id,
