@@ -9,6 +9,12 @@ pub enum ClusterError {
     Credentials(String),
     #[error("JetStream: {0}")]
     JetStream(String),
+    #[error("stream {stream} is partitioned {existing} ways; this node is configured with partitions = {configured} (every node must use the stream's count)")]
+    PartitionMismatch {
+        stream: String,
+        existing: u32,
+        configured: u32,
+    },
     #[error("node_id {0:?} is already live in the cluster (its heartbeat is being renewed); give each node its own node_id")]
     DuplicateNode(String),
 }

@@ -51,6 +51,38 @@ pub struct Keeper {
     held: BTreeMap<u32, Held>,
 }
 
+/// Records the stream's partition count at its first use (key `partitions` of the
+/// progress bucket) and refuses a node configured with another one.
+pub async fn check_partitions(
+    handles: &Handles,
+    stream: &str,
+    configured: u32,
+) -> Result<(), ClusterError> {
+    let value = Bytes::from(configured.to_string());
+    match handles.progress.create("partitions", value).await {
+        Ok(_) => return Ok(()),
+        Err(error) if error.kind() == CreateErrorKind::AlreadyExists => {}
+        Err(error) => return Err(ClusterError::JetStream(format!("partition count: {error}"))),
+    }
+    let stored = handles
+        .progress
+        .get("partitions")
+        .await
+        .map_err(|error| ClusterError::JetStream(format!("partition count: {error}")))?;
+    let existing = stored
+        .and_then(|value| std::str::from_utf8(&value).ok()?.parse::<u32>().ok())
+        .unwrap_or(configured);
+    if existing == configured {
+        Ok(())
+    } else {
+        Err(ClusterError::PartitionMismatch {
+            stream: stream.to_string(),
+            existing,
+            configured,
+        })
+    }
+}
+
 /// Registers the node's heartbeat; a heartbeat under the same id that is still renewed
 /// one TTL later means another live node has this id.
 pub async fn register(

@@ -56,7 +56,7 @@ use tokio::task::JoinHandle;
 pub use error::ClusterError;
 pub use status::ClusterStatus;
 
-use keeper::{register, Keeper};
+use keeper::{check_partitions, register, Keeper};
 use lease::NodeRecord;
 use publish::JetStreamLog;
 use status::StatusReader;
@@ -86,6 +86,7 @@ impl Cluster {
             listen,
             started_ms: lookout_model::clock::now_ms(),
         };
+        check_partitions(&handles, &config.stream, config.partitions).await?;
         let heartbeat = register(&handles, &record, config.lease_ttl).await?;
         let log = JetStreamLog::new(
             handles.jetstream.clone(),

@@ -6,7 +6,7 @@
 //! on exactly one node: the one holding its partition's lease. Then one node is
 //! killed with `kill -9`: its partitions must be taken by the others within 10 s, and
 //! samples written afterwards are scored by their new owners. A node started with a
-//! live node's id is refused; with every NATS server gone, a write answers 503.
+//! live node's id is refused, and so is one with another partition count; with every NATS server gone, a write answers 503.
 
 mod e2e_support;
 
@@ -265,6 +265,15 @@ fn writes_go_to_their_partition_owner_and_a_dead_node_is_replaced_within_10s() {
         || twin.guard.exited_output(),
     );
     assert!(refused.contains("already live"), "{refused}");
+    // So is one with another partition count than the stream's.
+    let other_count = node_config("d", &nats).replace("partitions = 12", "partitions = 8");
+    let mut odd = Lookout::spawn_on(&data("d"), &other_count, free_port());
+    let refused = eventually(
+        "the node with 8 partitions to exit",
+        Duration::from_secs(20),
+        || odd.guard.exited_output(),
+    );
+    assert!(refused.contains("partitioned 12 ways"), "{refused}");
 
     // No NATS server left: nothing can be acknowledged.
     for server in &mut nats.servers {
