@@ -39,6 +39,7 @@ pub fn known_keys() -> Vec<(&'static str, Vec<&'static str>)> {
             "[object_store]",
             with(struct_fields::<RawObjectStore>(), &[]),
         ),
+        ("[cluster]", with(struct_fields::<RawCluster>(), &[])),
         ("[auth]", with(struct_fields::<RawAuth>(), &["token"])),
         ("[[auth.token]]", with(struct_fields::<RawToken>(), &[])),
         ("[alert]", with(&[], ALERT_KEYS)),

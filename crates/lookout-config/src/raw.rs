@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub detection: RawDetection,
     pub usage: RawUsage,
     pub object_store: RawObjectStore,
+    /// `[cluster]`: `None` when the section is absent (a single node).
+    pub cluster: Option<Located<RawCluster>>,
     pub overrides: Vec<Located<RawOverride>>,
     pub notifiers: Vec<Located<RawNotifier>>,
     pub rules: Vec<Located<RawRule>>,
@@ -148,6 +150,20 @@ pub struct RawUsage {
 pub struct RawObjectStore {
     pub path: Field<String>,
     pub s3: Field<RawS3>,
+}
+
+/// `[cluster]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub node_id: Field<String>,
+    pub nats: Field<Vec<String>>,
+    pub partitions: Field<i64>,
+    pub stream: Field<String>,
+    pub lease_ttl: Field<String>,
+    pub credentials_file: Field<String>,
+    pub token_file: Field<String>,
+    pub token_env: Field<String>,
 }
 
 /// `[object_store] s3 = { bucket, endpoint, region, prefix }`

@@ -24,6 +24,7 @@ pub(crate) const TOP_LEVEL_SECTIONS: &[&str] = &[
     "detection",
     "usage",
     "object_store",
+    "cluster",
     "alert",
     "auth",
 ];
@@ -126,6 +127,13 @@ pub(crate) fn read_raw(reporter: &mut Reporter<'_>) -> RawConfig {
             "detection" => read_detection(reporter, node, &mut raw),
             "usage" => raw.usage = read_table(reporter, "[usage]", node, &[]),
             "object_store" => raw.object_store = read_table(reporter, "[object_store]", node, &[]),
+            "cluster" => {
+                raw.cluster = Some(Located {
+                    index: 1,
+                    line: reporter.line_of(key.span().start),
+                    value: read_table(reporter, "[cluster]", node, &[]),
+                })
+            }
             "alert" => read_alert(reporter, node, &mut raw),
             "auth" => read_auth(reporter, node, &mut raw),
             _ => {

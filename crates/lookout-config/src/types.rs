@@ -17,6 +17,8 @@ pub struct Config {
     pub usage: UsageConfig,
     /// `[object_store]`: where trained models and detector snapshots are kept.
     pub object_store: ObjectStoreConfig,
+    /// `[cluster]`: `None` runs a single node.
+    pub cluster: Option<ClusterConfig>,
     pub alert: AlertConfig,
     /// `[auth]`: API tokens.
     pub auth: AuthConfig,
@@ -223,6 +225,38 @@ pub struct DetectionOverride {
     pub hysteresis_enter: Option<f64>,
     pub hysteresis_exit: Option<f64>,
     pub params: toml::Table,
+}
+
+/// `[cluster]`: several nodes sharing writes through NATS JetStream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// This node's name, unique in the cluster (a second node with it is refused).
+    pub node_id: String,
+    /// NATS server URLs (`nats://host:port`, `tls://host:port`).
+    pub nats: Vec<String>,
+    /// Number of partitions the series are hashed into; fixed for a stream's life.
+    pub partitions: u32,
+    /// JetStream stream name; the subjects are `<stream>.p.<partition>`, the leases'
+    /// bucket `<stream>_leases`.
+    pub stream: String,
+    /// How long a lease or heartbeat lives without renewal (renewed at a third of it).
+    pub lease_ttl: Duration,
+    /// How the node authenticates to NATS.
+    pub credentials: ClusterCredentials,
+}
+
+/// Where the NATS credentials are read at start; the secrets themselves never sit in
+/// the configuration (and are never logged).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClusterCredentials {
+    #[default]
+    None,
+    /// A NATS `.creds` file (user JWT and NKey seed).
+    CredentialsFile(PathBuf),
+    /// A file holding a token.
+    TokenFile(PathBuf),
+    /// An environment variable holding a token.
+    TokenEnv(String),
 }
 
 /// `[object_store]`: a directory (the default) or a versioned S3 bucket.

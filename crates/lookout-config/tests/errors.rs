@@ -69,7 +69,7 @@ fn unknown_keys_list_the_known_ones() {
 #[test]
 fn unknown_sections_are_errors() {
     let message = single_error("\n[sever]\nlisten = \"x\"\n", ErrorKind::UnknownKey, 2);
-    assert!(message.contains(r#"key "sever": unknown section or key (known: server, storage, source, detection, usage, object_store, alert, auth)"#), "{message}");
+    assert!(message.contains(r#"key "sever": unknown section or key (known: server, storage, source, detection, usage, object_store, cluster, alert, auth)"#), "{message}");
 }
 
 #[test]

@@ -48,6 +48,11 @@ pub enum IngestError {
     /// The store could not commit the batch.
     #[error("store_failed: {0}")]
     StoreFailed(String),
+    /// The write log of a cluster node did not acknowledge every part of the write:
+    /// nothing is acknowledged (parts may have reached the log; a retry repeats them,
+    /// and repeated points are taken as duplicates by their owner).
+    #[error("log_unavailable: {0}; retry later")]
+    LogUnavailable(String),
     /// The pipeline is stopping (or stopped): nothing more is taken.
     #[error("the server is shutting down; retry later")]
     ShuttingDown,
@@ -67,6 +72,7 @@ impl IngestError {
             IngestError::EngineOverloaded { .. } => "engine_overloaded",
             IngestError::StoreFull { .. } => "store_full",
             IngestError::StoreFailed(_) => "store_failed",
+            IngestError::LogUnavailable(_) => "log_unavailable",
             IngestError::ShuttingDown => "shutting_down",
             IngestError::Internal(_) => "internal",
         }
@@ -87,7 +93,9 @@ impl IngestError {
                 retry_after_seconds,
                 ..
             } => Some(*retry_after_seconds),
-            IngestError::StoreFailed(_) | IngestError::ShuttingDown => Some(1),
+            IngestError::StoreFailed(_)
+            | IngestError::LogUnavailable(_)
+            | IngestError::ShuttingDown => Some(1),
             IngestError::Invalid { .. }
             | IngestError::InvalidEvents { .. }
             | IngestError::SeriesLimit(_)

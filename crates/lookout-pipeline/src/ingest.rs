@@ -91,6 +91,8 @@ pub struct Prepared {
     samples: Vec<Sample>,
     entries: Vec<Arc<SeriesEntry>>,
     ignored: u64,
+    /// Validated for the write log: no series resolved, appended by `commit`.
+    to_log: bool,
 }
 
 /// Counts a protocol error (a body the caller could not decode) and names it.
@@ -108,6 +110,7 @@ pub(crate) fn prepare(
     shared: &Shared,
     mut batch: Batch,
     time_check: TimeCheck,
+    to_log: bool,
 ) -> Result<Prepared, IngestError> {
     if shared.warming.load(Ordering::Acquire) {
         return Err(IngestError::Warming {
@@ -139,6 +142,14 @@ pub(crate) fn prepare(
         limits.apply(&mut batch, now);
         return Err(refuse_samples(shared, &batch, error, total));
     }
+    if to_log {
+        return Ok(Prepared {
+            samples: batch.samples,
+            entries: Vec::new(),
+            ignored,
+            to_log,
+        });
+    }
     let keys: Vec<&lookout_model::SeriesKey> =
         batch.samples.iter().map(|sample| &sample.key).collect();
     let entries = shared
@@ -152,6 +163,7 @@ pub(crate) fn prepare(
         samples: batch.samples,
         entries,
         ignored,
+        to_log,
     })
 }
 
@@ -190,6 +202,7 @@ pub(crate) async fn commit(
         samples,
         entries,
         ignored,
+        to_log,
     } = prepared;
     if samples.is_empty() {
         return Ok(IngestReport {
@@ -198,6 +211,9 @@ pub(crate) async fn commit(
         });
     }
     let count = samples.len() as u64;
+    if to_log {
+        return append_to_log(shared, samples, protocol, ignored).await;
+    }
     let Some(jobs) = shared.jobs() else {
         return Err(overloaded(shared, ScorerError::ShutDown, count));
     };
@@ -255,6 +271,29 @@ pub(crate) async fn commit(
         duplicates: stored.duplicates,
         conflicts: stored.conflicts,
         conflict: stored.conflict,
+    })
+}
+
+/// A cluster node's write: answered once the write log acknowledged every sample.
+async fn append_to_log(
+    shared: &Shared,
+    samples: Vec<Sample>,
+    protocol: &'static str,
+    ignored: u64,
+) -> Result<IngestReport, IngestError> {
+    let Some(log) = shared.log.get() else {
+        return Err(IngestError::Internal("no write log is set".into()));
+    };
+    let count = samples.len();
+    if let Err(error) = log.append(samples).await {
+        shared.metrics.reject(error.reason(), count as u64);
+        return Err(error);
+    }
+    shared.metrics.samples.add(protocol, count as u64);
+    Ok(IngestReport {
+        accepted: count,
+        ignored,
+        ..IngestReport::default()
     })
 }
 

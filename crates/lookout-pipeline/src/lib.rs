@@ -47,6 +47,7 @@ pub mod fanout;
 pub mod index;
 pub mod ingest;
 pub mod live;
+pub mod log;
 pub mod metrics;
 pub mod scorer;
 mod shared;
@@ -66,6 +67,7 @@ pub use error::IngestError;
 pub use events::{validate_events, EventIngestReport, MAX_EVENTS_PER_REQUEST};
 pub use fanout::{Delivery, Policy, ScoredBatch, Subscriber};
 pub use ingest::{IngestReport, Prepared, TimeCheck};
+pub use log::{AppendFuture, WriteLog};
 pub use scorer::{Peek, ScoreCallback, ScoreOutcome, Scorer, ScorerError, ScorerStats};
 pub use shared::PipelineOptions;
 
@@ -149,6 +151,7 @@ impl Pipeline {
             warming: Arc::new(AtomicBool::new(false)),
             subscribers,
             jobs: RwLock::new(Some(jobs)),
+            log: std::sync::OnceLock::new(),
         });
         Pipeline {
             shared,
@@ -191,9 +194,38 @@ impl Pipeline {
     }
 
     /// Validates a decoded batch (all or nothing) and resolves its series; blocking
-    /// work (call it on the blocking pool).
+    /// work (call it on the blocking pool). On a cluster node the series are resolved
+    /// by their owner instead, and [`Pipeline::commit`] appends to the write log.
     pub fn prepare(&self, batch: Batch, time_check: TimeCheck) -> Result<Prepared, IngestError> {
-        ingest::prepare(&self.shared, batch, time_check)
+        let to_log = self.shared.log.get().is_some();
+        ingest::prepare(&self.shared, batch, time_check, to_log)
+    }
+
+    /// Makes this a cluster node: from now on accepted writes go to `log` and are
+    /// acknowledged once it has them (see [`log`]). False if a log was already set.
+    pub fn set_write_log(&self, log: Arc<dyn WriteLog>) -> bool {
+        self.shared.log.set(log).is_ok()
+    }
+
+    /// Scores and stores samples read back from the write log for a partition this
+    /// node owns, like a single node's write (any timestamp accepted: they were
+    /// checked when they entered); resolves after the commit.
+    pub async fn ingest_owned(
+        &self,
+        samples: Vec<Sample>,
+        protocol: &'static str,
+    ) -> Result<IngestReport, IngestError> {
+        let pipeline = self.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let batch = Batch {
+                samples,
+                ..Batch::default()
+            };
+            ingest::prepare(&pipeline.shared, batch, TimeCheck::History, false)
+        })
+        .await
+        .map_err(|error| IngestError::Internal(format!("validation task failed: {error}")))??;
+        self.commit(prepared, protocol).await
     }
 
     /// Scores and stores a prepared batch; resolves once the store committed it.

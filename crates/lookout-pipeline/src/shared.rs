@@ -2,7 +2,7 @@
 //! index, anomaly tracker, usage states, live feed, counters, subscribers.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crossbeam_channel::Sender;
 use lookout_protocol::SampleLimits;
@@ -11,6 +11,7 @@ use lookout_store::Store;
 use crate::fanout::Subscribers;
 use crate::index::SeriesIndex;
 use crate::live::LiveFeed;
+use crate::log::WriteLog;
 use crate::metrics::Metrics;
 use crate::scorer::Scorer;
 use crate::store_stage::Job;
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     pub subscribers: Arc<Subscribers>,
     /// The fan-out thread's queue; `None` once the pipeline stops.
     pub jobs: RwLock<Option<Sender<Job>>>,
+    /// Cluster mode: where accepted writes go before they are acknowledged.
+    pub log: OnceLock<Arc<dyn WriteLog>>,
 }
 
 impl Shared {

@@ -38,6 +38,7 @@ pub mod anomalies;
 pub mod audit;
 pub mod auth;
 pub mod budget;
+pub mod cluster;
 pub mod error;
 pub mod error_shape;
 pub mod events;

@@ -334,6 +334,11 @@ pub fn document() -> Value {
     if let (Some(all), Value::Object(logs)) = (paths.as_object_mut(), logs_paths()) {
         all.extend(logs);
     }
+    if let (Some(all), Value::Object(cluster)) =
+        (paths.as_object_mut(), crate::cluster::openapi_paths())
+    {
+        all.extend(cluster);
+    }
     // Outside the `paths` literal, which is at the macro's recursion limit.
     if let (Some(all), Value::Object(predict)) =
         (paths.as_object_mut(), crate::predict::openapi::paths())

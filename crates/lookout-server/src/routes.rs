@@ -121,6 +121,7 @@ fn build() -> RouteTable {
             "/api/v1/session",
             axum::routing::delete(crate::session::sign_out),
         )
+        .add("GET", "/api/v1/cluster", get(crate::cluster::status))
         .add("GET", "/api/v1/machines", get(usage::routes::list))
         .add(
             "POST",

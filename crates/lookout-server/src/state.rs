@@ -154,6 +154,8 @@ pub struct AppState {
     pub query_budget: Arc<lookout_promql::budget::SharedSamples>,
     /// Signed-in dashboards ([`crate::session`]).
     pub sessions: crate::session::Sessions,
+    /// The cluster, on a cluster node (`GET /api/v1/cluster`).
+    pub cluster: std::sync::OnceLock<Arc<dyn crate::cluster::ClusterView>>,
 }
 
 impl AppState {
@@ -192,6 +194,7 @@ impl AppState {
             alerts: Default::default(),
             ready: true.into(),
             audit: Default::default(),
+            cluster: Default::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! recording every mistake with its line.
 
 mod alert;
+mod cluster;
 mod detection;
 mod limits;
 mod listen;
@@ -68,6 +69,10 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
     let detection = checker.detection(&raw.detection, &raw.overrides);
     let usage = checker.usage(&raw.usage);
     let object_store = checker.object_store(&raw.object_store);
+    let cluster = raw
+        .cluster
+        .as_ref()
+        .map(|raw| checker.cluster(raw.line, &raw.value));
     let notifiers = checker.notifiers(&raw.notifiers);
     let notifier_names: Vec<&str> = raw
         .notifiers
@@ -86,6 +91,7 @@ pub(crate) fn validate(raw: &RawConfig, reporter: &mut Reporter<'_>, hooks: &Hoo
         detection,
         usage,
         object_store,
+        cluster,
         alert: AlertConfig {
             notifiers,
             rules,

@@ -39,6 +39,7 @@ impl From<IngestError> for ApiError {
             }
             IngestError::Warming { .. }
             | IngestError::StoreFailed(_)
+            | IngestError::LogUnavailable(_)
             | IngestError::ShuttingDown => ApiError::overloaded(
                 StatusCode::SERVICE_UNAVAILABLE,
                 message,

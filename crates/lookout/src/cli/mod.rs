@@ -4,6 +4,7 @@ mod alert;
 mod assembly;
 mod bench;
 mod check_config;
+mod cluster;
 mod demo;
 mod detect;
 mod detection;

@@ -163,6 +163,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .state()
         .ready
         .store(false, std::sync::atomic::Ordering::Release);
+    let local = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let cluster = super::cluster::start(&config, &server, local).await?;
     let (warmed, warmed_watch) = tokio::sync::watch::channel(false);
     let replay = server.restore_and_warm_start(warm_plan(&config));
     let warm_up = tokio::spawn(finish_warm_start(server.clone(), replay, warmed));
@@ -235,6 +239,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let _ = feeder.await;
     let _ = history_feeder.await;
+    // Owned partitions stop scoring and are handed back before the engine stops.
+    if let Some(cluster) = &cluster {
+        cluster.shutdown().await;
+    }
     save_snapshot(&server, *warmed_watch.borrow()).await;
     let flushed = server.stop().await;
     // Undelivered alerts stay in the outbox for the next start.
