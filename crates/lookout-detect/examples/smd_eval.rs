@@ -79,14 +79,40 @@ fn main() {
         let mut pipe = pipeline_name
             .as_deref()
             .map(|n| MultiPipeline::named(n, d, 42).unwrap());
+        let mut forest = lookout_detect::detectors::iforest::StreamingIsolationForest::new_multivariate(
+            Default::default(),
+            d,
+            42,
+        )
+        .unwrap();
+        let mut flik = Likelihood::new(LikelihoodConfig {
+            record_memory: 0,
+            ..lik_config
+        });
+        let with_forest = std::env::var("FOREST").is_ok();
+        let second: Option<PcaConfig> = std::env::var("PCA2_JSON")
+            .ok()
+            .map(|j| serde_json::from_str(&j).unwrap());
+        let mut pca2 = second.map(|c| StreamingPca::new(c, d).unwrap());
         let mut out: [Vec<f64>; 4] = Default::default();
         for (t, row) in train.iter().chain(&test).enumerate() {
             let s = pca.update(t as i64 * 60_000, row);
             let a = lik.update(s.raw);
             let b = norec.update(s.raw);
-            let c = pipe
+            let mut c = pipe
                 .as_mut()
                 .map_or(0.0, |p| p.update(t as i64 * 60_000, row).score);
+            if with_forest {
+                let f = match &mut pca2 {
+                    Some(p) => flik.update(p.update(t as i64 * 60_000, row).raw),
+                    None => flik.update(forest.update(t as i64 * 60_000, row).raw),
+                };
+                c = match std::env::var("FOREST").unwrap().as_str() {
+                    "alone" => f,
+                    "max" => f.max(b),
+                    _ => 0.5 * (f + b),
+                };
+            }
             if t >= train.len() {
                 out[0].push(s.raw);
                 out[1].push(a);

@@ -1,20 +1,37 @@
 //! The multivariate pipeline: one row vector per timestamp (e.g. CPU, memory and
 //! network of one machine) through a multivariate detector, the same likelihood
 //! calibration and hysteresis as univariate series, and per-feature contributions.
+//!
+//! `pca` (streaming PCA reconstruction error, [`crate::detectors::pca`]) is the default
+//! of `lookout detect --multivariate`: on the 14 development machines of the Server
+//! Machine Dataset its mean best-F1 (no point adjustment) is about twice the Isolation
+//! Forest's, and averaging it with the forest's calibrated score lowers it
+//! (`bench/smd.sh`). Its calibration averages the last [`PCA_SHORT_WINDOW`] raw scores
+//! (incidents last several rows; a single noisy row is less news), remembers
+//! [`PCA_MEMORY`] rows, and keeps no record damping: the calibrated score stays a
+//! monotone function of the recent raw scores, so thresholds on it rank rows as the
+//! detector does.
 
 use crate::combiner::{Hysteresis, HysteresisConfig, Likelihood, LikelihoodConfig};
 use crate::detector::MultiDetector;
 use crate::detectors::hst::{HalfSpaceTrees, HstConfig};
 use crate::detectors::iforest::{StreamingIsolationForest, StreamingIsolationForestConfig};
+use crate::detectors::pca::{PcaConfig, StreamingPca};
 use crate::pipeline::PipelineError;
 use serde::{Deserialize, Serialize};
 
-/// Detectors that accept a row vector.
-pub const MULTIVARIATE_DETECTORS: [&str; 2] = ["iforest", "hst"];
+/// Detectors that accept a row vector (the first is the default).
+pub const MULTIVARIATE_DETECTORS: [&str; 3] = ["pca", "iforest", "hst"];
+
+/// Raw scores averaged by the calibration of `pca`.
+pub const PCA_SHORT_WINDOW: u32 = 4;
+/// Memory, in rows, of the calibration of `pca`.
+pub const PCA_MEMORY: u32 = 20_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum AnyMultiDetector {
+    Pca(Box<StreamingPca>),
     Iforest(Box<StreamingIsolationForest>),
     Hst(Box<HalfSpaceTrees>),
 }
@@ -40,7 +57,24 @@ pub struct MultiPipeline {
 
 impl MultiPipeline {
     pub fn named(name: &str, features: usize, seed: u64) -> Result<MultiPipeline, PipelineError> {
+        let mut likelihood = LikelihoodConfig::default();
         let detector = match name {
+            "pca" => {
+                likelihood = LikelihoodConfig {
+                    short_window: PCA_SHORT_WINDOW,
+                    memory: PCA_MEMORY,
+                    record_memory: 0,
+                    ..likelihood
+                };
+                AnyMultiDetector::Pca(Box::new(
+                    StreamingPca::new(PcaConfig::default(), features).map_err(|e| {
+                        PipelineError::Detector {
+                            detector: "pca",
+                            reason: e.to_string(),
+                        }
+                    })?,
+                ))
+            }
             "iforest" => AnyMultiDetector::Iforest(Box::new(
                 StreamingIsolationForest::new_multivariate(
                     StreamingIsolationForestConfig::default(),
@@ -70,7 +104,7 @@ impl MultiPipeline {
         Ok(MultiPipeline {
             features,
             detector,
-            likelihood: Likelihood::new(LikelihoodConfig::default()),
+            likelihood: Likelihood::new(likelihood),
             hysteresis: Hysteresis::new(HysteresisConfig::default()),
         })
     }
@@ -79,6 +113,7 @@ impl MultiPipeline {
     pub fn update(&mut self, timestamp_ms: i64, values: &[f64]) -> MultiOutcome {
         debug_assert_eq!(values.len(), self.features);
         let score = match &mut self.detector {
+            AnyMultiDetector::Pca(d) => d.update(timestamp_ms, values),
             AnyMultiDetector::Iforest(d) => d.update(timestamp_ms, values),
             AnyMultiDetector::Hst(d) => d.update(timestamp_ms, values),
         };

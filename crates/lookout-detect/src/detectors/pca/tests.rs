@@ -24,14 +24,15 @@ fn trained() -> (StreamingPca, u64) {
 }
 
 #[test]
-fn finds_the_plane_and_scores_ordinary_rows_near_one() {
+fn finds_the_plane_and_scores_ordinary_rows_alike() {
     let (mut pca, mut state) = trained();
     assert_eq!(pca.components(), 2);
     let mean: f64 = (0..500)
         .map(|t| pca.update(3000 + t, &plane_row(&mut state)).raw)
         .sum::<f64>()
         / 500.0;
-    assert!(mean > 0.3 && mean < 3.0, "mean ordinary score {mean}");
+    // Every metric's residual variance is floored at 10× the mean: ordinary rows ≈ 0.1.
+    assert!(mean > 0.03 && mean < 0.3, "mean ordinary score {mean}");
 }
 
 #[test]
