@@ -94,6 +94,8 @@ fn main() {
             .ok()
             .map(|j| serde_json::from_str(&j).unwrap());
         let mut pca2 = second.map(|c| StreamingPca::new(c, d).unwrap());
+        let roll: usize = std::env::var("ROLL").map_or(0, |v| v.parse().unwrap());
+        let mut window: std::collections::VecDeque<f64> = Default::default();
         let mut out: [Vec<f64>; 4] = Default::default();
         for (t, row) in train.iter().chain(&test).enumerate() {
             let s = pca.update(t as i64 * 60_000, row);
@@ -112,6 +114,13 @@ fn main() {
                     "max" => f.max(b),
                     _ => 0.5 * (f + b),
                 };
+            }
+            if roll > 0 {
+                window.push_back(b);
+                if window.len() > roll {
+                    window.pop_front();
+                }
+                c = window.iter().copied().fold(0.0, f64::max);
             }
             if t >= train.len() {
                 out[0].push(s.raw);

@@ -10,7 +10,9 @@
 //! (incidents last several rows; a single noisy row is less news), remembers
 //! [`PCA_MEMORY`] rows, and keeps no record damping: the calibrated score stays a
 //! monotone function of the recent raw scores, so thresholds on it rank rows as the
-//! detector does.
+//! detector does. The reported score is the highest calibrated score of the last
+//! [`PCA_HOLD`] rows: an incident whose metrics spike on and off stays one incident
+//! between its spikes (and ends `PCA_HOLD` rows late).
 
 use crate::combiner::{Hysteresis, HysteresisConfig, Likelihood, LikelihoodConfig};
 use crate::detector::MultiDetector;
@@ -27,6 +29,8 @@ pub const MULTIVARIATE_DETECTORS: [&str; 3] = ["pca", "iforest", "hst"];
 pub const PCA_SHORT_WINDOW: u32 = 4;
 /// Memory, in rows, of the calibration of `pca`.
 pub const PCA_MEMORY: u32 = 20_000;
+/// Rows over which `pca`'s reported score holds its highest calibrated score.
+pub const PCA_HOLD: usize = 10;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -53,13 +57,26 @@ pub struct MultiPipeline {
     detector: AnyMultiDetector,
     likelihood: Likelihood,
     hysteresis: Hysteresis,
+    /// The last calibrated scores (at most the hold length; empty: no hold).
+    #[serde(default)]
+    held: Vec<f64>,
+    #[serde(default)]
+    held_next: usize,
+    #[serde(default = "one")]
+    hold: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl MultiPipeline {
     pub fn named(name: &str, features: usize, seed: u64) -> Result<MultiPipeline, PipelineError> {
         let mut likelihood = LikelihoodConfig::default();
+        let mut hold = 1;
         let detector = match name {
             "pca" => {
+                hold = PCA_HOLD;
                 likelihood = LikelihoodConfig {
                     short_window: PCA_SHORT_WINDOW,
                     memory: PCA_MEMORY,
@@ -106,7 +123,24 @@ impl MultiPipeline {
             detector,
             likelihood: Likelihood::new(likelihood),
             hysteresis: Hysteresis::new(HysteresisConfig::default()),
+            held: Vec::with_capacity(hold),
+            held_next: 0,
+            hold,
         })
+    }
+
+    /// The highest of `score` and the last `hold − 1` calibrated scores.
+    fn held_max(&mut self, score: f64) -> f64 {
+        if self.hold <= 1 {
+            return score;
+        }
+        if self.held.len() < self.hold {
+            self.held.push(score);
+        } else {
+            self.held[self.held_next] = score;
+            self.held_next = (self.held_next + 1) % self.hold;
+        }
+        self.held.iter().copied().fold(0.0, f64::max)
     }
 
     /// Scores one row of finite values (`values.len()` must equal the feature count).
@@ -119,6 +153,7 @@ impl MultiPipeline {
         };
         let raw = crate::sanitize_raw(score.raw);
         let calibrated = self.likelihood.update(raw);
+        let calibrated = self.held_max(calibrated);
         let decision = self.hysteresis.decide(calibrated, true);
         let mut contributions = score.contributions;
         contributions.resize(self.features, 0.0);
