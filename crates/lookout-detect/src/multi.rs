@@ -10,7 +10,11 @@
 //! (incidents last several rows; a single noisy row is less news), remembers
 //! [`PCA_MEMORY`] rows, and keeps no record damping: the calibrated score stays a
 //! monotone function of the recent raw scores, so thresholds on it rank rows as the
-//! detector does. The reported score is the highest calibrated score of the last
+//! detector does. For the same reason its tail level is not clamped at 1 (rows rarer
+//! than one in 10^10 would all tie there): up to [`KNEE`] the score is the usual
+//! log-likelihood, beyond it the level is squashed smoothly into `(KNEE, 1)`, so the
+//! rarest rows still rank above the merely rare ones (to 6 decimals up to a tail of
+//! about 10^-1000). The reported score is the highest calibrated score of the last
 //! [`PCA_HOLD`] rows: an incident whose metrics spike on and off stays one incident
 //! between its spikes (and ends `PCA_HOLD` rows late).
 
@@ -29,6 +33,20 @@ pub const MULTIVARIATE_DETECTORS: [&str; 3] = ["pca", "iforest", "hst"];
 pub const PCA_SHORT_WINDOW: u32 = 4;
 /// Memory, in rows, of the calibration of `pca`.
 pub const PCA_MEMORY: u32 = 20_000;
+/// Calibrated level above which `pca`'s score is squashed into `(KNEE, 1)`.
+pub const KNEE: f64 = 0.9;
+
+/// The identity up to [`KNEE`], then a smooth (slope 1 at the knee), increasing map of
+/// `[KNEE, ∞)` onto `[KNEE, 1)`.
+fn squash(level: f64) -> f64 {
+    if level <= KNEE {
+        return level.max(0.0);
+    }
+    let room = 1.0 - KNEE;
+    let excess = level - KNEE;
+    KNEE + room * excess / (room + excess)
+}
+
 /// Rows over which `pca`'s reported score holds its highest calibrated score.
 pub const PCA_HOLD: usize = 10;
 
@@ -64,6 +82,9 @@ pub struct MultiPipeline {
     held_next: usize,
     #[serde(default = "one")]
     hold: usize,
+    /// Rank-keeping calibration ([`Likelihood::update_unbounded`] and [`squash`]).
+    #[serde(default)]
+    unbounded: bool,
 }
 
 fn one() -> usize {
@@ -74,9 +95,11 @@ impl MultiPipeline {
     pub fn named(name: &str, features: usize, seed: u64) -> Result<MultiPipeline, PipelineError> {
         let mut likelihood = LikelihoodConfig::default();
         let mut hold = 1;
+        let mut unbounded = false;
         let detector = match name {
             "pca" => {
                 hold = PCA_HOLD;
+                unbounded = true;
                 likelihood = LikelihoodConfig {
                     short_window: PCA_SHORT_WINDOW,
                     memory: PCA_MEMORY,
@@ -126,6 +149,7 @@ impl MultiPipeline {
             held: Vec::with_capacity(hold),
             held_next: 0,
             hold,
+            unbounded,
         })
     }
 
@@ -152,7 +176,11 @@ impl MultiPipeline {
             AnyMultiDetector::Hst(d) => d.update(timestamp_ms, values),
         };
         let raw = crate::sanitize_raw(score.raw);
-        let calibrated = self.likelihood.update(raw);
+        let calibrated = if self.unbounded {
+            squash(self.likelihood.update_unbounded(raw))
+        } else {
+            self.likelihood.update(raw)
+        };
         let calibrated = self.held_max(calibrated);
         let decision = self.hysteresis.decide(calibrated, true);
         let mut contributions = score.contributions;
@@ -164,5 +192,49 @@ impl MultiPipeline {
             started: decision.started,
             contributions,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squash_is_continuous_increasing_and_below_one() {
+        assert_eq!(squash(0.5), 0.5);
+        assert_eq!(squash(KNEE), KNEE);
+        assert!((squash(KNEE + 1e-9) - KNEE - 1e-9).abs() < 1e-12);
+        let mut previous = KNEE;
+        for step in 1..=1000 {
+            let value = squash(KNEE + f64::from(step) * 0.1);
+            assert!(value > previous && value < 1.0);
+            previous = value;
+        }
+        // Distinct to 6 decimals far into the tail.
+        assert!(squash(50.0) + 1e-6 < squash(60.0));
+    }
+
+    #[test]
+    fn pca_pipeline_scores_rank_and_round_trip() {
+        let mut pipeline = MultiPipeline::named("pca", 3, 1).unwrap();
+        let mut state = 11u64;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for t in 0..3000 {
+            let a = next();
+            pipeline.update(t, &[a, 2.0 * a + 0.01 * next(), 1.0 - a + 0.01 * next()]);
+        }
+        let json = serde_json::to_string(&pipeline).unwrap();
+        let mut restored: MultiPipeline = serde_json::from_str(&json).unwrap();
+        let big = pipeline.update(3000, &[0.5, 0.0, 0.5]);
+        assert_eq!(restored.update(3000, &[0.5, 0.0, 0.5]), big);
+        assert!(big.score > KNEE && big.score < 1.0, "{}", big.score);
+        let mut other = restored.clone();
+        let bigger = other.update(3001, &[0.5, -5.0, 0.5]);
+        let next_big = restored.update(3001, &[0.5, 0.0, 0.5]);
+        assert!(bigger.score > next_big.score);
+        assert!((big.contributions.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
 }

@@ -94,7 +94,7 @@ fn machine_f1(dir: &std::path::Path, machine: &str) -> f64 {
 fn pca_best_f1_floor_on_three_machines() {
     let Some(dir) = smd_dir() else { return };
     // Measured (bench/smd.sh): FLOORS hold each measured F1 minus about 0.02.
-    const FLOORS: [(&str, f64); 3] = [("1-5", 0.60), ("2-5", 0.61), ("3-4", 0.60)];
+    const FLOORS: [(&str, f64); 3] = [("1-5", 0.58), ("2-5", 0.68), ("3-4", 0.58)];
     let mut total = 0.0;
     for (machine, floor) in FLOORS {
         let f1 = machine_f1(&dir, machine);
