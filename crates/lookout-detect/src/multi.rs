@@ -219,7 +219,9 @@ mod tests {
         let mut pipeline = MultiPipeline::named("pca", 3, 1).unwrap();
         let mut state = 11u64;
         let mut next = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
         for t in 0..3000 {

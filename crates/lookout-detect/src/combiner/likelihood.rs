@@ -352,7 +352,10 @@ mod tests {
             previous = level;
         }
         assert!(super::unbounded_level(8.0) > 1.0);
-        assert_eq!(super::unbounded_level(-3.0), 0.0f64.max(super::unbounded_level(-3.0)));
+        assert_eq!(
+            super::unbounded_level(-3.0),
+            0.0f64.max(super::unbounded_level(-3.0))
+        );
     }
     use super::*;
 

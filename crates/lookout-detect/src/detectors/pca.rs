@@ -123,7 +123,7 @@ impl PcaConfig {
         if !(self.scale_floor > 0.0 && self.scale_floor.is_finite()) {
             return fail("scale_floor", "must be > 0");
         }
-        if !(self.clip > 0.0) {
+        if self.clip.is_nan() || self.clip <= 0.0 {
             return fail("clip", "must be > 0");
         }
         if !(self.residual_floor > 0.0 && self.residual_floor.is_finite()) {
@@ -135,7 +135,7 @@ impl PcaConfig {
         if self.smoothing == 0 {
             return fail("smoothing", "must be >= 1");
         }
-        if !(self.gate >= 0.0) {
+        if self.gate.is_nan() || self.gate < 0.0 {
             return fail("gate", "must be >= 0");
         }
         Ok(())
