@@ -296,7 +296,8 @@ pub fn log_likelihood(probability: f64) -> f64 {
 /// Complementary error function (W. J. Cody's rational approximations via the
 /// Numerical Recipes `erfcc`, fractional error < 1.2e-7).
 fn erfc(x: f64) -> f64 {
-    let result = ln_erfc_abs(x).exp();
+    let (t, poly) = erfc_terms(x);
+    let result = t * poly.exp();
     if x >= 0.0 {
         result
     } else {
@@ -306,6 +307,12 @@ fn erfc(x: f64) -> f64 {
 
 /// `ln erfc(|x|)`, finite however large `|x|` is (no underflow).
 fn ln_erfc_abs(x: f64) -> f64 {
+    let (t, poly) = erfc_terms(x);
+    t.ln() + poly
+}
+
+/// `erfc(|x|) = t · exp(poly)`: the two terms of the rational approximation.
+fn erfc_terms(x: f64) -> (f64, f64) {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -z * z - 1.265_512_23
@@ -316,7 +323,7 @@ fn ln_erfc_abs(x: f64) -> f64 {
                         + t * (0.278_868_07
                             + t * (-1.135_203_98
                                 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    t.ln() + poly
+    (t, poly)
 }
 
 /// The log-likelihood level of a Gaussian `z`, `−log10(tail(z)) / 10`, without the
