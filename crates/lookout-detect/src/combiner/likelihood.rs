@@ -106,7 +106,18 @@ impl Likelihood {
         let x = compress(raw);
         let short = self.push_recent(x);
         let damping = self.beat_record(short);
-        damping * self.calibrated(x, short)
+        damping * self.calibrated(x, short, true)
+    }
+
+    /// [`Likelihood::update`] with the Gaussian tail's level not clamped at 1
+    /// ([`unbounded_level`]): `≥ 0`, the same below about 0.9, and keeps ranking the
+    /// rarest scores where the clamped one ties them at 1. The empirical tail stays
+    /// clamped.
+    pub fn update_unbounded(&mut self, raw: f64) -> f64 {
+        let x = compress(raw);
+        let short = self.push_recent(x);
+        let damping = self.beat_record(short);
+        damping * self.calibrated(x, short, false)
     }
 
     /// 1 when `short` beats the decaying record (or records are off), else the damping.
@@ -128,7 +139,7 @@ impl Likelihood {
         }
     }
 
-    fn calibrated(&mut self, x: f64, short: f64) -> f64 {
+    fn calibrated(&mut self, x: f64, short: f64, bounded: bool) -> f64 {
         self.seen += 1;
         let warm = self.seen > u64::from(self.config.warmup);
         if let Some(histogram) = &mut self.histogram {
@@ -143,7 +154,11 @@ impl Likelihood {
         let score = if warm {
             let spread = self.variance.sqrt().max(1e-3 + 0.05 * self.mean.abs());
             let z = (short - self.mean) / spread;
-            log_likelihood(1.0 - gaussian_tail(z))
+            if bounded {
+                log_likelihood(1.0 - gaussian_tail(z))
+            } else {
+                unbounded_level(z)
+            }
         } else {
             0.0
         };
@@ -281,6 +296,23 @@ pub fn log_likelihood(probability: f64) -> f64 {
 /// Complementary error function (W. J. Cody's rational approximations via the
 /// Numerical Recipes `erfcc`, fractional error < 1.2e-7).
 fn erfc(x: f64) -> f64 {
+    let (t, poly) = erfc_terms(x);
+    let result = t * poly.exp();
+    if x >= 0.0 {
+        result
+    } else {
+        2.0 - result
+    }
+}
+
+/// `ln erfc(|x|)`, finite however large `|x|` is (no underflow).
+fn ln_erfc_abs(x: f64) -> f64 {
+    let (t, poly) = erfc_terms(x);
+    t.ln() + poly
+}
+
+/// `erfc(|x|) = t · exp(poly)`: the two terms of the rational approximation.
+fn erfc_terms(x: f64) -> (f64, f64) {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -z * z - 1.265_512_23
@@ -291,16 +323,47 @@ fn erfc(x: f64) -> f64 {
                         + t * (0.278_868_07
                             + t * (-1.135_203_98
                                 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let result = t * poly.exp();
-    if x >= 0.0 {
-        result
+    (t, poly)
+}
+
+/// The log-likelihood level of a Gaussian `z`, `−log10(tail(z)) / 10`, without the
+/// clamp of [`log_likelihood`]: equal to it below about 0.9, and still growing (and
+/// finite) far beyond 1, where [`log_likelihood`] saturates.
+pub fn unbounded_level(z: f64) -> f64 {
+    let ln_tail = if z > 0.0 {
+        ln_erfc_abs(z / std::f64::consts::SQRT_2) - std::f64::consts::LN_2
     } else {
-        2.0 - result
-    }
+        gaussian_tail(z).ln()
+    };
+    (ln_tail / -23.025_850_929_940_457).max(0.0)
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn unbounded_level_matches_below_the_clamp_and_keeps_growing() {
+        for step in 0..=50 {
+            let z = f64::from(step) * 0.1;
+            let clamped = log_likelihood(1.0 - gaussian_tail(z));
+            assert!(
+                (super::unbounded_level(z) - clamped).abs() < 1e-3,
+                "z {z}: {} vs {clamped}",
+                super::unbounded_level(z)
+            );
+        }
+        let mut previous = 0.0;
+        for step in 1..=400 {
+            let level = super::unbounded_level(f64::from(step) * 0.25);
+            assert!(level.is_finite() && level > previous, "step {step}");
+            previous = level;
+        }
+        assert!(super::unbounded_level(8.0) > 1.0);
+        assert_eq!(
+            super::unbounded_level(-3.0),
+            0.0f64.max(super::unbounded_level(-3.0))
+        );
+    }
     use super::*;
 
     #[test]

@@ -22,7 +22,9 @@ mod hysteresis;
 mod likelihood;
 
 pub use hysteresis::{Decision, Hysteresis, HysteresisConfig};
-pub use likelihood::{gaussian_tail, log_likelihood, Likelihood, LikelihoodConfig, TailModel};
+pub use likelihood::{
+    gaussian_tail, log_likelihood, unbounded_level, Likelihood, LikelihoodConfig, TailModel,
+};
 
 use crate::detector::{Band, Score};
 use lookout_model::DetectorContribution;

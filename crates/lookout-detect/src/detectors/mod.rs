@@ -6,6 +6,7 @@ pub mod ewma;
 pub mod hst;
 pub mod iforest;
 pub mod knn;
+pub mod pca;
 pub mod rcf;
 pub mod robust_z;
 pub mod seasonal;

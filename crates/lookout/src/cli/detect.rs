@@ -17,7 +17,8 @@ pub struct DetectArgs {
     #[arg(required_unless_present = "print_pipeline")]
     input: Option<PathBuf>,
     /// Profile (default, thorough) or single detector (robust_z, ewma, seasonal,
-    /// changepoint, rcf, hst, iforest, knn, discord, usage).
+    /// changepoint, rcf, hst, iforest, knn, discord, usage). With `--multivariate`:
+    /// pca (what `default` means there), iforest or hst.
     #[arg(long, default_value = "default")]
     detector: String,
     /// Write the output CSV here instead of stdout.
@@ -128,7 +129,7 @@ fn detect_multivariate(
     output: &mut impl Write,
 ) -> anyhow::Result<usize> {
     let detector = if args.detector == "default" {
-        "iforest"
+        lookout_detect::multi::MULTIVARIATE_DETECTORS[0]
     } else {
         args.detector.as_str()
     };
