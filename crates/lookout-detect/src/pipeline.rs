@@ -16,7 +16,7 @@
 use crate::combiner::{Combined, Combiner, CombinerConfig, LikelihoodConfig, MAX_DETECTORS};
 use crate::detector::{Detector, Score};
 use crate::detectors::{
-    changepoint::PageHinkleyConfig, knn::KnnShingleConfig, rcf::RandomCutForestConfig as RcfConfig,
+    changepoint::PageHinkleyConfig, discord::DiscordConfig, knn::KnnShingleConfig, rcf::RandomCutForestConfig as RcfConfig,
     robust_z::RobustZConfig, seasonal::SeasonalConfig,
 };
 use lookout_model::{Explanation, Verdict};
@@ -147,6 +147,10 @@ fn default_profile() -> Vec<DetectorConfig> {
         }),
         DetectorConfig::Changepoint(PageHinkleyConfig::default()),
         DetectorConfig::Knn(KnnShingleConfig::default()),
+        DetectorConfig::Discord(DiscordConfig {
+            probe: true,
+            ..DiscordConfig::default()
+        }),
     ]
 }
 
@@ -188,7 +192,11 @@ impl SeriesPipeline {
         for (slot, detector) in scores.iter_mut().zip(self.detectors.iter_mut()) {
             let score = detector.update(timestamp_ms, value);
             *slot = Score {
-                raw: crate::sanitize_raw(score.raw),
+                raw: if detector.is_silent() {
+                    crate::combiner::SILENT
+                } else {
+                    crate::sanitize_raw(score.raw)
+                },
                 expected: score.expected,
             };
         }
