@@ -279,6 +279,7 @@ detectors! {
             "reestimate_every" => "Points between two period estimates once the history has filled; 0: never again.",
             "min_window" => "Shortest window (period) considered.",
             "max_window" => "Longest window (period) considered; at most history / 4.",
+            "min_peak" => "Least autocorrelation at the period for a series to count as periodic (0.05..=0.99).",
             "probe" => "Probe for a period with 128 block means first and keep the history only once one is found (what `default` does); false: keep it from the first point.",
         ],
     },
@@ -303,7 +304,7 @@ detectors! {
 pub const PROFILES: &[ProfileInfo] = &[
     ProfileInfo {
         name: "default",
-        purpose: "the cheap streaming set (seasonal, robust_z, changepoint, knn), fast enough for a million points a second",
+        purpose: "the cheap streaming set (seasonal, robust_z, changepoint, knn, and discord on series found periodic), fast enough for a million points a second",
         build: crate::pipeline::default_pipeline,
     },
     ProfileInfo {

@@ -31,7 +31,17 @@
 //! with the defaults), plus the period estimate, O(history × max_window) once per
 //! `reestimate_every` points. Memory per series: four vectors of `history + 16` `f64`
 //! (values, dot products, two normalisation factors per subsequence), ~66 KB with the
-//! defaults, plus ~150 bytes.
+//! defaults, plus ~250 bytes.
+//!
+//! With `probe` (what the `default` profile uses) the detector is selected per series:
+//! it first keeps only the period probe ([`probe`]: 128 block means, ~0.6 KB, one
+//! addition per point, a look after 1,024, 2,048, 4,096, 8,192 and 16,384 points) and
+//! is silent. Once a look finds a period, the history is allocated (the costs above from
+//! then on), the window is the probe's period (known to about one block), and a full
+//! estimate at full resolution follows once `estimate_after` values are kept; if that
+//! estimate finds no period, the history is freed and the probe starts again. A series
+//! without a period (most of NAB's; random walks, noise) thus costs ~0.6 KB and one
+//! addition per point, and until it is found periodic, the discord says nothing.
 
 pub mod period;
 pub mod probe;
@@ -69,6 +79,9 @@ pub struct DiscordConfig {
     /// series without a period costs almost nothing. Off: the history is kept from the
     /// first point.
     pub probe: bool,
+    /// Least autocorrelation at the period for a series to count as periodic (in the
+    /// probe and in every estimate).
+    pub min_peak: f64,
 }
 
 impl Default for DiscordConfig {
@@ -80,6 +93,7 @@ impl Default for DiscordConfig {
             min_window: 8,
             max_window: 512,
             probe: false,
+            min_peak: period::MIN_PEAK,
         }
     }
 }
@@ -101,6 +115,7 @@ impl DiscordConfig {
             3 * self.min_window as u64,
             self.history as u64,
         )?;
+        check.float_in("min_peak", self.min_peak, 0.05, 0.99)?;
         check.int_in("reestimate_every", self.reestimate_every as u64, 0, 1 << 40)
     }
 }
@@ -228,10 +243,15 @@ impl Discord {
         let spread = (kept.iter().map(|v| v * v).sum::<f64>() / kept.len() as f64).sqrt();
         self.flat_below = FLAT_SHARE * spread;
         let max_window = self.config.max_window.min(self.filled / 3);
-        self.window = period::estimate(kept, self.config.min_window, max_window)
-            .map_or(0, |found| {
-                found.clamp(self.config.min_window, self.config.max_window)
-            });
+        self.window = period::estimate_with(
+            kept,
+            self.config.min_window,
+            max_window,
+            self.config.min_peak,
+        )
+        .map_or(0, |found| {
+            found.clamp(self.config.min_window, self.config.max_window)
+        });
         if self.window > 0 {
             self.rebuild();
         } else if self.config.probe {
@@ -406,7 +426,9 @@ impl Detector for Discord {
         self.seen += 1;
         if let Some(probe) = &mut self.probe {
             let max_lag = self.config.max_window;
-            if let Some(found) = probe.push(value, self.config.min_window, max_lag) {
+            if let Some(found) =
+                probe.push(value, self.config.min_window, max_lag, self.config.min_peak)
+            {
                 self.activate(found.period, found.mean, found.spread);
             }
             self.scoring = false;

@@ -2,8 +2,8 @@
 //!
 //! The probe keeps [`SLOTS`] means of consecutive blocks of points, starting with blocks
 //! of [`FIRST_BLOCK`] points. When every slot is filled (after 1,024 points at first), the
-//! autocorrelation of the block means ([`super::period::estimate`]) is searched for a
-//! period of at least [`MIN_LAG`] blocks; if one is found, its length in points (lag ×
+//! autocorrelation of the block means ([`super::period::estimate_with`]) is searched for
+//! a period of at least [`MIN_LAG`] blocks whose peak reaches the caller's `min_peak`; if one is found, its length in points (lag ×
 //! block) is the answer. Otherwise neighbouring slots are merged in pairs (blocks twice
 //! as long, half the slots free) and the probe looks again when they have filled: after
 //! 2,048, 4,096, 8,192 … points, each time over all the points seen, for periods up to a
@@ -75,7 +75,13 @@ impl Probe {
 
     /// Adds one value; answers the period (in points) when a look finds one within
     /// `min_period..=max_period`.
-    pub fn push(&mut self, value: f64, min_period: usize, max_period: usize) -> Option<Found> {
+    pub fn push(
+        &mut self,
+        value: f64,
+        min_period: usize,
+        max_period: usize,
+        min_peak: f64,
+    ) -> Option<Found> {
         if self.done {
             return None;
         }
@@ -91,19 +97,19 @@ impl Probe {
         if self.means.len() < SLOTS {
             return None;
         }
-        let found = self.look(min_period, max_period);
+        let found = self.look(min_period, max_period, min_peak);
         if found.is_none() {
             self.merge(max_period);
         }
         found
     }
 
-    fn look(&self, min_period: usize, max_period: usize) -> Option<Found> {
+    fn look(&self, min_period: usize, max_period: usize, min_peak: f64) -> Option<Found> {
         let block = self.block as usize;
         let values: Vec<f64> = self.means.iter().map(|&v| f64::from(v)).collect();
         let min_lag = MIN_LAG.max(min_period.div_ceil(block));
         let max_lag = (max_period / block).max(min_lag + 2);
-        let lag = super::period::estimate(&values, min_lag, max_lag)?;
+        let lag = super::period::estimate_with(&values, min_lag, max_lag, min_peak)?;
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
         let spread = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
@@ -143,7 +149,7 @@ mod tests {
     fn first_find(values: impl Iterator<Item = f64>) -> Option<(usize, usize)> {
         let mut probe = Probe::new();
         for (i, value) in values.enumerate() {
-            if let Some(found) = probe.push(value, 8, 512) {
+            if let Some(found) = probe.push(value, 8, 512, super::super::period::MIN_PEAK) {
                 return Some((i + 1, found.period));
             }
         }
@@ -192,7 +198,7 @@ mod tests {
         assert_eq!(first_find(std::iter::repeat_n(3.0, 40_000)), None);
         let mut probe = Probe::new();
         for value in white {
-            probe.push(value, 8, 512);
+            probe.push(value, 8, 512, super::super::period::MIN_PEAK);
         }
         assert!(probe.done && probe.state_bytes() < 100);
     }
