@@ -280,7 +280,7 @@ detectors! {
             "min_window" => "Shortest window (period) considered.",
             "max_window" => "Longest window (period) considered; at most history / 4.",
             "min_peak" => "Least autocorrelation at the period for a series to count as periodic (0.05..=0.99).",
-            "probe" => "Probe for a period with 128 block means first and keep the history only once one is found (what `default` does); false: keep it from the first point.",
+            "probe" => "Probe for a period with 48 block means first and keep the history only once one is found (what `default` does); false: keep it from the first point.",
         ],
     },
     Usage {

@@ -34,13 +34,13 @@
 //! defaults, plus ~250 bytes.
 //!
 //! With `probe` (what the `default` profile uses) the detector is selected per series:
-//! it first keeps only the period probe ([`probe`]: 128 block means, ~0.6 KB, one
-//! addition per point, a look after 1,024, 2,048, 4,096, 8,192 and 16,384 points) and
+//! it first keeps only the period probe ([`probe`]: 48 block means, ~0.25 KB, one
+//! addition per point, a look after 384, 768, 1,536, 3,072 and 6,144 points) and
 //! is silent. Once a look finds a period, the history is allocated (the costs above from
 //! then on), the window is the probe's period (known to about one block), and a full
 //! estimate at full resolution follows once `estimate_after` values are kept; if that
 //! estimate finds no period, the history is freed and the probe starts again. A series
-//! without a period (most of NAB's; random walks, noise) thus costs ~0.6 KB and one
+//! without a period (most of NAB's; random walks, noise) thus costs ~0.5 KB and one
 //! addition per point, and until it is found periodic, the discord says nothing.
 
 pub mod period;
@@ -74,7 +74,7 @@ pub struct DiscordConfig {
     pub min_window: usize,
     /// Longest window (period) considered; at most history / 4.
     pub max_window: usize,
-    /// Probe for a period first ([`probe`]): keep only 128 block means (~0.6 KB) until
+    /// Probe for a period first ([`probe`]): keep only 48 block means (~0.25 KB) until
     /// their autocorrelation shows a period, and allocate the history only then, so a
     /// series without a period costs almost nothing. Off: the history is kept from the
     /// first point.
