@@ -203,8 +203,11 @@ impl Discord {
     /// Whether the last point was scored: a window is known and the latest subsequence
     /// has a non-overlapping earlier one. A pipeline does not calibrate on the points
     /// before (their raw score 0 is not "ordinary", it is "nothing to say").
+    ///
+    /// Without a probe the detector reports every point (0 before it scores), as it
+    /// always has: the stock `discord` detector keeps its calibration.
     pub fn is_scoring(&self) -> bool {
-        self.scoring
+        self.scoring || !self.config.probe
     }
 
     pub fn state_bytes(&self) -> usize {
