@@ -279,6 +279,8 @@ detectors! {
             "reestimate_every" => "Points between two period estimates once the history has filled; 0: never again.",
             "min_window" => "Shortest window (period) considered.",
             "max_window" => "Longest window (period) considered; at most history / 4.",
+            "min_peak" => "Least autocorrelation at the period for a series to count as periodic (0.05..=0.99).",
+            "probe" => "Probe for a period with 48 block means first and keep the history only once one is found (what `default` does); false: keep it from the first point.",
         ],
     },
     Usage {
@@ -302,7 +304,7 @@ detectors! {
 pub const PROFILES: &[ProfileInfo] = &[
     ProfileInfo {
         name: "default",
-        purpose: "the cheap streaming set (seasonal, robust_z, changepoint, knn), fast enough for a million points a second",
+        purpose: "the cheap streaming set (seasonal, robust_z, changepoint, knn, and discord on series found periodic), fast enough for a million points a second",
         build: crate::pipeline::default_pipeline,
     },
     ProfileInfo {
@@ -368,6 +370,16 @@ pub fn profile_names() -> Vec<&'static str> {
 impl AnyDetector {
     pub fn state_bytes(&self) -> usize {
         each_detector!(self, d => d.state_bytes())
+    }
+
+    /// Whether this detector has nothing to say about the last point (not the same as a
+    /// score of 0): its calibration then neither learns nor scores. Only the discord
+    /// detector is ever silent (before it has a period and a neighbour).
+    pub fn is_silent(&self) -> bool {
+        match self {
+            AnyDetector::Discord(d) => !d.is_scoring(),
+            _ => false,
+        }
     }
 
     /// Hints that this detector's windows are about to be read (see `crate::prefetch`).

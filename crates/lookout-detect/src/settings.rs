@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(same, profile);
         assert_eq!(
             profile.detector_names(),
-            ["seasonal", "robust_z", "changepoint", "knn"]
+            ["seasonal", "robust_z", "changepoint", "knn", "discord"]
         );
     }
 

@@ -7,6 +7,9 @@ use lookout_detect::pipeline::{PipelineConfig, SeriesPipeline};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// Floor of the default profile on this set (it finds 8 of the 12).
+const FLOOR_DEFAULT: f64 = 0.6;
+
 const KINDS: [&str; 6] = [
     "distorted",
     "missing",
@@ -126,4 +129,39 @@ fn accuracy(pipeline: &str) -> f64 {
 fn discord_finds_most_shape_anomalies_in_periodic_series() {
     let found = accuracy("discord");
     assert!(found >= 0.75, "discord top-1 accuracy {found}");
+}
+
+/// The default profile turns the discord detector on for these periodic series (its period
+/// probe finds them periodic) and its evidence carries the top score.
+#[test]
+fn default_pipeline_finds_most_shape_anomalies_in_periodic_series() {
+    let found = accuracy("default");
+    println!("default top-1 accuracy {found}");
+    assert!(found >= FLOOR_DEFAULT, "default top-1 accuracy {found}");
+}
+
+/// A periodic series turns the discord on (its history is allocated); an aperiodic one
+/// keeps only the probe, so the default pipeline stays within its memory budget there.
+#[test]
+fn default_pipeline_keeps_the_discord_history_only_on_periodic_series() {
+    let config = PipelineConfig::named("default").unwrap();
+    let periodic = series(100, "distorted", false);
+    let mut pipeline = SeriesPipeline::new(&config, 7).unwrap();
+    let before = pipeline.state_bytes();
+    for (i, &value) in periodic.values.iter().enumerate() {
+        pipeline.update(i as i64 * 60_000, value);
+    }
+    assert!(pipeline.state_bytes() > before + 60_000, "history kept");
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut walk = SeriesPipeline::new(&config, 7).unwrap();
+    let mut level = 100.0;
+    for i in 0..6000 {
+        level += rng.gen_range(-1.0..1.0);
+        walk.update(i * 60_000, level + rng.gen_range(-0.5..0.5));
+    }
+    assert!(
+        walk.state_bytes() <= 8 * 1024,
+        "an aperiodic series keeps {} bytes",
+        walk.state_bytes()
+    );
 }

@@ -43,7 +43,16 @@ pub struct LikelihoodConfig {
     pub record_memory: u32,
     /// Factor applied to the likelihood of a score that does not beat the record.
     pub record_damping: f64,
+    /// For a detector whose raw scores are bounded by this (the discord's distance: 2);
+    /// 0 disables. The likelihood saturates at one in 10^10, and points beyond that all
+    /// read 1.0; with a ceiling, [`RAW_TIE_SHARE`] of the score is the raw score over
+    /// the ceiling instead, so those points keep the order of their raw scores (the
+    /// most unlike cycle scores highest, not the first one past saturation).
+    pub raw_ceiling: f64,
 }
+
+/// Share of the score given to the raw score when `raw_ceiling` is set.
+pub const RAW_TIE_SHARE: f64 = 0.01;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +70,7 @@ impl Default for LikelihoodConfig {
             tail: TailModel::Gaussian,
             record_memory: 3000,
             record_damping: 0.8,
+            raw_ceiling: 0.0,
         }
     }
 }
@@ -106,7 +116,13 @@ impl Likelihood {
         let x = compress(raw);
         let short = self.push_recent(x);
         let damping = self.beat_record(short);
-        damping * self.calibrated(x, short, true)
+        let likelihood = damping * self.calibrated(x, short, true);
+        if self.config.raw_ceiling > 0.0 {
+            let share = (raw / self.config.raw_ceiling).clamp(0.0, 1.0);
+            (1.0 - RAW_TIE_SHARE) * likelihood + RAW_TIE_SHARE * share
+        } else {
+            likelihood
+        }
     }
 
     /// [`Likelihood::update`] with the Gaussian tail's level not clamped at 1

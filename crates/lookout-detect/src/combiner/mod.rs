@@ -60,6 +60,11 @@ pub struct CombinerConfig {
     pub likelihood_per_detector: [Option<LikelihoodConfig>; MAX_DETECTORS],
 }
 
+/// The raw score of a detector with nothing to say about a point (see
+/// `AnyDetector::is_silent`): its calibration is skipped, its likelihood is 0 and its raw
+/// score reads 0. Sanitized raw scores are never negative, so this never clashes.
+pub const SILENT: f64 = f64::NEG_INFINITY;
+
 /// How calibrated detector scores become one score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -265,12 +270,15 @@ impl Combiner {
             .enumerate()
             .take(MAX_DETECTORS)
         {
-            let likelihood = calibration.update(score.raw);
-            combined.raw[index] = score.raw;
-            combined.likelihood[index] = likelihood;
             if combined.band.is_none() {
                 combined.band = score.expected;
             }
+            if score.raw == SILENT {
+                continue;
+            }
+            let likelihood = calibration.update(score.raw);
+            combined.raw[index] = score.raw;
+            combined.likelihood[index] = likelihood;
         }
         combined.score = combine(
             self.config.combine,

@@ -31,9 +31,20 @@
 //! with the defaults), plus the period estimate, O(history × max_window) once per
 //! `reestimate_every` points. Memory per series: four vectors of `history + 16` `f64`
 //! (values, dot products, two normalisation factors per subsequence), ~66 KB with the
-//! defaults, plus ~150 bytes.
+//! defaults, plus ~250 bytes.
+//!
+//! With `probe` (what the `default` profile uses) the detector is selected per series:
+//! it first keeps only the period probe ([`probe`]: 48 block means, ~0.25 KB, one
+//! addition per point, a look after 384, 768, 1,536, 3,072 and 6,144 points) and
+//! is silent. Once a look finds a period, the history is allocated (the costs above from
+//! then on), the window is the probe's period (known to about one block), and a full
+//! estimate at full resolution follows once `estimate_after` values are kept; if that
+//! estimate finds no period, the history is freed and the probe starts again. A series
+//! without a period (most of NAB's; random walks, noise) thus costs ~0.5 KB and one
+//! addition per point, and until it is found periodic, the discord says nothing.
 
 pub mod period;
+pub mod probe;
 
 use crate::detector::{Detector, Score};
 use crate::stats::{ConfigCheck, DetectorConfigError};
@@ -63,6 +74,14 @@ pub struct DiscordConfig {
     pub min_window: usize,
     /// Longest window (period) considered; at most history / 4.
     pub max_window: usize,
+    /// Probe for a period first ([`probe`]): keep only 48 block means (~0.25 KB) until
+    /// their autocorrelation shows a period, and allocate the history only then, so a
+    /// series without a period costs almost nothing. Off: the history is kept from the
+    /// first point.
+    pub probe: bool,
+    /// Least autocorrelation at the period for a series to count as periodic (in the
+    /// probe and in every estimate).
+    pub min_peak: f64,
 }
 
 impl Default for DiscordConfig {
@@ -73,6 +92,8 @@ impl Default for DiscordConfig {
             reestimate_every: 4096,
             min_window: 8,
             max_window: 512,
+            probe: false,
+            min_peak: period::MIN_PEAK,
         }
     }
 }
@@ -94,6 +115,7 @@ impl DiscordConfig {
             3 * self.min_window as u64,
             self.history as u64,
         )?;
+        check.float_in("min_peak", self.min_peak, 0.05, 0.99)?;
         check.int_in("reestimate_every", self.reestimate_every as u64, 0, 1 << 40)
     }
 }
@@ -126,17 +148,30 @@ pub struct Discord {
     /// Standard deviations below this are flat.
     flat_below: f64,
     next_estimate: u64,
+    /// `seen` when the history began (0 without a probe).
+    started_at: u64,
+    /// The period probe while it is looking; `None` once the history is kept.
+    probe: Option<probe::Probe>,
+    /// Whether the last point had a score (a window and a neighbour for it).
+    scoring: bool,
 }
 
 impl Discord {
     pub fn new(config: DiscordConfig) -> Result<Discord, DetectorConfigError> {
         config.validate()?;
-        let slots = config.history + SLACK;
+        let slots = if config.probe {
+            0
+        } else {
+            config.history + SLACK
+        };
         Ok(Discord {
             values: vec![0.0; slots],
             dots: vec![0.0; slots],
             inv_scale: vec![0.0; slots],
             mean_ratio: vec![0.0; slots],
+            started_at: 0,
+            probe: config.probe.then(probe::Probe::new),
+            scoring: false,
             filled: 0,
             seen: 0,
             window: 0,
@@ -159,8 +194,25 @@ impl Discord {
         self.window
     }
 
+    /// Whether the history is kept (always without a probe; with one, once it found a
+    /// period).
+    pub fn is_active(&self) -> bool {
+        self.probe.is_none()
+    }
+
+    /// Whether the last point was scored: a window is known and the latest subsequence
+    /// has a non-overlapping earlier one. A pipeline does not calibrate on the points
+    /// before (their raw score 0 is not "ordinary", it is "nothing to say").
+    ///
+    /// Without a probe the detector reports every point (0 before it scores), as it
+    /// always has: the stock `discord` detector keeps its calibration.
+    pub fn is_scoring(&self) -> bool {
+        self.scoring || !self.config.probe
+    }
+
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
+            + self.probe.as_ref().map_or(0, probe::Probe::state_bytes)
             + (self.values.capacity()
                 + self.dots.capacity()
                 + self.inv_scale.capacity()
@@ -194,14 +246,23 @@ impl Discord {
         let spread = (kept.iter().map(|v| v * v).sum::<f64>() / kept.len() as f64).sqrt();
         self.flat_below = FLAT_SHARE * spread;
         let max_window = self.config.max_window.min(self.filled / 3);
-        self.window = period::estimate(kept, self.config.min_window, max_window)
-            .map_or(0, |found| {
-                found.clamp(self.config.min_window, self.config.max_window)
-            });
+        self.window = period::estimate_with(
+            kept,
+            self.config.min_window,
+            max_window,
+            self.config.min_peak,
+        )
+        .map_or(0, |found| {
+            found.clamp(self.config.min_window, self.config.max_window)
+        });
         if self.window > 0 {
             self.rebuild();
+        } else if self.config.probe {
+            // The period is gone: back to the probe, and the history is freed.
+            self.deactivate();
+            return;
         }
-        let history_fills = self.config.history as u64;
+        let history_fills = self.started_at + self.config.history as u64;
         self.next_estimate = if self.seen < history_fills {
             history_fills
         } else if self.config.reestimate_every == 0 {
@@ -209,6 +270,43 @@ impl Discord {
         } else {
             self.seen + self.config.reestimate_every as u64
         };
+    }
+
+    /// The probe found a period of about `period` points: keep the history from here on,
+    /// score with that window, and estimate it at full resolution once `estimate_after`
+    /// values are kept.
+    fn activate(&mut self, period: usize, mean: f64, spread: f64) {
+        let slots = self.config.history + SLACK;
+        for vector in [
+            &mut self.values,
+            &mut self.dots,
+            &mut self.inv_scale,
+            &mut self.mean_ratio,
+        ] {
+            *vector = vec![0.0; slots];
+        }
+        self.probe = None;
+        self.filled = 0;
+        self.offset = mean;
+        self.flat_below = FLAT_SHARE * spread;
+        self.window = period.clamp(self.config.min_window, self.config.max_window);
+        self.started_at = self.seen;
+        self.next_estimate = self.seen + self.config.estimate_after as u64;
+    }
+
+    fn deactivate(&mut self) {
+        for vector in [
+            &mut self.values,
+            &mut self.dots,
+            &mut self.inv_scale,
+            &mut self.mean_ratio,
+        ] {
+            *vector = Vec::new();
+        }
+        self.probe = Some(probe::Probe::new());
+        self.filled = 0;
+        self.window = 0;
+        self.next_estimate = u64::MAX;
     }
 
     fn rebuild(&mut self) {
@@ -243,6 +341,9 @@ impl Discord {
     /// Slides the latest subsequence one point forward (the newest value is already kept).
     fn slide(&mut self) {
         let window = self.window;
+        if self.filled < window {
+            return;
+        }
         let newest = self.values[self.filled - 1];
         if self.filled == window {
             self.rebuild();
@@ -324,18 +425,34 @@ impl Detector for Discord {
     }
 
     fn update(&mut self, _timestamp_ms: i64, value: f64) -> Score {
-        self.append(crate::stats::clamp_value(value).clamp(-VALUE_LIMIT, VALUE_LIMIT));
+        let value = crate::stats::clamp_value(value).clamp(-VALUE_LIMIT, VALUE_LIMIT);
         self.seen += 1;
+        if let Some(probe) = &mut self.probe {
+            let max_lag = self.config.max_window;
+            if let Some(found) =
+                probe.push(value, self.config.min_window, max_lag, self.config.min_peak)
+            {
+                self.activate(found.period, found.mean, found.spread);
+            }
+            self.scoring = false;
+            return Score {
+                raw: 0.0,
+                expected: None,
+            };
+        }
+        self.append(value);
         if self.seen >= self.next_estimate {
             self.estimate();
         } else if self.window > 0 {
             self.slide();
         }
-        let raw = if self.window > 0 {
-            self.nearest_distance().unwrap_or(0.0)
+        let distance = if self.window > 0 {
+            self.nearest_distance()
         } else {
-            0.0
+            None
         };
+        self.scoring = distance.is_some();
+        let raw = distance.unwrap_or(0.0);
         Score {
             raw: crate::sanitize_raw(raw),
             expected: None,

@@ -6,13 +6,14 @@
 //! zero or below, the local maxima are the candidate periods; the shortest one within 10 %
 //! of the best is the period (the fundamental rather than a multiple of it, which
 //! correlates nearly as well). No period when the autocorrelation never turns negative
-//! (a trend or a random walk) or the best peak is below `MIN_PEAK` (no repeating shape).
+//! (a trend or a random walk) or the best peak is below `min_peak` (no repeating shape;
+//! [`MIN_PEAK`] in [`estimate`]).
 //!
 //! Cost: O(buffer × (max_lag − min_lag)) multiply-adds per call (~1 M for 2,048 values
 //! and lags up to 512), no allocation beyond one vector of `max_lag` correlations.
 
 /// Below this autocorrelation a peak is not a period.
-const MIN_PEAK: f64 = 0.3;
+pub const MIN_PEAK: f64 = 0.3;
 
 /// A candidate within this share of the best peak wins when it is shorter.
 const NEAR_BEST: f64 = 0.9;
@@ -20,6 +21,16 @@ const NEAR_BEST: f64 = 0.9;
 /// The period of `values` in points, searched over `min_lag..=max_lag`; `None` when the
 /// buffer shows none (see the module doc).
 pub fn estimate(values: &[f64], min_lag: usize, max_lag: usize) -> Option<usize> {
+    estimate_with(values, min_lag, max_lag, MIN_PEAK)
+}
+
+/// [`estimate`] with another least autocorrelation for a period.
+pub fn estimate_with(
+    values: &[f64],
+    min_lag: usize,
+    max_lag: usize,
+    min_peak: f64,
+) -> Option<usize> {
     let n = values.len();
     let max_lag = max_lag.min(n / 3);
     if min_lag < 1 || max_lag <= min_lag + 1 {
@@ -60,7 +71,7 @@ pub fn estimate(values: &[f64], min_lag: usize, max_lag: usize) -> Option<usize>
         .iter()
         .map(|&(_, value)| value)
         .fold(f64::MIN, f64::max);
-    if best < MIN_PEAK {
+    if best < min_peak {
         return None;
     }
     peaks
