@@ -91,7 +91,7 @@ impl Probe {
             return None;
         }
         self.means
-            .push((self.block_sum / f64::from(self.block)) as f32);
+            .push(slot(self.block_sum / f64::from(self.block)));
         self.block_sum = 0.0;
         self.in_block = 0;
         if self.means.len() < SLOTS {
@@ -124,7 +124,7 @@ impl Probe {
         let merged: Vec<f32> = self
             .means
             .chunks_exact(2)
-            .map(|pair| 0.5 * (pair[0] + pair[1]))
+            .map(|pair| slot(0.5 * f64::from(pair[0]) + 0.5 * f64::from(pair[1])))
             .collect();
         self.means.clear();
         self.means.extend(merged);
@@ -205,4 +205,13 @@ mod tests {
         }
         assert!(probe.done && probe.state_bytes() < 100);
     }
+}
+
+/// A block mean as stored: clamped to `f32`'s finite range, NaN as 0 (a mean past the
+/// range once became an infinity, which a snapshot wrote as `null` and could not read).
+fn slot(mean: f64) -> f32 {
+    if mean.is_nan() {
+        return 0.0;
+    }
+    mean.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32
 }
