@@ -136,6 +136,15 @@ impl Probe {
     }
 }
 
+/// A block mean as stored: clamped to `f32`'s finite range, NaN as 0 (a mean past the
+/// range once became an infinity, which a snapshot wrote as `null` and could not read).
+fn slot(mean: f64) -> f32 {
+    if mean.is_nan() {
+        return 0.0;
+    }
+    mean.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,13 +214,4 @@ mod tests {
         }
         assert!(probe.done && probe.state_bytes() < 100);
     }
-}
-
-/// A block mean as stored: clamped to `f32`'s finite range, NaN as 0 (a mean past the
-/// range once became an infinity, which a snapshot wrote as `null` and could not read).
-fn slot(mean: f64) -> f32 {
-    if mean.is_nan() {
-        return 0.0;
-    }
-    mean.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32
 }
