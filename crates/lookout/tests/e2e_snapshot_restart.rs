@@ -94,10 +94,28 @@ fn anomalies(lookout: &Lookout, from_ms: i64) -> Vec<(String, i64)> {
     found
 }
 
+/// The first timestamp of the history the tests post: aligned to the step, early enough
+/// for all `POINTS` to lie in the past.
+fn history_start() -> i64 {
+    (now_ms() - (POINTS + 10) * STEP_MS) / STEP_MS * STEP_MS
+}
+
+/// Starts a server on `data`, posts `history`, stops it with SIGTERM (which saves the
+/// detector snapshot) and returns its log; the stop must be clean.
+fn serve_and_stop(data: &std::path::Path, history: &[String]) -> String {
+    let mut server = Lookout::start(data, CONFIG);
+    post(&server, history);
+    let (clean, log) = server
+        .guard
+        .signal_and_wait("TERM", Duration::from_secs(60));
+    assert!(clean, "{log}");
+    log
+}
+
 #[test]
 fn a_restart_continues_scoring_from_the_snapshot_like_an_uninterrupted_server() {
     let dir = tempfile::tempdir().unwrap();
-    let start = (now_ms() - (POINTS + 10) * STEP_MS) / STEP_MS * STEP_MS;
+    let start = history_start();
     let before = samples(start, 0, SPLIT);
     let after = samples(start, SPLIT, POINTS);
     let split_ms = start + SPLIT * STEP_MS;
@@ -124,10 +142,7 @@ fn a_restart_continues_scoring_from_the_snapshot_like_an_uninterrupted_server() 
 
     // The server that stops after the first part and starts again.
     let data = dir.path().join("b");
-    let mut first = Lookout::start(&data, CONFIG);
-    post(&first, &before);
-    let (clean, log) = first.guard.signal_and_wait("TERM", Duration::from_secs(60));
-    assert!(clean, "{log}");
+    let log = serve_and_stop(&data, &before);
     assert!(
         log.contains("detector snapshot saved as snapshots/detectors version 1: 3 series up to "),
         "{log}"
@@ -168,11 +183,8 @@ fn a_restart_continues_scoring_from_the_snapshot_like_an_uninterrupted_server() 
 fn a_kill_leaves_the_older_snapshot_and_the_history_after_it_is_replayed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let start = (now_ms() - (POINTS + 10) * STEP_MS) / STEP_MS * STEP_MS;
-    let mut first = Lookout::start(&data, CONFIG);
-    post(&first, &samples(start, 0, 300));
-    let (clean, log) = first.guard.signal_and_wait("TERM", Duration::from_secs(60));
-    assert!(clean, "{log}");
+    let start = history_start();
+    serve_and_stop(&data, &samples(start, 0, 300));
     let second = Lookout::start(&data, CONFIG);
     post(&second, &samples(start, 300, 400));
     drop(second); // SIGKILL: no new snapshot
@@ -241,11 +253,8 @@ fn feedback_held_by_the_snapshot_is_not_applied_twice() {
 fn history_imported_after_a_snapshot_still_warms_its_series() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let start = (now_ms() - (POINTS + 10) * STEP_MS) / STEP_MS * STEP_MS;
-    let mut first = Lookout::start(&data, CONFIG);
-    post(&first, &samples(start, 0, 300));
-    let (clean, log) = first.guard.signal_and_wait("TERM", Duration::from_secs(60));
-    assert!(clean, "{log}");
+    let start = history_start();
+    serve_and_stop(&data, &samples(start, 0, 300));
     // Older history of a series the snapshot does not hold, loaded while stopped.
     let csv = dir.path().join("disk.csv");
     let mut text = String::from("timestamp,sda\n");
