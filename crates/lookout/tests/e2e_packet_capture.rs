@@ -188,9 +188,11 @@ fn keeps_up_with_a_flood_with_no_own_drops(lookout: &Lookout, hping3: &std::path
         "own drops: seconds lost between the capture and ingestion"
     );
     assert!(counter(&after, BATCHES, "delivered").is_some_and(|n| n > 30));
-    // Only the flood and a few ARP frames crossed the pair meanwhile.
+    // Only the flood and a few ARP frames crossed the pair meanwhile. hping3 stopped by
+    // `timeout` prints a count a few per cent short of what it sent (449,652 frames
+    // captured of 432,831 "transmitted" once): a tenth over is the bound.
     assert!(
-        captured + kernel <= sent + 1000,
+        captured + kernel <= sent + sent / 10 + 1000,
         "{captured} + {kernel} vs {sent}"
     );
 }
